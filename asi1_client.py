@@ -1,0 +1,69 @@
+"""ASI1 (Fetch.ai's OpenAI-compatible API) over one shared, pooled aiohttp session.
+
+It is the second layer for intent, prompts and replies, and the scorer of
+stories (`score_story` in `openai_functions` runs the score task through a
+chain whose only provider is this one, then the local heuristic).
+"""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp
+
+from llm_errors import BadResponse, TransientError, content_from_completion, error_for_status
+from static_layer import StoryScore
+
+Messages = list[dict[str, str]]
+
+# Pool size: concurrent requests kept open to ASI1 (one per participant in flight).
+MAX_CONNECTIONS = 100
+
+
+class ASI1Client:
+    name = "asi1"
+
+    def __init__(self, api_key: str, base_url: str) -> None:
+        self._url = f"{base_url.rstrip('/')}/chat/completions"
+        self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+        self._session: aiohttp.ClientSession | None = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        # Created lazily: a ClientSession must be made inside the running loop.
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS)
+            self._session = aiohttp.ClientSession(connector=connector, headers=self._headers)
+        return self._session
+
+    async def complete(self, messages: Messages, *, model: str, timeout: float) -> str:
+        body = {"model": model, "messages": messages, "temperature": 0.7}
+        try:
+            async with self._get_session().post(
+                self._url, json=body, timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as response:
+                text = await response.text()
+                if response.status != 200:
+                    raise error_for_status(response.status, response.headers, text)
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise TransientError("timed out") from exc
+        except aiohttp.ClientError as exc:
+            raise TransientError(f"connection failed: {type(exc).__name__}") from exc
+        try:
+            payload = json.loads(text)
+        except ValueError as exc:
+            raise BadResponse("response body is not JSON") from exc
+        return content_from_completion(payload)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+async def score_story(story: str) -> StoryScore:
+    """Score 1-10 with a short reason: ASI1 first, the local heuristic when ASI1 is down.
+
+    The result's `source` says which ("asi1" or "heuristic").
+    """
+    from openai_functions import get_service  # late: the service imports this module
+
+    return (await get_service().score_story(story)).value

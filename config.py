@@ -1,0 +1,172 @@
+"""Settings, read once from the environment (and `.env`), validated at start-up.
+
+Why one module: every tunable lives here with its default and its check, so a
+bad value stops start-up with one line naming the variable instead of
+surfacing as a strange failure in the middle of the event.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+PROJECT_DIR = Path(__file__).resolve().parent
+
+
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], BeforeValidator(_comma_list)]
+PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class AgentMode(str, Enum):
+    LOCAL = "local"
+    AGENTVERSE = "agentverse"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable and the fix."""
+
+
+def _check_url(value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+class Settings(BaseModel):
+    """Every variable the agent reads. Field aliases are the environment names."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    # --- OpenAI: the first layer for intent, prompts and replies -------------
+    openai_api_key: SecretStr = Field(SecretStr(""), alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    openai_models: CommaList = Field(["gpt-4o-mini"], alias="OPENAI_MODEL", min_length=1)
+    openai_timeout: PositiveSeconds = Field(8.0, alias="OPENAI_TIMEOUT")
+    openai_retry_count: int = Field(2, alias="OPENAI_RETRY_COUNT", ge=1, le=10)
+    openai_failure_threshold: int = Field(3, alias="OPENAI_FAILURE_THRESHOLD", ge=1)
+    openai_probe_interval: PositiveSeconds = Field(30.0, alias="OPENAI_PROBE_INTERVAL")
+
+    # --- ASI1: scoring, and the second layer for everything else -------------
+    asi1_api_key: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices("ASI1_API_KEY", "ASI_ONE_API_KEY"))
+    asi1_base_url: str = Field("https://api.asi1.ai/v1", alias="ASI1_BASE_URL")
+    asi1_models: CommaList = Field(["asi1-mini"], alias="ASI1_MODEL", min_length=1)
+    asi1_timeout: PositiveSeconds = Field(8.0, alias="ASI1_TIMEOUT")
+    asi1_retry_count: int = Field(2, alias="ASI1_RETRY_COUNT", ge=1, le=10)
+    asi1_failure_threshold: int = Field(3, alias="ASI1_FAILURE_THRESHOLD", ge=1)
+    asi1_probe_interval: PositiveSeconds = Field(30.0, alias="ASI1_PROBE_INTERVAL")
+
+    # --- The whole chain -----------------------------------------------------
+    reply_deadline: PositiveSeconds = Field(10.0, alias="REPLY_DEADLINE")
+    backoff_initial: PositiveSeconds = Field(0.2, alias="LLM_BACKOFF_INITIAL")
+    backoff_max: PositiveSeconds = Field(2.0, alias="LLM_BACKOFF_MAX")
+    rate_limit_cooldown: PositiveSeconds = Field(60.0, alias="LLM_RATE_LIMIT_COOLDOWN")
+    static_content_dir: Path = Field(PROJECT_DIR / "static_content", alias="STATIC_CONTENT_DIR")
+
+    # --- The agent -----------------------------------------------------------
+    agent_mode: AgentMode = Field(AgentMode.LOCAL, alias="AGENT_MODE")
+    agent_name: str = Field("pizza-agent", alias="AGENT_NAME", min_length=1)
+    agent_seed: SecretStr = Field(SecretStr(""), alias="AGENT_SEED")
+    agent_port: int = Field(8000, alias="AGENT_PORT", ge=0, le=65535)
+    agent_host: str = Field("127.0.0.1", alias="AGENT_HOST")
+    data_dir: Path = Field(PROJECT_DIR / "data", alias="DATA_DIR")
+    database_path: Path | None = Field(None, alias="DATABASE_PATH")
+    organizer_addresses: CommaList = Field([], alias="ORGANIZER_ADDRESSES")
+    coupon_secret: SecretStr = Field(SecretStr(""), alias="COUPON_SECRET")
+    coupon_pool_dir: Path | None = Field(None, alias="COUPON_POOL_DIR")
+    tier_fallback_down: bool = Field(True, alias="TIER_FALLBACK_DOWN")
+    story_min_chars: int = Field(40, alias="STORY_MIN_CHARS", ge=1)
+    story_max_chars: int = Field(4000, alias="STORY_MAX_CHARS", ge=10)
+    message_max_bytes: int = Field(65536, alias="MESSAGE_MAX_BYTES", ge=1024)
+    tier_premium_min: int = Field(8, alias="TIER_PREMIUM_MIN", ge=1, le=10)
+    tier_standard_min: int = Field(6, alias="TIER_STANDARD_MIN", ge=1, le=10)
+    send_timeout: PositiveSeconds = Field(5.0, alias="SEND_TIMEOUT")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+
+    _check_urls = field_validator("openai_base_url", "asi1_base_url")(_check_url)
+
+    @field_validator("asi1_base_url")
+    @classmethod
+    def _asi1_url_required(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @model_validator(mode="after")
+    def _tiers_ordered(self) -> Settings:
+        if self.tier_standard_min > self.tier_premium_min:
+            raise ValueError("TIER_STANDARD_MIN must not exceed TIER_PREMIUM_MIN")
+        if self.story_min_chars >= self.story_max_chars:
+            raise ValueError("STORY_MIN_CHARS must be below STORY_MAX_CHARS")
+        return self
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.database_path or self.data_dir / "ledger.sqlite3"
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never appear in a log line, a reply or status."""
+        values = [self.openai_api_key, self.asi1_api_key, self.agent_seed, self.coupon_secret]
+        return [v.get_secret_value() for v in values if v.get_secret_value()]
+
+
+_SECRET_FIELDS = {"OPENAI_API_KEY", "ASI1_API_KEY", "ASI_ONE_API_KEY", "AGENT_SEED", "COUPON_SECRET"}
+
+
+def _describe(error: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    name = str(error["loc"][0]) if error["loc"] else "configuration"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if name in _SECRET_FIELDS or name not in env:
+        return f"{name}: {message}"
+    return f"{name}={env[name]!r}: {message}"
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = None) -> Settings:
+    """Build settings from `environ` (default: os.environ over `.env`).
+
+    A blank value means "use the default"; for a key that is "not configured".
+    """
+    if environ is None:
+        path = dotenv_path or PROJECT_DIR / ".env"
+        file_values = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.exists() else {}
+        environ = {**file_values, **os.environ}
+    env = {k: v.strip() for k, v in environ.items() if v.strip()}
+    try:
+        return Settings.model_validate(env)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(err, env) for err in exc.errors())
+        raise ConfigError(f"configuration error: {problems} (see .env.example)") from None

@@ -1,0 +1,261 @@
+"""The fallback chain: the one place that decides retries, fall-through and deadlines.
+
+A task (intent, prompt, reply, score) runs through an ordered list of provider
+layers and ends, if none of them answers in time, in the task's own static
+answer, which cannot fail. Per layer:
+
+- the layer's `ProviderHealth` admits the request, skips it, or admits it as
+  the single probe;
+- each model of the layer's model chain is tried with `stamina` retries on
+  transient errors (jittered exponential backoff), and a 429 waits exactly its
+  Retry-After when that still fits the deadline;
+- the whole layer is bounded by the reply deadline (minus a small reserve for
+  the static answer), and each attempt's time-out is cut to what is left.
+
+Every decision is recorded once in a `ChainResult` (layer, model, attempts,
+latency, and a trail of why earlier layers fell through) that feeds logs,
+status and tests alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+import stamina
+import stamina.instrumentation
+
+from llm_errors import (
+    CredentialsRejected,
+    ProviderError,
+    RateLimited,
+    RequestRejected,
+    TransientError,
+)
+from provider_health import Admission, ProviderHealth
+
+log = logging.getLogger("pizza.fallback")
+
+
+def _log_retry(details: stamina.instrumentation.RetryDetails) -> None:
+    cause = details.caused_by
+    log.info("retry #%d in %.2fs after %s", details.retry_num, details.wait_for, getattr(cause, "reason", cause))
+
+
+# stamina's default hook logs every retry as a WARNING with a traceback; during an
+# outage that floods the log. One INFO line per retry, with the reason, instead.
+stamina.instrumentation.set_on_retry_hooks([_log_retry])
+
+T = TypeVar("T")
+Messages = list[dict[str, str]]
+
+# Time kept back from the deadline so the static answer and the reply still fit.
+STATIC_RESERVE_SECONDS = 0.05
+# An attempt with less time than this left is not worth starting.
+MIN_ATTEMPT_SECONDS = 0.1
+
+
+class ChatProvider(Protocol):
+    """What a layer needs from a provider: one chat completion, or a ProviderError."""
+
+    name: str
+
+    async def complete(self, messages: Messages, *, model: str, timeout: float) -> str: ...
+
+
+class LLMTask(Protocol[T]):
+    """One job for the chain: how to ask, how to read the answer, what to say if nobody answers."""
+
+    name: str
+
+    def messages(self) -> Messages: ...
+
+    def parse(self, text: str) -> T:
+        """Turn the provider's text into a result, or raise BadResponse."""
+        ...
+
+    def fallback(self) -> tuple[T, str]:
+        """The answer that never fails, and the layer name to report (static/heuristic)."""
+        ...
+
+
+@dataclass(slots=True)
+class ProviderLayer:
+    provider: ChatProvider
+    health: ProviderHealth
+    models: Sequence[str]
+    timeout: float
+    attempts: int
+
+    @property
+    def name(self) -> str:
+        return self.provider.name
+
+
+@dataclass(slots=True)
+class ChainResult(Generic[T]):
+    """A usable value plus how it was obtained."""
+
+    value: T
+    layer: str
+    model: str | None = None
+    attempts: int = 0
+    latency_ms: float = 0.0
+    probe: bool = False
+    trail: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Attempts:
+    count: int = 0
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    wait_initial: float = 0.2
+    wait_max: float = 2.0
+
+
+class FallbackChain:
+    def __init__(
+        self,
+        layers: Sequence[ProviderLayer],
+        *,
+        reply_deadline: float,
+        rate_limit_cooldown: float = 60.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.layers = list(layers)
+        self.reply_deadline = reply_deadline
+        self.rate_limit_cooldown = rate_limit_cooldown
+        self.retry = retry or RetryPolicy()
+        self.usage: Counter[str] = Counter()
+
+    async def run(self, task: LLMTask[T]) -> ChainResult[T]:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        deadline = start + self.reply_deadline
+        trail: list[str] = []
+        for layer in self.layers:
+            admission = layer.health.admit()
+            if not admission.allowed:
+                trail.append(f"{layer.name}: {admission.reason}")
+                continue
+            result = await self._try_layer(layer, admission, task, deadline, trail)
+            if result is not None:
+                result.latency_ms = (loop.time() - start) * 1000
+                self.usage[f"{task.name}:{result.layer}"] += 1
+                return result
+        value, source = task.fallback()
+        self.usage[f"{task.name}:{source}"] += 1
+        return ChainResult(value, source, latency_ms=(loop.time() - start) * 1000, trail=trail)
+
+    async def _try_layer(
+        self,
+        layer: ProviderLayer,
+        admission: Admission,
+        task: LLMTask[T],
+        deadline: float,
+        trail: list[str],
+    ) -> ChainResult[T] | None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        attempts = _Attempts()
+        if deadline - STATIC_RESERVE_SECONDS - started < MIN_ATTEMPT_SECONDS:
+            layer.health.record_neutral(admission, 0.0)
+            trail.append(f"{layer.name}: no time left before the reply deadline")
+            return None
+        try:
+            async with asyncio.timeout_at(deadline - STATIC_RESERVE_SECONDS):
+                value, model = await self._call_models(layer, admission.probe, task, deadline, attempts, trail)
+        except TimeoutError:
+            error: Exception = TransientError("reply deadline reached")
+        except ProviderError as exc:
+            error = exc
+        except Exception as exc:  # our own bug: never retried, never fatal to the reply
+            log.exception("task=%s layer=%s raised an unexpected error", task.name, layer.name)
+            layer.health.record_neutral(admission, (loop.time() - started) * 1000, type(exc).__name__)
+            trail.append(f"{layer.name}: internal error {type(exc).__name__}")
+            return None
+        else:
+            latency_ms = (loop.time() - started) * 1000
+            layer.health.record_success(admission, latency_ms)
+            return ChainResult(value, layer.name, model, attempts.count, probe=admission.probe, trail=trail)
+        self._record_failure(layer, admission, error, (loop.time() - started) * 1000)
+        reason = (
+            f"{layer.name}: {type(error).__name__} {getattr(error, 'reason', error)} after {attempts.count} attempt(s)"
+        )
+        trail.append(reason)
+        log.info("fallthrough task=%s %s", task.name, reason)
+        return None
+
+    def _record_failure(self, layer: ProviderLayer, admission: Admission, error: Exception, latency_ms: float) -> None:
+        health = layer.health
+        label = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
+        if isinstance(error, CredentialsRejected):
+            health.mark_unavailable(error.reason)
+            health.record_neutral(admission, latency_ms, label)
+        elif isinstance(error, RequestRejected):
+            health.record_neutral(admission, latency_ms, label)
+        else:
+            if isinstance(error, RateLimited):
+                health.cool_down(error.retry_after if error.retry_after is not None else self.rate_limit_cooldown)
+            health.record_failure(admission, label, latency_ms)
+
+    async def _call_models(
+        self,
+        layer: ProviderLayer,
+        probe: bool,
+        task: LLMTask[T],
+        deadline: float,
+        attempts: _Attempts,
+        trail: list[str],
+    ) -> tuple[T, str]:
+        """Each model of the layer's chain in order; a 400 moves on to the next model."""
+        rejected: RequestRejected | None = None
+        for model in layer.models:
+            try:
+                # A probe is one attempt: it asks whether the provider is back, not how hard it can be pushed.
+                tries = 1 if probe else layer.attempts
+                return await self._call_with_retries(layer, model, tries, task, deadline, attempts), model
+            except RequestRejected as exc:
+                trail.append(f"{layer.name}/{model}: {exc.reason}")
+                rejected = exc
+        assert rejected is not None
+        raise rejected
+
+    async def _call_with_retries(
+        self, layer: ProviderLayer, model: str, tries: int, task: LLMTask[T], deadline: float, attempts: _Attempts
+    ) -> T:
+        loop = asyncio.get_running_loop()
+        last_useful_moment = deadline - STATIC_RESERVE_SECONDS - MIN_ATTEMPT_SECONDS
+
+        def backoff(exc: Exception) -> bool | float:
+            # Retry only named provider trouble; a 429 waits exactly what it asked for.
+            if isinstance(exc, RateLimited):
+                wait = exc.retry_after
+                return wait if wait is not None and loop.time() + wait <= last_useful_moment else False
+            return isinstance(exc, ProviderError) and exc.retryable
+
+        async for attempt in stamina.retry_context(
+            on=backoff,
+            attempts=tries,
+            timeout=None,  # the reply deadline bounds the whole layer instead
+            wait_initial=self.retry.wait_initial,
+            wait_max=self.retry.wait_max,
+            wait_jitter=self.retry.wait_initial,
+        ):
+            with attempt:
+                attempts.count += 1
+                timeout = min(layer.timeout, deadline - STATIC_RESERVE_SECONDS - loop.time())
+                try:
+                    async with asyncio.timeout(timeout):
+                        text = await layer.provider.complete(task.messages(), model=model, timeout=timeout)
+                except TimeoutError:
+                    raise TransientError(f"no answer within {timeout:.2f}s") from None
+                return task.parse(text)
+        raise AssertionError("unreachable: stamina re-raises the last error")

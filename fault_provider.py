@@ -1,0 +1,277 @@
+"""A local OpenAI-compatible server that misbehaves on purpose.
+
+Tests, the drill and developers point OPENAI_BASE_URL / ASI1_BASE_URL at it.
+The fault is chosen per request by the model name (`OPENAI_MODEL=rate-limit-2`)
+or, for every other model name, by the server-wide default set with
+`POST /control {"fault": "silent"}` (or `FaultProvider.set_fault`).
+
+Faults: ok, rate-limit (429, no header), rate-limit-N (Retry-After: N s),
+rate-limit-ms-N (retry-after-ms: N), error-500-once (then ok, per model),
+error-503, unauthorized (401), forbidden (403), context-length (400),
+content-policy (400), silent (never answers), slow-N (answers after N s),
+reset (TCP reset), malformed (200, body not JSON), wrong-shape (200, JSON
+without choices), empty (200, empty content), flapping-N (503 for N s from the
+first request after it was set, then ok).
+
+Every request is recorded (time, model, fault, task) for tests to count
+attempts and measure gaps. Answers: scoring prompts get a JSON score,
+intent prompts a JSON intent, other prompts plausible text.
+
+Run: python fault_provider.py --port 9100 [--fault silent]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import re
+import socket
+import struct
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+FAULTS = (
+    "ok",
+    "rate-limit",
+    "rate-limit-N",
+    "rate-limit-ms-N",
+    "error-500-once",
+    "error-503",
+    "unauthorized",
+    "forbidden",
+    "context-length",
+    "content-policy",
+    "silent",
+    "slow-N",
+    "reset",
+    "malformed",
+    "wrong-shape",
+    "empty",
+    "flapping-N",
+)
+_FAULT_RE = re.compile(
+    r"^(ok|rate-limit(-ms)?(-\d+(\.\d+)?)?|error-500-once|error-503|unauthorized|forbidden|context-length"
+    r"|content-policy|silent|slow-\d+(\.\d+)?|reset|malformed|wrong-shape|empty|flapping-\d+(\.\d+)?)$"
+)
+
+
+def is_fault(name: str) -> bool:
+    return bool(_FAULT_RE.match(name))
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    at: float  # time.monotonic() when the request arrived
+    model: str
+    fault: str
+    task: str
+    authorization: str
+
+
+@dataclass
+class FaultProvider:
+    default_fault: str = "ok"
+    canned_answer: str | None = None  # when set, every "ok" answer has this content
+    requests: list[RecordedRequest] = field(default_factory=list)
+    _failed_once: set[str] = field(default_factory=set)
+    _flapping_since: dict[str, float] = field(default_factory=dict)
+    _runner: web.AppRunner | None = None
+    port: int = 0
+
+    # --- control -------------------------------------------------------------
+    def set_fault(self, fault: str) -> None:
+        if not is_fault(fault):
+            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
+        self.default_fault = fault
+        self._failed_once.clear()
+        self._flapping_since.clear()
+
+    def requests_for(self, task: str | None = None) -> list[RecordedRequest]:
+        return [r for r in self.requests if task is None or r.task == task]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    # --- server --------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._completions)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/control", self._control)
+        app.router.add_get("/control", self._control_get)
+        return app
+
+    async def start(self, port: int = 0, host: str = "127.0.0.1") -> FaultProvider:
+        self._runner = web.AppRunner(self.app(), handle_signals=False, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _models(self, request: web.Request) -> web.Response:
+        names = ["gpt-4o-mini", "asi1-mini", *FAULTS]
+        return web.json_response({"object": "list", "data": [{"id": n, "object": "model"} for n in names]})
+
+    async def _control(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            self.set_fault(str(body["fault"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"fault": self.default_fault})
+
+    async def _control_get(self, request: web.Request) -> web.Response:
+        return web.json_response({"fault": self.default_fault, "requests": len(self.requests)})
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.monotonic()
+        try:
+            body = await request.json()
+            model = str(body.get("model", ""))
+            messages = body.get("messages") or []
+        except (ValueError, AttributeError):
+            return web.json_response({"error": {"message": "invalid JSON"}}, status=400)
+        fault = model if is_fault(model) else self.default_fault
+        task = _task_of(messages)
+        self.requests.append(RecordedRequest(arrived, model, fault, task, request.headers.get("Authorization", "")))
+        return await self._respond(request, fault, model, task, messages, arrived)
+
+    async def _respond(
+        self, request: web.Request, fault: str, model: str, task: str, messages: list, arrived: float
+    ) -> web.StreamResponse:
+        if fault.startswith("rate-limit"):
+            return _rate_limited(fault)
+        if fault == "error-500-once":
+            if model not in self._failed_once:
+                self._failed_once.add(model)
+                return _error(500, "server_error", "internal error")
+        elif fault == "error-503":
+            return _error(503, "server_error", "service unavailable")
+        elif fault in ("unauthorized", "forbidden"):
+            status = 401 if fault == "unauthorized" else 403
+            return _error(status, "invalid_api_key", "Incorrect API key provided")
+        elif fault == "context-length":
+            return _error(400, "context_length_exceeded", "maximum context length exceeded")
+        elif fault == "content-policy":
+            return _error(400, "content_policy_violation", "rejected by content policy")
+        elif fault == "silent":
+            await asyncio.Event().wait()  # until the client gives up and the connection closes
+        elif fault.startswith("slow-"):
+            await asyncio.sleep(float(fault.removeprefix("slow-")))
+        elif fault == "reset":
+            _reset_connection(request)
+            await asyncio.Event().wait()
+        elif fault == "malformed":
+            return web.Response(status=200, text='{"id": "x", "choices": [ {', content_type="application/json")
+        elif fault == "wrong-shape":
+            return web.json_response({"id": "x", "object": "chat.completion", "result": "pizza"})
+        elif fault == "empty":
+            return web.json_response(_completion(model, ""))
+        elif fault.startswith("flapping-"):
+            since = self._flapping_since.setdefault(model, arrived)
+            if arrived - since < float(fault.removeprefix("flapping-")):
+                return _error(503, "server_error", "flapping: down")
+        content = self.canned_answer if self.canned_answer is not None else answer_for(task, messages)
+        return web.json_response(_completion(model, content))
+
+
+def _rate_limited(fault: str) -> web.Response:
+    headers = {}
+    if fault.startswith("rate-limit-ms-"):
+        headers["retry-after-ms"] = fault.removeprefix("rate-limit-ms-")
+    elif fault.startswith("rate-limit-"):
+        headers["Retry-After"] = fault.removeprefix("rate-limit-")
+    body = {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}
+    return web.json_response(body, status=429, headers=headers)
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"message": message, "type": code, "code": code}}, status=status)
+
+
+def _reset_connection(request: web.Request) -> None:
+    sock = request.transport.get_extra_info("socket") if request.transport else None
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    if request.transport is not None:
+        request.transport.abort()
+
+
+def _completion(model: str, content: str) -> dict[str, object]:
+    return {
+        "id": "chatcmpl-local",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+
+
+def _task_of(messages: list) -> str:
+    system = next((m.get("content", "") for m in messages if isinstance(m, dict) and m.get("role") == "system"), "")
+    match = re.search(r"Task: ([\w-]+)", str(system))
+    return match.group(1) if match else "chat"
+
+
+def _user_text(messages: list) -> str:
+    return "\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict) and m.get("role") == "user")
+
+
+def answer_for(task: str, messages: list) -> str:
+    """A plausible, deterministic answer for each of the agent's tasks."""
+    text = _user_text(messages)
+    if task == "score-story":
+        story = re.sub(r"</?story>", "", text).strip()
+        digest = int(hashlib.sha256(story.encode()).hexdigest(), 16)
+        score = 3 + min(5, len(story.split()) // 20) + digest % 3
+        return json.dumps({"score": min(10, score), "reason": "A lively story with a clear hackathon theme."})
+    if task == "classify-intent":
+        message = re.sub(r"</?message>", "", text).strip().lower()
+        if len(message.split()) >= 8 and not message.endswith("?"):
+            intent = "story"
+        elif "help" in message:
+            intent = "help"
+        elif any(word in message for word in ("pizza", "slice", "prompt", "hungry")):
+            intent = "pizza_request"
+        else:
+            intent = "greeting"
+        return json.dumps({"intent": intent})
+    if task == "write-story-prompt":
+        salt = int(time.monotonic_ns() % 100000)
+        return f"A pizza-powered robot joins your hackathon team at minute {salt}. What does it build with you?"
+    if task == "write-reply":
+        return "What a fun read! Your story brought the hackathon spirit to life, and the judges loved it."
+    return "Hello from the local provider."
+
+
+async def _main() -> None:
+    parser = argparse.ArgumentParser(description="Local OpenAI-compatible provider that misbehaves on purpose.")
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--fault", default="ok", help=f"default fault: {', '.join(FAULTS)}")
+    args = parser.parse_args()
+    provider = FaultProvider()
+    provider.set_fault(args.fault)
+    await provider.start(args.port)
+    print(f"fault provider on {provider.base_url} (default fault: {provider.default_fault}); Ctrl+C stops")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await provider.stop()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(_main())
+    except KeyboardInterrupt:
+        pass

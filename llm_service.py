@@ -1,0 +1,121 @@
+"""Wires settings into providers, health records and the two fallback chains.
+
+- `text_chain`: OpenAI → ASI1 → static, for intent, prompts and replies.
+- `score_chain`: ASI1 → heuristic, for scoring (the seed: scoring always uses ASI1).
+
+ASI1 has one health record shared by both chains: a dead ASI1 is dead for both.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from config import Settings
+from fallback import ChainResult, FallbackChain, ProviderLayer, RetryPolicy
+from llm_tasks import IntentTask, PromptTask, ReplyTask, ScoreTask
+from provider_health import ProviderHealth
+from static_layer import Intent, StaticContent, StoryScore
+
+
+class _Unconfigured:
+    """Stands in for a provider with no key: its health never admits a request."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def complete(self, messages: object, *, model: str, timeout: float) -> str:
+        raise AssertionError(f"{self.name} has no key and must never be called")
+
+    async def aclose(self) -> None:
+        return None
+
+
+class LLMService:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        content: StaticContent | None = None,
+        clock: Callable[[], float] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        from asi1_client import ASI1Client
+        from openai_provider import OpenAIProvider
+
+        self.settings = settings
+        self.content = content or StaticContent.load(settings.static_content_dir)
+        self.rng = rng or random.Random()
+        clock_kw = {"clock": clock} if clock else {}
+
+        openai_key = settings.openai_api_key.get_secret_value()
+        asi1_key = settings.asi1_api_key.get_secret_value()
+        self.openai = OpenAIProvider(openai_key, settings.openai_base_url) if openai_key else _Unconfigured("openai")
+        self.asi1 = ASI1Client(asi1_key, settings.asi1_base_url) if asi1_key else _Unconfigured("asi1")
+        self.openai_health = ProviderHealth(
+            "openai",
+            threshold=settings.openai_failure_threshold,
+            probe_interval=settings.openai_probe_interval,
+            configured=bool(openai_key),
+            not_configured_reason="no OPENAI_API_KEY set",
+            **clock_kw,
+        )
+        self.asi1_health = ProviderHealth(
+            "asi1",
+            threshold=settings.asi1_failure_threshold,
+            probe_interval=settings.asi1_probe_interval,
+            configured=bool(asi1_key),
+            not_configured_reason="no ASI1_API_KEY set",
+            **clock_kw,
+        )
+        openai_layer = ProviderLayer(
+            self.openai,
+            self.openai_health,
+            settings.openai_models,
+            settings.openai_timeout,
+            settings.openai_retry_count,
+        )
+        asi1_layer = ProviderLayer(
+            self.asi1, self.asi1_health, settings.asi1_models, settings.asi1_timeout, settings.asi1_retry_count
+        )
+        chain_kw = {
+            "reply_deadline": settings.reply_deadline,
+            "rate_limit_cooldown": settings.rate_limit_cooldown,
+            "retry": RetryPolicy(settings.backoff_initial, settings.backoff_max),
+        }
+        self.text_chain = FallbackChain([openai_layer, asi1_layer], **chain_kw)
+        self.score_chain = FallbackChain([asi1_layer], **chain_kw)
+
+    # --- the tasks -----------------------------------------------------------
+    async def understand_intent(self, message: str) -> ChainResult[Intent]:
+        return await self.text_chain.run(IntentTask(message, self.content, self.settings.story_min_chars))
+
+    async def generate_prompt(self, avoid: set[str] | None = None) -> ChainResult[str]:
+        return await self.text_chain.run(PromptTask(self.content, self.rng, set(avoid or ())))
+
+    async def generate_reply(self, story: str, rating: int, tier: str, code: str) -> ChainResult[str]:
+        return await self.text_chain.run(ReplyTask(story, rating, tier, code, self.content, self.rng))
+
+    async def score_story(self, story: str) -> ChainResult[StoryScore]:
+        return await self.score_chain.run(ScoreTask(story))
+
+    # --- operations ----------------------------------------------------------
+    def status(self) -> dict[str, object]:
+        """The seed's OpenAI fields at the top level, plus per-provider detail and usage."""
+        openai = self.openai_health.snapshot()
+        usage = self.text_chain.usage + self.score_chain.usage
+        return {
+            "failures": openai["failures"],
+            "status": openai["status"],
+            "using_fallback": openai["status"] != "healthy",
+            "client_available": openai["client_available"],
+            "providers": {"openai": openai, "asi1": self.asi1_health.snapshot()},
+            "layer_usage": dict(sorted(usage.items())),
+        }
+
+    def reset_openai(self) -> None:
+        self.openai_health.reset()
+
+    async def aclose(self) -> None:
+        await self.openai.aclose()
+        await self.asi1.aclose()

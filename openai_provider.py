@@ -1,0 +1,53 @@
+"""OpenAI through the official SDK, with SDK errors converted at this boundary.
+
+The SDK gets `max_retries=0`: the fallback chain owns retries, so a failing
+call is never retried by two loops at once.
+"""
+
+from __future__ import annotations
+
+import openai
+
+from llm_errors import BadResponse, ProviderError, TransientError, content_from_completion, error_for_status
+
+Messages = list[dict[str, str]]
+
+
+class OpenAIProvider:
+    name = "openai"
+
+    def __init__(self, api_key: str, base_url: str | None = None) -> None:
+        self._client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+
+    async def complete(self, messages: Messages, *, model: str, timeout: float) -> str:
+        try:
+            response = await self._client.chat.completions.create(
+                model=model,
+                messages=messages,  # type: ignore[arg-type]
+                timeout=timeout,
+            )
+        except openai.APIStatusError as exc:
+            raise error_for_status(exc.status_code, exc.response.headers, _body_text(exc)) from exc
+        except openai.APITimeoutError as exc:
+            raise TransientError("timed out") from exc
+        except openai.APIConnectionError as exc:
+            raise TransientError(f"connection failed: {type(exc.__cause__).__name__}") from exc
+        except openai.APIResponseValidationError as exc:
+            raise BadResponse("response failed validation") from exc
+        except ValueError as exc:  # a 200 whose body is not JSON (json.JSONDecodeError)
+            raise BadResponse("response body is not JSON") from exc
+        except openai.OpenAIError as exc:
+            raise ProviderError(f"SDK error {type(exc).__name__}") from exc
+        try:
+            payload = response.model_dump()
+        except AttributeError as exc:  # the SDK handed back a str for a non-object body
+            raise BadResponse("response body is not a completion object") from exc
+        return content_from_completion(payload)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _body_text(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    return str(body) if body is not None else exc.message

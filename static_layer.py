@@ -1,0 +1,199 @@
+"""The layer that never fails: keyword intent, static prompts, reply templates, heuristic score.
+
+Its words live in `static_content/*.toml` so organizers can edit them without
+touching code; `StaticContent.load` checks them at start-up and names the file
+and entry of any mistake.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+TIERS = ("premium", "standard", "basic")
+IntentKind = Literal["pizza_request", "story", "help", "greeting", "other"]
+REPLY_PLACEHOLDERS = {"story_detail", "score", "tier", "code"}
+MESSAGE_PLACEHOLDERS = {"prompt", "min_chars", "max_chars", "length", "code", "tier", "max_bytes"}
+REQUIRED_MESSAGES = (
+    "prompt_intro",
+    "story_too_short",
+    "story_too_long",
+    "already_has_coupon",
+    "help",
+    "organizer_help",
+    "not_authorized",
+    "unreadable",
+    "too_large",
+    "empty",
+    "tier_exhausted",
+    "busy",
+)
+
+
+class StaticContentError(Exception):
+    """An organizer-edited file is wrong; the message names the file and the entry."""
+
+
+class Intent(BaseModel):
+    kind: IntentKind
+
+    @property
+    def wants_coupon(self) -> bool:
+        return self.kind in ("pizza_request", "greeting", "story")
+
+
+class StoryScore(BaseModel):
+    score: int = Field(ge=1, le=10)
+    reason: str
+    source: Literal["asi1", "heuristic"]
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+class StaticContent(BaseModel):
+    prompts: list[str]
+    templates: dict[str, list[str]]
+    keywords: dict[str, list[str]]
+    messages: dict[str, str]
+
+    @classmethod
+    def load(cls, directory: Path) -> StaticContent:
+        prompts_doc = _read_toml(directory / "prompts.toml")
+        replies_doc = _read_toml(directory / "replies.toml")
+        intents_doc = _read_toml(directory / "intents.toml")
+        messages_doc = _read_toml(directory / "messages.toml")
+
+        prompts = _string_list(prompts_doc.get("prompts"), "prompts.toml", "prompts")
+        if len(prompts) < 10:
+            raise StaticContentError(f"prompts.toml: 'prompts' needs at least 10 entries, has {len(prompts)}")
+        for i, prompt in enumerate(prompts):
+            if len(prompt.strip()) < 20:
+                raise StaticContentError(f"prompts.toml: prompts[{i}] is shorter than 20 characters")
+
+        templates: dict[str, list[str]] = {}
+        for tier in TIERS:
+            entry = f"[{tier}] templates"
+            section = replies_doc.get(tier)
+            items = _string_list(section.get("templates") if isinstance(section, dict) else None, "replies.toml", entry)
+            for i, template in enumerate(items):
+                names = _checked_placeholders(template, REPLY_PLACEHOLDERS, "replies.toml", f"{entry}[{i}]")
+                if "code" not in names:
+                    raise StaticContentError(f"replies.toml: {entry}[{i}] must contain {{code}}")
+            templates[tier] = items
+
+        keywords: dict[str, list[str]] = {}
+        for kind in ("pizza_request", "help", "greeting"):
+            section = intents_doc.get(kind)
+            entry = f"[{kind}] keywords"
+            items = _string_list(section.get("keywords") if isinstance(section, dict) else None, "intents.toml", entry)
+            keywords[kind] = [item.lower().strip() for item in items]
+
+        messages: dict[str, str] = {}
+        for name in REQUIRED_MESSAGES:
+            value = messages_doc.get(name)
+            if not isinstance(value, str) or not value.strip():
+                raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")
+            _checked_placeholders(value, MESSAGE_PLACEHOLDERS, "messages.toml", name)
+            messages[name] = value
+        return cls(prompts=prompts, templates=templates, keywords=keywords, messages=messages)
+
+    # --- the static answers --------------------------------------------------
+    def keyword_intent(self, text: str, story_min_chars: int) -> Intent:
+        lowered = text.lower().strip()
+        words = re.findall(r"[\w']+", lowered)
+        looks_like_question = lowered.endswith("?") and len(words) < 20
+        if len(lowered) >= story_min_chars and len(words) >= 8 and not looks_like_question:
+            return Intent(kind="story")
+        for kind in ("help", "pizza_request", "greeting"):
+            if any(_matches(keyword, lowered) for keyword in self.keywords[kind]):
+                return Intent(kind=kind)  # type: ignore[arg-type]
+        return Intent(kind="other")
+
+    def pick_prompt(self, avoid: set[str], rng: random.Random) -> str:
+        fresh = [p for p in self.prompts if p not in avoid]
+        return rng.choice(fresh or self.prompts)
+
+    def render_reply(self, *, tier: str, score: int, code: str, story: str, rng: random.Random) -> str:
+        template = rng.choice(self.templates[tier])
+        return template.format(story_detail=story_detail(story), score=score, tier=tier, code=code)
+
+    def message(self, name: str, **values: object) -> str:
+        return self.messages[name].format(**values)
+
+
+def _matches(keyword: str, text: str) -> bool:
+    if re.fullmatch(r"[\w' ]+", keyword):
+        return re.search(rf"\b{re.escape(keyword)}\b", text) is not None
+    return keyword in text
+
+
+def story_detail(story: str, limit: int = 60) -> str:
+    """A short phrase from the story for a personal touch: its first sentence, trimmed."""
+    first = re.split(r"(?<=[.!?])\s+", " ".join(story.split()), maxsplit=1)[0]
+    first = first.replace('"', "'")
+    if len(first) <= limit:
+        return first.rstrip(".!?")
+    return first[:limit].rsplit(" ", 1)[0] + "..."
+
+
+_THEME_WORDS = {"pizza", "hack", "hackathon", "code", "bug", "agent", "demo", "laptop", "team", "slice", "debug"}
+
+
+def heuristic_score(story: str) -> StoryScore:
+    """A deterministic 1-10 score from length, variety, structure and theme.
+
+    Used only when ASI1 cannot answer; it rewards effort, not gaming: repeated
+    words do not raise the variety term, and the length term saturates.
+    """
+    words = re.findall(r"[a-zA-Z']+", story.lower())
+    if not words:
+        return StoryScore(score=1, reason="no words to judge", source="heuristic")
+    sentences = [s for s in re.split(r"[.!?]+", story) if len(s.split()) >= 3]
+    variety = len(set(words)) / len(words)
+    points = 1.0
+    points += min(4.0, len(words) / 30)
+    points += min(2.0, variety * 2.5) if len(words) >= 20 else 0.0
+    points += 1.0 if len(sentences) >= 3 else 0.0
+    points += 1.0 if _THEME_WORDS & set(words) else 0.0
+    points += 1.0 if ('"' in story or "!" in story) and len(words) >= 30 else 0.0
+    score = max(1, min(10, round(points)))
+    reason = f"local estimate from length ({len(words)} words), variety and theme"
+    return StoryScore(score=score, reason=reason, source="heuristic")
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise StaticContentError(f"{path.name}: file missing in {path.parent}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise StaticContentError(f"{path.name}: not valid TOML ({exc})") from None
+
+
+def _string_list(value: object, file: str, entry: str) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise StaticContentError(f"{file}: '{entry}' must be a non-empty list of strings")
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise StaticContentError(f"{file}: '{entry}'[{i}] must be a non-empty string")
+    return value
+
+
+def _checked_placeholders(template: str, allowed: set[str], file: str, entry: str) -> set[str]:
+    try:
+        names = _placeholders(template)
+    except ValueError as exc:
+        raise StaticContentError(f"{file}: {entry} has a broken placeholder ({exc})") from None
+    unknown = names - allowed
+    if unknown:
+        raise StaticContentError(f"{file}: {entry} uses unknown placeholder(s) {sorted(unknown)}")
+    return names

@@ -1,0 +1,95 @@
+"""Shared fixtures: the misbehaving providers over real HTTP, settings, a fake clock.
+
+Nothing here touches the internet: every URL points at 127.0.0.1, and the
+environment's real keys are never read (settings are built from a dict).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from config import Settings, load_settings  # noqa: E402
+from fault_provider import FaultProvider  # noqa: E402
+from llm_service import LLMService  # noqa: E402
+
+OPENAI_TEST_KEY = "sk-test-openai-0123456789abcdef"
+ASI1_TEST_KEY = "asi1-test-key-fedcba9876543210"
+
+
+class FakeClock:
+    """Monotonic time the test moves by hand (probe intervals, cool-downs)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def openai_server() -> AsyncIterator[FaultProvider]:
+    provider = await FaultProvider().start()
+    yield provider
+    await provider.stop()
+
+
+@pytest.fixture
+async def asi1_server() -> AsyncIterator[FaultProvider]:
+    provider = await FaultProvider().start()
+    yield provider
+    await provider.stop()
+
+
+def settings_for(
+    openai: FaultProvider | None,
+    asi1: FaultProvider | None,
+    tmp_path: Path | None = None,
+    **overrides: str,
+) -> Settings:
+    """Settings pointing both providers at local fault servers (None: no key)."""
+    env = {
+        "OPENAI_API_KEY": OPENAI_TEST_KEY if openai else "",
+        "OPENAI_BASE_URL": openai.base_url if openai else "http://127.0.0.1:9/v1",
+        "ASI1_API_KEY": ASI1_TEST_KEY if asi1 else "",
+        "ASI1_BASE_URL": asi1.base_url if asi1 else "http://127.0.0.1:9/v1",
+        "OPENAI_TIMEOUT": "1.0",
+        "ASI1_TIMEOUT": "1.0",
+        "REPLY_DEADLINE": "4.0",
+        "LLM_BACKOFF_INITIAL": "0.05",
+        "LLM_BACKOFF_MAX": "0.2",
+    }
+    if tmp_path is not None:
+        env["DATA_DIR"] = str(tmp_path / "data")
+    env.update(overrides)
+    return load_settings(env)
+
+
+@pytest.fixture
+async def service_factory(clock: FakeClock) -> AsyncIterator[Callable[..., LLMService]]:
+    """Builds services on the fake clock and closes their HTTP sessions afterwards."""
+    services: list[LLMService] = []
+
+    def build(settings: Settings) -> LLMService:
+        service = LLMService(settings, clock=clock, rng=random.Random(7))
+        services.append(service)
+        return service
+
+    yield build
+    for service in services:
+        await service.aclose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
@@ -40,7 +40,7 @@ CommaList = Annotated[list[str], BeforeValidator(_comma_list)]
 PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
-class AgentMode(str, Enum):
+class AgentMode(StrEnum):
     LOCAL = "local"
     AGENTVERSE = "agentverse"
 

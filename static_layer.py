@@ -159,7 +159,7 @@ def heuristic_score(story: str) -> StoryScore:
     sentences = [s for s in re.split(r"[.!?]+", story) if len(s.split()) >= 3]
     variety = len(set(words)) / len(words)
     points = 1.0
-    points += min(4.0, len(words) / 30)
+    points += min(4.0, len(set(words)) / 20)  # distinct words: repetition earns nothing
     points += min(2.0, variety * 2.5) if len(words) >= 20 else 0.0
     points += 1.0 if len(sentences) >= 3 else 0.0
     points += 1.0 if _THEME_WORDS & set(words) else 0.0

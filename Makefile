@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both create the
+# virtualenv from the pinned requirements when it is missing or out of date.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint format chat provider clean
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(PY) agent.py
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+chat: $(STAMP)
+	$(PY) chat.py
+
+provider: $(STAMP)
+	$(PY) fault_provider.py --port 9100
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -161,8 +161,11 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: Path | 
     A blank value means "use the default"; for a key that is "not configured".
     """
     if environ is None:
-        path = dotenv_path or PROJECT_DIR / ".env"
-        file_values = {k: v for k, v in dotenv_values(path).items() if v is not None} if path.exists() else {}
+        # ENV_FILE picks another file; ENV_FILE="" reads none (the tests use this).
+        chosen = os.environ.get("ENV_FILE")
+        path = dotenv_path or (Path(chosen) if chosen else PROJECT_DIR / ".env")
+        use_file = chosen != "" and path.is_file()
+        file_values = {k: v for k, v in dotenv_values(path).items() if v is not None} if use_file else {}
         environ = {**file_values, **os.environ}
     env = {k: v.strip() for k, v in environ.items() if v.strip()}
     try:

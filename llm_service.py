@@ -41,7 +41,6 @@ class LLMService:
         rng: random.Random | None = None,
     ) -> None:
         from asi1_client import ASI1Client
-        from openai_provider import OpenAIProvider
 
         self.settings = settings
         self.content = content or StaticContent.load(settings.static_content_dir)
@@ -50,7 +49,12 @@ class LLMService:
 
         openai_key = settings.openai_api_key.get_secret_value()
         asi1_key = settings.asi1_api_key.get_secret_value()
-        self.openai = OpenAIProvider(openai_key, settings.openai_base_url) if openai_key else _Unconfigured("openai")
+        if openai_key:
+            from openai_provider import OpenAIProvider  # late: the SDK costs 0.6 s to import
+
+            self.openai: object = OpenAIProvider(openai_key, settings.openai_base_url)
+        else:
+            self.openai = _Unconfigured("openai")
         self.asi1 = ASI1Client(asi1_key, settings.asi1_base_url) if asi1_key else _Unconfigured("asi1")
         self.openai_health = ProviderHealth(
             "openai",

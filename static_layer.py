@@ -137,7 +137,7 @@ def _matches(keyword: str, text: str) -> bool:
 
 def story_detail(story: str, limit: int = 60) -> str:
     """A short phrase from the story for a personal touch: its first sentence, trimmed."""
-    first = re.split(r"(?<=[.!?])\s+", " ".join(story.split()), maxsplit=1)[0]
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])", " ".join(story.split()), maxsplit=1)[0]
     first = first.replace('"', "'")
     if len(first) <= limit:
         return first.rstrip(".!?")

@@ -1,0 +1,139 @@
+"""Builds the uAgents agent: chat protocol handlers over the conversation, mode-specific wiring.
+
+Kept apart from agent.py so the command line (verify, redeem, --check-config)
+starts without importing uagents.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import uagents.asgi
+from uagents import Agent, Context, Protocol
+from uagents_core.contrib.protocols.chat import (
+    ChatAcknowledgement,
+    ChatMessage,
+    EndSessionContent,
+    TextContent,
+    chat_protocol_spec,
+)
+
+import openai_functions
+from config import AgentMode, Settings
+from conversation import Conversation, Reply
+from llm_service import LLMService
+from uagents_compat import (
+    ConcurrentDispenser,
+    GuardedASGIServer,
+    LocalPeerResolver,
+    MessageIdGuard,
+    NoRegistration,
+    OfflineAgent,
+    patch_validation_error,
+    prepare_offline,
+)
+
+if TYPE_CHECKING:
+    from agent import Runtime
+
+log = logging.getLogger("pizza.agent")
+
+# Handlers still running at Ctrl+C get this long before they are cancelled.
+SHUTDOWN_GRACE_SECONDS = 0.5
+
+
+def short(address: str) -> str:
+    return "…" + address[-8:]
+
+
+def build_chat_protocol(conversation: Conversation) -> Protocol:
+    protocol = Protocol(spec=chat_protocol_spec)
+    seen = MessageIdGuard()
+
+    @protocol.on_message(ChatMessage)
+    async def on_chat(ctx: Context, sender: str, msg: ChatMessage) -> None:
+        started = time.perf_counter()
+        await ctx.send(sender, ChatAcknowledgement(acknowledged_msg_id=msg.msg_id))
+        if not seen.first_time_message(sender, msg.msg_id):
+            log.info("message sender=%s outcome=duplicate_msg_id (acknowledged, not handled again)", short(sender))
+            return
+        try:
+            reply = await conversation.handle(sender, msg.text())
+        except Exception:  # a bug must cost one reply, never the agent
+            log.exception("message sender=%s outcome=internal_error", short(sender))
+            reply = Reply(conversation.content.message("unreadable"), "internal_error")
+        contents: list = [TextContent(text=reply.text)]
+        if reply.end_session:
+            contents.append(EndSessionContent())
+        status = await ctx.send(sender, ChatMessage(content=contents))
+        layers = ",".join(f"{step}:{layer}" for step, layer in reply.layers.items()) or "-"
+        log.info(
+            "message sender=%s intent=%s layers=%s outcome=%s delivered=%s latency_ms=%.0f",
+            short(sender),
+            reply.intent,
+            layers,
+            reply.outcome,
+            getattr(status.status, "value", status.status),
+            (time.perf_counter() - started) * 1000,
+        )
+
+    @protocol.on_message(ChatAcknowledgement)
+    async def on_ack(ctx: Context, sender: str, msg: ChatAcknowledgement) -> None:
+        log.debug("ack from %s for %s", short(sender), msg.acknowledged_msg_id)
+
+    return protocol
+
+
+def _construct(settings: Settings, seed: str) -> Agent:
+    common = {
+        "name": settings.agent_name,
+        "seed": seed,
+        "port": settings.agent_port,
+        "handle_messages_concurrently": True,  # defect 3: LLM-calling handlers must not queue
+        "shutdown_timeout": SHUTDOWN_GRACE_SECONDS,
+        "log_level": settings.log_level,
+    }
+    if settings.agent_mode is AgentMode.LOCAL:
+        prepare_offline()
+        uagents.asgi.HOST = settings.agent_host
+        from agent import peers_dir
+
+        return OfflineAgent(
+            **common,
+            endpoint=[f"http://{settings.agent_host}:{settings.agent_port}/submit"],
+            resolve=LocalPeerResolver(peers_dir(settings)),
+            registration_policy=NoRegistration(),
+            enable_agent_inspector=False,
+            mark_inactive_on_shutdown=False,
+            report_events=False,
+            publish_agent_details=False,
+        )
+    return Agent(
+        **common,
+        mailbox=True,
+        publish_agent_details=True,
+        readme_path="README.md",
+        description="Trade a short story for a pizza coupon at the hackathon.",
+    )
+
+
+def build_agent(runtime: Runtime) -> Agent:
+    settings = runtime.settings
+    patch_validation_error()
+    agent = _construct(settings, runtime.seed)
+    agent._dispenser = ConcurrentDispenser(settings.send_timeout)  # type: ignore[attr-defined]  # defect 2
+    GuardedASGIServer.replace_in(agent, settings.message_max_bytes)  # defects 5, 6, 7
+
+    llm = LLMService(settings)
+    openai_functions.configure(llm)  # the public API and the agent share one service
+    conversation = Conversation(settings, llm, runtime.ledger, runtime.signer)
+    # Local mode makes no outbound call at all, so the manifest is published only on Agentverse.
+    agent.include(build_chat_protocol(conversation), publish_manifest=settings.agent_mode is AgentMode.AGENTVERSE)
+
+    @agent.on_event("shutdown")
+    async def close_clients(ctx: Context) -> None:
+        await llm.aclose()
+
+    return agent

@@ -1,0 +1,101 @@
+"""Talk to the local Pizza Agent from a terminal, over real uAgents messages on loopback.
+
+    python chat.py                      interactive
+    python chat.py "I want pizza"       one shot: prints the agent's reply, exits 0
+    python chat.py --seed ORGANIZER_SEED status
+
+It finds the agent from the agent's data directory (DATA_DIR/agent.json);
+`--agent ADDRESS --port N` points it elsewhere. `--seed` (or CHAT_SEED) picks
+the client's identity, so one machine can play several participants.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from config import ConfigError, load_settings
+
+
+def client_seed(explicit: str | None, data_dir: Path) -> str:
+    """--seed, else CHAT_SEED, else one kept in the data directory (a stable identity)."""
+    if explicit:
+        return explicit
+    if os.environ.get("CHAT_SEED"):
+        return os.environ["CHAT_SEED"]
+    from local_secrets import load_or_create_secret
+
+    return load_or_create_secret(data_dir / "chat_seed")
+
+
+async def converse(args: argparse.Namespace) -> int:
+    from chat_client import AgentRef, ChatClient
+
+    settings = load_settings()
+    data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
+    if args.agent:
+        agent = AgentRef(args.agent, f"http://127.0.0.1:{args.port or settings.agent_port}/submit")
+    else:
+        try:
+            agent = AgentRef.from_data_dir(data_dir)
+        except (OSError, ValueError, KeyError):
+            print(f"No local agent found in {data_dir}: start it with `make run` (or pass --agent/--port).")
+            return 1
+    client = ChatClient(client_seed(args.seed, data_dir), agent, data_dir / "peers")
+    async with client:
+        if args.whoami:
+            print(client.address)
+            return 0
+        if args.message:
+            return await one_shot(client, " ".join(args.message), args.timeout)
+        return await interactive(client, args.timeout)
+
+
+async def one_shot(client, text: str, timeout: float) -> int:
+    try:
+        print(await client.ask(text, timeout))
+    except (OSError, RuntimeError) as exc:
+        print(f"Could not reach the agent at {client.agent.endpoint}: {exc}")
+        return 1
+    except TimeoutError:
+        print(f"The agent did not reply within {timeout:.0f}s.")
+        return 1
+    return 0
+
+
+async def interactive(client, timeout: float) -> int:
+    print(f"You are {client.address[-12:]}. Talking to the Pizza Agent; empty line or Ctrl+D quits.")
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line.strip():
+            return 0
+        code = await one_shot(client, line.strip(), timeout)
+        if code:
+            return code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Chat with the local Pizza Agent.")
+    parser.add_argument("message", nargs="*", help="send this one message and exit")
+    parser.add_argument("--seed", help="client identity seed (default: CHAT_SEED or a saved one)")
+    parser.add_argument("--agent", help="agent address (default: from the data directory)")
+    parser.add_argument("--port", type=int, help="agent port on 127.0.0.1 (with --agent)")
+    parser.add_argument("--data-dir", help="the agent's data directory (default: DATA_DIR)")
+    parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--whoami", action="store_true", help="print this client's agent address and exit")
+    args = parser.parse_args()
+    try:
+        return asyncio.run(converse(args))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""A minimal uAgents chat participant on loopback: signed envelopes out, a /submit server in.
+
+Used by chat.py, the tests and the drill. It speaks the real protocol: it
+signs ChatMessage envelopes with its own identity, posts them to the agent's
+endpoint, verifies the agent's signed replies, and acknowledges them. It
+registers its endpoint in the agent's peers directory so the agent, which has
+no Almanac offline, can reply (see uagents_compat.LocalPeerResolver).
+
+Lighter than a second `uagents.Agent`: no almanac, no storage, no
+dispatcher, so many clients fit in one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from uagents_core.contrib.protocols.chat import ChatAcknowledgement, ChatMessage, TextContent, chat_protocol_spec
+from uagents_core.envelope import Envelope
+from uagents_core.identity import Identity
+from uagents_core.models import Model
+
+from uagents_compat import register_local_peer
+
+CHAT_DIGEST = Model.build_schema_digest(ChatMessage)
+ACK_DIGEST = Model.build_schema_digest(ChatAcknowledgement)
+PROTOCOL_DIGEST = chat_protocol_spec.digest
+# How long a signed envelope stays valid (the agent refuses expired ones).
+ENVELOPE_TTL_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class AgentRef:
+    address: str
+    endpoint: str
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path) -> AgentRef:
+        info = json.loads((data_dir / "agent.json").read_text())
+        return cls(info["address"], info["endpoint"])
+
+
+def sign_envelope(identity: Identity, target: str, model: Model, session: uuid.UUID | None = None) -> Envelope:
+    envelope = Envelope(
+        version=1,
+        sender=identity.address,
+        target=target,
+        session=session or uuid.uuid4(),
+        schema_digest=Model.build_schema_digest(model),
+        protocol_digest=PROTOCOL_DIGEST,
+        expires=int(time.time()) + ENVELOPE_TTL_SECONDS,
+    )
+    envelope.encode_payload(model.json())
+    envelope.sign(identity)
+    return envelope
+
+
+class ChatClient:
+    def __init__(self, seed: str, agent: AgentRef, peers_dir: Path | None, *, acknowledge: bool = True) -> None:
+        self.identity = Identity.from_seed(seed, 0)
+        self.agent = agent
+        self.peers_dir = peers_dir
+        self.acknowledge = acknowledge
+        self.inbox: asyncio.Queue[ChatMessage] = asyncio.Queue()
+        self.acks: list[ChatAcknowledgement] = []
+        self._runner: web.AppRunner | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self.endpoint = ""
+        self._pending: set[asyncio.Task[None]] = set()
+
+    @property
+    def address(self) -> str:
+        return self.identity.address
+
+    async def start(self) -> ChatClient:
+        app = web.Application()
+        app.router.add_post("/submit", self._receive)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.endpoint = f"http://127.0.0.1:{port}/submit"
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        if self.peers_dir is not None:
+            register_local_peer(self.peers_dir, self.address, self.endpoint)
+        return self
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> ChatClient:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- sending ---------------------------------------------------------------
+    async def post(self, body: str | bytes, content_type: str = "application/json") -> tuple[int, str]:
+        """POST raw bytes to the agent's endpoint (the tests use this for hostile envelopes)."""
+        assert self._http is not None, "start() the client first"
+        async with self._http.post(self.agent.endpoint, data=body, headers={"content-type": content_type}) as resp:
+            return resp.status, await resp.text()
+
+    async def send_model(self, model: Model) -> tuple[int, str]:
+        return await self.post(sign_envelope(self.identity, self.agent.address, model).model_dump_json())
+
+    async def send(self, text: str, msg_id: uuid.UUID | None = None) -> ChatMessage:
+        message = ChatMessage(content=[TextContent(text=text)], msg_id=msg_id)
+        status, body = await self.send_model(message)
+        if status != 200:
+            raise RuntimeError(f"agent refused the message: HTTP {status} {body}")
+        return message
+
+    async def next_reply(self, timeout: float = 20.0) -> ChatMessage:
+        return await asyncio.wait_for(self.inbox.get(), timeout)
+
+    async def ask(self, text: str, timeout: float = 20.0) -> str:
+        await self.send(text)
+        return (await self.next_reply(timeout)).text()
+
+    # --- receiving -------------------------------------------------------------
+    async def _receive(self, request: web.Request) -> web.Response:
+        try:
+            envelope = Envelope.model_validate_json(await request.read())
+            envelope.verify()
+            payload = envelope.decode_payload()
+        except Exception as exc:  # whatever arrives, the client stays up
+            return web.json_response({"error": f"bad envelope: {type(exc).__name__}"}, status=400)
+        if envelope.sender != self.agent.address:
+            return web.json_response({"error": "unexpected sender"}, status=403)
+        if envelope.schema_digest == CHAT_DIGEST:
+            message = ChatMessage.parse_raw(payload)
+            await self.inbox.put(message)
+            if self.acknowledge:
+                task = asyncio.get_running_loop().create_task(self._acknowledge(message))
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
+        elif envelope.schema_digest == ACK_DIGEST:
+            self.acks.append(ChatAcknowledgement.parse_raw(payload))
+        return web.json_response({})
+
+    async def _acknowledge(self, message: ChatMessage) -> None:
+        try:
+            await self.send_model(ChatAcknowledgement(acknowledged_msg_id=message.msg_id))
+        except (TimeoutError, aiohttp.ClientError, RuntimeError):
+            pass  # an acknowledgement is a courtesy; the agent does not wait for it

@@ -1,0 +1,273 @@
+"""The coupon ledger: SQLite (WAL), numbered migrations, one transaction per issuance.
+
+Why not uagents' `ctx.storage`: it rewrites a JSON file on every set and a
+kill -9 corrupts it (see the uagents notes). Coupons must survive a crash:
+a coupon is committed before the reply that carries it is sent, and the
+UNIQUE constraint on `coupons.address` makes "one per participant" a property
+of the database, not of our code paths.
+"""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from static_layer import TIERS
+
+MIGRATIONS: list[str] = [
+    # 1: participants, prompts given, coupons, vendor code pools
+    """
+    CREATE TABLE participants (
+        address TEXT PRIMARY KEY,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        messages INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE prompts_given (
+        address TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        source TEXT NOT NULL,
+        given_at REAL NOT NULL,
+        PRIMARY KEY (address, prompt)
+    );
+    CREATE TABLE coupons (
+        code TEXT PRIMARY KEY,
+        address TEXT NOT NULL UNIQUE,
+        tier TEXT NOT NULL,
+        score INTEGER NOT NULL,
+        score_source TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        prompt TEXT,
+        story_hash TEXT NOT NULL,
+        flagged INTEGER NOT NULL DEFAULT 0,
+        issued_at REAL NOT NULL,
+        redeemed_at REAL
+    );
+    CREATE TABLE pool_codes (
+        code TEXT PRIMARY KEY,
+        tier TEXT NOT NULL,
+        address TEXT UNIQUE,
+        taken_at REAL
+    );
+    CREATE INDEX pool_free ON pool_codes (tier, address);
+    """,
+]
+
+
+@dataclass(frozen=True)
+class Coupon:
+    code: str
+    address: str
+    tier: str
+    score: int
+    score_source: str
+    issued_at: float
+    redeemed_at: float | None = None
+    prompt: str | None = None
+    story_hash: str = ""
+    reason: str = ""
+    flagged: bool = False
+
+
+@dataclass(frozen=True)
+class Issuance:
+    """What the conversation asks the ledger to record for one participant."""
+
+    address: str
+    tier: str
+    score: int
+    score_source: str
+    reason: str
+    prompt: str | None
+    story_hash: str
+    flagged: bool = False
+
+
+_COUPON_COLUMNS = (
+    "code, address, tier, score, score_source, issued_at, redeemed_at, prompt, story_hash, reason, flagged"
+)
+
+
+class Ledger:
+    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._db = sqlite3.connect(str(path), isolation_level=None, timeout=5.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a coupon in a reply is on disk first
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        self._db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
+        done = {row[0] for row in self._db.execute("SELECT version FROM schema_migrations")}
+        for version, script in enumerate(MIGRATIONS, start=1):
+            if version in done:
+                continue
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, script.split(";")):
+                    self._db.execute(statement)
+                self._db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, self._clock()))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] or 0
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- participants and prompts ------------------------------------------------
+    def touch(self, address: str) -> None:
+        now = self._clock()
+        self._db.execute(
+            "INSERT INTO participants VALUES (?, ?, ?, 1) "
+            "ON CONFLICT(address) DO UPDATE SET last_seen=excluded.last_seen, messages=messages+1",
+            (address, now, now),
+        )
+
+    def record_prompt(self, address: str, prompt: str, source: str) -> None:
+        self._db.execute(
+            "INSERT INTO prompts_given VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(address, prompt) DO UPDATE SET given_at=excluded.given_at",
+            (address, prompt, source, self._clock()),
+        )
+
+    def prompts_for(self, address: str) -> list[str]:
+        rows = self._db.execute("SELECT prompt FROM prompts_given WHERE address=? ORDER BY given_at", (address,))
+        return [row[0] for row in rows]
+
+    def last_prompt(self, address: str) -> str | None:
+        prompts = self.prompts_for(address)
+        return prompts[-1] if prompts else None
+
+    # --- coupons -----------------------------------------------------------------
+    def coupon_for(self, address: str) -> Coupon | None:
+        row = self._db.execute(f"SELECT {_COUPON_COLUMNS} FROM coupons WHERE address=?", (address,)).fetchone()
+        return _coupon(row)
+
+    def find(self, code: str) -> Coupon | None:
+        row = self._db.execute(f"SELECT {_COUPON_COLUMNS} FROM coupons WHERE code=?", (code.strip(),)).fetchone()
+        return _coupon(row)
+
+    def issue(self, request: Issuance, make_code: Callable[[str], str], *, fall_down: bool = True) -> Coupon | None:
+        """One coupon for `request.address`, exactly once, in one transaction.
+
+        Returns the participant's existing coupon if there is one, a new coupon
+        otherwise, or None when the tier (and, with `fall_down`, every lower
+        tier) has an exhausted vendor pool.
+        """
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            existing = self.coupon_for(request.address)
+            if existing is not None:
+                self._db.execute("COMMIT")
+                return existing
+            tiers = TIERS[TIERS.index(request.tier) :] if fall_down else (request.tier,)
+            for tier in tiers:
+                code = self._take_code(tier, request.address, make_code)
+                if code is not None:
+                    break
+            else:
+                self._db.execute("COMMIT")
+                return None
+            now = self._clock()
+            self._db.execute(
+                f"INSERT INTO coupons ({_COUPON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+                (
+                    code,
+                    request.address,
+                    tier,
+                    request.score,
+                    request.score_source,
+                    now,
+                    request.prompt,
+                    request.story_hash,
+                    request.reason,
+                    int(request.flagged),
+                ),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return self.coupon_for(request.address)
+
+    def _take_code(self, tier: str, address: str, make_code: Callable[[str], str]) -> str | None:
+        has_pool = self._db.execute("SELECT 1 FROM pool_codes WHERE tier=? LIMIT 1", (tier,)).fetchone()
+        if not has_pool:
+            return make_code(tier)
+        row = self._db.execute(
+            "SELECT code FROM pool_codes WHERE tier=? AND address IS NULL ORDER BY rowid LIMIT 1", (tier,)
+        ).fetchone()
+        if row is None:
+            return None
+        self._db.execute("UPDATE pool_codes SET address=?, taken_at=? WHERE code=?", (address, self._clock(), row[0]))
+        return row[0]
+
+    def redeem(self, code: str) -> tuple[Coupon | None, bool]:
+        """Mark a code redeemed. Returns (coupon, newly_redeemed); (None, False) if unknown."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            updated = self._db.execute(
+                "UPDATE coupons SET redeemed_at=? WHERE code=? AND redeemed_at IS NULL", (self._clock(), code.strip())
+            ).rowcount
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return self.find(code), bool(updated)
+
+    # --- vendor pools ------------------------------------------------------------
+    def load_pools(self, directory: Path) -> dict[str, int]:
+        """Add the codes of `<tier>.csv` files (first column) to the pools; returns codes added."""
+        added: dict[str, int] = {}
+        for tier in TIERS:
+            path = directory / f"{tier}.csv"
+            if not path.exists():
+                continue
+            with path.open(newline="") as handle:
+                codes = [row[0].strip() for row in csv.reader(handle) if row and row[0].strip()]
+            codes = [c for c in codes if c.lower() != "code"]  # an optional header line
+            self._db.execute("BEGIN IMMEDIATE")
+            before = self._db.total_changes
+            self._db.executemany(
+                "INSERT OR IGNORE INTO pool_codes (code, tier) VALUES (?, ?)", [(c, tier) for c in codes]
+            )
+            added[tier] = self._db.total_changes - before
+            self._db.execute("COMMIT")
+        return added
+
+    def stats(self) -> dict[str, object]:
+        issued = dict(self._db.execute("SELECT tier, COUNT(*) FROM coupons GROUP BY tier").fetchall())
+        pools = dict(
+            self._db.execute(
+                "SELECT tier, SUM(address IS NULL) FROM pool_codes GROUP BY tier",
+            ).fetchall()
+        )
+        return {
+            "participants": self._db.execute("SELECT COUNT(*) FROM participants").fetchone()[0],
+            "coupons_issued": {tier: issued.get(tier, 0) for tier in TIERS},
+            "coupons_redeemed": self._db.execute(
+                "SELECT COUNT(*) FROM coupons WHERE redeemed_at IS NOT NULL"
+            ).fetchone()[0],
+            "pool_left": {tier: pools[tier] for tier in TIERS if tier in pools},
+            "flagged": self._db.execute("SELECT COUNT(*) FROM coupons WHERE flagged=1").fetchone()[0],
+        }
+
+
+def _coupon(row: tuple | None) -> Coupon | None:
+    if row is None:
+        return None
+    code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, flagged = row
+    return Coupon(code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, bool(flagged))

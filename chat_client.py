@@ -13,6 +13,7 @@ dispatcher, so many clients fit in one process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -150,7 +151,6 @@ class ChatClient:
         return web.json_response({})
 
     async def _acknowledge(self, message: ChatMessage) -> None:
-        try:
+        # An acknowledgement is a courtesy; the agent does not wait for it.
+        with contextlib.suppress(TimeoutError, aiohttp.ClientError, RuntimeError):
             await self.send_model(ChatAcknowledgement(acknowledged_msg_id=message.msg_id))
-        except (TimeoutError, aiohttp.ClientError, RuntimeError):
-            pass  # an acknowledgement is a courtesy; the agent does not wait for it

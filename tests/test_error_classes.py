@@ -6,6 +6,7 @@ All over HTTP: the `openai` SDK and the aiohttp ASI1 client talk to local fault 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import time
 
@@ -17,7 +18,7 @@ from fault_provider import FaultProvider
 
 
 def gaps(requests) -> list[float]:
-    return [b.at - a.at for a, b in zip(requests, requests[1:], strict=False)]
+    return [b.at - a.at for a, b in itertools.pairwise(requests)]
 
 
 # --- transient: time-out, refused, reset, 5xx --------------------------------------

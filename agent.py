@@ -53,15 +53,22 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+# Libraries whose INFO lines (one per HTTP request) drown the one line per message.
+QUIET_LOGGERS = ("httpx", "httpx2", "openai", "uvicorn")
+
+
+def _not_library_chatter(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or not record.name.startswith(QUIET_LOGGERS)
+
+
 def configure_logging(settings: Settings, secrets: list[str]) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_not_library_chatter)
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
-    for noisy in ("httpx", "httpx2", "openai", "uvicorn.error"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 # --- the pieces of a running agent ------------------------------------------------------

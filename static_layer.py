@@ -115,7 +115,8 @@ class StaticContent(BaseModel):
         for kind in ("help", "pizza_request", "greeting"):
             if any(_matches(keyword, lowered) for keyword in self.keywords[kind]):
                 return Intent(kind=kind)  # type: ignore[arg-type]
-        return Intent(kind="other")
+        # A few words that are no request: most likely a (too short) story attempt.
+        return Intent(kind="story" if len(words) >= 5 and not looks_like_question else "other")
 
     def pick_prompt(self, avoid: set[str], rng: random.Random) -> str:
         fresh = [p for p in self.prompts if p not in avoid]

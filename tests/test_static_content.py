@@ -53,6 +53,8 @@ def test_pick_prompt_avoids_prompts_already_given():
         ("help", "help"),
         ("how does this work?", "help"),
         ("blorp", "other"),
+        ("The laptop ate my code.", "story"),  # too short, and told so
+        ("what are the prizes tonight?", "other"),
         ("At midnight the servers hummed and my team finally shipped the demo with pizza.", "story"),
     ],
 )

@@ -1,0 +1,136 @@
+"""Runs the real agent (`python agent.py`) as a subprocess on a free loopback port.
+
+The environment is built from scratch: no real key, no `.env` (ENV_FILE=""),
+a temporary data directory. Readiness is polled (HEAD /submit answers
+`x-uagents-status: ready`) with a deadline, never slept for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from chat_client import AgentRef, ChatClient
+from config import PROJECT_DIR
+
+START_DEADLINE_SECONDS = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "ENV_FILE": "",
+        "DATA_DIR": str(data_dir),
+        "PYTHONUNBUFFERED": "1",
+        "LLM_BACKOFF_INITIAL": "0.05",
+        "LLM_BACKOFF_MAX": "0.2",
+    }
+    env.update(extra)
+    return env
+
+
+class AgentProcess:
+    def __init__(self, data_dir: Path, **env: str) -> None:
+        self.data_dir = data_dir
+        self.port = int(env.pop("AGENT_PORT", 0)) or free_port()
+        self.env = base_env(data_dir, AGENT_PORT=str(self.port), **env)
+        self.proc: subprocess.Popen[str] | None = None
+        self.log_path = data_dir.parent / f"agent-{self.port}.log"
+        self.started_in = 0.0
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}/submit"
+
+    @property
+    def address(self) -> str:
+        return json.loads((self.data_dir / "agent.json").read_text())["address"]
+
+    @property
+    def ref(self) -> AgentRef:
+        return AgentRef(self.address, self.endpoint)
+
+    async def start(self) -> AgentProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        info = self.data_dir / "agent.json"
+        info.unlink(missing_ok=True)
+        log = self.log_path.open("a")
+        started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(PROJECT_DIR / "agent.py")],
+            env=self.env,
+            cwd=str(self.data_dir.parent),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        await self._wait_ready(started)
+        self.started_in = time.monotonic() - started
+        return self
+
+    async def _wait_ready(self, started: float) -> None:
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() - started < START_DEADLINE_SECONDS:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise RuntimeError(f"agent exited with {self.proc.returncode}:\n{self.logs()}")
+                if (self.data_dir / "agent.json").exists():
+                    try:
+                        headers = {"x-uagents-address": self.address}
+                        async with http.head(self.endpoint, headers=headers) as resp:
+                            if resp.headers.get("x-uagents-status") == "ready":
+                                return
+                    except (aiohttp.ClientError, ValueError, KeyError):
+                        pass
+                await asyncio.sleep(0.02)  # polling interval, not a wait for luck
+        raise RuntimeError(f"agent not ready within {START_DEADLINE_SECONDS}s:\n{self.logs()}")
+
+    def logs(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 10.0) -> float:
+        """Stop the agent with `sig`; returns how long it took to exit."""
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        started = time.monotonic()
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return time.monotonic() - started
+
+    def client(self, seed: str, **kwargs: bool) -> ChatClient:
+        return ChatClient(seed, self.ref, self.data_dir / "peers", **kwargs)
+
+
+def provider_env(openai_url: str | None, asi1_url: str | None, **extra: str) -> dict[str, str]:
+    env = {
+        "OPENAI_API_KEY": "sk-test-openai-e2e-0123456789" if openai_url else "",
+        "ASI1_API_KEY": "asi1-test-e2e-0123456789" if asi1_url else "",
+        "OPENAI_TIMEOUT": "1.0",
+        "ASI1_TIMEOUT": "1.0",
+        "REPLY_DEADLINE": "4.0",
+    }
+    if openai_url:
+        env["OPENAI_BASE_URL"] = openai_url
+    if asi1_url:
+        env["ASI1_BASE_URL"] = asi1_url
+    env.update(extra)
+    return {k: v for k, v in env.items() if v != ""}

@@ -156,7 +156,7 @@ async def test_sigkill_mid_burst_loses_and_doubles_nothing(start_agent, tmp_path
         sends = [asyncio.create_task(client.send(STORY)) for client in clients]
         received: dict[str, str] = {}
         first = [asyncio.create_task(c.next_reply(timeout=30)) for c in clients]
-        done, _ = await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
         agent.stop(signal.SIGKILL)
         await asyncio.gather(*sends, return_exceptions=True)
         for client, task in zip(clients, first, strict=True):

@@ -54,7 +54,7 @@ def test_pick_prompt_avoids_prompts_already_given():
         ("how does this work?", "help"),
         ("blorp", "other"),
         ("The laptop ate my code.", "story"),  # too short, and told so
-        ("what are the prizes tonight?", "other"),
+        ("what are the prizes tonight?", "help"),  # a question gets the explanation
         ("At midnight the servers hummed and my team finally shipped the demo with pizza.", "story"),
     ],
 )

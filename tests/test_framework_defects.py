@@ -1,0 +1,155 @@
+"""Each uagents 0.26.1 defect reproduced against the real agent: it keeps serving everyone else.
+
+The workarounds live in uagents_compat.py. Each test sends what broke the
+framework, then checks an honest participant is still answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+
+import pytest
+from agent_harness import AgentProcess
+from aiohttp import web
+from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
+from uagents_core.identity import Identity
+
+from chat_client import ChatClient, sign_envelope
+from uagents_compat import register_local_peer
+
+HONEST_REPLY_WITHIN = 8.0  # seconds; far below the 30 s a blocked reply queue would take
+
+
+@pytest.fixture
+async def agent(tmp_path):
+    process = await AgentProcess(tmp_path / "data", SEND_TIMEOUT="30").start()
+    yield process
+    process.stop()
+
+
+async def honest_participant_is_served(agent: AgentProcess, seed: str = "honest") -> None:
+    async with agent.client(seed) as honest:
+        reply = await honest.ask("I want pizza", timeout=HONEST_REPLY_WITHIN)
+    assert "story prompt" in reply
+
+
+def log_lines(agent: AgentProcess, needle: str) -> list[str]:
+    return [line for line in agent.logs().splitlines() if needle in line]
+
+
+async def test_poison_message_does_not_kill_message_processing(agent):
+    """Defect 1: a signed envelope whose ChatMessage payload violates the schema."""
+    async with agent.client("poisoner") as poisoner:
+        envelope = sign_envelope(poisoner.identity, agent.address, ChatMessage(content=[TextContent(text="x")]))
+        envelope.encode_payload(json.dumps({"content": 5}))
+        envelope.sign(poisoner.identity)
+        status, _ = await poisoner.post(envelope.model_dump_json())
+        assert status == 200
+        for _ in range(3):  # more than once: the processing task must survive each
+            envelope.nonce = (envelope.nonce or 0) + 1
+            envelope.sign(poisoner.identity)
+            await poisoner.post(envelope.model_dump_json())
+    await honest_participant_is_served(agent)
+
+
+async def test_a_silent_peer_does_not_block_replies_to_others(agent):
+    """Defect 2: a peer endpoint that accepts the connection and never answers."""
+    silent_app = web.Application()
+
+    async def never_answer(request: web.Request) -> web.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    silent_app.router.add_post("/submit", never_answer)
+    runner = web.AppRunner(silent_app, handle_signals=False, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    silent_port = site._server.sockets[0].getsockname()[1]
+    try:
+        silent = ChatClient("silent-peer", agent.ref, peers_dir=None)
+        async with silent:
+            register_local_peer(agent.data_dir / "peers", silent.address, f"http://127.0.0.1:{silent_port}/submit")
+            for _ in range(3):
+                await silent.send("I want pizza")  # each reply to it hangs for SEND_TIMEOUT=30 s
+            started = time.monotonic()
+            await honest_participant_is_served(agent)
+            assert time.monotonic() - started < HONEST_REPLY_WITHIN
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_replayed_envelope_is_processed_once(agent):
+    """Defect 6: the same signed envelope posted twice."""
+    async with agent.client("replayer") as replayer:
+        body = sign_envelope(
+            replayer.identity, agent.address, ChatMessage(content=[TextContent(text="hi")])
+        ).model_dump_json()
+        assert (await replayer.post(body))[0] == 200
+        await replayer.next_reply()
+        assert (await replayer.post(body))[0] == 200  # accepted quietly, not processed
+        same_id = ChatMessage(
+            content=[TextContent(text="hi")], msg_id=json.loads(base64.b64decode(json.loads(body)["payload"]))["msg_id"]
+        )
+        await replayer.send_model(same_id)  # a new envelope, the same message id
+        assert "Organizer" not in await replayer.ask("help")
+    assert len(log_lines(agent, "dropped a replayed envelope")) == 1
+    assert len(log_lines(agent, "outcome=duplicate_msg_id")) == 1
+    assert len(log_lines(agent, "outcome=prompt")) == 1  # "hi" handled exactly once
+
+
+async def test_an_expired_envelope_is_refused(agent):
+    async with agent.client("late") as late:
+        envelope = sign_envelope(late.identity, agent.address, ChatMessage(content=[TextContent(text="hi")]))
+        envelope.expires = int(time.time()) - 60
+        envelope.sign(late.identity)
+        status, body = await late.post(envelope.model_dump_json())
+    assert status == 400 and "expired" in body
+    await honest_participant_is_served(agent)
+
+
+async def test_a_one_megabyte_message_is_refused_with_a_clear_error(agent):
+    """Defect 5: no size limit (50 MB took 5.75 s and 470 MB of memory)."""
+    async with agent.client("bulky") as bulky:
+        huge = ChatMessage(content=[TextContent(text="x" * 1_000_000)])
+        status, body = await bulky.post(sign_envelope(bulky.identity, agent.address, huge).model_dump_json())
+        assert status == 413 and "larger than 65536 bytes" in body
+        # a story longer than the limit but small enough to read gets a polite chat reply
+        long_story = await bulky.ask("pizza and code " * 2000)
+        assert "under 4000 characters" in long_story
+    await honest_participant_is_served(agent)
+
+
+async def test_an_invalid_base64_payload_is_a_400_not_a_500(agent):
+    """Defect 7: invalid base64 gave HTTP 500 with a traceback."""
+    async with agent.client("garbler") as garbler:
+        envelope = sign_envelope(garbler.identity, agent.address, ChatMessage(content=[TextContent(text="hi")]))
+        envelope.payload = "!!!not-base64!!!"
+        envelope.sign(garbler.identity)  # correctly signed: only the payload is broken
+        status, body = await garbler.post(envelope.model_dump_json())
+    assert status == 400 and "base64" in body
+    assert "Traceback" not in agent.logs()
+    await honest_participant_is_served(agent)
+
+
+async def test_a_forged_signature_is_refused(agent):
+    async with agent.client("forger") as forger:
+        victim = Identity.from_seed("victim", 0)
+        envelope = sign_envelope(forger.identity, agent.address, ChatMessage(content=[TextContent(text="hi")]))
+        envelope.sender = victim.address  # claims to be someone else, signed by the forger
+        status, _ = await forger.post(envelope.model_dump_json())
+    assert status == 400
+    await honest_participant_is_served(agent)
+
+
+async def test_a_reply_to_an_unknown_address_does_not_stall_others(agent):
+    """No Almanac offline: a sender the resolver cannot find gets no reply, and nobody waits for it."""
+    stranger = ChatClient(f"stranger-{uuid.uuid4()}", agent.ref, peers_dir=None)
+    async with stranger:
+        for _ in range(5):
+            await stranger.send("I want pizza")
+        await honest_participant_is_served(agent)

@@ -110,6 +110,12 @@ class Settings(BaseModel):
 
     _check_urls = field_validator("openai_base_url", "asi1_base_url")(_check_url)
 
+    @field_validator("static_content_dir", "data_dir", "database_path", "coupon_pool_dir")
+    @classmethod
+    def _relative_to_project(cls, value: Path | None) -> Path | None:
+        # A relative path means the same folder whatever directory the agent starts from.
+        return value if value is None or value.is_absolute() else PROJECT_DIR / value
+
     @field_validator("asi1_base_url")
     @classmethod
     def _asi1_url_required(cls, value: str | None) -> str:

@@ -24,6 +24,7 @@ import openai_functions
 from config import AgentMode, Settings
 from conversation import Conversation, Reply
 from llm_service import LLMService
+from rate_limit import Admit
 from uagents_compat import (
     ConcurrentDispenser,
     GuardedASGIServer,
@@ -55,15 +56,20 @@ def build_chat_protocol(conversation: Conversation) -> Protocol:
     @protocol.on_message(ChatMessage)
     async def on_chat(ctx: Context, sender: str, msg: ChatMessage) -> None:
         started = time.perf_counter()
+        admit = conversation.admit(sender)
+        if admit is Admit.DROP:  # a flood past its one warning costs no ack, no reply, no LLM call
+            return
         await ctx.send(sender, ChatAcknowledgement(acknowledged_msg_id=msg.msg_id))
         if not seen.first_time_message(sender, msg.msg_id):
             log.info("message sender=%s outcome=duplicate_msg_id (acknowledged, not handled again)", short(sender))
             return
         try:
-            reply = await conversation.handle(sender, msg.text())
+            reply = (
+                conversation.slow_down() if admit is Admit.SLOW_DOWN else await conversation.handle(sender, msg.text())
+            )
         except Exception:  # a bug must cost one reply, never the agent
             log.exception("message sender=%s outcome=internal_error", short(sender))
-            reply = Reply(conversation.content.message("unreadable"), "internal_error")
+            reply = Reply(conversation.content.message("internal_error"), "internal_error")
         contents: list = [TextContent(text=reply.text)]
         if reply.end_session:
             contents.append(EndSessionContent())

@@ -86,6 +86,8 @@ class Settings(BaseModel):
     backoff_initial: PositiveSeconds = Field(0.2, alias="LLM_BACKOFF_INITIAL")
     backoff_max: PositiveSeconds = Field(2.0, alias="LLM_BACKOFF_MAX")
     rate_limit_cooldown: PositiveSeconds = Field(60.0, alias="LLM_RATE_LIMIT_COOLDOWN")
+    llm_max_concurrency: int = Field(16, alias="LLM_MAX_CONCURRENCY", ge=1)
+    flagged_score_cap: int = Field(7, alias="FLAGGED_SCORE_CAP", ge=1, le=10)
     static_content_dir: Path = Field(PROJECT_DIR / "static_content", alias="STATIC_CONTENT_DIR")
 
     # --- The agent -----------------------------------------------------------
@@ -105,6 +107,8 @@ class Settings(BaseModel):
     message_max_bytes: int = Field(65536, alias="MESSAGE_MAX_BYTES", ge=1024)
     tier_premium_min: int = Field(8, alias="TIER_PREMIUM_MIN", ge=1, le=10)
     tier_standard_min: int = Field(6, alias="TIER_STANDARD_MIN", ge=1, le=10)
+    sender_rate_limit: int = Field(10, alias="SENDER_RATE_LIMIT", ge=1)
+    sender_rate_window: PositiveSeconds = Field(60.0, alias="SENDER_RATE_WINDOW")
     send_timeout: PositiveSeconds = Field(5.0, alias="SEND_TIMEOUT")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 

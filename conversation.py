@@ -21,6 +21,7 @@ from config import Settings
 from coupons import CouponSigner
 from ledger import Coupon, Issuance, Ledger
 from llm_service import LLMService
+from rate_limit import Admit, SenderRateLimiter
 from static_layer import StaticContent
 
 log = logging.getLogger("pizza.conversation")
@@ -54,13 +55,21 @@ def tier_for(score: int, settings: Settings) -> str:
 
 
 class Conversation:
-    def __init__(self, settings: Settings, llm: LLMService, ledger: Ledger, signer: CouponSigner) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        llm: LLMService,
+        ledger: Ledger,
+        signer: CouponSigner,
+        limiter: SenderRateLimiter | None = None,
+    ) -> None:
         self.settings = settings
         self.llm = llm
         self.ledger = ledger
         self.signer = signer
         self.content: StaticContent = llm.content
         self.organizers = frozenset(settings.organizer_addresses)
+        self.limiter = limiter or SenderRateLimiter(settings.sender_rate_limit, settings.sender_rate_window)
         # Weak: a participant's lock lives only while one of their messages holds it.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -69,6 +78,18 @@ class Conversation:
         if lock is None:
             lock = self._locks[address] = asyncio.Lock()
         return lock
+
+    def admit(self, sender: str) -> Admit:
+        """Rate limit before any work (organizers exempt): OK, SLOW_DOWN once, then DROP."""
+        if sender in self.organizers:
+            return Admit.OK
+        decision = self.limiter.check(sender)
+        if decision is Admit.SLOW_DOWN:
+            log.warning("rate limited sender=%s (more than %d messages)", sender[-8:], self.limiter.limit)
+        return decision
+
+    def slow_down(self) -> Reply:
+        return Reply(self.content.message("slow_down"), "rate_limited")
 
     async def handle(self, sender: str, raw_text: str) -> Reply:
         text = clean_text(raw_text)
@@ -122,6 +143,7 @@ class Conversation:
             reason=score.reason,
             prompt=self.ledger.last_prompt(sender),
             story_hash=hashlib.sha256(story.encode()).hexdigest(),
+            flagged=score.flagged,
         )
         coupon = self.ledger.issue(request, self.signer.new_code, fall_down=self.settings.tier_fallback_down)
         if coupon is None:
@@ -176,6 +198,14 @@ class Conversation:
         lines.append(
             f"OpenAI (seed fields): failures={status['failures']} status={status['status']} "
             f"using_fallback={status['using_fallback']} client_available={status['client_available']}"
+        )
+        calls = " · ".join(
+            f"{name} {c['in_flight']}/{c['cap']} (turned away {c['turned_away']})"
+            for name, c in status["llm_calls"].items()  # type: ignore[union-attr]
+        )
+        lines.append(f"LLM calls in flight: {calls}")
+        lines.append(
+            f"rate-limited messages {self.limiter.refused} · senders limited now {self.limiter.limited_senders()}"
         )
         usage = ", ".join(f"{k}={v}" for k, v in status["layer_usage"].items()) or "none yet"  # type: ignore[union-attr]
         lines.append(f"layers used: {usage}")

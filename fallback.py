@@ -90,6 +90,7 @@ class ProviderLayer:
     models: Sequence[str]
     timeout: float
     attempts: int
+    gate: LLMGate = field(default_factory=lambda: LLMGate(10_000))
 
     @property
     def name(self) -> str:
@@ -112,6 +113,31 @@ class ChainResult(Generic[T]):
 @dataclass(slots=True)
 class _Attempts:
     count: int = 0
+
+
+class LLMGate:
+    """A cap on one provider's calls in flight.
+
+    A flood cannot run up the bill or pile up behind a silent provider: when
+    every slot is taken the request does not queue, it goes on at once to the
+    next layer (ASI1, then the static answer). Single-threaded asyncio makes
+    the counter exact without a lock.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.in_flight = 0
+        self.turned_away = 0
+
+    def try_acquire(self) -> bool:
+        if self.in_flight >= self.capacity:
+            self.turned_away += 1
+            return False
+        self.in_flight += 1
+        return True
+
+    def release(self) -> None:
+        self.in_flight -= 1
 
 
 @dataclass(slots=True)
@@ -164,11 +190,31 @@ class FallbackChain:
     ) -> ChainResult[T] | None:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        attempts = _Attempts()
-        if deadline - STATIC_RESERVE_SECONDS - started < MIN_ATTEMPT_SECONDS:
+        budget = deadline - STATIC_RESERVE_SECONDS - started
+        if budget < MIN_ATTEMPT_SECONDS:
             layer.health.record_neutral(admission, 0.0)
             trail.append(f"{layer.name}: no time left before the reply deadline")
             return None
+        if not layer.gate.try_acquire():
+            layer.health.record_neutral(admission, 0.0)  # busy is not the provider's fault
+            trail.append(f"{layer.name}: all {layer.gate.capacity} slots busy")
+            return None
+        try:
+            return await self._call_layer(layer, admission, task, deadline, trail, started)
+        finally:
+            layer.gate.release()
+
+    async def _call_layer(
+        self,
+        layer: ProviderLayer,
+        admission: Admission,
+        task: LLMTask[T],
+        deadline: float,
+        trail: list[str],
+        started: float,
+    ) -> ChainResult[T] | None:
+        loop = asyncio.get_running_loop()
+        attempts = _Attempts()
         try:
             async with asyncio.timeout_at(deadline - STATIC_RESERVE_SECONDS):
                 value, model = await self._call_models(layer, admission.probe, task, deadline, attempts, trail)

@@ -8,11 +8,13 @@ ASI1 has one health record shared by both chains: a dead ASI1 is dead for both.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
 
 from config import Settings
-from fallback import ChainResult, FallbackChain, ProviderLayer, RetryPolicy
+from fallback import ChainResult, FallbackChain, LLMGate, ProviderLayer, RetryPolicy
+from injection_guard import inspect_story
 from llm_tasks import IntentTask, PromptTask, ReplyTask, ScoreTask
 from provider_health import ProviderHealth
 from static_layer import Intent, StaticContent, StoryScore
@@ -78,10 +80,17 @@ class LLMService:
             settings.openai_models,
             settings.openai_timeout,
             settings.openai_retry_count,
+            LLMGate(settings.llm_max_concurrency),
         )
         asi1_layer = ProviderLayer(
-            self.asi1, self.asi1_health, settings.asi1_models, settings.asi1_timeout, settings.asi1_retry_count
+            self.asi1,
+            self.asi1_health,
+            settings.asi1_models,
+            settings.asi1_timeout,
+            settings.asi1_retry_count,
+            LLMGate(settings.llm_max_concurrency),
         )
+        self.gates = {"openai": openai_layer.gate, "asi1": asi1_layer.gate}
         chain_kw = {
             "reply_deadline": settings.reply_deadline,
             "rate_limit_cooldown": settings.rate_limit_cooldown,
@@ -101,7 +110,32 @@ class LLMService:
         return await self.text_chain.run(ReplyTask(story, rating, tier, code, self.content, self.rng))
 
     async def score_story(self, story: str) -> ChainResult[StoryScore]:
-        return await self.score_chain.run(ScoreTask(story))
+        """Score a story; one that addresses the grader never scores above its cleaned self.
+
+        A flagged story is scored twice, concurrently: as sent and with the
+        injected parts removed. It gets the lower of the two, capped at
+        FLAGGED_SCORE_CAP, so talking to the grader can only cost points.
+        """
+        verdict = inspect_story(story)
+        if not verdict.flagged:
+            return await self.score_chain.run(ScoreTask(story))
+        if len(verdict.cleaned.split()) >= 3:
+            full, clean = await asyncio.gather(
+                self.score_chain.run(ScoreTask(story)), self.score_chain.run(ScoreTask(verdict.cleaned))
+            )
+            clean_score = clean.value.score
+        else:  # nothing but instructions to the grader
+            full, clean_score = await self.score_chain.run(ScoreTask(story)), 1
+        score = min(full.value.score, clean_score, self.settings.flagged_score_cap)
+        full.value = full.value.model_copy(
+            update={
+                "score": score,
+                "reason": f"{full.value.reason} (addressed the grader: {', '.join(verdict.reasons)})",
+                "flagged": True,
+                "flags": verdict.reasons,
+            }
+        )
+        return full
 
     # --- operations ----------------------------------------------------------
     def status(self) -> dict[str, object]:
@@ -115,6 +149,10 @@ class LLMService:
             "client_available": openai["client_available"],
             "providers": {"openai": openai, "asi1": self.asi1_health.snapshot()},
             "layer_usage": dict(sorted(usage.items())),
+            "llm_calls": {
+                name: {"in_flight": gate.in_flight, "cap": gate.capacity, "turned_away": gate.turned_away}
+                for name, gate in self.gates.items()
+            },
         }
 
     def reset_openai(self) -> None:

@@ -33,6 +33,8 @@ REQUIRED_MESSAGES = (
     "empty",
     "tier_exhausted",
     "busy",
+    "slow_down",
+    "internal_error",
 )
 
 
@@ -52,6 +54,8 @@ class StoryScore(BaseModel):
     score: int = Field(ge=1, le=10)
     reason: str
     source: Literal["asi1", "heuristic"]
+    flagged: bool = False  # the story addressed the grader (see injection_guard)
+    flags: list[str] = Field(default_factory=list)
 
 
 def _placeholders(template: str) -> set[str]:

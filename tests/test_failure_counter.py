@@ -87,7 +87,9 @@ async def test_fifty_concurrent_requests_while_openai_is_silent(openai_server, a
     openai_server.set_fault("silent")
     deadline = 1.5
     service = service_factory(
-        settings_for(openai_server, asi1_server, OPENAI_TIMEOUT="0.4", REPLY_DEADLINE=str(deadline))
+        settings_for(
+            openai_server, asi1_server, OPENAI_TIMEOUT="0.4", REPLY_DEADLINE=str(deadline), LLM_MAX_CONCURRENCY="100"
+        )
     )
 
     async def timed() -> tuple[str, float]:

@@ -32,6 +32,7 @@ from uagents_compat import (
     MessageIdGuard,
     NoRegistration,
     OfflineAgent,
+    RobustDispatch,
     patch_validation_error,
     prepare_offline,
 )
@@ -116,7 +117,7 @@ def _construct(settings: Settings, seed: str) -> Agent:
             report_events=False,
             publish_agent_details=False,
         )
-    return Agent(
+    return RobustDispatch(
         **common,
         mailbox=True,
         publish_agent_details=True,

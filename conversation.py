@@ -27,6 +27,8 @@ from static_layer import StaticContent
 log = logging.getLogger("pizza.conversation")
 
 ORGANIZER_COMMANDS = ("status", "reset", "help")
+# Kept back from REPLY_DEADLINE for signing and sending the reply.
+REPLY_SEND_MARGIN_SECONDS = 0.2
 
 
 @dataclass
@@ -104,35 +106,37 @@ class Conversation:
             return await self._converse(sender, text)
 
     async def _converse(self, sender: str, text: str) -> Reply:
+        # One deadline for the whole message: intent, score and reply share REPLY_DEADLINE.
+        deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
         coupon = self.ledger.coupon_for(sender)
         if coupon is not None:
             return self._already(coupon)
         if len(text) > self.settings.story_max_chars:
             message = self.content.message("story_too_long", max_chars=self.settings.story_max_chars, length=len(text))
             return Reply(message, "story_too_long", intent="story")
-        intent = await self.llm.understand_intent(text)
+        intent = await self.llm.understand_intent(text, deadline)
         layers = {"intent": intent.layer}
         kind = intent.value.kind
         if kind == "help":
             return Reply(self.content.message("help"), "help", intent=kind, layers=layers)
         if kind == "story" or len(text) >= self.settings.story_min_chars * 2:
-            return await self._story(sender, text, layers)
-        return await self._prompt(sender, kind, layers)
+            return await self._story(sender, text, layers, deadline)
+        return await self._prompt(sender, kind, layers, deadline)
 
-    async def _prompt(self, sender: str, kind: str, layers: dict[str, str]) -> Reply:
+    async def _prompt(self, sender: str, kind: str, layers: dict[str, str], deadline: float) -> Reply:
         given = set(self.ledger.prompts_for(sender))
-        prompt = await self.llm.generate_prompt(given)
+        prompt = await self.llm.generate_prompt(given, deadline)
         self.ledger.record_prompt(sender, prompt.value, prompt.layer)
         layers["prompt"] = prompt.layer
         return Reply(self.content.message("prompt_intro", prompt=prompt.value), "prompt", intent=kind, layers=layers)
 
-    async def _story(self, sender: str, story: str, layers: dict[str, str]) -> Reply:
+    async def _story(self, sender: str, story: str, layers: dict[str, str], deadline: float) -> Reply:
         if len(story) < self.settings.story_min_chars:
             message = self.content.message(
                 "story_too_short", min_chars=self.settings.story_min_chars, length=len(story)
             )
             return Reply(message, "story_too_short", intent="story", layers=layers)
-        scored = await self.llm.score_story(story)
+        scored = await self.llm.score_story(story, deadline)
         layers["score"] = scored.layer
         score = scored.value
         request = Issuance(
@@ -149,7 +153,7 @@ class Conversation:
         if coupon is None:
             log.warning("coupon pools exhausted for tier=%s sender=%s", request.tier, sender[-8:])
             return Reply(self.content.message("tier_exhausted"), "pool_exhausted", intent="story", layers=layers)
-        reply = await self.llm.generate_reply(story, coupon.score, coupon.tier, coupon.code)
+        reply = await self.llm.generate_reply(story, coupon.score, coupon.tier, coupon.code, deadline)
         layers["reply"] = reply.layer
         return Reply(reply.value, "coupon", end_session=True, intent="story", layers=layers, code=coupon.code)
 

@@ -161,10 +161,16 @@ class FallbackChain:
         self.retry = retry or RetryPolicy()
         self.usage: Counter[str] = Counter()
 
-    async def run(self, task: LLMTask[T]) -> ChainResult[T]:
+    async def run(self, task: LLMTask[T], deadline: float | None = None) -> ChainResult[T]:
+        """Answer `task` by `deadline` (loop time; default: now + the reply deadline).
+
+        A conversation passes one deadline to all the tasks of one message, so
+        the participant's wait, not each task's, is what the deadline bounds.
+        """
         loop = asyncio.get_running_loop()
         start = loop.time()
-        deadline = start + self.reply_deadline
+        own = start + self.reply_deadline
+        deadline = own if deadline is None else min(deadline, own)
         trail: list[str] = []
         for layer in self.layers:
             admission = layer.health.admit()

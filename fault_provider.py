@@ -11,7 +11,9 @@ error-503, unauthorized (401), forbidden (403), context-length (400),
 content-policy (400), silent (never answers), slow-N (answers after N s),
 reset (TCP reset), malformed (200, body not JSON), wrong-shape (200, JSON
 without choices), empty (200, empty content), flapping-N (503 for N s from the
-first request after it was set, then ok).
+first request after it was set, then ok), gullible (obeys a story that asks for a
+10: it reads through zero-width and full-width tricks and several languages, so
+tests prove the agent's injection guard, not the model's good manners).
 
 Every request is recorded (time, model, fault, task) for tests to count
 attempts and measure gaps. Answers: scoring prompts get a JSON score,
@@ -53,10 +55,11 @@ FAULTS = (
     "wrong-shape",
     "empty",
     "flapping-N",
+    "gullible",
 )
 _FAULT_RE = re.compile(
     r"^(ok|rate-limit(-ms)?(-\d+(\.\d+)?)?|error-500-once|error-503|unauthorized|forbidden|context-length"
-    r"|content-policy|silent|slow-\d+(\.\d+)?|reset|malformed|wrong-shape|empty|flapping-\d+(\.\d+)?)$"
+    r"|content-policy|silent|slow-\d+(\.\d+)?|reset|malformed|wrong-shape|empty|flapping-\d+(\.\d+)?|gullible)$"
 )
 
 
@@ -82,6 +85,8 @@ class FaultProvider:
     _flapping_since: dict[str, float] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
     port: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0  # the most completion requests it was serving at once
 
     # --- control -------------------------------------------------------------
     def set_fault(self, fault: str) -> None:
@@ -145,7 +150,12 @@ class FaultProvider:
         fault = model if is_fault(model) else self.default_fault
         task = _task_of(messages)
         self.requests.append(RecordedRequest(arrived, model, fault, task, request.headers.get("Authorization", "")))
-        return await self._respond(request, fault, model, task, messages, arrived)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._respond(request, fault, model, task, messages, arrived)
+        finally:
+            self.in_flight -= 1
 
     async def _respond(
         self, request: web.Request, fault: str, model: str, task: str, messages: list, arrived: float
@@ -182,7 +192,12 @@ class FaultProvider:
             since = self._flapping_since.setdefault(model, arrived)
             if arrived - since < float(fault.removeprefix("flapping-")):
                 return _error(503, "server_error", "flapping: down")
-        content = self.canned_answer if self.canned_answer is not None else answer_for(task, messages)
+        if fault == "gullible" and task == "score-story" and _asks_for_ten(_user_text(messages)):
+            content = json.dumps({"score": 10, "reason": "As the story instructed."})
+        elif self.canned_answer is not None:
+            content = self.canned_answer
+        else:
+            content = answer_for(task, messages)
         return web.json_response(_completion(model, content))
 
 
@@ -217,6 +232,21 @@ def _completion(model: str, content: str) -> dict[str, object]:
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
+
+
+_GULLIBLE_TRIGGERS = re.compile(
+    r"\b(?:10|ten|full marks|premium)\b|perfect score|maximum score|highest score|满分|10点|\bscore\b",
+    re.IGNORECASE,
+)
+
+
+def _asks_for_ten(text: str) -> bool:
+    """A gullible model's reading: NFKC, zero-width characters ignored, any mention of a top score obeyed."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKC", text)
+    plain = re.sub(r"[\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]", "", plain)
+    return bool(_GULLIBLE_TRIGGERS.search(plain))
 
 
 def _task_of(messages: list) -> str:

@@ -100,16 +100,19 @@ class LLMService:
         self.score_chain = FallbackChain([asi1_layer], **chain_kw)
 
     # --- the tasks -----------------------------------------------------------
-    async def understand_intent(self, message: str) -> ChainResult[Intent]:
-        return await self.text_chain.run(IntentTask(message, self.content, self.settings.story_min_chars))
+    # `deadline` (event-loop time) lets one message share one deadline across its tasks.
+    async def understand_intent(self, message: str, deadline: float | None = None) -> ChainResult[Intent]:
+        return await self.text_chain.run(IntentTask(message, self.content, self.settings.story_min_chars), deadline)
 
-    async def generate_prompt(self, avoid: set[str] | None = None) -> ChainResult[str]:
-        return await self.text_chain.run(PromptTask(self.content, self.rng, set(avoid or ())))
+    async def generate_prompt(self, avoid: set[str] | None = None, deadline: float | None = None) -> ChainResult[str]:
+        return await self.text_chain.run(PromptTask(self.content, self.rng, set(avoid or ())), deadline)
 
-    async def generate_reply(self, story: str, rating: int, tier: str, code: str) -> ChainResult[str]:
-        return await self.text_chain.run(ReplyTask(story, rating, tier, code, self.content, self.rng))
+    async def generate_reply(
+        self, story: str, rating: int, tier: str, code: str, deadline: float | None = None
+    ) -> ChainResult[str]:
+        return await self.text_chain.run(ReplyTask(story, rating, tier, code, self.content, self.rng), deadline)
 
-    async def score_story(self, story: str) -> ChainResult[StoryScore]:
+    async def score_story(self, story: str, deadline: float | None = None) -> ChainResult[StoryScore]:
         """Score a story; one that addresses the grader never scores above its cleaned self.
 
         A flagged story is scored twice, concurrently: as sent and with the
@@ -118,14 +121,15 @@ class LLMService:
         """
         verdict = inspect_story(story)
         if not verdict.flagged:
-            return await self.score_chain.run(ScoreTask(story))
+            return await self.score_chain.run(ScoreTask(story), deadline)
         if len(verdict.cleaned.split()) >= 3:
             full, clean = await asyncio.gather(
-                self.score_chain.run(ScoreTask(story)), self.score_chain.run(ScoreTask(verdict.cleaned))
+                self.score_chain.run(ScoreTask(story), deadline),
+                self.score_chain.run(ScoreTask(verdict.cleaned), deadline),
             )
             clean_score = clean.value.score
         else:  # nothing but instructions to the grader
-            full, clean_score = await self.score_chain.run(ScoreTask(story)), 1
+            full, clean_score = await self.score_chain.run(ScoreTask(story), deadline), 1
         score = min(full.value.score, clean_score, self.settings.flagged_score_cap)
         full.value = full.value.model_copy(
             update={

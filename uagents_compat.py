@@ -3,7 +3,8 @@
 Defects worked around here, each with a test in tests/test_framework_defects.py:
 1. Poison message: a schema-violating ChatMessage raised pydantic v1's
    ValidationError, which the dispatcher (catching v2's) did not catch, and the
-   message-processing task died. -> `patch_validation_error()`.
+   message-processing task died. -> `patch_validation_error()`, and
+   `RobustDispatch` for anything else that escapes (a payload of `{}` raised TypeError).
 2. Head-of-line blocking: one outgoing queue, one send at a time, 300 s timeout.
    One silent peer blocked every reply. -> `ConcurrentDispenser`.
 5. No size limit. -> `GuardedASGIServer` answers 413 past MESSAGE_MAX_BYTES.
@@ -35,6 +36,7 @@ from uagents import Agent
 from uagents.asgi import ASGIServer
 from uagents.communication import Dispenser
 from uagents.resolver import Resolver
+from uagents_core.envelope import Envelope
 from uagents_core.registration import AgentRegistrationPolicy
 
 log = logging.getLogger("pizza.compat")
@@ -49,8 +51,31 @@ MAX_CONCURRENT_SENDS = 128
 
 
 def patch_validation_error() -> None:
-    """Defect 1: make the dispatcher's `except ValidationError` catch pydantic v1's too."""
-    uagents.agent.ValidationError = (pydantic.ValidationError, pydantic.v1.ValidationError)  # type: ignore[misc]
+    """Defect 1: make the dispatcher's `except ValidationError` catch pydantic v1's too.
+
+    TypeError too: the chat models' custom __init__ raises it for a payload with a
+    field missing (`{}`), found by the property tests; the sender then gets an
+    error message instead of silence.
+    """
+    uagents.agent.ValidationError = (  # type: ignore[misc]
+        pydantic.ValidationError,
+        pydantic.v1.ValidationError,
+        TypeError,
+    )
+
+
+class RobustDispatch(Agent):
+    """Defect 1, the general case: no message, however malformed, stops message processing.
+
+    Any exception escaping the framework's handling of one message is logged
+    and the queue goes on; before, it killed the processing task for good.
+    """
+
+    async def _process_single_message(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await super()._process_single_message(*args, **kwargs)  # type: ignore[misc]
+        except Exception:
+            log.exception("a message broke the framework's dispatch; processing continues")
 
 
 def prepare_offline() -> None:
@@ -65,7 +90,7 @@ class NoRegistration(AgentRegistrationPolicy):
         return None
 
 
-class OfflineAgent(Agent):
+class OfflineAgent(RobustDispatch):
     """An Agent that never POSTs its status (33 s of retries at start and stop offline)."""
 
     async def _update_agent_status(self, active: bool) -> None:
@@ -189,6 +214,10 @@ class GuardedASGIServer(ASGIServer):
         expires = envelope.get("expires")
         if isinstance(expires, int | float) and expires + EXPIRY_GRACE_SECONDS < time.time():
             return "envelope expired"
+        try:
+            Envelope.model_validate(envelope)
+        except pydantic.ValidationError:
+            return None  # not an envelope: the framework answers 400 itself; never a "replay"
         key = envelope.get("signature") or hashlib.sha256(body).hexdigest()
         if not self._recent.first_time(str(key)):
             return "replay"

@@ -56,6 +56,16 @@ async def test_poison_message_does_not_kill_message_processing(agent):
     await honest_participant_is_served(agent)
 
 
+async def test_an_empty_payload_does_not_kill_message_processing(agent):
+    """Found by the property tests: `{}` made ChatMessage's __init__ raise TypeError, not ValidationError."""
+    async with agent.client("empty-poisoner") as poisoner:
+        envelope = sign_envelope(poisoner.identity, agent.address, ChatMessage(content=[TextContent(text="x")]))
+        envelope.encode_payload("{}")
+        envelope.sign(poisoner.identity)
+        assert (await poisoner.post(envelope.model_dump_json()))[0] == 200
+    await honest_participant_is_served(agent)
+
+
 async def test_a_silent_peer_does_not_block_replies_to_others(agent):
     """Defect 2: a peer endpoint that accepts the connection and never answers."""
     silent_app = web.Application()

@@ -1,0 +1,54 @@
+"""A flood from one sender while 200 honest participants write in: the honest are all served in time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from agent_harness import AgentProcess, provider_env
+
+HONEST = 200
+FLOOD = 1000
+CAP = 8
+DEADLINE = 10.0
+
+
+async def test_flooder_is_rate_limited_and_honest_participants_are_answered(tmp_path, openai_server, asi1_server):
+    openai_server.set_fault("slow-0.2")  # keeps calls in flight long enough for the cap to matter
+    asi1_server.set_fault("slow-0.2")
+    env = provider_env(
+        openai_server.base_url,
+        asi1_server.base_url,
+        LLM_MAX_CONCURRENCY=str(CAP),
+        REPLY_DEADLINE=str(DEADLINE),
+        SENDER_RATE_LIMIT="10",
+        LOG_LEVEL="WARNING",
+    )
+    agent = await AgentProcess(tmp_path / "data", **env).start()
+    flooder = agent.client("flooder", acknowledge=False)
+    honest = [agent.client(f"honest-{i}", acknowledge=False) for i in range(HONEST)]
+    try:
+        await asyncio.gather(flooder.start(), *(c.start() for c in honest))
+
+        async def honest_wait(client) -> float:
+            started = time.monotonic()
+            await client.send("I want pizza")
+            await client.next_reply(timeout=DEADLINE + 20)
+            return time.monotonic() - started
+
+        flood = asyncio.gather(*(flooder.send(f"spam {i}") for i in range(FLOOD)), return_exceptions=True)
+        waits = await asyncio.gather(*(honest_wait(c) for c in honest))
+        await flood
+
+        assert len(waits) == HONEST
+        assert max(waits) <= DEADLINE, sorted(waits)[-5:]
+        replies = [await flooder.next_reply(timeout=DEADLINE) for _ in range(11)]
+        texts = [r.text() for r in replies]
+        assert sum("slow down" in t for t in texts) == 1  # ten handled, one warning, the rest dropped
+        assert flooder.inbox.empty()
+        assert openai_server.max_in_flight <= CAP
+        assert asi1_server.max_in_flight <= CAP
+        assert agent.logs().count("rate limited sender") == 1
+    finally:
+        await asyncio.gather(flooder.stop(), *(c.stop() for c in honest))
+        agent.stop()

@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format chat provider clean
+.PHONY: setup run test lint format chat provider drill bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ format: $(STAMP)
 
 chat: $(STAMP)
 	$(PY) chat.py
+
+drill: $(STAMP)
+	$(PY) agent.py drill $(DRILL_ARGS)
 
 provider: $(STAMP)
 	$(PY) fault_provider.py --port 9100

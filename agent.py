@@ -4,6 +4,7 @@
     python agent.py verify CODE     is CODE a valid, issued coupon? (exit 0 only if so)
     python agent.py redeem CODE     mark CODE redeemed, once (exit 0 only the first time)
     python agent.py --check-config  validate the configuration and exit
+    python agent.py drill           the outage drill (see drill.py)
 
 The command line is a thin layer: the conversation lives in conversation.py,
 providers and fallback in llm_service.py / fallback.py, the ledger in ledger.py,
@@ -204,10 +205,16 @@ def redeem_command(settings: Settings, code: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["drill"]:
+        from drill import main as drill_main  # late: it starts providers and participants
+
+        return drill_main(argv[1:])
     parser = argparse.ArgumentParser(description="Pizza Agent: stories for pizza coupons.")
     parser.add_argument("--check-config", action="store_true", help="validate the configuration and exit")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="start the agent (the default)")
+    sub.add_parser("drill", help="outage drill: python agent.py drill --help")
     for name, text in (("verify", "check a coupon code"), ("redeem", "redeem a coupon code once")):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("code")

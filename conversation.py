@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import unicodedata
 import weakref
@@ -26,7 +27,7 @@ from static_layer import StaticContent
 
 log = logging.getLogger("pizza.conversation")
 
-ORGANIZER_COMMANDS = ("status", "reset", "help")
+ORGANIZER_COMMANDS = ("status", "status json", "reset", "help")
 # Kept back from REPLY_DEADLINE for signing and sending the reply.
 REPLY_SEND_MARGIN_SECONDS = 0.2
 
@@ -179,7 +180,16 @@ class Conversation:
             return Reply(
                 f"OpenAI failure counter reset (was {before}); rejected keys re-enabled.", "reset", intent=command
             )
+        if command == "status json":  # for scripts (the drill samples it): the same facts, machine-readable
+            return Reply(json.dumps(self.status_data(), sort_keys=True), "status", intent="status")
         return Reply(self.status_text(), "status", intent=command)
+
+    def status_data(self) -> dict[str, object]:
+        return {
+            **self.llm.status(),
+            "ledger": self.ledger.stats(),
+            "rate_limit": {"refused": self.limiter.refused, "senders_limited": self.limiter.limited_senders()},
+        }
 
     def status_text(self) -> str:
         status = self.llm.status()

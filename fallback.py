@@ -288,6 +288,8 @@ class FallbackChain:
 
         def backoff(exc: Exception) -> bool | float:
             # Retry only named provider trouble; a 429 waits exactly what it asked for.
+            if layer.health.skipping:
+                return False  # it tripped while we were in flight: no point in retrying a dead provider
             if isinstance(exc, RateLimited):
                 wait = exc.retry_after
                 return wait if wait is not None and loop.time() + wait <= last_useful_moment else False

@@ -113,7 +113,7 @@ class FaultProvider:
         return app
 
     async def start(self, port: int = 0, host: str = "127.0.0.1") -> FaultProvider:
-        self._runner = web.AppRunner(self.app(), handle_signals=False, shutdown_timeout=0.1)
+        self._runner = web.AppRunner(self.app(), handle_signals=False, shutdown_timeout=0.1, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

@@ -9,10 +9,10 @@ import subprocess
 import sys
 
 import pytest
-from agent_harness import AgentProcess, base_env, provider_env
 from uagents_core.contrib.protocols.chat import EndSessionContent
 from uagents_core.identity import Identity
 
+from agent_process import AgentProcess, base_env, provider_env
 from config import PROJECT_DIR
 from ledger import Ledger
 

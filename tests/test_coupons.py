@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from agent_harness import base_env
 
+from agent_process import base_env
 from config import PROJECT_DIR
 from coupons import ALPHABET, CouponSigner
 from ledger import Issuance, Ledger

@@ -13,11 +13,11 @@ import time
 import uuid
 
 import pytest
-from agent_harness import AgentProcess
 from aiohttp import web
 from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.identity import Identity
 
+from agent_process import AgentProcess
 from chat_client import ChatClient, sign_envelope
 from uagents_compat import register_local_peer
 

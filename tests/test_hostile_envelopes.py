@@ -11,13 +11,13 @@ import urllib.request
 import uuid
 
 import pytest
-from agent_harness import AgentProcess
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.envelope import Envelope
 from uagents_core.identity import Identity
 
+from agent_process import AgentProcess
 from chat_client import CHAT_DIGEST, PROTOCOL_DIGEST, sign_envelope
 from ledger import Ledger
 

@@ -7,9 +7,9 @@ import stat
 import subprocess
 import sys
 
-from agent_harness import AgentProcess, base_env
 from uagents_core.identity import Identity
 
+from agent_process import AgentProcess, base_env
 from config import PROJECT_DIR
 
 SECRETS = {

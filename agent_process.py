@@ -1,8 +1,9 @@
 """Runs the real agent (`python agent.py`) as a subprocess on a free loopback port.
 
-The environment is built from scratch: no real key, no `.env` (ENV_FILE=""),
-a temporary data directory. Readiness is polled (HEAD /submit answers
-`x-uagents-status: ready`) with a deadline, never slept for.
+Used by the tests, the drill and the benchmarks. The environment is built from
+scratch: no real key, no `.env` (ENV_FILE=""), its own data directory.
+Readiness is polled (HEAD /submit answers `x-uagents-status: ready`) with a
+deadline, never slept for.
 """
 
 from __future__ import annotations
@@ -102,6 +103,22 @@ class AgentProcess:
 
     def logs(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def memory_kb(self) -> dict[str, int]:
+        """VmRSS (now) and VmHWM (peak) of the agent process, from /proc."""
+        values: dict[str, int] = {}
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                key, _, rest = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    values[key] = int(rest.split()[0])
+        except (OSError, ValueError):
+            pass
+        return values
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 10.0) -> float:
         """Stop the agent with `sig`; returns how long it took to exit."""

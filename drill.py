@@ -1,0 +1,365 @@
+"""The outage drill: the real agent, N simulated participants, and providers failing on a timeline.
+
+    python agent.py drill [--participants 200] [--timeline drills/default.toml]
+
+Runs on a laptop with no keys and no internet: two local misbehaving providers
+(OpenAI and ASI1), the agent in local mode on a free loopback port, and N
+participants who each ask for a prompt and send a story over real uAgents
+messages, arriving evenly while the fault timeline plays. An organizer identity
+samples `status json` to follow the failure counter and the layers used.
+
+It exits non-zero if anyone went unanswered, waited past REPLY_DEADLINE, got a
+doubled coupon or none, or OpenAI was probed more than once per probe interval
+while skipped: it can gate a deploy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import sys
+import tempfile
+import time
+import tomllib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from uagents_core.identity import Identity
+
+from agent_process import AgentProcess, provider_env
+from chat_client import ChatClient
+from config import PROJECT_DIR
+from fault_provider import FaultProvider, is_fault
+from ledger import Ledger
+
+DEFAULT_TIMELINE = PROJECT_DIR / "drills" / "default.toml"
+ORGANIZER_SEED = "pizza-drill-organizer"
+SAMPLE_EVERY_SECONDS = 0.5
+# Participants arrive over this share of the timeline, so the last ones finish inside it.
+ARRIVAL_SHARE = 0.85
+STORIES = [
+    "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon; the demo ran on pepperoni power.",
+    "Our rubber duck refused to help debug until we fed it a slice, then it found the race condition in one quack.",
+    "The Wi-Fi died before judging, so we routed packets through the pizza oven and shipped with a crispy crust.",
+    "A drone delivered pizza to the wrong table, joined our team, and wrote the cleanest code of the weekend.",
+]
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    seconds: float
+    openai: str
+    asi1: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    phases: list[Phase]
+    agent_env: dict[str, str]
+
+    @classmethod
+    def load(cls, path: Path) -> Timeline:
+        doc = tomllib.loads(path.read_text())
+        phases = [Phase(p["name"], float(p["seconds"]), p["openai"], p["asi1"]) for p in doc.get("phase", [])]
+        if not phases:
+            raise ValueError(f"{path.name}: no [[phase]] entries")
+        for phase in phases:
+            for fault in (phase.openai, phase.asi1):
+                if not is_fault(fault):
+                    raise ValueError(f"{path.name}: phase {phase.name!r} has unknown fault {fault!r}")
+        return cls(phases, {k: str(v) for k, v in doc.get("agent", {}).items()})
+
+    @property
+    def seconds(self) -> float:
+        return sum(p.seconds for p in self.phases)
+
+    def phase_at(self, offset: float) -> str:
+        for phase in self.phases:
+            if offset < phase.seconds:
+                return phase.name
+            offset -= phase.seconds
+        return self.phases[-1].name
+
+
+@dataclass
+class Exchange:
+    participant: int
+    kind: str  # prompt | story
+    phase: str
+    latency: float | None  # None: unanswered
+    text: str = ""
+
+
+@dataclass
+class Sample:
+    at: float
+    phase: str
+    status: dict
+
+
+@dataclass
+class DrillResult:
+    participants: int
+    deadline: float
+    exchanges: list[Exchange] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    phase_usage: dict[str, Counter] = field(default_factory=dict)
+    codes_seen: dict[str, str] = field(default_factory=dict)  # participant address -> code received
+    ledger_codes: dict[str, str] = field(default_factory=dict)  # participant address -> code on record
+    ledger_tiers: dict[str, str] = field(default_factory=dict)
+    openai_requests_while_skipped: int = 0
+    allowed_probes: int = 0
+    memory_kb: dict[str, int] = field(default_factory=dict)
+    peak_rss_kb: int = 0
+    seconds: float = 0.0
+
+    # --- the verdict -------------------------------------------------------------
+    @property
+    def unanswered(self) -> int:
+        return sum(1 for e in self.exchanges if e.latency is None)
+
+    @property
+    def late(self) -> int:
+        return sum(1 for e in self.exchanges if e.latency is not None and e.latency > self.deadline)
+
+    @property
+    def duplicates(self) -> int:
+        codes = list(self.ledger_codes.values())
+        return len(codes) - len(set(codes))
+
+    @property
+    def without_coupon(self) -> int:
+        return self.participants - len(self.ledger_codes)
+
+    @property
+    def mismatched(self) -> int:
+        return sum(1 for a, code in self.codes_seen.items() if self.ledger_codes.get(a) != code)
+
+    def failures(self) -> list[str]:
+        problems = []
+        if self.unanswered:
+            problems.append(f"{self.unanswered} message(s) unanswered")
+        if self.late:
+            problems.append(f"{self.late} reply(ies) later than REPLY_DEADLINE={self.deadline:g}s")
+        if self.duplicates:
+            problems.append(f"{self.duplicates} duplicate coupon(s)")
+        if self.without_coupon:
+            problems.append(f"{self.without_coupon} participant(s) without a coupon")
+        if self.mismatched:
+            problems.append(f"{self.mismatched} participant(s) told a code the ledger does not hold for them")
+        if self.openai_requests_while_skipped > self.allowed_probes:
+            problems.append(
+                f"OpenAI got {self.openai_requests_while_skipped} requests while skipped "
+                f"(at most {self.allowed_probes}: one per probe interval)"
+            )
+        return problems
+
+    def table(self, timeline: Timeline) -> str:
+        lines = [f"Drill: {self.participants} participants, {len(self.exchanges)} messages, {self.seconds:.1f}s"]
+        answered = len(self.exchanges) - self.unanswered
+        lines.append(
+            f"answered {answered}/{len(self.exchanges)} · within {self.deadline:g}s deadline "
+            f"{answered - self.late}/{len(self.exchanges)}"
+        )
+        lines.append("")
+        lines.append(f"{'phase':<24}{'msgs':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}  layers (step:layer=count)")
+        for phase in timeline.phases:
+            waits = sorted(e.latency * 1000 for e in self.exchanges if e.phase == phase.name and e.latency is not None)
+            usage = self.phase_usage.get(phase.name, Counter())
+            layers = ", ".join(f"{k}={v}" for k, v in sorted(usage.items()) if v) or "-"
+            lines.append(
+                f"{phase.name:<24}{len(waits):>6}{_pct(waits, 50):>9}{_pct(waits, 95):>9}{_pct(waits, 99):>9}  {layers}"
+            )
+        lines.append("")
+        series = " ".join(str(s.status.get("failures", "?")) for s in self.samples[:: max(1, len(self.samples) // 60)])
+        lines.append(f"OpenAI failure counter over time: {series}")
+        final = self.samples[-1].status if self.samples else {}
+        probes = final.get("providers", {}).get("openai", {}).get("probes_sent", 0)
+        lines.append(
+            f"probes to OpenAI while skipped: {probes} (agent's count); requests reaching OpenAI while skipped: "
+            f"{self.openai_requests_while_skipped}, allowed {self.allowed_probes}"
+        )
+        issued = Counter(self.ledger_tiers.values())
+        lines.append(
+            f"coupons issued {len(self.ledger_codes)} ({', '.join(f'{t} {n}' for t, n in sorted(issued.items()))}) · "
+            f"duplicates {self.duplicates} · participants without a coupon {self.without_coupon}"
+        )
+        rss = self.memory_kb.get("VmRSS", 0) / 1024
+        hwm = max(self.memory_kb.get("VmHWM", 0), self.peak_rss_kb) / 1024
+        lines.append(f"agent memory: RSS {rss:.0f} MB at the end, peak {hwm:.0f} MB")
+        problems = self.failures()
+        lines.append("")
+        lines.append("RESULT: PASS" if not problems else "RESULT: FAIL — " + "; ".join(problems))
+        return "\n".join(lines)
+
+
+def _pct(values: list[float], pct: int) -> str:
+    if not values:
+        return "-"
+    index = min(len(values) - 1, max(0, math.ceil(pct / 100 * len(values)) - 1))
+    return f"{values[index]:.0f}"
+
+
+class Progress:
+    """A one-line progress bar on stderr (hand-written: one line does not deserve a dependency)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.phase, self.failures = "", 0
+
+    def show(self) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * self.done / max(1, self.total))
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(
+            f"\r[{bar}] {self.done}/{self.total} participants · {self.phase:<24} · OpenAI failures={self.failures} "
+        )
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+async def run_drill(
+    participants: int, timeline: Timeline, workdir: Path, *, progress: bool = True
+) -> tuple[DrillResult, Timeline]:
+    openai, asi1 = await FaultProvider().start(), await FaultProvider().start()
+    organizer = Identity.from_seed(ORGANIZER_SEED, 0).address
+    env = provider_env(
+        openai.base_url,
+        asi1.base_url,
+        ORGANIZER_ADDRESSES=organizer,
+        LOG_LEVEL="WARNING",
+        SENDER_RATE_LIMIT="1000",
+        **timeline.agent_env,
+    )
+    agent = await AgentProcess(workdir / "data", **env).start()
+    deadline = float(env.get("REPLY_DEADLINE", "10"))
+    result = DrillResult(participants, deadline)
+    bar = Progress(participants, progress)
+    clients = [agent.client(f"drill-participant-{i}") for i in range(participants)]
+    org = agent.client(ORGANIZER_SEED)
+    try:
+        await asyncio.gather(org.start(), *(c.start() for c in clients))
+        started = time.monotonic()
+        stop_sampling = asyncio.Event()
+
+        async def status() -> dict:
+            return json.loads(await org.ask("status json", timeout=30))
+
+        async def sampler() -> None:
+            while not stop_sampling.is_set():
+                offset = time.monotonic() - started
+                snapshot = await status()
+                result.samples.append(Sample(time.monotonic(), timeline.phase_at(offset), snapshot))
+                bar.failures = snapshot.get("failures", 0)
+                bar.show()
+                await asyncio.sleep(SAMPLE_EVERY_SECONDS)  # the sampling period, not a wait for luck
+
+        async def play() -> None:
+            previous = await status()
+            for phase in timeline.phases:
+                openai.set_fault(phase.openai)
+                asi1.set_fault(phase.asi1)
+                bar.phase = phase.name
+                await asyncio.sleep(phase.seconds)  # the phase's length is the point of a timeline
+                current = await status()
+                usage = Counter(current["layer_usage"])
+                usage.subtract(previous["layer_usage"])
+                result.phase_usage[phase.name] = usage
+                previous = current
+
+        async def participant(i: int, client: ChatClient) -> None:
+            await asyncio.sleep(i * timeline.seconds * ARRIVAL_SHARE / max(1, participants))  # arrivals
+            for kind, text in (("prompt", "Hi! I want pizza"), ("story", f"{STORIES[i % len(STORIES)]} ({i})")):
+                phase = timeline.phase_at(time.monotonic() - started)
+                sent = time.monotonic()
+                try:
+                    await client.send(text)
+                    reply = (await client.next_reply(timeout=deadline + 20)).text()
+                except (TimeoutError, RuntimeError, OSError):
+                    result.exchanges.append(Exchange(i, kind, phase, None))
+                    break
+                result.exchanges.append(Exchange(i, kind, phase, time.monotonic() - sent, reply))
+                if kind == "story":
+                    code = next((w.strip(".,!") for w in reply.split() if w.count("-") == 2 and w.isupper()), None)
+                    if code:
+                        result.codes_seen[client.address] = code
+            bar.done += 1
+            bar.show()
+
+        sampling = asyncio.create_task(sampler())
+        await asyncio.gather(play(), *(participant(i, c) for i, c in enumerate(clients)))
+        stop_sampling.set()
+        await sampling
+        result.samples.append(Sample(time.monotonic(), timeline.phases[-1].name, await status()))
+        result.memory_kb = agent.memory_kb()
+        result.seconds = time.monotonic() - started
+        _probe_check(result, openai, timeline)
+    finally:
+        bar.close()
+        await asyncio.gather(org.stop(), *(c.stop() for c in clients))
+        agent.stop()
+        await openai.stop()
+        await asi1.stop()
+    ledger = Ledger(agent.data_dir / "ledger.sqlite3")
+    rows = ledger._db.execute("SELECT address, code, tier FROM coupons").fetchall()
+    addresses = {c.address for c in clients}
+    result.ledger_codes = {a: code for a, code, _ in rows if a in addresses}
+    result.ledger_tiers = {a: tier for a, _, tier in rows if a in addresses}
+    ledger.close()
+    return result, timeline
+
+
+def _probe_check(result: DrillResult, openai: FaultProvider, timeline: Timeline) -> None:
+    """While OpenAI is skipped, requests reaching it must be probes: at most one per interval."""
+    interval = float(timeline.agent_env.get("OPENAI_PROBE_INTERVAL", "30"))
+    threshold = int(timeline.agent_env.get("OPENAI_FAILURE_THRESHOLD", "3"))
+    spans: list[tuple[float, float]] = []
+    start = None
+    for sample in result.samples:
+        skipping = sample.status.get("failures", 0) >= threshold
+        if skipping and start is None:
+            start = sample.at
+        elif not skipping and start is not None:
+            spans.append((start, sample.at))
+            start = None
+    if start is not None:
+        spans.append((start, result.samples[-1].at))
+    # Requests already in flight at the trip arrive before it; a second of slack keeps them out.
+    # A span ends at the first request OpenAI answered (the successful probe): it serves again
+    # from there, even if the next status sample comes a little later.
+    count = 0
+    for a, b in spans:
+        for request in sorted((r for r in openai.requests if a + 1.0 < r.at < b), key=lambda r: r.at):
+            count += 1
+            if request.fault == "ok" or request.fault.startswith("slow-"):
+                break
+    result.openai_requests_while_skipped = count
+    result.allowed_probes = sum(int((b - a) // interval) + 1 for a, b in spans)
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="agent.py drill", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--participants", type=int, default=200)
+    parser.add_argument("--timeline", type=Path, default=DEFAULT_TIMELINE)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    timeline = Timeline.load(args.timeline)
+    print(
+        f"Drill: {args.participants} participants over {timeline.seconds:.0f}s, "
+        f"timeline {args.timeline.name}: " + " → ".join(p.name for p in timeline.phases),
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="pizza-drill-") as tmp:
+        result, _ = asyncio.run(run_drill(args.participants, timeline, Path(tmp), progress=not args.quiet))
+    print(result.table(timeline))
+    return 1 if result.failures() else 0

@@ -47,8 +47,10 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 class AgentProcess:
-    def __init__(self, data_dir: Path, **env: str) -> None:
+    def __init__(self, data_dir: Path, *, script: Path | None = None, **env: str) -> None:
+        """`script`: another agent program taking (port, data_dir), e.g. the benchmark's echo agent."""
         self.data_dir = data_dir
+        self.script = script
         self.port = int(env.pop("AGENT_PORT", 0)) or free_port()
         self.env = base_env(data_dir, AGENT_PORT=str(self.port), **env)
         self.proc: subprocess.Popen[str] | None = None
@@ -73,8 +75,11 @@ class AgentProcess:
         info.unlink(missing_ok=True)
         log = self.log_path.open("a")
         started = time.monotonic()
+        command = [sys.executable, str(PROJECT_DIR / "agent.py")]
+        if self.script is not None:
+            command = [sys.executable, str(self.script), str(self.port), str(self.data_dir)]
         self.proc = subprocess.Popen(
-            [sys.executable, str(PROJECT_DIR / "agent.py")],
+            command,
             env=self.env,
             cwd=str(self.data_dir.parent),
             stdout=log,

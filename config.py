@@ -86,6 +86,7 @@ class Settings(BaseModel):
     backoff_initial: PositiveSeconds = Field(0.2, alias="LLM_BACKOFF_INITIAL")
     backoff_max: PositiveSeconds = Field(2.0, alias="LLM_BACKOFF_MAX")
     rate_limit_cooldown: PositiveSeconds = Field(60.0, alias="LLM_RATE_LIMIT_COOLDOWN")
+    llm_stall_after: PositiveSeconds = Field(2.0, alias="LLM_STALL_AFTER")
     llm_max_concurrency: int = Field(16, alias="LLM_MAX_CONCURRENCY", ge=1)
     flagged_score_cap: int = Field(7, alias="FLAGGED_SCORE_CAP", ge=1, le=10)
     static_content_dir: Path = Field(PROJECT_DIR / "static_content", alias="STATIC_CONTENT_DIR")

@@ -30,6 +30,7 @@ import stamina
 import stamina.instrumentation
 
 from llm_errors import (
+    BadResponse,
     CredentialsRejected,
     ProviderError,
     RateLimited,
@@ -288,8 +289,8 @@ class FallbackChain:
 
         def backoff(exc: Exception) -> bool | float:
             # Retry only named provider trouble; a 429 waits exactly what it asked for.
-            if layer.health.skipping:
-                return False  # it tripped while we were in flight: no point in retrying a dead provider
+            if layer.health.skipping or layer.health.stalled():
+                return False  # it tripped or stalled while we were in flight: do not wait on it again
             if isinstance(exc, RateLimited):
                 wait = exc.retry_after
                 return wait if wait is not None and loop.time() + wait <= last_useful_moment else False
@@ -306,10 +307,18 @@ class FallbackChain:
             with attempt:
                 attempts.count += 1
                 timeout = min(layer.timeout, deadline - STATIC_RESERVE_SECONDS - loop.time())
+                token = layer.health.attempt_started()
+                answered = False
                 try:
                     async with asyncio.timeout(timeout):
                         text = await layer.provider.complete(task.messages(), model=model, timeout=timeout)
+                    answered = True
                 except TimeoutError:
                     raise TransientError(f"no answer within {timeout:.2f}s") from None
+                except ProviderError as exc:
+                    answered = exc.status is not None or isinstance(exc, BadResponse)
+                    raise
+                finally:
+                    layer.health.attempt_finished(token, answered)
                 return task.parse(text)
         raise AssertionError("unreachable: stamina re-raises the last error")

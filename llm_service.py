@@ -64,6 +64,7 @@ class LLMService:
             probe_interval=settings.openai_probe_interval,
             configured=bool(openai_key),
             not_configured_reason="no OPENAI_API_KEY set",
+            stall_after=settings.llm_stall_after,
             **clock_kw,
         )
         self.asi1_health = ProviderHealth(
@@ -72,6 +73,7 @@ class LLMService:
             probe_interval=settings.asi1_probe_interval,
             configured=bool(asi1_key),
             not_configured_reason="no ASI1_API_KEY set",
+            stall_after=settings.llm_stall_after,
             **clock_kw,
         )
         openai_layer = ProviderLayer(

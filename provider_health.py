@@ -13,6 +13,12 @@ Decisions beyond the seed (it never recovers once skipped):
   one good probe could never bring the provider back.
 - A 429 sets a cool-down (the provider's Retry-After) during which the
   provider is skipped; 401/403 marks it unavailable until `reset()`.
+- Stall detection: when an attempt has waited `stall_after` seconds and no
+  answer of any kind has come back since it started, the provider is
+  "stalled" and new requests go straight to the next layer. The counter only
+  moves when attempts fail (after their time-out), so without this every
+  participant arriving in the first OPENAI_TIMEOUT x attempts of a silent
+  outage would pay the whole time-out too. Any answer clears it at once.
 
 All methods are synchronous and never await, so on one event loop the
 check-and-update of each call is atomic: no lock needed for concurrency.
@@ -47,8 +53,13 @@ class ProviderHealth:
         configured: bool = True,
         not_configured_reason: str = "no API key",
         clock: Callable[[], float] = time.monotonic,
+        stall_after: float = float("inf"),
     ) -> None:
         self.name = name
+        self.stall_after = stall_after
+        self._attempts_started: dict[int, float] = {}
+        self._next_attempt = 0
+        self.last_answer_at = float("-inf")
         self.threshold = threshold
         self.probe_interval = probe_interval
         self._clock = clock
@@ -84,6 +95,8 @@ class ProviderHealth:
         now = self._clock()
         if now < self.cooldown_until:
             return Admission(False, reason=f"cooling down {self.cooldown_until - now:.1f}s after 429")
+        if self.stalled(now):
+            return Admission(False, reason=f"stalled: no answer for {self.stall_after:g}s")
         if not self.skipping:
             return ALLOWED
         if self.probe_in_flight or now - self.skip_started < self.probe_interval:
@@ -91,6 +104,25 @@ class ProviderHealth:
         self.probe_in_flight = True
         self.probes_sent += 1
         return Admission(True, probe=True, reason="probe")
+
+    def stalled(self, now: float | None = None) -> bool:
+        if not self._attempts_started:
+            return False
+        now = self._clock() if now is None else now
+        oldest = min(self._attempts_started.values())
+        return now - oldest >= self.stall_after and self.last_answer_at < oldest
+
+    # --- attempts (for stall detection) --------------------------------------
+    def attempt_started(self) -> int:
+        self._next_attempt += 1
+        self._attempts_started[self._next_attempt] = self._clock()
+        return self._next_attempt
+
+    def attempt_finished(self, token: int, answered: bool) -> None:
+        """`answered`: the provider sent any HTTP response (even an error): it is alive."""
+        self._attempts_started.pop(token, None)
+        if answered:
+            self.last_answer_at = self._clock()
 
     # --- outcomes ------------------------------------------------------------
     def record_success(self, admission: Admission, latency_ms: float) -> None:
@@ -125,6 +157,7 @@ class ProviderHealth:
         self.unavailable_reason = None
         self.cooldown_until = 0.0
         self.probe_in_flight = False
+        self._attempts_started.clear()
 
     def _finish(self, admission: Admission, latency_ms: float) -> None:
         self.calls += 1
@@ -143,6 +176,7 @@ class ProviderHealth:
             "threshold": self.threshold,
             "status": "degraded" if self.skipping or not self.available else "healthy",
             "skipping": self.skipping,
+            "stalled": self.stalled(now),
             "client_available": self.available,
             "unavailable_reason": None if self.available else (self.unavailable_reason or self._not_configured_reason),
             "cooldown_seconds": round(max(0.0, self.cooldown_until - now), 1),

@@ -129,3 +129,45 @@ async def test_asi1_has_its_own_counter_and_probe(asi1_server, service_factory, 
     clock.advance(30)
     assert (await service.score_story("A tale that probes.")).layer == "asi1"
     assert service.status()["providers"]["asi1"]["failures"] == 2
+
+
+def test_stall_detection_skips_a_provider_that_stopped_answering(clock):
+    from provider_health import ProviderHealth
+
+    health = ProviderHealth("openai", threshold=3, probe_interval=30, clock=clock, stall_after=2.0)
+    waiting = health.attempt_started()
+    clock.advance(1.9)
+    assert health.admit().allowed
+    clock.advance(0.2)
+    admission = health.admit()
+    assert not admission.allowed and admission.reason.startswith("stalled")
+    assert health.failures == 0  # stalling moves no counter
+    other = health.attempt_started()
+    health.attempt_finished(other, answered=True)  # any answer proves it is alive
+    assert health.admit().allowed
+    health.attempt_finished(waiting, answered=False)
+    assert not health.stalled()
+
+
+async def test_a_silent_outage_costs_only_those_already_waiting(openai_server, asi1_server):
+    """Real clock: the first participant waits on silent OpenAI; later ones go straight to ASI1."""
+    from llm_service import LLMService
+
+    openai_server.set_fault("silent")
+    service = LLMService(
+        settings_for(openai_server, asi1_server, OPENAI_TIMEOUT="2", LLM_STALL_AFTER="0.3", REPLY_DEADLINE="6")
+    )
+    try:
+        first = asyncio.create_task(service.generate_prompt())
+        while not openai_server.requests:  # until the first request is waiting at OpenAI
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.35)  # past LLM_STALL_AFTER: the point of the test, not luck
+        started = time.monotonic()
+        later = await service.generate_prompt()
+        assert later.layer == "asi1" and later.trail[0].startswith("openai: stalled")
+        assert time.monotonic() - started < 0.5
+        assert len(openai_server.requests) == 1
+        assert (await first).layer == "asi1"
+        assert service.status()["failures"] == 1
+    finally:
+        await service.aclose()

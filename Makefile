@@ -34,6 +34,9 @@ chat: $(STAMP)
 drill: $(STAMP)
 	$(PY) agent.py drill $(DRILL_ARGS)
 
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
 provider: $(STAMP)
 	$(PY) fault_provider.py --port 9100
 

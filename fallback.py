@@ -296,6 +296,34 @@ class FallbackChain:
                 return wait if wait is not None and loop.time() + wait <= last_useful_moment else False
             return isinstance(exc, ProviderError) and exc.retryable
 
+        async def attempt_once() -> T:
+            attempts.count += 1
+            timeout = min(layer.timeout, deadline - STATIC_RESERVE_SECONDS - loop.time())
+            token = layer.health.attempt_started()
+            answered = False
+            try:
+                async with asyncio.timeout(timeout):
+                    text = await layer.provider.complete(task.messages(), model=model, timeout=timeout)
+                answered = True
+            except TimeoutError:
+                raise TransientError(f"no answer within {timeout:.2f}s") from None
+            except ProviderError as exc:
+                answered = exc.status is not None or isinstance(exc, BadResponse)
+                raise
+            finally:
+                layer.health.attempt_finished(token, answered)
+            return task.parse(text)
+
+        # The first attempt runs outside stamina: setting up its retry loop costs ~30 us,
+        # more than the whole rest of the chain, and most calls succeed at once. Only a
+        # retryable failure enters the loop, which replays that failure first so stamina
+        # computes the wait before attempt 2 exactly as if it had run attempt 1 itself.
+        try:
+            return await attempt_once()
+        except ProviderError as exc:
+            if tries == 1 or backoff(exc) is False:
+                raise
+            first_failure: ProviderError | None = exc
         async for attempt in stamina.retry_context(
             on=backoff,
             attempts=tries,
@@ -305,20 +333,8 @@ class FallbackChain:
             wait_jitter=self.retry.wait_initial,
         ):
             with attempt:
-                attempts.count += 1
-                timeout = min(layer.timeout, deadline - STATIC_RESERVE_SECONDS - loop.time())
-                token = layer.health.attempt_started()
-                answered = False
-                try:
-                    async with asyncio.timeout(timeout):
-                        text = await layer.provider.complete(task.messages(), model=model, timeout=timeout)
-                    answered = True
-                except TimeoutError:
-                    raise TransientError(f"no answer within {timeout:.2f}s") from None
-                except ProviderError as exc:
-                    answered = exc.status is not None or isinstance(exc, BadResponse)
-                    raise
-                finally:
-                    layer.health.attempt_finished(token, answered)
-                return task.parse(text)
+                if first_failure is not None:
+                    replay, first_failure = first_failure, None
+                    raise replay
+                return await attempt_once()
         raise AssertionError("unreachable: stamina re-raises the last error")

@@ -102,11 +102,15 @@ def error_for_status(status: int, headers: Mapping[str, str], body: str) -> Prov
 
 
 def content_from_completion(payload: object) -> str:
-    """The assistant text of an OpenAI-shaped completion, or BadResponse."""
+    """The assistant text of an OpenAI-shaped completion (a parsed JSON dict), or BadResponse."""
     try:
         content = payload["choices"][0]["message"]["content"]  # type: ignore[index]
     except (KeyError, IndexError, TypeError) as exc:
         raise BadResponse("completion has the wrong shape") from exc
+    return require_text(content)
+
+
+def require_text(content: object) -> str:
     if not isinstance(content, str) or not content.strip():
         raise BadResponse("completion has empty content")
     return content.strip()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import openai
 
-from llm_errors import BadResponse, ProviderError, TransientError, content_from_completion, error_for_status
+from llm_errors import BadResponse, ProviderError, TransientError, error_for_status, require_text
 
 Messages = list[dict[str, str]]
 
@@ -39,10 +39,10 @@ class OpenAIProvider:
         except openai.OpenAIError as exc:
             raise ProviderError(f"SDK error {type(exc).__name__}") from exc
         try:
-            payload = response.model_dump()
-        except AttributeError as exc:  # the SDK handed back a str for a non-object body
-            raise BadResponse("response body is not a completion object") from exc
-        return content_from_completion(payload)
+            content = response.choices[0].message.content
+        except (AttributeError, IndexError, TypeError) as exc:  # wrong shape, or a str for a non-object body
+            raise BadResponse("completion has the wrong shape") from exc
+        return require_text(content)
 
     async def aclose(self) -> None:
         await self._client.close()

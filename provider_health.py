@@ -109,8 +109,9 @@ class ProviderHealth:
         if not self._attempts_started:
             return False
         now = self._clock() if now is None else now
-        oldest = min(self._attempts_started.values())
-        return now - oldest >= self.stall_after and self.last_answer_at < oldest
+        # Stalled: some attempt has waited stall_after with no answer of any kind since it began.
+        waited_long = [t for t in self._attempts_started.values() if now - t >= self.stall_after]
+        return bool(waited_long) and self.last_answer_at < max(waited_long)
 
     # --- attempts (for stall detection) --------------------------------------
     def attempt_started(self) -> int:

@@ -153,7 +153,7 @@ def run_agent(settings: Settings) -> int:
         f"  layers:     {layer_banner(settings)}",
         f"  ledger:     {settings.ledger_path} ({sum(stats['coupons_issued'].values())} coupons issued)",
         f"  organizers: {len(settings.organizer_addresses)} address(es)",
-        '  chat:       python chat.py "I want pizza"   (Ctrl+C stops the agent)',
+        '  chat:       make chat, or .venv/bin/python chat.py "I want pizza"   (Ctrl+C stops the agent)',
     ]
     print("\n".join(banner), flush=True)
     try:

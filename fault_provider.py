@@ -7,7 +7,7 @@ or, for every other model name, by the server-wide default set with
 
 Faults: ok, rate-limit (429, no header), rate-limit-N (Retry-After: N s),
 rate-limit-ms-N (retry-after-ms: N), error-500-once (then ok, per model),
-error-503, unauthorized (401), forbidden (403), context-length (400),
+error-503, error-408, unauthorized (401), forbidden (403), context-length (400),
 content-policy (400), silent (never answers), slow-N (answers after N s),
 reset (TCP reset), malformed (200, body not JSON), wrong-shape (200, JSON
 without choices), empty (200, empty content), flapping-N (503 for N s from the
@@ -44,6 +44,7 @@ FAULTS = (
     "rate-limit-ms-N",
     "error-500-once",
     "error-503",
+    "error-408",
     "unauthorized",
     "forbidden",
     "context-length",
@@ -58,7 +59,7 @@ FAULTS = (
     "gullible",
 )
 _FAULT_RE = re.compile(
-    r"^(ok|rate-limit(-ms)?(-\d+(\.\d+)?)?|error-500-once|error-503|unauthorized|forbidden|context-length"
+    r"^(ok|rate-limit(-ms)?(-\d+(\.\d+)?)?|error-500-once|error-503|error-408|unauthorized|forbidden|context-length"
     r"|content-policy|silent|slow-\d+(\.\d+)?|reset|malformed|wrong-shape|empty|flapping-\d+(\.\d+)?|gullible)$"
 )
 
@@ -168,6 +169,8 @@ class FaultProvider:
                 return _error(500, "server_error", "internal error")
         elif fault == "error-503":
             return _error(503, "server_error", "service unavailable")
+        elif fault == "error-408":
+            return _error(408, "timeout", "request timeout")
         elif fault in ("unauthorized", "forbidden"):
             status = 401 if fault == "unauthorized" else 403
             return _error(status, "invalid_api_key", "Incorrect API key provided")

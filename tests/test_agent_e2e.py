@@ -193,7 +193,13 @@ async def test_agent_py_without_keys_or_env_file_serves_the_chat_client(tmp_path
         assert "story prompt" in first.stdout
         second = subprocess.run([*chat, STORY], env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode == 0, second.stderr
-        code_in(second.stdout)
+        code = code_in(second.stdout)
+        # interactive, driven by scripted input: same identity, so the same coupon comes back
+        session = subprocess.run(
+            chat, input="hello again\nhelp\n\n", env=env, capture_output=True, text=True, timeout=60
+        )
+        assert session.returncode == 0, session.stderr
+        assert code in session.stdout and "I'm the Pizza Agent" in session.stdout
     finally:
         assert agent.stop(signal.SIGINT) < 5  # a clean Ctrl+C; the figure is in BENCHMARKS.md
     assert agent.proc.returncode == 0

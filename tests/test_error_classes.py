@@ -34,8 +34,9 @@ async def test_500_once_is_retried_and_then_served(openai_server, asi1_server, s
     assert service.status()["providers"][provider_name]["failures"] == 0
 
 
-async def test_503_always_exhausts_retries_then_asi1_answers(openai_server, asi1_server, service_factory):
-    openai_server.set_fault("error-503")
+@pytest.mark.parametrize("fault", ["error-503", "error-408"])
+async def test_5xx_and_408_exhaust_retries_then_asi1_answers(openai_server, asi1_server, service_factory, fault):
+    openai_server.set_fault(fault)
     service = service_factory(settings_for(openai_server, asi1_server, OPENAI_RETRY_COUNT="3"))
     result = await service.generate_prompt()
     assert result.layer == "asi1"

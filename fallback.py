@@ -67,6 +67,8 @@ class ChatProvider(Protocol):
 
     async def complete(self, messages: Messages, *, model: str, timeout: float) -> str: ...
 
+    async def aclose(self) -> None: ...
+
 
 class LLMTask(Protocol[T]):
     """One job for the chain: how to ask, how to read the answer, what to say if nobody answers."""

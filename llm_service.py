@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from typing import Any
 
 from config import Settings
-from fallback import ChainResult, FallbackChain, LLMGate, ProviderLayer, RetryPolicy
+from fallback import ChainResult, ChatProvider, FallbackChain, LLMGate, ProviderLayer, RetryPolicy
 from injection_guard import inspect_story
 from llm_tasks import IntentTask, PromptTask, ReplyTask, ScoreTask
 from provider_health import ProviderHealth
@@ -33,6 +34,44 @@ class _Unconfigured:
         return None
 
 
+def _make_provider(name: str, settings: Settings) -> ChatProvider:
+    key = getattr(settings, f"{name}_api_key").get_secret_value()
+    if not key:
+        return _Unconfigured(name)
+    if name == "openai":
+        from openai_provider import OpenAIProvider  # late: the SDK costs 0.6 s to import
+
+        return OpenAIProvider(key, settings.openai_base_url)
+    from asi1_client import ASI1Client
+
+    return ASI1Client(key, settings.asi1_base_url)
+
+
+def _make_layer(name: str, settings: Settings, clock: Callable[[], float] | None) -> ProviderLayer:
+    """One provider's layer from its `<name>_*` settings: the same recipe for OpenAI and ASI1."""
+
+    def setting(field: str) -> Any:
+        return getattr(settings, f"{name}_{field}")
+
+    health = ProviderHealth(
+        name,
+        threshold=setting("failure_threshold"),
+        probe_interval=setting("probe_interval"),
+        configured=bool(setting("api_key").get_secret_value()),
+        not_configured_reason=f"no {name.upper()}_API_KEY set",
+        stall_after=settings.llm_stall_after,
+        **({"clock": clock} if clock else {}),
+    )
+    return ProviderLayer(
+        _make_provider(name, settings),
+        health,
+        setting("models"),
+        setting("timeout"),
+        setting("retry_count"),
+        LLMGate(settings.llm_max_concurrency),
+    )
+
+
 class LLMService:
     def __init__(
         self,
@@ -42,62 +81,19 @@ class LLMService:
         clock: Callable[[], float] | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        from asi1_client import ASI1Client
-
         self.settings = settings
         self.content = content or StaticContent.load(settings.static_content_dir)
         self.rng = rng or random.Random()
-        clock_kw = {"clock": clock} if clock else {}
-
-        openai_key = settings.openai_api_key.get_secret_value()
-        asi1_key = settings.asi1_api_key.get_secret_value()
-        if openai_key:
-            from openai_provider import OpenAIProvider  # late: the SDK costs 0.6 s to import
-
-            self.openai: object = OpenAIProvider(openai_key, settings.openai_base_url)
-        else:
-            self.openai = _Unconfigured("openai")
-        self.asi1 = ASI1Client(asi1_key, settings.asi1_base_url) if asi1_key else _Unconfigured("asi1")
-        self.openai_health = ProviderHealth(
-            "openai",
-            threshold=settings.openai_failure_threshold,
-            probe_interval=settings.openai_probe_interval,
-            configured=bool(openai_key),
-            not_configured_reason="no OPENAI_API_KEY set",
-            stall_after=settings.llm_stall_after,
-            **clock_kw,
-        )
-        self.asi1_health = ProviderHealth(
-            "asi1",
-            threshold=settings.asi1_failure_threshold,
-            probe_interval=settings.asi1_probe_interval,
-            configured=bool(asi1_key),
-            not_configured_reason="no ASI1_API_KEY set",
-            stall_after=settings.llm_stall_after,
-            **clock_kw,
-        )
-        openai_layer = ProviderLayer(
-            self.openai,
-            self.openai_health,
-            settings.openai_models,
-            settings.openai_timeout,
-            settings.openai_retry_count,
-            LLMGate(settings.llm_max_concurrency),
-        )
-        asi1_layer = ProviderLayer(
-            self.asi1,
-            self.asi1_health,
-            settings.asi1_models,
-            settings.asi1_timeout,
-            settings.asi1_retry_count,
-            LLMGate(settings.llm_max_concurrency),
-        )
+        openai_layer, asi1_layer = _make_layer("openai", settings, clock), _make_layer("asi1", settings, clock)
+        self.openai, self.openai_health = openai_layer.provider, openai_layer.health
+        self.asi1, self.asi1_health = asi1_layer.provider, asi1_layer.health
         self.gates = {"openai": openai_layer.gate, "asi1": asi1_layer.gate}
-        chain_kw = {
+        chain_kw: dict[str, Any] = {
             "reply_deadline": settings.reply_deadline,
             "rate_limit_cooldown": settings.rate_limit_cooldown,
             "retry": RetryPolicy(settings.backoff_initial, settings.backoff_max),
         }
+        # ASI1's layer (and so its health) is shared: a dead ASI1 is dead for both chains.
         self.text_chain = FallbackChain([openai_layer, asi1_layer], **chain_kw)
         self.score_chain = FallbackChain([asi1_layer], **chain_kw)
 

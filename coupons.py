@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 PART_LENGTH = 8
 TIER_WORDS = {"premium": "PREMIUM", "standard": "STANDARD", "basic": "BASIC"}
+# A generated code inside a reply (vendor pool codes have their own format).
+CODE_PATTERN = re.compile(
+    rf"\b(?:PREMIUM|STANDARD|BASIC)-[{ALPHABET}]{{{PART_LENGTH}}}-[{ALPHABET}]{{{PART_LENGTH}}}\b"
+)
 
 
 def _encode(data: bytes, length: int) -> str:

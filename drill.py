@@ -31,6 +31,7 @@ from uagents_core.identity import Identity
 from agent_process import AgentProcess, provider_env
 from chat_client import ChatClient
 from config import PROJECT_DIR
+from coupons import CODE_PATTERN
 from fault_provider import FaultProvider, is_fault
 from ledger import Ledger
 
@@ -226,95 +227,109 @@ class Progress:
             sys.stderr.write("\n")
 
 
+class Drill:
+    """One run: providers, the agent, participants, an organizer sampling status, the timeline."""
+
+    def __init__(self, participants: int, timeline: Timeline, workdir: Path, progress: bool) -> None:
+        self.timeline = timeline
+        self.workdir = workdir
+        self.count = participants
+        self.bar = Progress(participants, progress)
+        self.started = 0.0
+
+    async def run(self) -> DrillResult:
+        self.openai, self.asi1 = await FaultProvider().start(), await FaultProvider().start()
+        env = provider_env(
+            self.openai.base_url,
+            self.asi1.base_url,
+            ORGANIZER_ADDRESSES=Identity.from_seed(ORGANIZER_SEED, 0).address,
+            LOG_LEVEL="WARNING",
+            SENDER_RATE_LIMIT="1000",
+            **self.timeline.agent_env,
+        )
+        self.agent = await AgentProcess(self.workdir / "data", **env).start()
+        self.result = DrillResult(self.count, float(env.get("REPLY_DEADLINE", "10")))
+        self.clients = [self.agent.client(f"drill-participant-{i}") for i in range(self.count)]
+        self.org = self.agent.client(ORGANIZER_SEED)
+        try:
+            await asyncio.gather(self.org.start(), *(c.start() for c in self.clients))
+            await self._play_everything()
+        finally:
+            self.bar.close()
+            await asyncio.gather(self.org.stop(), *(c.stop() for c in self.clients))
+            self.agent.stop()
+            await self.openai.stop()
+            await self.asi1.stop()
+        self._read_ledger()
+        return self.result
+
+    async def _play_everything(self) -> None:
+        self.started = time.monotonic()
+        done = asyncio.Event()
+        sampling = asyncio.create_task(self._sample_until(done))
+        await asyncio.gather(self._play_timeline(), *(self._participant(i, c) for i, c in enumerate(self.clients)))
+        done.set()
+        await sampling
+        self.result.samples.append(Sample(time.monotonic(), self.timeline.phases[-1].name, await self._status()))
+        self.result.memory_kb = self.agent.memory_kb()
+        self.result.seconds = time.monotonic() - self.started
+        _probe_check(self.result, self.openai, self.timeline)
+
+    async def _status(self) -> dict:
+        return json.loads(await self.org.ask("status json", timeout=30))
+
+    async def _sample_until(self, done: asyncio.Event) -> None:
+        while not done.is_set():
+            phase = self.timeline.phase_at(time.monotonic() - self.started)
+            snapshot = await self._status()
+            self.result.samples.append(Sample(time.monotonic(), phase, snapshot))
+            self.bar.failures = snapshot.get("failures", 0)
+            self.bar.show()
+            await asyncio.sleep(SAMPLE_EVERY_SECONDS)  # the sampling period, not a wait for luck
+
+    async def _play_timeline(self) -> None:
+        previous = await self._status()
+        for phase in self.timeline.phases:
+            self.openai.set_fault(phase.openai)
+            self.asi1.set_fault(phase.asi1)
+            self.bar.phase = phase.name
+            await asyncio.sleep(phase.seconds)  # the phase's length is the point of a timeline
+            current = await self._status()
+            usage = Counter(current["layer_usage"])
+            usage.subtract(previous["layer_usage"])
+            self.result.phase_usage[phase.name] = usage
+            previous = current
+
+    async def _participant(self, i: int, client: ChatClient) -> None:
+        await asyncio.sleep(i * self.timeline.seconds * ARRIVAL_SHARE / max(1, self.count))  # arrivals
+        for kind, text in (("prompt", "Hi! I want pizza"), ("story", f"{STORIES[i % len(STORIES)]} ({i})")):
+            phase = self.timeline.phase_at(time.monotonic() - self.started)
+            sent = time.monotonic()
+            try:
+                await client.send(text)
+                reply = (await client.next_reply(timeout=self.result.deadline + 20)).text()
+            except (TimeoutError, RuntimeError, OSError):
+                self.result.exchanges.append(Exchange(i, kind, phase, None))
+                break
+            self.result.exchanges.append(Exchange(i, kind, phase, time.monotonic() - sent, reply))
+            if kind == "story" and (match := CODE_PATTERN.search(reply)):
+                self.result.codes_seen[client.address] = match.group(0)
+        self.bar.done += 1
+        self.bar.show()
+
+    def _read_ledger(self) -> None:
+        ledger = Ledger(self.agent.data_dir / "ledger.sqlite3")
+        addresses = {c.address for c in self.clients}
+        mine = [c for c in ledger.coupons() if c.address in addresses]
+        self.result.ledger_codes = {c.address: c.code for c in mine}
+        self.result.ledger_tiers = {c.address: c.tier for c in mine}
+        ledger.close()
+
+
 async def run_drill(
     participants: int, timeline: Timeline, workdir: Path, *, progress: bool = True
 ) -> tuple[DrillResult, Timeline]:
-    openai, asi1 = await FaultProvider().start(), await FaultProvider().start()
-    organizer = Identity.from_seed(ORGANIZER_SEED, 0).address
-    env = provider_env(
-        openai.base_url,
-        asi1.base_url,
-        ORGANIZER_ADDRESSES=organizer,
-        LOG_LEVEL="WARNING",
-        SENDER_RATE_LIMIT="1000",
-        **timeline.agent_env,
-    )
-    agent = await AgentProcess(workdir / "data", **env).start()
-    deadline = float(env.get("REPLY_DEADLINE", "10"))
-    result = DrillResult(participants, deadline)
-    bar = Progress(participants, progress)
-    clients = [agent.client(f"drill-participant-{i}") for i in range(participants)]
-    org = agent.client(ORGANIZER_SEED)
-    try:
-        await asyncio.gather(org.start(), *(c.start() for c in clients))
-        started = time.monotonic()
-        stop_sampling = asyncio.Event()
-
-        async def status() -> dict:
-            return json.loads(await org.ask("status json", timeout=30))
-
-        async def sampler() -> None:
-            while not stop_sampling.is_set():
-                offset = time.monotonic() - started
-                snapshot = await status()
-                result.samples.append(Sample(time.monotonic(), timeline.phase_at(offset), snapshot))
-                bar.failures = snapshot.get("failures", 0)
-                bar.show()
-                await asyncio.sleep(SAMPLE_EVERY_SECONDS)  # the sampling period, not a wait for luck
-
-        async def play() -> None:
-            previous = await status()
-            for phase in timeline.phases:
-                openai.set_fault(phase.openai)
-                asi1.set_fault(phase.asi1)
-                bar.phase = phase.name
-                await asyncio.sleep(phase.seconds)  # the phase's length is the point of a timeline
-                current = await status()
-                usage = Counter(current["layer_usage"])
-                usage.subtract(previous["layer_usage"])
-                result.phase_usage[phase.name] = usage
-                previous = current
-
-        async def participant(i: int, client: ChatClient) -> None:
-            await asyncio.sleep(i * timeline.seconds * ARRIVAL_SHARE / max(1, participants))  # arrivals
-            for kind, text in (("prompt", "Hi! I want pizza"), ("story", f"{STORIES[i % len(STORIES)]} ({i})")):
-                phase = timeline.phase_at(time.monotonic() - started)
-                sent = time.monotonic()
-                try:
-                    await client.send(text)
-                    reply = (await client.next_reply(timeout=deadline + 20)).text()
-                except (TimeoutError, RuntimeError, OSError):
-                    result.exchanges.append(Exchange(i, kind, phase, None))
-                    break
-                result.exchanges.append(Exchange(i, kind, phase, time.monotonic() - sent, reply))
-                if kind == "story":
-                    code = next((w.strip(".,!") for w in reply.split() if w.count("-") == 2 and w.isupper()), None)
-                    if code:
-                        result.codes_seen[client.address] = code
-            bar.done += 1
-            bar.show()
-
-        sampling = asyncio.create_task(sampler())
-        await asyncio.gather(play(), *(participant(i, c) for i, c in enumerate(clients)))
-        stop_sampling.set()
-        await sampling
-        result.samples.append(Sample(time.monotonic(), timeline.phases[-1].name, await status()))
-        result.memory_kb = agent.memory_kb()
-        result.seconds = time.monotonic() - started
-        _probe_check(result, openai, timeline)
-    finally:
-        bar.close()
-        await asyncio.gather(org.stop(), *(c.stop() for c in clients))
-        agent.stop()
-        await openai.stop()
-        await asi1.stop()
-    ledger = Ledger(agent.data_dir / "ledger.sqlite3")
-    rows = ledger._db.execute("SELECT address, code, tier FROM coupons").fetchall()
-    addresses = {c.address for c in clients}
-    result.ledger_codes = {a: code for a, code, _ in rows if a in addresses}
-    result.ledger_tiers = {a: tier for a, _, tier in rows if a in addresses}
-    ledger.close()
-    return result, timeline
+    return await Drill(participants, timeline, workdir, progress).run(), timeline
 
 
 def _probe_check(result: DrillResult, openai: FaultProvider, timeline: Timeline) -> None:

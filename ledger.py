@@ -215,6 +215,13 @@ class Ledger:
         self._db.execute("UPDATE pool_codes SET address=?, taken_at=? WHERE code=?", (address, self._clock(), row[0]))
         return row[0]
 
+    def coupons(self) -> list[Coupon]:
+        rows = self._db.execute(f"SELECT {_COUPON_COLUMNS} FROM coupons ORDER BY issued_at").fetchall()
+        return [c for c in map(_coupon, rows) if c is not None]
+
+    def integrity_ok(self) -> bool:
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
     def redeem(self, code: str) -> tuple[Coupon | None, bool]:
         """Mark a code redeemed. Returns (coupon, newly_redeemed); (None, False) if unknown."""
         self._db.execute("BEGIN IMMEDIATE")

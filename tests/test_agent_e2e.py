@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 import subprocess
 import sys
@@ -14,9 +13,9 @@ from uagents_core.identity import Identity
 
 from agent_process import AgentProcess, base_env, provider_env
 from config import PROJECT_DIR
+from coupons import CODE_PATTERN
 from ledger import Ledger
 
-CODE_RE = re.compile(r"\b(PREMIUM|STANDARD|BASIC)-[A-Z2-9]{8}-[A-Z2-9]{8}\b")
 STORY = (
     "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon. "
     "The judges were confused, but our demo ran on pepperoni power and we shipped it."
@@ -24,7 +23,7 @@ STORY = (
 
 
 def code_in(text: str) -> str:
-    match = CODE_RE.search(text)
+    match = CODE_PATTERN.search(text)
     assert match, f"no coupon code in reply: {text!r}"
     return match.group(0)
 

@@ -68,11 +68,11 @@ def test_any_text_gets_a_clear_reply_and_the_ledger_stays_sound(garbage_conversa
     if text.strip().lower().lstrip("/") in ("status", "reset"):
         assert reply.outcome == "refused"  # nobody here is an organizer
     ledger = garbage_conversation.ledger
-    rows = ledger._db.execute("SELECT address, code, tier FROM coupons").fetchall()
-    assert len({address for address, _, _ in rows}) == len(rows)  # one coupon per participant
-    for _, code, tier in rows:
-        check = garbage_conversation.signer.check(code)
-        assert check.authentic and check.tier == tier
+    coupons = ledger.coupons()
+    assert len({c.address for c in coupons}) == len(coupons)  # one coupon per participant
+    for coupon in coupons:
+        check = garbage_conversation.signer.check(coupon.code)
+        assert check.authentic and check.tier == coupon.tier
 
 
 @given(st.text())

@@ -57,7 +57,7 @@ def still_serves(agent: AgentProcess) -> None:
 
     assert "story prompt" in asyncio.run(ask())
     ledger = Ledger(agent.data_dir / "ledger.sqlite3")
-    assert ledger._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert ledger.integrity_ok()
 
 
 @EXAMPLES

@@ -209,20 +209,16 @@ class FallbackChain:
             trail.append(f"{layer.name}: all {layer.gate.capacity} slots busy")
             return None
         try:
-            return await self._call_layer(layer, admission, task, deadline, trail, started)
+            return await self._call_layer(layer, admission, task, deadline, trail)
         finally:
             layer.gate.release()
 
     async def _call_layer(
-        self,
-        layer: ProviderLayer,
-        admission: Admission,
-        task: LLMTask[T],
-        deadline: float,
-        trail: list[str],
-        started: float,
+        self, layer: ProviderLayer, admission: Admission, task: LLMTask[T], deadline: float, trail: list[str]
     ) -> ChainResult[T] | None:
+        """Call one admitted layer within the deadline; record the outcome in its health."""
         loop = asyncio.get_running_loop()
+        started = loop.time()
         attempts = _Attempts()
         try:
             async with asyncio.timeout_at(deadline - STATIC_RESERVE_SECONDS):

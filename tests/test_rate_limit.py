@@ -1,0 +1,47 @@
+"""Per-sender rate limit and the per-provider call cap."""
+
+from __future__ import annotations
+
+import asyncio
+
+from conftest import settings_for
+
+from config import load_settings
+from conversation import Conversation
+from coupons import CouponSigner
+from ledger import Ledger
+from llm_service import LLMService
+from rate_limit import Admit, SenderRateLimiter
+
+
+def test_ten_per_window_then_one_warning_then_silence_until_the_window_frees(clock):
+    limiter = SenderRateLimiter(limit=10, window=60, clock=clock)
+    assert [limiter.check("spammer") for _ in range(10)] == [Admit.OK] * 10
+    assert limiter.check("spammer") is Admit.SLOW_DOWN
+    assert limiter.check("spammer") is Admit.DROP
+    assert limiter.check("honest") is Admit.OK  # per sender
+    assert limiter.limited_senders() == 1
+    clock.advance(60.1)
+    assert limiter.check("spammer") is Admit.OK
+    assert limiter.refused == 2
+
+
+def test_organizers_are_exempt(tmp_path):
+    settings = load_settings({"ORGANIZER_ADDRESSES": "agent1organizer", "SENDER_RATE_LIMIT": "2"})
+    conversation = Conversation(settings, LLMService(settings), Ledger(tmp_path / "l.db"), CouponSigner("c" * 32))
+    assert all(conversation.admit("agent1organizer") is Admit.OK for _ in range(50))
+    assert [conversation.admit("agent1someone") for _ in range(3)] == [Admit.OK, Admit.OK, Admit.SLOW_DOWN]
+    assert "rate-limited messages 1" in conversation.status_text()
+
+
+async def test_a_full_provider_spills_to_the_next_layer_at_once(openai_server, asi1_server, service_factory):
+    openai_server.set_fault("slow-0.5")
+    service = service_factory(settings_for(openai_server, asi1_server, LLM_MAX_CONCURRENCY="1"))
+    first, second = await asyncio.gather(service.generate_prompt(), service.generate_prompt())
+    assert {first.layer, second.layer} == {"openai", "asi1"}
+    spilled = first if first.layer == "asi1" else second
+    assert spilled.trail == ["openai: all 1 slots busy"]
+    assert spilled.latency_ms < 400  # it did not queue behind the slow call
+    assert openai_server.max_in_flight == 1
+    assert service.status()["llm_calls"]["openai"]["turned_away"] == 1
+    assert service.status()["failures"] == 0  # busy is not a failure

@@ -27,6 +27,7 @@ from config import AgentMode, ConfigError, Settings, load_settings
 from coupons import CouponSigner
 from ledger import Coupon, Ledger
 from local_secrets import SecretFileError, load_or_create_secret
+from static_layer import StaticContent, StaticContentError
 
 log = logging.getLogger("pizza.agent")
 
@@ -221,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        StaticContent.load(settings.static_content_dir)  # organizer-edited files: fail now, not mid-event
         if args.check_config:
             print("configuration ok")
             return 0
@@ -229,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "redeem":
             return redeem_command(settings, args.code)
         return run_agent(settings)
-    except (ConfigError, SecretFileError) as exc:
+    except (ConfigError, SecretFileError, StaticContentError) as exc:
         print(exc, file=sys.stderr)
         return 2
 

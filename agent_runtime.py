@@ -21,7 +21,7 @@ from uagents_core.contrib.protocols.chat import (
 )
 
 import openai_functions
-from config import AgentMode, Settings
+from config import PROJECT_DIR, AgentMode, Settings
 from conversation import Conversation, Reply
 from llm_service import LLMService
 from rate_limit import Admit
@@ -121,7 +121,7 @@ def _construct(settings: Settings, seed: str) -> Agent:
         **common,
         mailbox=True,
         publish_agent_details=True,
-        readme_path="README.md",
+        readme_path=str(PROJECT_DIR / "README.md"),
         description="Trade a short story for a pizza coupon at the hackathon.",
     )
 

@@ -86,3 +86,18 @@ def test_broken_toml_is_named(content_dir):
     (content_dir / "intents.toml").write_text("[help\nkeywords = ")
     with pytest.raises(StaticContentError, match=r"intents\.toml: not valid TOML"):
         StaticContent.load(content_dir)
+
+
+def test_agent_py_names_a_broken_content_file_in_one_line(content_dir, tmp_path):
+    import subprocess
+    import sys
+
+    from agent_process import base_env
+
+    (content_dir / "prompts.toml").write_text("prompts = []\n")
+    env = base_env(tmp_path / "data", STATIC_CONTENT_DIR=str(content_dir))
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "agent.py"), "--check-config"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "prompts.toml: 'prompts' must be a non-empty list of strings"

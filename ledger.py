@@ -23,9 +23,7 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE participants (
         address TEXT PRIMARY KEY,
-        first_seen REAL NOT NULL,
-        last_seen REAL NOT NULL,
-        messages INTEGER NOT NULL DEFAULT 0
+        first_seen REAL NOT NULL
     );
     CREATE TABLE prompts_given (
         address TEXT NOT NULL,
@@ -129,12 +127,9 @@ class Ledger:
 
     # --- participants and prompts ------------------------------------------------
     def touch(self, address: str) -> None:
-        now = self._clock()
-        self._db.execute(
-            "INSERT INTO participants VALUES (?, ?, ?, 1) "
-            "ON CONFLICT(address) DO UPDATE SET last_seen=excluded.last_seen, messages=messages+1",
-            (address, now, now),
-        )
+        """Count a participant once (a write, and an fsync, only on their first message)."""
+        if self._db.execute("SELECT 1 FROM participants WHERE address=?", (address,)).fetchone() is None:
+            self._db.execute("INSERT OR IGNORE INTO participants VALUES (?, ?)", (address, self._clock()))
 
     def record_prompt(self, address: str, prompt: str, source: str) -> None:
         self._db.execute(

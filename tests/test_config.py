@@ -74,3 +74,24 @@ def test_agent_py_exits_with_the_config_line(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("configuration error: OPENAI_TIMEOUT='-1'")
+
+
+def test_env_example_documents_every_setting():
+    import re
+
+    from config import PROJECT_DIR, Settings
+
+    text = (PROJECT_DIR / ".env.example").read_text()
+    for field in Settings.model_fields.values():
+        name = field.alias or field.validation_alias.choices[0]
+        assert re.search(rf"^{name}=", text, re.MULTILINE), f"{name} is missing from .env.example"
+
+
+def test_env_example_itself_is_a_valid_configuration():
+    from dotenv import dotenv_values
+
+    from config import PROJECT_DIR
+
+    values = {k: v or "" for k, v in dotenv_values(PROJECT_DIR / ".env.example").items()}
+    settings = load_settings(values)
+    assert settings.openai_models == ["gpt-4o-mini"] and settings.reply_deadline == 10

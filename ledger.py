@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,21 +103,27 @@ class Ledger:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
 
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write transaction: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any error."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def _migrate(self) -> None:
         self._db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
         done = {row[0] for row in self._db.execute("SELECT version FROM schema_migrations")}
         for version, script in enumerate(MIGRATIONS, start=1):
             if version in done:
                 continue
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._write():
                 for statement in filter(str.strip, script.split(";")):
                     self._db.execute(statement)
                 self._db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, self._clock()))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
 
     @property
     def schema_version(self) -> int:
@@ -162,11 +169,9 @@ class Ledger:
         otherwise, or None when the tier (and, with `fall_down`, every lower
         tier) has an exhausted vendor pool.
         """
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write():
             existing = self.coupon_for(request.address)
             if existing is not None:
-                self._db.execute("COMMIT")
                 return existing
             tiers = TIERS[TIERS.index(request.tier) :] if fall_down else (request.tier,)
             for tier in tiers:
@@ -174,9 +179,7 @@ class Ledger:
                 if code is not None:
                     break
             else:
-                self._db.execute("COMMIT")
                 return None
-            now = self._clock()
             self._db.execute(
                 f"INSERT INTO coupons ({_COUPON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
                 (
@@ -185,17 +188,13 @@ class Ledger:
                     tier,
                     request.score,
                     request.score_source,
-                    now,
+                    self._clock(),
                     request.prompt,
                     request.story_hash,
                     request.reason,
                     int(request.flagged),
                 ),
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         return self.coupon_for(request.address)
 
     def _take_code(self, tier: str, address: str, make_code: Callable[[str], str]) -> str | None:
@@ -219,15 +218,10 @@ class Ledger:
 
     def redeem(self, code: str) -> tuple[Coupon | None, bool]:
         """Mark a code redeemed. Returns (coupon, newly_redeemed); (None, False) if unknown."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write():
             updated = self._db.execute(
                 "UPDATE coupons SET redeemed_at=? WHERE code=? AND redeemed_at IS NULL", (self._clock(), code.strip())
             ).rowcount
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         return self.find(code), bool(updated)
 
     # --- vendor pools ------------------------------------------------------------
@@ -241,13 +235,12 @@ class Ledger:
             with path.open(newline="") as handle:
                 codes = [row[0].strip() for row in csv.reader(handle) if row and row[0].strip()]
             codes = [c for c in codes if c.lower() != "code"]  # an optional header line
-            self._db.execute("BEGIN IMMEDIATE")
-            before = self._db.total_changes
-            self._db.executemany(
-                "INSERT OR IGNORE INTO pool_codes (code, tier) VALUES (?, ?)", [(c, tier) for c in codes]
-            )
-            added[tier] = self._db.total_changes - before
-            self._db.execute("COMMIT")
+            with self._write():
+                before = self._db.total_changes
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO pool_codes (code, tier) VALUES (?, ?)", [(c, tier) for c in codes]
+                )
+                added[tier] = self._db.total_changes - before
         return added
 
     def stats(self) -> dict[str, object]:

@@ -192,8 +192,9 @@ class Conversation:
         }
 
     def status_text(self) -> str:
-        status = self.llm.status()
-        stats = self.ledger.stats()
+        """`status_data()` for people: the same facts, one line per concern."""
+        status = self.status_data()
+        stats, limits = status["ledger"], status["rate_limit"]
         lines = ["Pizza Agent status"]
         for name, health in status["providers"].items():  # type: ignore[union-attr]
             parts = [f"{health['status']}", f"failures {health['failures']}/{health['threshold']}"]
@@ -219,7 +220,7 @@ class Conversation:
         )
         lines.append(f"LLM calls in flight: {calls}")
         lines.append(
-            f"rate-limited messages {self.limiter.refused} · senders limited now {self.limiter.limited_senders()}"
+            f"rate-limited messages {limits['refused']} · senders limited now {limits['senders_limited']}"  # type: ignore[index]
         )
         usage = ", ".join(f"{k}={v}" for k, v in status["layer_usage"].items()) or "none yet"  # type: ignore[union-attr]
         lines.append(f"layers used: {usage}")

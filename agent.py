@@ -128,7 +128,7 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def run_agent(settings: Settings) -> int:
+def run_agent(settings: Settings, content: StaticContent) -> int:
     runtime = open_runtime(settings)
     configure_logging(settings, runtime.secrets)
     bind_host = settings.agent_host if settings.agent_mode is AgentMode.LOCAL else "0.0.0.0"
@@ -138,7 +138,7 @@ def run_agent(settings: Settings) -> int:
 
     from agent_runtime import build_agent  # late: uagents takes 0.7 s to import
 
-    agent = build_agent(runtime)
+    agent = build_agent(runtime, content)
     endpoint = f"http://{settings.agent_host}:{settings.agent_port}/submit"
     info = {"address": agent.address, "endpoint": endpoint, "port": settings.agent_port, "pid": os.getpid()}
     agent_info_path(settings).write_text(json.dumps(info))
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
-        StaticContent.load(settings.static_content_dir)  # organizer-edited files: fail now, not mid-event
+        content = StaticContent.load(settings.static_content_dir)  # organizer-edited files: fail now, not mid-event
         if args.check_config:
             print("configuration ok")
             return 0
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
             return verify_command(settings, args.code)
         if args.command == "redeem":
             return redeem_command(settings, args.code)
-        return run_agent(settings)
+        return run_agent(settings, content)
     except (ConfigError, SecretFileError, StaticContentError) as exc:
         print(exc, file=sys.stderr)
         return 2

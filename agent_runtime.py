@@ -25,6 +25,7 @@ from config import PROJECT_DIR, AgentMode, Settings
 from conversation import Conversation, Reply
 from llm_service import LLMService
 from rate_limit import Admit
+from static_layer import StaticContent
 from uagents_compat import (
     ConcurrentDispenser,
     GuardedASGIServer,
@@ -126,14 +127,14 @@ def _construct(settings: Settings, seed: str) -> Agent:
     )
 
 
-def build_agent(runtime: Runtime) -> Agent:
+def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
     settings = runtime.settings
     patch_validation_error()
     agent = _construct(settings, runtime.seed)
     agent._dispenser = ConcurrentDispenser(settings.send_timeout)  # type: ignore[attr-defined]  # defect 2
     GuardedASGIServer.replace_in(agent, settings.message_max_bytes)  # defects 5, 6, 7
 
-    llm = LLMService(settings)
+    llm = LLMService(settings, content=content)
     openai_functions.configure(llm)  # the public API and the agent share one service
     conversation = Conversation(settings, llm, runtime.ledger, runtime.signer)
     # Local mode makes no outbound call at all, so the manifest is published only on Agentverse.

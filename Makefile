@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PORT ?= 9100
 
 .PHONY: setup run test lint format chat provider drill bench clean
 
@@ -38,7 +39,7 @@ bench: $(STAMP)
 	$(PY) bench/run_all.py
 
 provider: $(STAMP)
-	$(PY) fault_provider.py --port 9100
+	$(PY) -m pizza_agent.rehearsal.fault_provider --port $(PORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

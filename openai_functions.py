@@ -6,71 +6,32 @@ layer answered (`openai`, `asi1`, `static`/`heuristic`), the model, attempts
 and latency; the plain forms return just the value.
 
 One `LLMService` is built lazily from the environment on first use;
-`configure()` replaces it (the agent and the tests do this).
+`configure()` replaces it (the agent and the tests do this). The code lives
+in `pizza_agent.llm.public_api`; this module is its public face.
 """
 
-from __future__ import annotations
-
-from config import load_settings
-from fallback import ChainResult
-from llm_service import LLMService
-from static_layer import Intent
+from pizza_agent.llm.public_api import (
+    configure,
+    get_openai_status,
+    get_service,
+    openai_generate_response_message,
+    openai_generate_response_message_result,
+    openai_generate_unique_prompt,
+    openai_generate_unique_prompt_result,
+    openai_understand_intent,
+    openai_understand_intent_result,
+    reset_openai_failures,
+)
 
 __all__ = [
     "configure",
     "get_openai_status",
     "get_service",
     "openai_generate_response_message",
+    "openai_generate_response_message_result",
     "openai_generate_unique_prompt",
+    "openai_generate_unique_prompt_result",
     "openai_understand_intent",
+    "openai_understand_intent_result",
     "reset_openai_failures",
 ]
-
-_service: LLMService | None = None
-
-
-def configure(service: LLMService | None) -> None:
-    """Use `service` for every call from now on (None: rebuild from the environment)."""
-    global _service
-    _service = service
-
-
-def get_service() -> LLMService:
-    global _service
-    if _service is None:
-        _service = LLMService(load_settings())
-    return _service
-
-
-def get_openai_status() -> dict[str, object]:
-    """`failures`, `status` ("healthy"/"degraded"), `using_fallback`, `client_available`, and detail."""
-    return get_service().status()
-
-
-def reset_openai_failures() -> None:
-    """Manual recovery: OpenAI's counter to 0, cool-down and a rejected key forgotten."""
-    get_service().reset_openai()
-
-
-async def openai_understand_intent_result(message: str) -> ChainResult[Intent]:
-    return await get_service().understand_intent(message)
-
-
-async def openai_understand_intent(message: str) -> Intent:
-    return (await openai_understand_intent_result(message)).value
-
-
-async def openai_generate_unique_prompt_result(avoid: set[str] | None = None) -> ChainResult[str]:
-    return await get_service().generate_prompt(avoid)
-
-
-async def openai_generate_unique_prompt(avoid: set[str] | None = None) -> str:
-    return (await openai_generate_unique_prompt_result(avoid)).value
-
-
-async def openai_generate_response_message_result(story: str, rating: int, tier: str, code: str) -> ChainResult[str]:
-    return await get_service().generate_reply(story, rating, tier, code)
-
-
-async def openai_generate_response_message(story: str, rating: int, tier: str, code: str) -> str:
-    return (await openai_generate_response_message_result(story, rating, tier, code)).value

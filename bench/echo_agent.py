@@ -25,7 +25,7 @@ from uagents_core.contrib.protocols.chat import (
     chat_protocol_spec,
 )
 
-from uagents_compat import LocalPeerResolver, NoRegistration, OfflineAgent, prepare_offline
+from pizza_agent.workarounds.uagents_compat import LocalPeerResolver, NoRegistration, OfflineAgent, prepare_offline
 
 
 def main() -> None:

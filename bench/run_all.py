@@ -24,14 +24,14 @@ sys.path.insert(0, str(ROOT))
 
 import openai  # noqa: E402
 
-from agent_process import AgentProcess  # noqa: E402
-from config import load_settings  # noqa: E402
-from fallback import ChainResult, FallbackChain, ProviderLayer  # noqa: E402
-from fault_provider import FaultProvider  # noqa: E402
-from llm_service import LLMService  # noqa: E402
-from llm_tasks import PromptTask  # noqa: E402
-from provider_health import ProviderHealth  # noqa: E402
-from static_layer import StaticContent  # noqa: E402
+from pizza_agent.config.settings import load_settings  # noqa: E402
+from pizza_agent.llm.fallback import ChainResult, FallbackChain, ProviderLayer  # noqa: E402
+from pizza_agent.llm.health import ProviderHealth  # noqa: E402
+from pizza_agent.llm.service import LLMService  # noqa: E402
+from pizza_agent.llm.static_layer import StaticContent  # noqa: E402
+from pizza_agent.llm.tasks import PromptTask  # noqa: E402
+from pizza_agent.rehearsal.agent_process import AgentProcess  # noqa: E402
+from pizza_agent.rehearsal.fault_provider import FaultProvider  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 ECHO = ROOT / "bench" / "echo_agent.py"

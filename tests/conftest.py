@@ -16,9 +16,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config import Settings, load_settings  # noqa: E402
-from fault_provider import FaultProvider  # noqa: E402
-from llm_service import LLMService  # noqa: E402
+from pizza_agent.config.settings import Settings, load_settings  # noqa: E402
+from pizza_agent.llm.service import LLMService  # noqa: E402
+from pizza_agent.rehearsal.fault_provider import FaultProvider  # noqa: E402
 
 OPENAI_TEST_KEY = "sk-test-openai-0123456789abcdef"
 ASI1_TEST_KEY = "asi1-test-key-fedcba9876543210"

@@ -11,10 +11,10 @@ import pytest
 from uagents_core.contrib.protocols.chat import EndSessionContent
 from uagents_core.identity import Identity
 
-from agent_process import AgentProcess, base_env, provider_env
-from config import PROJECT_DIR
-from coupons import CODE_PATTERN
-from ledger import Ledger
+from pizza_agent.config.settings import PROJECT_DIR
+from pizza_agent.ledger.codes import CODE_PATTERN
+from pizza_agent.ledger.store import Ledger
+from pizza_agent.rehearsal.agent_process import AgentProcess, base_env, provider_env
 
 STORY = (
     "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon. "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config import ConfigError, load_settings
+from pizza_agent.config.settings import ConfigError, load_settings
 
 
 def test_defaults_need_no_environment_at_all():
@@ -62,7 +62,7 @@ def test_agent_py_exits_with_the_config_line(tmp_path):
     import subprocess
     import sys
 
-    from config import PROJECT_DIR
+    from pizza_agent.config.settings import PROJECT_DIR
 
     env = {"PATH": "/usr/bin:/bin", "OPENAI_TIMEOUT": "-1", "DATA_DIR": str(tmp_path)}
     done = subprocess.run(
@@ -79,7 +79,7 @@ def test_agent_py_exits_with_the_config_line(tmp_path):
 def test_env_example_documents_every_setting():
     import re
 
-    from config import PROJECT_DIR, Settings
+    from pizza_agent.config.settings import PROJECT_DIR, Settings
 
     text = (PROJECT_DIR / ".env.example").read_text()
     for field in Settings.model_fields.values():
@@ -90,7 +90,7 @@ def test_env_example_documents_every_setting():
 def test_env_example_itself_is_a_valid_configuration():
     from dotenv import dotenv_values
 
-    from config import PROJECT_DIR
+    from pizza_agent.config.settings import PROJECT_DIR
 
     values = {k: v or "" for k, v in dotenv_values(PROJECT_DIR / ".env.example").items()}
     settings = load_settings(values)

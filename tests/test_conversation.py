@@ -10,11 +10,11 @@ from conftest import settings_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config import load_settings
-from conversation import Conversation, clean_text
-from coupons import CouponSigner
-from ledger import Ledger
-from llm_service import LLMService
+from pizza_agent.config.settings import load_settings
+from pizza_agent.event.conversation import Conversation, clean_text
+from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.store import Ledger
+from pizza_agent.llm.service import LLMService
 
 STORY = "At 3 a.m. my laptop ordered pizza for the whole hackathon, and the demo ran on pepperoni power."
 

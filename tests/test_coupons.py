@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from agent_process import base_env
-from config import PROJECT_DIR
-from coupons import ALPHABET, CouponSigner
-from ledger import Issuance, Ledger
+from pizza_agent.config.settings import PROJECT_DIR
+from pizza_agent.ledger.codes import ALPHABET, CouponSigner
+from pizza_agent.ledger.store import Issuance, Ledger
+from pizza_agent.rehearsal.agent_process import base_env
 
 SECRET = "a-test-coupon-secret-0123456789"
 

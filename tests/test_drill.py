@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from config import PROJECT_DIR
-from drill import DrillResult, Exchange, Timeline, run_drill
+from pizza_agent.config.settings import PROJECT_DIR
+from pizza_agent.rehearsal.drill import DrillResult, Exchange, Timeline, run_drill
 
 CI_TIMELINE = PROJECT_DIR / "drills" / "ci.toml"
 

@@ -13,8 +13,8 @@ import time
 import pytest
 from conftest import ASI1_TEST_KEY, settings_for
 
-from config import load_settings
-from fault_provider import FaultProvider
+from pizza_agent.config.settings import load_settings
+from pizza_agent.rehearsal.fault_provider import FaultProvider
 
 
 def gaps(requests) -> list[float]:

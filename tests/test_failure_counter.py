@@ -132,7 +132,7 @@ async def test_asi1_has_its_own_counter_and_probe(asi1_server, service_factory, 
 
 
 def test_stall_detection_skips_a_provider_that_stopped_answering(clock):
-    from provider_health import ProviderHealth
+    from pizza_agent.llm.health import ProviderHealth
 
     health = ProviderHealth("openai", threshold=3, probe_interval=30, clock=clock, stall_after=2.0)
     waiting = health.attempt_started()
@@ -151,7 +151,7 @@ def test_stall_detection_skips_a_provider_that_stopped_answering(clock):
 
 async def test_a_silent_outage_costs_only_those_already_waiting(openai_server, asi1_server):
     """Real clock: the first participant waits on silent OpenAI; later ones go straight to ASI1."""
-    from llm_service import LLMService
+    from pizza_agent.llm.service import LLMService
 
     openai_server.set_fault("silent")
     service = LLMService(

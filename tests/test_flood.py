@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from agent_process import AgentProcess, provider_env
+from pizza_agent.rehearsal.agent_process import AgentProcess, provider_env
 
 HONEST = 200
 FLOOD = 1000

@@ -17,9 +17,9 @@ from aiohttp import web
 from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.identity import Identity
 
-from agent_process import AgentProcess
-from chat_client import ChatClient, sign_envelope
-from uagents_compat import register_local_peer
+from pizza_agent.rehearsal.agent_process import AgentProcess
+from pizza_agent.transport.chat_client import ChatClient, sign_envelope
+from pizza_agent.workarounds.uagents_compat import register_local_peer
 
 HONEST_REPLY_WITHIN = 8.0  # seconds; far below the 30 s a blocked reply queue would take
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from conftest import settings_for
 
-from conversation import Conversation
-from coupons import CouponSigner
-from injection_guard import inspect_story
-from ledger import Ledger
-from llm_tasks import ScoreTask
+from pizza_agent.event.conversation import Conversation
+from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.store import Ledger
+from pizza_agent.llm.injection_guard import inspect_story
+from pizza_agent.llm.tasks import ScoreTask
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "injections.json").read_text())
 FLAGGED = [c for c in CORPUS if c["expect"] == "flagged"]

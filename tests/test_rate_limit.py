@@ -6,12 +6,12 @@ import asyncio
 
 from conftest import settings_for
 
-from config import load_settings
-from conversation import Conversation
-from coupons import CouponSigner
-from ledger import Ledger
-from llm_service import LLMService
-from rate_limit import Admit, SenderRateLimiter
+from pizza_agent.config.settings import load_settings
+from pizza_agent.event.conversation import Conversation
+from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
+from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.store import Ledger
+from pizza_agent.llm.service import LLMService
 
 
 def test_ten_per_window_then_one_warning_then_silence_until_the_window_frees(clock):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import settings_for
 
-from llm_errors import BadResponse
-from llm_tasks import ScoreTask, as_data, extract_json_object
-from static_layer import heuristic_score
+from pizza_agent.llm.errors import BadResponse
+from pizza_agent.llm.static_layer import heuristic_score
+from pizza_agent.llm.tasks import ScoreTask, as_data, extract_json_object
 
 STORY = "At 3 a.m. my laptop ordered pizza for the whole hackathon, and the demo ran on pepperoni power."
 

@@ -9,8 +9,8 @@ import sys
 
 from uagents_core.identity import Identity
 
-from agent_process import AgentProcess, base_env
-from config import PROJECT_DIR
+from pizza_agent.config.settings import PROJECT_DIR
+from pizza_agent.rehearsal.agent_process import AgentProcess, base_env
 
 SECRETS = {
     "OPENAI_API_KEY": "sk-leakcheck-openai-5f2b8c",
@@ -50,7 +50,7 @@ async def test_no_secret_in_logs_replies_or_status(tmp_path, openai_server, asi1
 
 
 def test_generated_seed_and_secret_files_are_owner_only(tmp_path):
-    from local_secrets import load_or_create_secret
+    from pizza_agent.config.secret_files import load_or_create_secret
 
     for name in ("agent_seed", "coupon_secret"):
         path = tmp_path / name

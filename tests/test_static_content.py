@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from config import PROJECT_DIR
-from static_layer import TIERS, StaticContent, StaticContentError
+from pizza_agent.config.settings import PROJECT_DIR
+from pizza_agent.llm.static_layer import TIERS, StaticContent, StaticContentError
 
 SOURCE = PROJECT_DIR / "static_content"
 
@@ -92,7 +92,7 @@ def test_agent_py_names_a_broken_content_file_in_one_line(content_dir, tmp_path)
     import subprocess
     import sys
 
-    from agent_process import base_env
+    from pizza_agent.rehearsal.agent_process import base_env
 
     (content_dir / "prompts.toml").write_text("prompts = []\n")
     env = base_env(tmp_path / "data", STATIC_CONTENT_DIR=str(content_dir))

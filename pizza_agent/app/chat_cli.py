@@ -1,4 +1,4 @@
-"""Talk to the local Pizza Agent from a terminal, over real uAgents messages on loopback.
+"""Talk to the local Pizza Agent from a terminal, over real uAgents messages on loopback (`chat.py`).
 
     python chat.py                      interactive
     python chat.py "I want pizza"       one shot: prints the agent's reply, exits 0
@@ -7,6 +7,7 @@
 It finds the agent from the agent's data directory (DATA_DIR/agent.json);
 `--agent ADDRESS --port N` points it elsewhere. `--seed` (or CHAT_SEED) picks
 the client's identity, so one machine can play several participants.
+May import: pizza_agent.config, pizza_agent.transport.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from config import ConfigError, load_settings
+from pizza_agent.config.settings import ConfigError, load_settings
 
 
 def client_seed(explicit: str | None, data_dir: Path) -> str:
@@ -26,13 +27,13 @@ def client_seed(explicit: str | None, data_dir: Path) -> str:
         return explicit
     if os.environ.get("CHAT_SEED"):
         return os.environ["CHAT_SEED"]
-    from local_secrets import load_or_create_secret
+    from pizza_agent.config.secret_files import load_or_create_secret
 
     return load_or_create_secret(data_dir / "chat_seed")
 
 
 async def converse(args: argparse.Namespace) -> int:
-    from chat_client import AgentRef, ChatClient
+    from pizza_agent.transport.chat_client import AgentRef, ChatClient
 
     settings = load_settings()
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
@@ -95,7 +96,3 @@ def main() -> int:
         return 2
     except KeyboardInterrupt:
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,14 +1,10 @@
-"""Pizza Agent: a uAgents chat agent that trades short stories for pizza coupons.
+"""The command line behind `agent.py`: run the agent, verify and redeem codes, check the config.
 
-    python agent.py                 start the agent (local mode unless AGENT_MODE=agentverse)
-    python agent.py verify CODE     is CODE a valid, issued coupon? (exit 0 only if so)
-    python agent.py redeem CODE     mark CODE redeemed, once (exit 0 only the first time)
-    python agent.py --check-config  validate the configuration and exit
-    python agent.py drill           the outage drill (see drill.py)
-
-The command line is a thin layer: the conversation lives in conversation.py,
-providers and fallback in llm_service.py / fallback.py, the ledger in ledger.py,
-and every uagents workaround in uagents_compat.py.
+A thin layer: the conversation lives in pizza_agent.event, providers and
+fallback in pizza_agent.llm, the ledger in pizza_agent.ledger, and every
+uagents workaround in pizza_agent.workarounds. `agent.py drill` is dispatched
+by agent.py itself, so the running agent never imports the rehearsal tools.
+May import: every room but pizza_agent.rehearsal.
 """
 
 from __future__ import annotations
@@ -19,90 +15,16 @@ import logging
 import os
 import socket
 import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
-from config import AgentMode, ConfigError, Settings, load_settings
-from coupons import CouponSigner
-from ledger import Coupon, Ledger
-from local_secrets import SecretFileError, load_or_create_secret
-from static_layer import StaticContent, StaticContentError
+from pizza_agent.app.logs import configure_logging
+from pizza_agent.config.secret_files import SecretFileError
+from pizza_agent.config.settings import AgentMode, ConfigError, Settings, load_settings
+from pizza_agent.event.runtime import Runtime, open_runtime
+from pizza_agent.ledger.store import Coupon
+from pizza_agent.llm.static_layer import StaticContent, StaticContentError
 
 log = logging.getLogger("pizza.agent")
-
-
-# --- logging ------------------------------------------------------------------------
-class RedactSecrets(logging.Filter):
-    """Last line of defence: any configured secret in a log line becomes ***."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self._secrets = [s for s in secrets if len(s) >= 6]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
-        message = record.getMessage()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        texts = (message, record.exc_text or "")
-        if any(secret in text for secret in self._secrets for text in texts):
-            for secret in self._secrets:
-                message = message.replace(secret, "***")
-                record.exc_text = (record.exc_text or "").replace(secret, "***") or None
-            record.msg, record.args = message, ()
-        return True
-
-
-# Libraries whose INFO lines (one per HTTP request) drown the one line per message.
-QUIET_LOGGERS = ("httpx", "httpx2", "openai", "uvicorn")
-
-
-def _not_library_chatter(record: logging.LogRecord) -> bool:
-    return record.levelno >= logging.WARNING or not record.name.startswith(QUIET_LOGGERS)
-
-
-def configure_logging(settings: Settings, secrets: list[str]) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_not_library_chatter)
-    handler.addFilter(RedactSecrets(secrets))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.log_level)
-
-
-# --- the pieces of a running agent ------------------------------------------------------
-@dataclass
-class Runtime:
-    settings: Settings
-    seed: str
-    coupon_secret: str
-    signer: CouponSigner
-    ledger: Ledger
-
-    @property
-    def secrets(self) -> list[str]:
-        return [*self.settings.secrets, self.seed, self.coupon_secret]
-
-
-def open_runtime(settings: Settings) -> Runtime:
-    data = settings.data_dir
-    seed = load_or_create_secret(data / "agent_seed", settings.agent_seed.get_secret_value())
-    secret = load_or_create_secret(data / "coupon_secret", settings.coupon_secret.get_secret_value())
-    ledger = Ledger(settings.ledger_path)
-    if settings.coupon_pool_dir is not None:
-        ledger.load_pools(settings.coupon_pool_dir)
-    return Runtime(settings, seed, secret, CouponSigner(secret), ledger)
-
-
-def agent_info_path(settings: Settings) -> Path:
-    return settings.data_dir / "agent.json"
-
-
-def peers_dir(settings: Settings) -> Path:
-    return settings.data_dir / "peers"
 
 
 def layer_banner(settings: Settings) -> str:
@@ -136,12 +58,12 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
         print(f"error: port {settings.agent_port} is in use; set AGENT_PORT to a free port", file=sys.stderr)
         return 2
 
-    from agent_runtime import build_agent  # late: uagents takes 0.7 s to import
+    from pizza_agent.transport.agent_builder import build_agent  # late: uagents takes 0.7 s to import
 
     agent = build_agent(runtime, content)
     endpoint = f"http://{settings.agent_host}:{settings.agent_port}/submit"
     info = {"address": agent.address, "endpoint": endpoint, "port": settings.agent_port, "pid": os.getpid()}
-    agent_info_path(settings).write_text(json.dumps(info))
+    settings.agent_info_path.write_text(json.dumps(info))
     mode = settings.agent_mode.value
     if settings.agent_mode is AgentMode.LOCAL:
         mode += " (loopback only: no Almanac, no mailbox, no inspector)"
@@ -207,10 +129,6 @@ def redeem_command(settings: Settings, code: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["drill"]:
-        from drill import main as drill_main  # late: it starts providers and participants
-
-        return drill_main(argv[1:])
     parser = argparse.ArgumentParser(description="Pizza Agent: stories for pizza coupons.")
     parser.add_argument("--check-config", action="store_true", help="validate the configuration and exit")
     sub = parser.add_subparsers(dest="command")
@@ -234,7 +152,3 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, SecretFileError, StaticContentError) as exc:
         print(exc, file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

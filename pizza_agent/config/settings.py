@@ -27,7 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-PROJECT_DIR = Path(__file__).resolve().parent
+# The checkout: pizza_agent/config/settings.py -> three levels up.
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def _comma_list(value: Any) -> Any:
@@ -147,6 +148,16 @@ class Settings(BaseModel):
     @property
     def ledger_path(self) -> Path:
         return self.database_path or self.data_dir / "ledger.sqlite3"
+
+    @property
+    def peers_dir(self) -> Path:
+        """Where local clients register their loopback endpoints (local mode has no Almanac)."""
+        return self.data_dir / "peers"
+
+    @property
+    def agent_info_path(self) -> Path:
+        """address, endpoint, port and pid of the running agent, for chat.py and the tests."""
+        return self.data_dir / "agent.json"
 
     @property
     def secrets(self) -> list[str]:

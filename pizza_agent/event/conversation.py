@@ -18,12 +18,12 @@ import unicodedata
 import weakref
 from dataclasses import dataclass, field
 
-from config import Settings
-from coupons import CouponSigner
-from ledger import Coupon, Issuance, Ledger
-from llm_service import LLMService
-from rate_limit import Admit, SenderRateLimiter
-from static_layer import StaticContent
+from pizza_agent.config.settings import Settings
+from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
+from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.store import Coupon, Issuance, Ledger
+from pizza_agent.llm.service import LLMService
+from pizza_agent.llm.static_layer import StaticContent
 
 log = logging.getLogger("pizza.conversation")
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from static_layer import TIERS
+from pizza_agent.llm.static_layer import TIERS
 
 MIGRATIONS: list[str] = [
     # 1: participants, prompts given, coupons, vendor code pools

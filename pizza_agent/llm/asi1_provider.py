@@ -1,8 +1,8 @@
 """ASI1 (Fetch.ai's OpenAI-compatible API) over one shared, pooled aiohttp session.
 
 It is the second layer for intent, prompts and replies, and the scorer of
-stories (`score_story` in `openai_functions` runs the score task through a
-chain whose only provider is this one, then the local heuristic).
+stories (the score chain's only provider, before the local heuristic).
+May import: pizza_agent.llm.errors.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import json
 
 import aiohttp
 
-from llm_errors import BadResponse, TransientError, content_from_completion, error_for_status
-from static_layer import StoryScore
+from pizza_agent.llm.errors import BadResponse, TransientError, content_from_completion, error_for_status
 
 Messages = list[dict[str, str]]
 
@@ -57,13 +56,3 @@ class ASI1Client:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
-
-
-async def score_story(story: str) -> StoryScore:
-    """Score 1-10 with a short reason: ASI1 first, the local heuristic when ASI1 is down.
-
-    The result's `source` says which ("asi1" or "heuristic").
-    """
-    from openai_functions import get_service  # late: the service imports this module
-
-    return (await get_service().score_story(story)).value

@@ -29,7 +29,7 @@ from typing import Generic, Protocol, TypeVar
 import stamina
 import stamina.instrumentation
 
-from llm_errors import (
+from pizza_agent.llm.errors import (
     BadResponse,
     CredentialsRejected,
     ProviderError,
@@ -37,7 +37,7 @@ from llm_errors import (
     RequestRejected,
     TransientError,
 )
-from provider_health import Admission, ProviderHealth
+from pizza_agent.llm.health import Admission, ProviderHealth
 
 log = logging.getLogger("pizza.fallback")
 

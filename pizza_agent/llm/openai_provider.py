@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import openai
 
-from llm_errors import BadResponse, ProviderError, TransientError, error_for_status, require_text
+from pizza_agent.llm.errors import BadResponse, ProviderError, TransientError, error_for_status, require_text
 
 Messages = list[dict[str, str]]
 

@@ -13,12 +13,12 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from config import Settings
-from fallback import ChainResult, ChatProvider, FallbackChain, LLMGate, ProviderLayer, RetryPolicy
-from injection_guard import inspect_story
-from llm_tasks import IntentTask, PromptTask, ReplyTask, ScoreTask
-from provider_health import ProviderHealth
-from static_layer import Intent, StaticContent, StoryScore
+from pizza_agent.config.settings import Settings
+from pizza_agent.llm.fallback import ChainResult, ChatProvider, FallbackChain, LLMGate, ProviderLayer, RetryPolicy
+from pizza_agent.llm.health import ProviderHealth
+from pizza_agent.llm.injection_guard import inspect_story
+from pizza_agent.llm.static_layer import Intent, StaticContent, StoryScore
+from pizza_agent.llm.tasks import IntentTask, PromptTask, ReplyTask, ScoreTask
 
 
 class _Unconfigured:
@@ -39,10 +39,10 @@ def _make_provider(name: str, settings: Settings) -> ChatProvider:
     if not key:
         return _Unconfigured(name)
     if name == "openai":
-        from openai_provider import OpenAIProvider  # late: the SDK costs 0.6 s to import
+        from pizza_agent.llm.openai_provider import OpenAIProvider  # late: the SDK costs 0.6 s to import
 
         return OpenAIProvider(key, settings.openai_base_url)
-    from asi1_client import ASI1Client
+    from pizza_agent.llm.asi1_provider import ASI1Client
 
     return ASI1Client(key, settings.asi1_base_url)
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field, ValidationError
 
-from fallback import Messages
-from llm_errors import BadResponse
-from static_layer import Intent, IntentKind, StaticContent, StoryScore, heuristic_score
+from pizza_agent.llm.errors import BadResponse
+from pizza_agent.llm.fallback import Messages
+from pizza_agent.llm.static_layer import Intent, IntentKind, StaticContent, StoryScore, heuristic_score
 
 MAX_REPLY_CHARS = 900
 MAX_PROMPT_CHARS = 500

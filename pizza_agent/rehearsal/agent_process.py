@@ -20,8 +20,8 @@ from pathlib import Path
 
 import aiohttp
 
-from chat_client import AgentRef, ChatClient
-from config import PROJECT_DIR
+from pizza_agent.config.settings import PROJECT_DIR
+from pizza_agent.transport.chat_client import AgentRef, ChatClient
 
 START_DEADLINE_SECONDS = 20.0
 

@@ -28,12 +28,12 @@ from pathlib import Path
 
 from uagents_core.identity import Identity
 
-from agent_process import AgentProcess, provider_env
-from chat_client import ChatClient
-from config import PROJECT_DIR
-from coupons import CODE_PATTERN
-from fault_provider import FaultProvider, is_fault
-from ledger import Ledger
+from pizza_agent.config.settings import PROJECT_DIR
+from pizza_agent.ledger.codes import CODE_PATTERN
+from pizza_agent.ledger.store import Ledger
+from pizza_agent.rehearsal.agent_process import AgentProcess, provider_env
+from pizza_agent.rehearsal.fault_provider import FaultProvider, is_fault
+from pizza_agent.transport.chat_client import ChatClient
 
 DEFAULT_TIMELINE = PROJECT_DIR / "drills" / "default.toml"
 ORGANIZER_SEED = "pizza-drill-organizer"

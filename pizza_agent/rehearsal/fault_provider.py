@@ -19,7 +19,7 @@ Every request is recorded (time, model, fault, task) for tests to count
 attempts and measure gaps. Answers: scoring prompts get a JSON score,
 intent prompts a JSON intent, other prompts plausible text.
 
-Run: python fault_provider.py --port 9100 [--fault silent]
+Run: python -m pizza_agent.rehearsal.fault_provider --port 9100 [--fault silent]  (or make provider)
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """Builds the uAgents agent: chat protocol handlers over the conversation, mode-specific wiring.
 
-Kept apart from agent.py so the command line (verify, redeem, --check-config)
-starts without importing uagents.
+Kept apart from the command line so verify, redeem and --check-config start
+without importing uagents.
+May import: pizza_agent.config, pizza_agent.llm, pizza_agent.event, pizza_agent.workarounds.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
 
 import uagents.asgi
 from uagents import Agent, Context, Protocol
@@ -20,13 +20,14 @@ from uagents_core.contrib.protocols.chat import (
     chat_protocol_spec,
 )
 
-import openai_functions
-from config import PROJECT_DIR, AgentMode, Settings
-from conversation import Conversation, Reply
-from llm_service import LLMService
-from rate_limit import Admit
-from static_layer import StaticContent
-from uagents_compat import (
+from pizza_agent.config.settings import PROJECT_DIR, AgentMode, Settings
+from pizza_agent.event.conversation import Conversation, Reply
+from pizza_agent.event.rate_limit import Admit
+from pizza_agent.event.runtime import Runtime
+from pizza_agent.llm import public_api
+from pizza_agent.llm.service import LLMService
+from pizza_agent.llm.static_layer import StaticContent
+from pizza_agent.workarounds.uagents_compat import (
     ConcurrentDispenser,
     GuardedASGIServer,
     LocalPeerResolver,
@@ -37,9 +38,6 @@ from uagents_compat import (
     patch_validation_error,
     prepare_offline,
 )
-
-if TYPE_CHECKING:
-    from agent import Runtime
 
 log = logging.getLogger("pizza.agent")
 
@@ -106,12 +104,10 @@ def _construct(settings: Settings, seed: str) -> Agent:
     if settings.agent_mode is AgentMode.LOCAL:
         prepare_offline()
         uagents.asgi.HOST = settings.agent_host
-        from agent import peers_dir
-
         return OfflineAgent(
             **common,
             endpoint=[f"http://{settings.agent_host}:{settings.agent_port}/submit"],
-            resolve=LocalPeerResolver(peers_dir(settings)),
+            resolve=LocalPeerResolver(settings.peers_dir),
             registration_policy=NoRegistration(),
             enable_agent_inspector=False,
             mark_inactive_on_shutdown=False,
@@ -135,7 +131,7 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
     GuardedASGIServer.replace_in(agent, settings.message_max_bytes)  # defects 5, 6, 7
 
     llm = LLMService(settings, content=content)
-    openai_functions.configure(llm)  # the public API and the agent share one service
+    public_api.configure(llm)  # the public API and the agent share one service
     conversation = Conversation(settings, llm, runtime.ledger, runtime.signer)
     # Local mode makes no outbound call at all, so the manifest is published only on Agentverse.
     agent.include(build_chat_protocol(conversation), publish_manifest=settings.agent_mode is AgentMode.AGENTVERSE)

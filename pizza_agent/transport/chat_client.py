@@ -27,7 +27,7 @@ from uagents_core.envelope import Envelope
 from uagents_core.identity import Identity
 from uagents_core.models import Model
 
-from uagents_compat import register_local_peer
+from pizza_agent.workarounds.uagents_compat import register_local_peer
 
 CHAT_DIGEST = Model.build_schema_digest(ChatMessage)
 ACK_DIGEST = Model.build_schema_digest(ChatAcknowledgement)

@@ -1,0 +1,4 @@
+"""Configuration: settings read once from the environment and `.env`, secret files kept 0600.
+
+May import: nothing of ours.
+"""

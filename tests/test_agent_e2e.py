@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -215,12 +216,15 @@ async def test_organizer_commands_only_from_organizers(start_agent, openai_serve
         await mallory.ask("I want pizza")  # OpenAI fails for the intent and for the prompt
         status = await org.ask("status")
         assert "openai: healthy · failures 2/3" in status
-        assert "failures=2" in status and "client_available=True" in status
+        assert "asi1: off (no key)" in status
+        assert "failures=2" not in status  # the seed's fields live in `status json` and get_openai_status()
+        seed_fields = json.loads(await org.ask("status json"))
+        assert (seed_fields["failures"], seed_fields["client_available"]) == (2, True)
         assert "participants 1" in status
         refused = [await mallory.ask(cmd) for cmd in ("status", "reset", "/STATUS")]
         assert all(r == "Sorry, that command is for event organizers only. Ask me for pizza instead!" for r in refused)
         reset = await org.ask("reset")
-        assert "reset (was 2)" in reset
+        assert reset == "Reset. openai: failure counter 2 → 0"
         assert "failures 0/3" in await org.ask("status")
         assert "Organizer commands" in await org.ask("help")
         assert "Organizer commands" not in await mallory.ask("help")

@@ -9,7 +9,7 @@ import pytest
 
 from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.ledger.codes import ALPHABET, CouponSigner
-from pizza_agent.ledger.store import Issuance, Ledger
+from pizza_agent.ledger.store import MIGRATIONS, Issuance, Ledger
 from pizza_agent.rehearsal.agent_process import base_env
 
 SECRET = "a-test-coupon-secret-0123456789"
@@ -17,7 +17,7 @@ SECRET = "a-test-coupon-secret-0123456789"
 
 def issue(ledger: Ledger, signer: CouponSigner, address: str, tier: str = "standard", score: int = 7):
     request = Issuance(address, tier, score, "asi1", "fun", "a prompt", "hash")
-    return ledger.issue(request, signer.new_code)
+    return ledger.issue(request, signer.new_code).coupon
 
 
 def test_codes_verify_and_every_single_character_change_is_rejected():
@@ -71,13 +71,16 @@ def test_vendor_pools_are_used_and_an_exhausted_tier_falls_down(tmp_path):
     assert generated.tier == "basic" and signer.check(generated.code).authentic
     assert ledger.stats()["pool_left"] == {"premium": 0, "standard": 0}
     strict = Ledger(tmp_path / "l.db")
-    assert strict.issue(Issuance("a4", "standard", 7, "asi1", "", None, "h"), signer.new_code, fall_down=False) is None
+    assert (
+        strict.issue(Issuance("a4", "standard", 7, "asi1", "", None, "h"), signer.new_code, fall_down=False).coupon
+        is None
+    )
 
 
 def test_migrations_are_recorded_and_idempotent(tmp_path):
     Ledger(tmp_path / "l.db").close()
     ledger = Ledger(tmp_path / "l.db")
-    assert ledger.schema_version == 1
+    assert ledger.schema_version == len(MIGRATIONS)
 
 
 def run_cli(data_dir, *args):
@@ -112,5 +115,5 @@ def test_redeem_works_once_and_survives_a_restart(issued):
     first = run_cli(data, "redeem", code)
     assert first.returncode == 0 and first.stdout.startswith(f"REDEEMED premium coupon {code} at ")
     second = run_cli(data, "redeem", code)  # a new process: the ledger, not memory, remembers
-    assert second.returncode == 1 and "already redeemed" in second.stdout
+    assert second.returncode == 3 and "already redeemed" in second.stdout
     assert "redeemed 20" in run_cli(data, "verify", code).stdout

@@ -15,13 +15,12 @@ import logging
 import os
 import socket
 import sys
-from datetime import UTC, datetime
 
 from pizza_agent.app.logs import configure_logging
 from pizza_agent.config.secret_files import SecretFileError
 from pizza_agent.config.settings import AgentMode, ConfigError, Settings, load_settings
-from pizza_agent.event.runtime import Runtime, open_runtime
-from pizza_agent.ledger.store import Coupon
+from pizza_agent.event.runtime import open_runtime
+from pizza_agent.ledger.redemption import check_code, redeem_code
 from pizza_agent.llm.static_layer import StaticContent, StaticContentError
 
 log = logging.getLogger("pizza.agent")
@@ -87,44 +86,18 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
 
 
 # --- vendor commands ----------------------------------------------------------------
-def _when(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def check_code(runtime: Runtime, code: str) -> tuple[Coupon | None, str]:
-    """(the issued coupon or None, one line saying why) — shared by verify and redeem."""
-    code = code.strip()
-    check = runtime.signer.check(code)
-    if check.well_formed:
-        code = code.upper()
-        if not check.authentic:
-            return None, f"INVALID {code}: the code's signature does not match (altered or made up)"
-    coupon = runtime.ledger.find(code)  # vendor pool codes carry no signature: the ledger decides
-    if coupon is None:
-        return None, f"INVALID {code}: no such code was issued"
-    state = f"redeemed {_when(coupon.redeemed_at)}" if coupon.redeemed_at else "not yet redeemed"
-    return coupon, f"VALID {coupon.tier} coupon {coupon.code}, issued {_when(coupon.issued_at)}, {state}"
-
-
 def verify_command(settings: Settings, code: str) -> int:
-    coupon, line = check_code(open_runtime(settings), code)
-    print(line)
-    return 0 if coupon else 1
+    runtime = open_runtime(settings)
+    checked = check_code(runtime.ledger, runtime.signer, code)
+    print(checked.line)
+    return int(checked.state)
 
 
 def redeem_command(settings: Settings, code: str) -> int:
     runtime = open_runtime(settings)
-    coupon, line = check_code(runtime, code)
-    if coupon is None:
-        print(line)
-        return 1
-    redeemed, newly = runtime.ledger.redeem(coupon.code)
-    when = _when(redeemed.redeemed_at) if redeemed and redeemed.redeemed_at else "?"
-    if not newly:
-        print(f"REFUSED {coupon.code}: already redeemed {when}")
-        return 1
-    print(f"REDEEMED {coupon.tier} coupon {coupon.code} at {when}")
-    return 0
+    checked = redeem_code(runtime.ledger, runtime.signer, code)
+    print(checked.line)
+    return int(checked.state)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 from dotenv import dotenv_values
@@ -38,6 +38,24 @@ def _comma_list(value: Any) -> Any:
 
 
 CommaList = Annotated[list[str], BeforeValidator(_comma_list)]
+
+
+def _tier_caps(value: Any) -> Any:
+    """`premium:50,standard:200` -> {"premium": 50, "standard": 200}."""
+    if not isinstance(value, str):
+        return value
+    caps: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        tier, sep, number = part.partition(":")
+        if not sep:
+            raise ValueError(f"{part!r} is not tier:number (e.g. premium:50,standard:200)")
+        caps[tier.strip().lower()] = number.strip()
+    return caps
+
+
+TierCaps = Annotated[
+    dict[Literal["premium", "standard", "basic"], Annotated[int, Field(ge=0)]], BeforeValidator(_tier_caps)
+]
 PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
@@ -104,6 +122,7 @@ class Settings(BaseModel):
     coupon_secret: SecretStr = Field(SecretStr(""), alias="COUPON_SECRET")
     coupon_pool_dir: Path | None = Field(None, alias="COUPON_POOL_DIR")
     tier_fallback_down: bool = Field(True, alias="TIER_FALLBACK_DOWN")
+    tier_caps: TierCaps = Field({}, alias="TIER_CAPS")
     story_min_chars: int = Field(40, alias="STORY_MIN_CHARS", ge=1)
     story_max_chars: int = Field(4000, alias="STORY_MAX_CHARS", ge=10)
     message_max_bytes: int = Field(65536, alias="MESSAGE_MAX_BYTES", ge=1024)
@@ -113,10 +132,14 @@ class Settings(BaseModel):
     sender_rate_window: PositiveSeconds = Field(60.0, alias="SENDER_RATE_WINDOW")
     send_timeout: PositiveSeconds = Field(5.0, alias="SEND_TIMEOUT")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")
+    log_file: Path | None = Field(None, alias="LOG_FILE")
+    log_file_max_bytes: int = Field(10_000_000, alias="LOG_FILE_MAX_BYTES", ge=10_000)
+    log_file_backups: int = Field(5, alias="LOG_FILE_BACKUPS", ge=0)
 
     _check_urls = field_validator("openai_base_url", "asi1_base_url")(_check_url)
 
-    @field_validator("static_content_dir", "data_dir", "database_path", "coupon_pool_dir")
+    @field_validator("static_content_dir", "data_dir", "database_path", "coupon_pool_dir", "log_file")
     @classmethod
     def _relative_to_project(cls, value: Path | None) -> Path | None:
         # A relative path means the same folder whatever directory the agent starts from.

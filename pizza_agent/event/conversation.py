@@ -5,21 +5,25 @@ Independent of uAgents: it takes a sender address and text and returns a
 agent module only adds transport.
 
 Participants are keyed on the sender's agent address (authenticated by the
-envelope signature), never on the chat session.
+envelope signature), never on the chat session. What counts as a story is
+decided in story_rule.py; organizer commands live in organizer.py.
+
+May import: pizza_agent.config, pizza_agent.llm, pizza_agent.ledger, pizza_agent.event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import unicodedata
 import weakref
-from dataclasses import dataclass, field
 
 from pizza_agent.config.settings import Settings
+from pizza_agent.event.organizer import Controls, Organizer, parse_command
 from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
+from pizza_agent.event.reply import Reply, sender_id
+from pizza_agent.event.story_rule import Decision, decide
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.store import Coupon, Issuance, Ledger
 from pizza_agent.llm.service import LLMService
@@ -27,19 +31,12 @@ from pizza_agent.llm.static_layer import StaticContent
 
 log = logging.getLogger("pizza.conversation")
 
-ORGANIZER_COMMANDS = ("status", "status json", "reset", "help")
 # Kept back from REPLY_DEADLINE for signing and sending the reply.
 REPLY_SEND_MARGIN_SECONDS = 0.2
-
-
-@dataclass
-class Reply:
-    text: str
-    outcome: str
-    end_session: bool = False
-    intent: str = "-"
-    layers: dict[str, str] = field(default_factory=dict)
-    code: str | None = None
+# A story held for the participant's "yes" is forgotten after this long.
+HELD_STORY_SECONDS = 30 * 60
+# A pool or capped tier with this share (or less) of its codes left is logged as low.
+POOL_LOW_SHARE = 0.10
 
 
 def clean_text(text: str) -> str:
@@ -70,11 +67,16 @@ class Conversation:
         self.llm = llm
         self.ledger = ledger
         self.signer = signer
-        self.content: StaticContent = llm.content
-        self.organizers = frozenset(settings.organizer_addresses)
         self.limiter = limiter or SenderRateLimiter(settings.sender_rate_limit, settings.sender_rate_window)
+        self.controls = Controls.load(ledger, llm)
+        self.organizer = Organizer(settings, llm, ledger, signer, self.limiter, self.controls)
+        self._low_announced: set[tuple[str, str]] = set()
         # Weak: a participant's lock lives only while one of their messages holds it.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @property
+    def content(self) -> StaticContent:
+        return self.llm.content  # an organizer's `reload` replaces it
 
     def _lock_for(self, address: str) -> asyncio.Lock:
         lock = self._locks.get(address)
@@ -84,11 +86,11 @@ class Conversation:
 
     def admit(self, sender: str) -> Admit:
         """Rate limit before any work (organizers exempt): OK, SLOW_DOWN once, then DROP."""
-        if sender in self.organizers:
+        if sender in self.organizer.addresses:
             return Admit.OK
         decision = self.limiter.check(sender)
         if decision is Admit.SLOW_DOWN:
-            log.warning("rate limited sender=%s (more than %d messages)", sender[-8:], self.limiter.limit)
+            log.warning("rate limited sender=%s (more than %d messages)", sender_id(sender), self.limiter.limit)
         return decision
 
     def slow_down(self) -> Reply:
@@ -96,9 +98,9 @@ class Conversation:
 
     async def handle(self, sender: str, raw_text: str) -> Reply:
         text = clean_text(raw_text)
-        command = text.lower().lstrip("/").strip()
-        if command in ORGANIZER_COMMANDS:
-            return self._command(sender, command)
+        command = parse_command(text, is_organizer=sender in self.organizer.addresses)
+        if command is not None:
+            return await self.organizer.run(sender, command)
         if not text:
             return Reply(self.content.message("empty"), "empty")
         self.ledger.touch(sender)
@@ -112,24 +114,42 @@ class Conversation:
         coupon = self.ledger.coupon_for(sender)
         if coupon is not None:
             return self._already(coupon)
+        if self.controls.paused is not None:
+            return Reply(self.controls.paused or self.content.message("paused"), "paused")
         if len(text) > self.settings.story_max_chars:
             message = self.content.message("story_too_long", max_chars=self.settings.story_max_chars, length=len(text))
             return Reply(message, "story_too_long", intent="story")
+        held = self.ledger.held_story(sender, HELD_STORY_SECONDS)
+        if held is not None and (self.content.is_confirmation(text) or text == held):
+            return await self._story(sender, held, {"intent": "confirmed"}, deadline)
+        reading = self.content.read(text, self.settings.story_min_chars)
+        if reading.no_words:
+            return Reply(self.content.message("no_words"), "no_words", intent="other")
         intent = await self.llm.understand_intent(text, deadline)
         layers = {"intent": intent.layer}
         kind = intent.value.kind
-        if kind == "help":
-            return Reply(self.content.message("help"), "help", intent=kind, layers=layers)
-        if kind == "story" or len(text) >= self.settings.story_min_chars * 2:
+        decision = decide(reading, kind, len(text), self.settings.story_min_chars)
+        if decision is Decision.SCORE:
             return await self._story(sender, text, layers, deadline)
+        if decision is Decision.TOO_SHORT:
+            message = self.content.message("story_too_short", min_chars=self.settings.story_min_chars, length=len(text))
+            return Reply(message, "story_too_short", intent="story", layers=layers)
+        if decision is Decision.HELP:
+            return Reply(self.content.message("help"), "help", intent=kind, layers=layers)
+        if decision is Decision.CONFIRM:
+            self.ledger.hold_story(sender, text)
+            return await self._prompt(sender, kind, layers, deadline, "confirm_story")
         return await self._prompt(sender, kind, layers, deadline)
 
-    async def _prompt(self, sender: str, kind: str, layers: dict[str, str], deadline: float) -> Reply:
+    async def _prompt(
+        self, sender: str, kind: str, layers: dict[str, str], deadline: float, message: str = "prompt_intro"
+    ) -> Reply:
         given = set(self.ledger.prompts_for(sender))
         prompt = await self.llm.generate_prompt(given, deadline)
         self.ledger.record_prompt(sender, prompt.value, prompt.layer)
         layers["prompt"] = prompt.layer
-        return Reply(self.content.message("prompt_intro", prompt=prompt.value), "prompt", intent=kind, layers=layers)
+        outcome = "prompt" if message == "prompt_intro" else message
+        return Reply(self.content.message(message, prompt=prompt.value), outcome, intent=kind, layers=layers)
 
     async def _story(self, sender: str, story: str, layers: dict[str, str], deadline: float) -> Reply:
         if len(story) < self.settings.story_min_chars:
@@ -150,85 +170,64 @@ class Conversation:
             story_hash=hashlib.sha256(story.encode()).hexdigest(),
             flagged=score.flagged,
         )
-        coupon = self.ledger.issue(request, self.signer.new_code, fall_down=self.settings.tier_fallback_down)
+        issued = self.ledger.issue(
+            request, self.signer.new_code, fall_down=self.settings.tier_fallback_down, caps=self.settings.tier_caps
+        )
+        self.ledger.drop_held_story(sender)
+        coupon = issued.coupon
         if coupon is None:
-            log.warning("coupon pools exhausted for tier=%s sender=%s", request.tier, sender[-8:])
+            log.warning(
+                "coupons ran out for every tier offered (%s) sender=%s score=%d",
+                ", ".join(issued.ran_out),
+                sender_id(sender),
+                score.score,
+            )
             return Reply(self.content.message("tier_exhausted"), "pool_exhausted", intent="story", layers=layers)
+        log.info(
+            "coupon issued sender=%s tier=%s score=%d source=%s flagged=%s",
+            sender_id(sender),
+            coupon.tier,
+            coupon.score,
+            coupon.score_source,
+            coupon.flagged,
+        )
+        self._warn_if_running_low(coupon.tier)
+        if issued.ran_out:
+            log.warning(
+                "tier ran out: %s (sender=%s scored %d, gave %s)",
+                ", ".join(issued.ran_out),
+                sender_id(sender),
+                coupon.score,
+                coupon.tier,
+            )
+            text = self.content.message(
+                "tier_fell_down", score=coupon.score, wanted=request.tier, tier=coupon.tier, code=coupon.code
+            )
+            layers["reply"] = "static"
+            return Reply(text, "coupon", end_session=True, intent="story", layers=layers, code=coupon.code)
         reply = await self.llm.generate_reply(story, coupon.score, coupon.tier, coupon.code, deadline)
         layers["reply"] = reply.layer
         return Reply(reply.value, "coupon", end_session=True, intent="story", layers=layers, code=coupon.code)
+
+    def _warn_if_running_low(self, tier: str) -> None:
+        """One WARNING when a limited tier gets low (≤ 10 % left) and one when it is empty."""
+        left = self.ledger.stats(self.settings.tier_caps)["left"][tier]  # type: ignore[index]
+        if left is None:
+            return
+        pools = self.ledger.pool_sizes()
+        total = pools[tier][1] if tier in pools else self.settings.tier_caps[tier]  # type: ignore[index]
+        level = "empty" if left == 0 else "low" if left <= POOL_LOW_SHARE * total else None
+        if level is not None and (tier, level) not in self._low_announced:
+            self._low_announced.add((tier, level))
+            log.warning("%s coupons %s: %d of %d left", tier, level, left, total)
 
     def _already(self, coupon: Coupon) -> Reply:
         text = self.content.message("already_has_coupon", code=coupon.code, tier=coupon.tier)
         return Reply(text, "repeat_coupon", end_session=True, code=coupon.code)
 
-    # --- organizer commands ------------------------------------------------------
-    def _command(self, sender: str, command: str) -> Reply:
-        is_organizer = sender in self.organizers
-        if command == "help":
-            text = self.content.message("help")
-            if is_organizer:
-                text += "\n\n" + self.content.message("organizer_help")
-            return Reply(text, "help", intent="help")
-        if not is_organizer:
-            log.warning("refused organizer command %r from non-organizer sender=%s", command, sender[-8:])
-            return Reply(self.content.message("not_authorized"), "refused", intent=command)
-        if command == "reset":
-            before = self.llm.status()["failures"]
-            self.llm.reset_openai()
-            log.info("organizer sender=%s reset the OpenAI failure counter (was %s)", sender[-8:], before)
-            return Reply(
-                f"OpenAI failure counter reset (was {before}); rejected keys re-enabled.", "reset", intent=command
-            )
-        if command == "status json":  # for scripts (the drill samples it): the same facts, machine-readable
-            return Reply(json.dumps(self.status_data(), sort_keys=True), "status", intent="status")
-        return Reply(self.status_text(), "status", intent=command)
-
+    # --- for the transport and the tests -------------------------------------------
     def status_data(self) -> dict[str, object]:
-        return {
-            **self.llm.status(),
-            "ledger": self.ledger.stats(),
-            "rate_limit": {"refused": self.limiter.refused, "senders_limited": self.limiter.limited_senders()},
-        }
+        return self.organizer.status_data()
 
     def status_text(self) -> str:
-        """`status_data()` for people: the same facts, one line per concern."""
-        status = self.status_data()
-        stats, limits = status["ledger"], status["rate_limit"]
-        lines = ["Pizza Agent status"]
-        for name, health in status["providers"].items():  # type: ignore[union-attr]
-            parts = [f"{health['status']}", f"failures {health['failures']}/{health['threshold']}"]
-            if not health["client_available"]:
-                parts.append(f"off: {health['unavailable_reason']}")
-            if health["cooldown_seconds"]:
-                parts.append(f"cooling down {health['cooldown_seconds']}s")
-            if health["seconds_until_probe"] is not None:
-                parts.append(f"next probe in {health['seconds_until_probe']}s")
-            parts.append(f"calls {health['calls']} ok {health['successes']}")
-            if health["avg_latency_ms"] is not None:
-                parts.append(f"avg {health['avg_latency_ms']} ms")
-            if health["last_error"]:
-                parts.append(f"last error {health['last_error']}")
-            lines.append(f"{name}: " + " · ".join(parts))
-        lines.append(
-            f"OpenAI (seed fields): failures={status['failures']} status={status['status']} "
-            f"using_fallback={status['using_fallback']} client_available={status['client_available']}"
-        )
-        calls = " · ".join(
-            f"{name} {c['in_flight']}/{c['cap']} (turned away {c['turned_away']})"
-            for name, c in status["llm_calls"].items()  # type: ignore[union-attr]
-        )
-        lines.append(f"LLM calls in flight: {calls}")
-        lines.append(
-            f"rate-limited messages {limits['refused']} · senders limited now {limits['senders_limited']}"  # type: ignore[index]
-        )
-        usage = ", ".join(f"{k}={v}" for k, v in status["layer_usage"].items()) or "none yet"  # type: ignore[union-attr]
-        lines.append(f"layers used: {usage}")
-        issued = ", ".join(f"{tier} {n}" for tier, n in stats["coupons_issued"].items())  # type: ignore[union-attr]
-        lines.append(
-            f"participants {stats['participants']} · coupons issued: {issued} · redeemed {stats['coupons_redeemed']}"
-        )
-        if stats["pool_left"]:
-            left = ", ".join(f"{tier} {n}" for tier, n in stats["pool_left"].items())  # type: ignore[union-attr]
-            lines.append(f"vendor codes left: {left}")
-        return "\n".join(lines)
+        return self.organizer.status_text()

@@ -30,7 +30,8 @@ class SenderRateLimiter:
         self._recent: dict[str, deque[float]] = {}
         self._warned: set[str] = set()
         self._calls = 0
-        self.refused = 0
+        self.refused = 0  # messages over the limit (the "slow down" and the dropped ones)
+        self.dropped = 0  # dropped without a reply
 
     def check(self, sender: str) -> Admit:
         now = self._clock()
@@ -46,6 +47,7 @@ class SenderRateLimiter:
             return Admit.OK
         self.refused += 1
         if sender in self._warned:
+            self.dropped += 1
             return Admit.DROP
         self._warned.add(sender)
         return Admit.SLOW_DOWN

@@ -10,11 +10,13 @@ of the database, not of our code paths.
 from __future__ import annotations
 
 import csv
+import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pizza_agent.llm.static_layer import TIERS
@@ -54,6 +56,29 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX pool_free ON pool_codes (tier, address);
     """,
+    # 2: voided codes, stories waiting for the participant's "yes", organizer controls
+    """
+    ALTER TABLE coupons ADD COLUMN voided_at REAL;
+    ALTER TABLE coupons ADD COLUMN void_reason TEXT;
+    CREATE TABLE voided_codes (
+        code TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        voided_at REAL NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE TABLE pending_stories (
+        address TEXT PRIMARY KEY,
+        story TEXT NOT NULL,
+        saved_at REAL NOT NULL
+    );
+    CREATE TABLE controls (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        changed_at REAL NOT NULL,
+        changed_by TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -70,6 +95,17 @@ class Coupon:
     story_hash: str = ""
     reason: str = ""
     flagged: bool = False
+    voided_at: float | None = None
+    void_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What `Ledger.issue` did: the coupon (None: every tier it could offer ran out), and which tiers ran out."""
+
+    coupon: Coupon | None
+    ran_out: tuple[str, ...] = ()
+    existing: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,7 +123,8 @@ class Issuance:
 
 
 _COUPON_COLUMNS = (
-    "code, address, tier, score, score_source, issued_at, redeemed_at, prompt, story_hash, reason, flagged"
+    "code, address, tier, score, score_source, issued_at, redeemed_at, prompt, story_hash, reason, flagged, "
+    "voided_at, void_reason"
 )
 
 
@@ -162,26 +199,36 @@ class Ledger:
         row = self._db.execute(f"SELECT {_COUPON_COLUMNS} FROM coupons WHERE code=?", (code.strip(),)).fetchone()
         return _coupon(row)
 
-    def issue(self, request: Issuance, make_code: Callable[[str], str], *, fall_down: bool = True) -> Coupon | None:
+    def issue(
+        self,
+        request: Issuance,
+        make_code: Callable[[str], str],
+        *,
+        fall_down: bool = True,
+        caps: Mapping[str, int] | None = None,
+    ) -> Issued:
         """One coupon for `request.address`, exactly once, in one transaction.
 
-        Returns the participant's existing coupon if there is one, a new coupon
-        otherwise, or None when the tier (and, with `fall_down`, every lower
-        tier) has an exhausted vendor pool.
+        The participant's existing coupon if there is one; otherwise a new one
+        of the requested tier or, with `fall_down`, of the first lower tier that
+        has codes left (a vendor pool not empty, or generated codes under the
+        tier's cap). `ran_out` names every tier tried that had none left.
         """
+        ran_out: list[str] = []
         with self._write():
             existing = self.coupon_for(request.address)
             if existing is not None:
-                return existing
+                return Issued(existing, existing=True)
             tiers = TIERS[TIERS.index(request.tier) :] if fall_down else (request.tier,)
             for tier in tiers:
-                code = self._take_code(tier, request.address, make_code)
+                code = self._take_code(tier, request.address, make_code, (caps or {}).get(tier))
                 if code is not None:
                     break
+                ran_out.append(tier)
             else:
-                return None
+                return Issued(None, tuple(ran_out))
             self._db.execute(
-                f"INSERT INTO coupons ({_COUPON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+                f"INSERT INTO coupons ({_COUPON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, NULL)",
                 (
                     code,
                     request.address,
@@ -195,11 +242,19 @@ class Ledger:
                     int(request.flagged),
                 ),
             )
-        return self.coupon_for(request.address)
+        return Issued(self.coupon_for(request.address), tuple(ran_out))
 
-    def _take_code(self, tier: str, address: str, make_code: Callable[[str], str]) -> str | None:
+    def generated_count(self, tier: str) -> int:
+        """Coupons of `tier` with codes we generated (not from a vendor pool), voided ones included."""
+        return self._db.execute(
+            "SELECT COUNT(*) FROM coupons WHERE tier=? AND code NOT IN (SELECT code FROM pool_codes)", (tier,)
+        ).fetchone()[0]
+
+    def _take_code(self, tier: str, address: str, make_code: Callable[[str], str], cap: int | None) -> str | None:
         has_pool = self._db.execute("SELECT 1 FROM pool_codes WHERE tier=? LIMIT 1", (tier,)).fetchone()
         if not has_pool:
+            if cap is not None and self.generated_count(tier) >= cap:
+                return None
             return make_code(tier)
         row = self._db.execute(
             "SELECT code FROM pool_codes WHERE tier=? AND address IS NULL ORDER BY rowid LIMIT 1", (tier,)
@@ -217,12 +272,115 @@ class Ledger:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     def redeem(self, code: str) -> tuple[Coupon | None, bool]:
-        """Mark a code redeemed. Returns (coupon, newly_redeemed); (None, False) if unknown."""
+        """Mark a code redeemed. Returns (coupon, newly_redeemed); (None, False) if unknown.
+
+        A voided code is never redeemed (newly_redeemed False, coupon.voided_at set).
+        """
         with self._write():
             updated = self._db.execute(
-                "UPDATE coupons SET redeemed_at=? WHERE code=? AND redeemed_at IS NULL", (self._clock(), code.strip())
+                "UPDATE coupons SET redeemed_at=? WHERE code=? AND redeemed_at IS NULL AND voided_at IS NULL",
+                (self._clock(), code.strip()),
             ).rowcount
         return self.find(code), bool(updated)
+
+    def void(self, code: str, reason: str) -> Coupon | None:
+        """Void a code (it then fails verify and redeem). The participant keeps their one coupon used up."""
+        with self._write():
+            self._db.execute(
+                "UPDATE coupons SET voided_at=?, void_reason=? WHERE code=? AND voided_at IS NULL",
+                (self._clock(), reason, code.strip()),
+            )
+        return self.find(code)
+
+    def replaced_code(self, code: str) -> tuple[str, str, float, str] | None:
+        """(address, tier, voided_at, reason) of a code that was replaced by another one, if it was."""
+        return self._db.execute(
+            "SELECT address, tier, voided_at, reason FROM voided_codes WHERE code=?", (code.strip(),)
+        ).fetchone()
+
+    # --- stories waiting for the participant's "yes" -----------------------------
+    def hold_story(self, address: str, story: str) -> None:
+        self._db.execute(
+            "INSERT INTO pending_stories VALUES (?, ?, ?) "
+            "ON CONFLICT(address) DO UPDATE SET story=excluded.story, saved_at=excluded.saved_at",
+            (address, story, self._clock()),
+        )
+
+    def held_story(self, address: str, max_age: float) -> str | None:
+        row = self._db.execute("SELECT story, saved_at FROM pending_stories WHERE address=?", (address,)).fetchone()
+        return row[0] if row and row[1] >= self._clock() - max_age else None
+
+    def drop_held_story(self, address: str) -> None:
+        self._db.execute("DELETE FROM pending_stories WHERE address=?", (address,))
+
+    # --- organizer controls (pause, force), kept across restarts -----------------
+    def control(self, name: str) -> str | None:
+        row = self._db.execute("SELECT value FROM controls WHERE name=?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def set_control(self, name: str, value: str | None, changed_by: str) -> None:
+        if value is None:
+            self._db.execute("DELETE FROM controls WHERE name=?", (name,))
+        else:
+            self._db.execute(
+                "INSERT INTO controls VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET value=excluded.value, "
+                "changed_at=excluded.changed_at, changed_by=excluded.changed_by",
+                (name, value, self._clock(), changed_by),
+            )
+
+    # --- organizer look-ups --------------------------------------------------------
+    def find_participant(self, fragment: str) -> str | None:
+        """A participant's full address from the address or its unique tail (as logs show it: …abcd1234)."""
+        fragment = fragment.strip().lstrip("…").lower()
+        if len(fragment) < 6 or not fragment.isalnum():
+            return None
+        rows = self._db.execute(
+            "SELECT address FROM participants WHERE address LIKE ? LIMIT 2", (f"%{fragment}",)
+        ).fetchall()
+        return rows[0][0] if len(rows) == 1 else None
+
+    def participant_facts(self, address: str) -> dict[str, object]:
+        first = self._db.execute("SELECT first_seen FROM participants WHERE address=?", (address,)).fetchone()
+        prompts = self._db.execute("SELECT COUNT(*) FROM prompts_given WHERE address=?", (address,)).fetchone()[0]
+        held = self._db.execute("SELECT 1 FROM pending_stories WHERE address=?", (address,)).fetchone()
+        return {"first_seen": first[0] if first else None, "prompts": prompts, "story_waiting_for_yes": bool(held)}
+
+    def export_csv(self, path: Path) -> int:
+        """Every coupon, issued and redeemed, as CSV (owner-only file); returns the row count."""
+        rows = self.coupons()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(
+                [
+                    "code",
+                    "participant",
+                    "tier",
+                    "score",
+                    "score_source",
+                    "flagged",
+                    "issued_at",
+                    "redeemed_at",
+                    "voided_at",
+                    "void_reason",
+                ]
+            )
+            for c in rows:
+                writer.writerow(
+                    [
+                        c.code,
+                        c.address,
+                        c.tier,
+                        c.score,
+                        c.score_source,
+                        int(c.flagged),
+                        _iso(c.issued_at),
+                        _iso(c.redeemed_at),
+                        _iso(c.voided_at),
+                        c.void_reason or "",
+                    ]
+                )
+        return len(rows)
 
     # --- vendor pools ------------------------------------------------------------
     def load_pools(self, directory: Path) -> dict[str, int]:
@@ -243,14 +401,28 @@ class Ledger:
                 added[tier] = self._db.total_changes - before
         return added
 
-    def stats(self) -> dict[str, object]:
+    def pool_sizes(self) -> dict[str, tuple[int, int]]:
+        """tier -> (codes left, codes loaded) for tiers with a vendor pool."""
+        rows = self._db.execute("SELECT tier, SUM(address IS NULL), COUNT(*) FROM pool_codes GROUP BY tier")
+        return {tier: (left, total) for tier, left, total in rows}
+
+    def stats(self, caps: Mapping[str, int] | None = None) -> dict[str, object]:
+        """Counts for status. `left` per tier: vendor pool codes left, or cap minus generated (None: no limit)."""
         issued = dict(self._db.execute("SELECT tier, COUNT(*) FROM coupons GROUP BY tier").fetchall())
-        pools = dict(
-            self._db.execute(
-                "SELECT tier, SUM(address IS NULL) FROM pool_codes GROUP BY tier",
-            ).fetchall()
-        )
+        pools = {tier: left for tier, (left, _) in self.pool_sizes().items()}
+        left: dict[str, int | None] = {}
+        for tier in TIERS:
+            if tier in pools:
+                left[tier] = pools[tier]
+            elif caps and tier in caps:
+                left[tier] = max(0, caps[tier] - self.generated_count(tier))
+            else:
+                left[tier] = None
         return {
+            "left": left,
+            "coupons_voided": self._db.execute("SELECT COUNT(*) FROM coupons WHERE voided_at IS NOT NULL").fetchone()[
+                0
+            ],
             "participants": self._db.execute("SELECT COUNT(*) FROM participants").fetchone()[0],
             "coupons_issued": {tier: issued.get(tier, 0) for tier in TIERS},
             "coupons_redeemed": self._db.execute(
@@ -264,5 +436,11 @@ class Ledger:
 def _coupon(row: tuple | None) -> Coupon | None:
     if row is None:
         return None
-    code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, flagged = row
-    return Coupon(code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, bool(flagged))
+    code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, flagged, *void = row
+    return Coupon(
+        code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, bool(flagged), *void
+    )
+
+
+def _iso(timestamp: float | None) -> str:
+    return "" if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")

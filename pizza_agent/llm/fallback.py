@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -157,12 +158,37 @@ class FallbackChain:
         reply_deadline: float,
         rate_limit_cooldown: float = 60.0,
         retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.layers = list(layers)
         self.reply_deadline = reply_deadline
         self.rate_limit_cooldown = rate_limit_cooldown
         self.retry = retry or RetryPolicy()
         self.usage: Counter[str] = Counter()
+        self._clock = clock
+        self.pinned: str | None = None  # an organizer's `force`: only this layer (or "static": none)
+        self.pinned_until: float | None = None
+
+    # --- an organizer's `force` (seed 001's force_provider) --------------------
+    def pin(self, layer: str | None, seconds: float | None = None) -> None:
+        """Use only `layer` ("static": no provider) for `seconds` (None: until unpinned); None unpins."""
+        self.pinned = layer
+        self.pinned_until = None if layer is None or seconds is None else self._clock() + seconds
+
+    def pinned_layer(self) -> str | None:
+        if self.pinned is not None and self.pinned_until is not None and self._clock() >= self.pinned_until:
+            log.warning("force %s expired: every layer is used again", self.pinned)
+            self.pin(None)
+        return self.pinned
+
+    def pinned_seconds_left(self) -> float | None:
+        if self.pinned_layer() is None or self.pinned_until is None:
+            return None
+        return round(max(0.0, self.pinned_until - self._clock()), 1)
+
+    def layers_now(self) -> list[ProviderLayer]:
+        pinned = self.pinned_layer()
+        return self.layers if pinned is None else [layer for layer in self.layers if layer.name == pinned]
 
     async def run(self, task: LLMTask[T], deadline: float | None = None) -> ChainResult[T]:
         """Answer `task` by `deadline` (loop time; default: now + the reply deadline).
@@ -175,7 +201,7 @@ class FallbackChain:
         own = start + self.reply_deadline
         deadline = own if deadline is None else min(deadline, own)
         trail: list[str] = []
-        for layer in self.layers:
+        for layer in self.layers_now():
             admission = layer.health.admit()
             if not admission.allowed:
                 trail.append(f"{layer.name}: {admission.reason}")

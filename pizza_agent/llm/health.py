@@ -20,12 +20,17 @@ Decisions beyond the seed (it never recovers once skipped):
   participant arriving in the first OPENAI_TIMEOUT x attempts of a silent
   outage would pay the whole time-out too. Any answer clears it at once.
 
+Every state change (tripped, key rejected, probe sent, recovered, cool-down
+started and ended) is logged as a WARNING line of its own, so an organizer can
+follow an outage in the log at 2 a.m.
+
 All methods are synchronous and never await, so on one event loop the
 check-and-update of each call is atomic: no lock needed for concurrency.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +46,7 @@ class Admission:
 
 
 ALLOWED = Admission(True)
+log = logging.getLogger("pizza.health")
 
 
 class ProviderHealth:
@@ -72,6 +78,8 @@ class ProviderHealth:
         self.probe_in_flight = False
         self.probes_sent = 0
         self.last_error: str | None = None
+        self.last_error_at: float | None = None
+        self._cooling = False
         self.calls = 0
         self.successes = 0
         self.failed_calls = 0
@@ -93,7 +101,7 @@ class ProviderHealth:
         if self.unavailable_reason is not None:
             return Admission(False, reason=f"unavailable: {self.unavailable_reason}")
         now = self._clock()
-        if now < self.cooldown_until:
+        if self._cooling_down(now):
             return Admission(False, reason=f"cooling down {self.cooldown_until - now:.1f}s after 429")
         if self.stalled(now):
             return Admission(False, reason=f"stalled: no answer for {self.stall_after:g}s")
@@ -103,7 +111,23 @@ class ProviderHealth:
             return Admission(False, reason=f"skipped: failures={self.failures}")
         self.probe_in_flight = True
         self.probes_sent += 1
+        log.warning("provider=%s probe sent (skipped for %.0fs)", self.name, now - self.skip_started)
         return Admission(True, probe=True, reason="probe")
+
+    def would_admit(self) -> bool:
+        """Would a request be sent now (a due probe counts)? Changes nothing: for status."""
+        now = self._clock()
+        if not self.available or self._cooling_down(now) or self.stalled(now):
+            return False
+        return not self.skipping or (not self.probe_in_flight and now - self.skip_started >= self.probe_interval)
+
+    def _cooling_down(self, now: float) -> bool:
+        if now < self.cooldown_until:
+            return True
+        if self._cooling:  # noticed at the first look after it ended
+            self._cooling = False
+            log.warning("provider=%s cool-down ended", self.name)
+        return False
 
     def stalled(self, now: float | None = None) -> bool:
         if not self._attempts_started:
@@ -129,36 +153,82 @@ class ProviderHealth:
     def record_success(self, admission: Admission, latency_ms: float) -> None:
         self._finish(admission, latency_ms)
         self.successes += 1
+        was_skipping = self.skipping
         self.failures = max(0, self.failures - 1)
+        if was_skipping and not self.skipping:
+            log.warning(
+                "provider=%s recovered: %s answered, failures=%d",
+                self.name,
+                "the probe" if admission.probe else "a call",
+                self.failures,
+            )
 
     def record_failure(self, admission: Admission, error: str, latency_ms: float) -> None:
         self._finish(admission, latency_ms)
         self.failed_calls += 1
-        self.last_error = error
+        self._note_error(error)
         was_skipping = self.skipping
         self.failures = min(self.threshold, self.failures + 1)
         if admission.probe or (self.skipping and not was_skipping):
             self.skip_started = self._clock()
+        if self.skipping and not was_skipping:
+            log.warning(
+                "provider=%s tripped: %d failures, skipped now, one probe every %gs (last error: %s)",
+                self.name,
+                self.failures,
+                self.probe_interval,
+                error,
+            )
+        elif admission.probe:
+            log.warning(
+                "provider=%s probe failed (%s): still skipped, next probe in %gs", self.name, error, self.probe_interval
+            )
 
     def record_neutral(self, admission: Admission, latency_ms: float, error: str | None = None) -> None:
         """Neither success nor failure (e.g. a 400 for one request): counter unchanged."""
         self._finish(admission, latency_ms)
         if error:
-            self.last_error = error
+            self._note_error(error)
+
+    def _note_error(self, error: str) -> None:
+        self.last_error = error
+        self.last_error_at = self._clock()
 
     def cool_down(self, seconds: float) -> None:
-        self.cooldown_until = max(self.cooldown_until, self._clock() + seconds)
+        now = self._clock()
+        if now + seconds <= self.cooldown_until:
+            return
+        if not self._cooling_down(now):
+            self._cooling = True
+            log.warning("provider=%s cool-down started: skipped for %.1fs after a 429", self.name, seconds)
+        self.cooldown_until = now + seconds
 
     def mark_unavailable(self, reason: str) -> None:
+        if self.unavailable_reason is None:
+            log.warning("provider=%s key rejected (%s): off until an organizer sends `reset`", self.name, reason)
         self.unavailable_reason = reason
 
-    def reset(self) -> None:
-        """Manual recovery: counter to 0, cool-down and a rejected key forgotten."""
+    def reset(self) -> list[str]:
+        """Manual recovery: counter to 0, cool-down and a rejected key forgotten. Says what it changed."""
+        now = self._clock()
+        changed = []
+        if self.failures:
+            changed.append(f"failure counter {self.failures} → 0")
+        if now < self.cooldown_until:
+            changed.append(f"cool-down ({self.cooldown_until - now:.0f}s left) cleared")
+        if self.unavailable_reason is not None:
+            changed.append(f"rejected key re-enabled ({self.unavailable_reason})")
+        if self._attempts_started and self.stalled(now):
+            changed.append("stall cleared")
         self.failures = 0
         self.unavailable_reason = None
         self.cooldown_until = 0.0
+        self._cooling = False
         self.probe_in_flight = False
         self._attempts_started.clear()
+        if changed:
+            log.warning("provider=%s reset: %s", self.name, "; ".join(changed))
+        return changed
 
     def _finish(self, admission: Admission, latency_ms: float) -> None:
         self.calls += 1
@@ -167,6 +237,19 @@ class ProviderHealth:
             self.probe_in_flight = False
 
     # --- reporting -----------------------------------------------------------
+    def state(self, now: float | None = None) -> str:
+        """One word for people, never two that contradict: off, cooling down, skipped, stalled, healthy."""
+        now = self._clock() if now is None else now
+        if not self.available:
+            return "off"
+        if now < self.cooldown_until:
+            return "cooling down"
+        if self.skipping:
+            return "skipped"
+        if self.stalled(now):
+            return "stalled"
+        return "healthy"
+
     def snapshot(self) -> dict[str, object]:
         now = self._clock()
         next_probe = None
@@ -183,7 +266,10 @@ class ProviderHealth:
             "cooldown_seconds": round(max(0.0, self.cooldown_until - now), 1),
             "seconds_until_probe": next_probe,
             "probes_sent": self.probes_sent,
+            "state": self.state(now),
+            "configured": self.configured,
             "last_error": self.last_error,
+            "last_error_seconds_ago": None if self.last_error_at is None else round(now - self.last_error_at, 1),
             "calls": self.calls,
             "successes": self.successes,
             "failed_calls": self.failed_calls,

@@ -92,6 +92,7 @@ class LLMService:
             "reply_deadline": settings.reply_deadline,
             "rate_limit_cooldown": settings.rate_limit_cooldown,
             "retry": RetryPolicy(settings.backoff_initial, settings.backoff_max),
+            **({"clock": clock} if clock else {}),
         }
         # ASI1's layer (and so its health) is shared: a dead ASI1 is dead for both chains.
         self.text_chain = FallbackChain([openai_layer, asi1_layer], **chain_kw)
@@ -151,14 +152,38 @@ class LLMService:
             "client_available": openai["client_available"],
             "providers": {"openai": openai, "asi1": self.asi1_health.snapshot()},
             "layer_usage": dict(sorted(usage.items())),
+            "serving": self.serving(),
+            "forced": self.text_chain.pinned_layer(),
+            "forced_seconds_left": self.text_chain.pinned_seconds_left(),
             "llm_calls": {
                 name: {"in_flight": gate.in_flight, "cap": gate.capacity, "turned_away": gate.turned_away}
                 for name, gate in self.gates.items()
             },
         }
 
-    def reset_openai(self) -> None:
-        self.openai_health.reset()
+    def reset_openai(self) -> list[str]:
+        return self.openai_health.reset()
+
+    def reset(self) -> dict[str, list[str]]:
+        """An organizer's `reset`: both providers; per provider, what actually changed."""
+        return {"openai": self.openai_health.reset(), "asi1": self.asi1_health.reset()}
+
+    def force(self, layer: str | None, seconds: float | None = None) -> None:
+        """Intent, prompts and replies use only `layer` (openai, asi1 or static); None: every layer again.
+
+        Scoring is not affected: it always uses ASI1 (the seed), the heuristic only while ASI1 is down.
+        """
+        self.text_chain.pin(layer, seconds)
+
+    def serving(self) -> dict[str, str]:
+        """Which layer would answer each kind of task right now (for status; changes nothing)."""
+        text = next((layer.name for layer in self.text_chain.layers_now() if layer.health.would_admit()), "static")
+        score = next((layer.name for layer in self.score_chain.layers_now() if layer.health.would_admit()), "heuristic")
+        return {"text": text, "score": score}
+
+    def reload_content(self, content: StaticContent) -> None:
+        """New static content (an organizer's `reload`): used from the next task on."""
+        self.content = content
 
     async def aclose(self) -> None:
         await self.openai.aclose()

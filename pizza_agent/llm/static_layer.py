@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 TIERS = ("premium", "standard", "basic")
 IntentKind = Literal["pizza_request", "story", "help", "greeting", "other"]
 REPLY_PLACEHOLDERS = {"story_detail", "score", "tier", "code"}
-MESSAGE_PLACEHOLDERS = {"prompt", "min_chars", "max_chars", "length", "code", "tier", "max_bytes"}
+MESSAGE_PLACEHOLDERS = {"prompt", "min_chars", "max_chars", "length", "code", "tier", "max_bytes", "score", "wanted"}
 REQUIRED_MESSAGES = (
     "prompt_intro",
     "story_too_short",
@@ -35,6 +35,10 @@ REQUIRED_MESSAGES = (
     "busy",
     "slow_down",
     "internal_error",
+    "confirm_story",
+    "no_words",
+    "tier_fell_down",
+    "paused",
 )
 
 
@@ -62,10 +66,23 @@ def _placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
 
 
+class TextReading(BaseModel):
+    """What the keyword rules see in one message (the static layer's intent, and the second opinion)."""
+
+    kind: IntentKind
+    words: int
+    no_words: bool  # emoji or punctuation only
+    question: bool
+    request_like: bool  # talks to the agent: a request, question, greeting, thanks or support
+    story_shaped: bool  # long enough, a sentence or more, no question, no request cue
+
+
 class StaticContent(BaseModel):
     prompts: list[str]
     templates: dict[str, list[str]]
     keywords: dict[str, list[str]]
+    request_cues: list[str]
+    question: dict[str, list[str]]
     messages: dict[str, str]
 
     @classmethod
@@ -99,6 +116,29 @@ class StaticContent(BaseModel):
             entry = f"[{kind}] keywords"
             items = _string_list(section.get("keywords") if isinstance(section, dict) else None, "intents.toml", entry)
             keywords[kind] = [item.lower().strip() for item in items]
+        request = intents_doc.get("request")
+        cues = _string_list(
+            request.get("cues") if isinstance(request, dict) else None, "intents.toml", "[request] cues"
+        )
+        confirm = intents_doc.get("confirm")
+        keywords["confirm"] = [
+            item.lower().strip()
+            for item in _string_list(
+                confirm.get("keywords") if isinstance(confirm, dict) else None, "intents.toml", "[confirm] keywords"
+            )
+        ]
+        question_doc = intents_doc.get("question")
+        question = {
+            name: [
+                w.lower().strip()
+                for w in _string_list(
+                    question_doc.get(name) if isinstance(question_doc, dict) else None,
+                    "intents.toml",
+                    f"[question] {name}",
+                )
+            ]
+            for name in ("wh_words", "wh_next", "verbs", "verb_next")
+        }
 
         messages: dict[str, str] = {}
         for name in REQUIRED_MESSAGES:
@@ -107,20 +147,70 @@ class StaticContent(BaseModel):
                 raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")
             _checked_placeholders(value, MESSAGE_PLACEHOLDERS, "messages.toml", name)
             messages[name] = value
-        return cls(prompts=prompts, templates=templates, keywords=keywords, messages=messages)
+        return cls(
+            prompts=prompts,
+            templates=templates,
+            keywords=keywords,
+            request_cues=[cue.lower().strip() for cue in cues],
+            question=question,
+            messages=messages,
+        )
 
     # --- the static answers --------------------------------------------------
     def keyword_intent(self, text: str, story_min_chars: int) -> Intent:
-        lowered = text.lower().strip()
-        words = re.findall(r"[\w']+", lowered)
-        looks_like_question = lowered.endswith("?") and len(words) < 20
-        if len(lowered) >= story_min_chars and len(words) >= 8 and not looks_like_question:
-            return Intent(kind="story")
-        for kind in ("help", "pizza_request", "greeting"):
-            if any(_matches(keyword, lowered) for keyword in self.keywords[kind]):
-                return Intent(kind=kind)  # type: ignore[arg-type]
-        # A few words that are no request: most likely a (too short) story attempt.
-        return Intent(kind="story" if len(words) >= 5 and not looks_like_question else "other")
+        return Intent(kind=self.read(text, story_min_chars).kind)
+
+    def read(self, text: str, story_min_chars: int) -> TextReading:
+        """The keyword rules' reading of a message (see static_content/intents.toml).
+
+        A story is long enough, has 8 words or more, is no question and carries
+        no request cue. A short message of a few words that asks for nothing is a
+        (too short) story attempt, so the participant is told why, not re-prompted.
+        """
+        lowered = " ".join(text.lower().split())
+        words = re.findall(r"\w+(?:'\w+)?", lowered)
+        question = self.is_question(lowered, words)
+        request_like = question or any(_matches(cue, lowered) for cue in self.request_cues)
+        request_like = request_like or any(_starts_with(greeting, lowered) for greeting in self.keywords["greeting"])
+        story_shaped = len(lowered) >= story_min_chars and len(words) >= 8 and not request_like
+        kind: IntentKind
+        if story_shaped:
+            kind = "story"
+        elif not words:
+            kind = "other"
+        elif question and not any(_matches(k, lowered) for k in self.keywords["pizza_request"]):
+            kind = "help"
+        else:
+            kind = next(
+                (
+                    k
+                    for k in ("help", "pizza_request", "greeting")
+                    if any(_matches(w, lowered) for w in self.keywords[k])
+                ),
+                "story" if len(words) >= 3 and not request_like else "other",
+            )
+        no_words = not any(ch.isalnum() for ch in text)
+        return TextReading(
+            kind=kind,
+            words=len(words),
+            no_words=no_words,
+            question=question,
+            request_like=request_like,
+            story_shaped=story_shaped,
+        )
+
+    def is_question(self, lowered: str, words: list[str]) -> bool:
+        if lowered.rstrip().endswith(("?", "？")) or lowered.lstrip().startswith("¿"):
+            return True
+        if len(words) < 2:
+            return False
+        first, second = words[0], words[1]
+        q = self.question
+        return (first in q["wh_words"] and second in q["wh_next"]) or (first in q["verbs"] and second in q["verb_next"])
+
+    def is_confirmation(self, text: str) -> bool:
+        lowered = " ".join(text.lower().split()).strip(" .!")
+        return lowered in self.keywords["confirm"]
 
     def pick_prompt(self, avoid: set[str], rng: random.Random) -> str:
         fresh = [p for p in self.prompts if p not in avoid]
@@ -138,6 +228,11 @@ def _matches(keyword: str, text: str) -> bool:
     if re.fullmatch(r"[\w' ]+", keyword):
         return re.search(rf"\b{re.escape(keyword)}\b", text) is not None
     return keyword in text
+
+
+def _starts_with(keyword: str, text: str) -> bool:
+    """The message opens with `keyword` as a whole word ("hi there", not "hiking")."""
+    return text.startswith(keyword) and (len(text) == len(keyword) or not text[len(keyword)].isalnum())
 
 
 def story_detail(story: str, limit: int = 60) -> str:

@@ -21,8 +21,9 @@ from uagents_core.contrib.protocols.chat import (
 )
 
 from pizza_agent.config.settings import PROJECT_DIR, AgentMode, Settings
-from pizza_agent.event.conversation import Conversation, Reply
+from pizza_agent.event.conversation import Conversation
 from pizza_agent.event.rate_limit import Admit
+from pizza_agent.event.reply import Reply, sender_id
 from pizza_agent.event.runtime import Runtime
 from pizza_agent.llm import public_api
 from pizza_agent.llm.service import LLMService
@@ -43,10 +44,8 @@ log = logging.getLogger("pizza.agent")
 
 # Handlers still running at Ctrl+C get this long before they are cancelled.
 SHUTDOWN_GRACE_SECONDS = 0.5
-
-
-def short(address: str) -> str:
-    return "…" + address[-8:]
+# How often a WARNING sums up the messages dropped by the rate limit since the last one.
+DROPPED_REPORT_SECONDS = 60.0
 
 
 def build_chat_protocol(conversation: Conversation) -> Protocol:
@@ -61,14 +60,14 @@ def build_chat_protocol(conversation: Conversation) -> Protocol:
             return
         await ctx.send(sender, ChatAcknowledgement(acknowledged_msg_id=msg.msg_id))
         if not seen.first_time_message(sender, msg.msg_id):
-            log.info("message sender=%s outcome=duplicate_msg_id (acknowledged, not handled again)", short(sender))
+            log.info("message sender=%s outcome=duplicate_msg_id (acknowledged, not handled again)", sender_id(sender))
             return
         try:
             reply = (
                 conversation.slow_down() if admit is Admit.SLOW_DOWN else await conversation.handle(sender, msg.text())
             )
         except Exception:  # a bug must cost one reply, never the agent
-            log.exception("message sender=%s outcome=internal_error", short(sender))
+            log.exception("message sender=%s outcome=internal_error", sender_id(sender))
             reply = Reply(conversation.content.message("internal_error"), "internal_error")
         contents: list = [TextContent(text=reply.text)]
         if reply.end_session:
@@ -77,7 +76,7 @@ def build_chat_protocol(conversation: Conversation) -> Protocol:
         layers = ",".join(f"{step}:{layer}" for step, layer in reply.layers.items()) or "-"
         log.info(
             "message sender=%s intent=%s layers=%s outcome=%s delivered=%s latency_ms=%.0f",
-            short(sender),
+            sender_id(sender),
             reply.intent,
             layers,
             reply.outcome,
@@ -87,7 +86,7 @@ def build_chat_protocol(conversation: Conversation) -> Protocol:
 
     @protocol.on_message(ChatAcknowledgement)
     async def on_ack(ctx: Context, sender: str, msg: ChatAcknowledgement) -> None:
-        log.debug("ack from %s for %s", short(sender), msg.acknowledged_msg_id)
+        log.debug("ack from %s for %s", sender_id(sender), msg.acknowledged_msg_id)
 
     return protocol
 
@@ -135,6 +134,21 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
     conversation = Conversation(settings, llm, runtime.ledger, runtime.signer)
     # Local mode makes no outbound call at all, so the manifest is published only on Agentverse.
     agent.include(build_chat_protocol(conversation), publish_manifest=settings.agent_mode is AgentMode.AGENTVERSE)
+
+    reported = {"dropped": 0}
+
+    @agent.on_interval(period=DROPPED_REPORT_SECONDS)
+    async def report_dropped(ctx: Context) -> None:
+        dropped = conversation.limiter.dropped
+        if dropped > reported["dropped"]:
+            log.warning(
+                "rate limit dropped %d message(s) in the last %.0fs (%d since start), %d sender(s) limited now",
+                dropped - reported["dropped"],
+                DROPPED_REPORT_SECONDS,
+                dropped,
+                conversation.limiter.limited_senders(),
+            )
+            reported["dropped"] = dropped
 
     @agent.on_event("shutdown")
     async def close_clients(ctx: Context) -> None:

@@ -1,0 +1,364 @@
+"""Organizer commands from chat, and the status an organizer reads at a glance.
+
+Only addresses in ORGANIZER_ADDRESSES may run them; anyone else gets a polite
+refusal that reveals nothing, and a log line. A participant's message that
+merely starts with a command word ("Pause. The oven hummed...") is not a
+command: for non-organizers only a bare command of a few words is.
+
+Pause and force are kept in the ledger, so they survive a restart.
+
+May import: pizza_agent.config, pizza_agent.llm, pizza_agent.ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pizza_agent.config.settings import Settings
+from pizza_agent.event.rate_limit import SenderRateLimiter
+from pizza_agent.event.reply import Reply, sender_id
+from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.redemption import CodeState, check_code, when
+from pizza_agent.ledger.store import Ledger
+from pizza_agent.llm.service import LLMService
+from pizza_agent.llm.static_layer import TIERS, StaticContent, StaticContentError
+
+log = logging.getLogger("pizza.organizer")
+
+COMMANDS = ("help", "status", "reset", "pause", "resume", "force", "reload", "lookup", "void", "export")
+# A non-organizer's message is only taken for a command (and refused) when it is this short.
+MAX_WORDS_OF_A_STRAY_COMMAND = 3
+FORCE_LAYERS = ("openai", "asi1", "static")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: str = ""
+
+
+def parse_command(text: str, *, is_organizer: bool) -> Command | None:
+    words = text.split()
+    if not words:
+        return None
+    name = words[0].lower().lstrip("/")
+    if name not in COMMANDS:
+        return None
+    if not is_organizer and len(words) > MAX_WORDS_OF_A_STRAY_COMMAND:
+        return None  # a participant's sentence that starts with a command word
+    return Command(name, text.split(None, 1)[1].strip() if len(words) > 1 else "")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+class Controls:
+    """Pause and force: an organizer's switches, kept in the ledger across restarts."""
+
+    def __init__(self, ledger: Ledger, llm: LLMService) -> None:
+        self._ledger = ledger
+        self._llm = llm
+        self.paused: str | None = None  # None: running; "" paused with the default message
+
+    @classmethod
+    def load(cls, ledger: Ledger, llm: LLMService) -> Controls:
+        controls = cls(ledger, llm)
+        pause = ledger.control("pause")
+        if pause is not None:
+            controls.paused = json.loads(pause).get("message", "")
+            log.warning("the giveaway is paused (since before this start): send `resume` to continue")
+        force = ledger.control("force")
+        if force is not None:
+            state = json.loads(force)
+            until = state.get("until")
+            if until is None or until > time.time():
+                llm.force(state["layer"], None if until is None else until - time.time())
+                log.warning("force %s still on from before this start", state["layer"])
+            else:
+                ledger.set_control("force", None, "expired")
+        return controls
+
+    def pause(self, message: str, by: str) -> None:
+        self.paused = message
+        self._ledger.set_control("pause", json.dumps({"message": message}), by)
+        log.warning("paused by organizer=%s: participants are told %r", sender_id(by), message or "(default message)")
+
+    def resume(self, by: str) -> bool:
+        was = self.paused is not None
+        self.paused = None
+        self._ledger.set_control("pause", None, by)
+        if was:
+            log.warning("resumed by organizer=%s", sender_id(by))
+        return was
+
+    def force(self, layer: str | None, minutes: float | None, by: str) -> None:
+        seconds = None if minutes is None else minutes * 60
+        self._llm.force(layer, seconds)
+        if layer is None:
+            self._ledger.set_control("force", None, by)
+            log.warning("force off by organizer=%s: every layer is used again", sender_id(by))
+            return
+        until = None if seconds is None else time.time() + seconds
+        self._ledger.set_control("force", json.dumps({"layer": layer, "until": until}), by)
+        span = "until `force off`" if minutes is None else f"for {minutes:g} min"
+        log.warning("force %s by organizer=%s %s", layer, sender_id(by), span)
+
+
+class Organizer:
+    """Runs organizer commands against the event's parts; builds status."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        llm: LLMService,
+        ledger: Ledger,
+        signer: CouponSigner,
+        limiter: SenderRateLimiter,
+        controls: Controls,
+    ) -> None:
+        self.settings = settings
+        self.llm = llm
+        self.ledger = ledger
+        self.signer = signer
+        self.limiter = limiter
+        self.controls = controls
+        self.addresses = frozenset(settings.organizer_addresses)
+        self.started_at = time.time()
+        self._started_mono = time.monotonic()
+
+    @property
+    def content(self) -> StaticContent:
+        return self.llm.content
+
+    async def run(self, sender: str, command: Command) -> Reply:
+        content = self.content
+        is_organizer = sender in self.addresses
+        if command.name == "help":
+            text = content.message("help")
+            if is_organizer:
+                text += "\n\n" + content.message("organizer_help")
+            return Reply(text, "help", intent="help")
+        if not is_organizer:
+            log.warning("refused organizer command %r from non-organizer sender=%s", command.name, sender_id(sender))
+            return Reply(content.message("not_authorized"), "refused", intent=command.name)
+        handler = getattr(self, f"_{command.name}")
+        text = handler(sender, command.args)
+        log.info("organizer=%s ran %s", sender_id(sender), command.name)
+        return Reply(text, command.name, intent=command.name)
+
+    # --- the commands --------------------------------------------------------------
+    def _status(self, sender: str, args: str) -> str:
+        if args.lower() == "json":
+            return json.dumps(self.status_data(), sort_keys=True)
+        return self.status_text()
+
+    def _reset(self, sender: str, args: str) -> str:
+        changes = self.llm.reset()
+        done = [f"{name}: " + "; ".join(items) for name, items in changes.items() if items]
+        if not done:
+            return "Nothing to reset: no failures, cool-downs or rejected keys on OpenAI or ASI1."
+        return "Reset. " + " · ".join(done)
+
+    def _pause(self, sender: str, args: str) -> str:
+        self.controls.pause(args, sender)
+        told = args or self.content.message("paused")
+        return f"Paused: no prompts, scoring or new coupons until `resume`. Participants are told: {told}"
+
+    def _resume(self, sender: str, args: str) -> str:
+        if self.controls.resume(sender):
+            return "Resumed: prompts, scoring and coupons are back on."
+        return "Not paused: nothing to resume."
+
+    def _force(self, sender: str, args: str) -> str:
+        words = args.lower().split()
+        if words[:1] == ["off"]:
+            self.controls.force(None, None, sender)
+            return "Force off: intent, prompts and replies use OpenAI → ASI1 → static again."
+        if not words or words[0] not in FORCE_LAYERS or len(words) > 2:
+            return "Usage: force openai|asi1|static [minutes], or force off."
+        minutes: float | None = None
+        if len(words) == 2:
+            try:
+                minutes = float(words[1])
+            except ValueError:
+                minutes = -1
+            if not 0 < minutes <= 24 * 60:
+                return "Minutes must be a number between 0 and 1440, e.g. force asi1 15."
+        layer = words[0]
+        self.controls.force(layer, minutes, sender)
+        span = "until `force off`" if minutes is None else f"for {minutes:g} minutes"
+        note = ""
+        if layer != "static" and not self.llm.status()["providers"][layer]["configured"]:  # type: ignore[index]
+            note = f" Note: {layer} has no key, so the static layer answers everything."
+        return f"Forced {layer} for intent, prompts and replies {span} (scoring still uses ASI1).{note}"
+
+    def _reload(self, sender: str, args: str) -> str:
+        settings = self.settings
+        try:
+            content = StaticContent.load(settings.static_content_dir)
+        except StaticContentError as exc:
+            return f"Static content NOT reloaded (the old one stays in use): {exc}"
+        self.llm.reload_content(content)
+        parts = [f"static content reloaded ({len(content.prompts)} prompts)"]
+        if settings.coupon_pool_dir is not None:
+            added = self.ledger.load_pools(settings.coupon_pool_dir)
+            parts.append("vendor pools: " + (", ".join(f"{t} +{n}" for t, n in added.items()) or "no files"))
+        log.warning("organizer=%s reloaded: %s", sender_id(sender), "; ".join(parts))
+        return "Reloaded: " + "; ".join(parts) + "."
+
+    def _lookup(self, sender: str, args: str) -> str:
+        target = args.strip()
+        if not target:
+            return "Usage: lookup <participant address, or its last 8+ characters> | lookup <code>"
+        ledger = self.ledger
+        address = target if ledger.participant_facts(target)["first_seen"] else ledger.find_participant(target)
+        if address is None:
+            checked = check_code(ledger, self.signer, target)
+            if checked.coupon is None and checked.state is CodeState.INVALID and "-" not in target:
+                return f"No participant matches {target!r} (give more of the address, or a code)."
+            owner = f" · participant {sender_id(checked.coupon.address)}" if checked.coupon else ""
+            return checked.line + owner
+        facts = ledger.participant_facts(address)
+        lines = [
+            f"participant {sender_id(address)}: first seen {when(facts['first_seen'])}, {facts['prompts']} prompt(s)"
+        ]  # type: ignore[arg-type]
+        if facts["story_waiting_for_yes"]:
+            lines.append("a story is waiting for their YES")
+        coupon = ledger.coupon_for(address)
+        if coupon is None:
+            lines.append("no coupon yet")
+        else:
+            lines.append(check_code(ledger, self.signer, coupon.code).line)
+            lines.append(f"score {coupon.score} by {coupon.score_source}, flagged {'yes' if coupon.flagged else 'no'}")
+        return "\n".join(lines)
+
+    def _void(self, sender: str, args: str) -> str:
+        code, _, reason = args.strip().partition(" ")
+        if not code:
+            return "Usage: void <code> [reason]"
+        checked = check_code(self.ledger, self.signer, code)
+        if checked.coupon is None or checked.state is CodeState.INVALID:
+            return checked.line
+        if checked.state is not CodeState.VALID:
+            return f"Not voided: {checked.line}"
+        reason = reason.strip() or f"voided by organizer {sender_id(sender)}"
+        coupon = self.ledger.void(checked.coupon.code, reason)
+        assert coupon is not None
+        log.warning(
+            "organizer=%s voided %s coupon %s of sender=%s: %s",
+            sender_id(sender),
+            coupon.tier,
+            coupon.code,
+            sender_id(coupon.address),
+            reason,
+        )
+        owner = sender_id(coupon.address)
+        return f"VOIDED {coupon.tier} coupon {coupon.code} (participant {owner}): it now fails verify and redeem."
+
+    def _export(self, sender: str, args: str) -> str:
+        folder = self.settings.data_dir / "exports"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = folder / f"coupons-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S-%f')}.csv"
+        rows = self.ledger.export_csv(path)
+        log.warning("organizer=%s exported %d coupons to %s", sender_id(sender), rows, path)
+        return f"Exported {rows} coupon(s) to {path}"
+
+    # --- status ----------------------------------------------------------------------
+    def status_data(self) -> dict[str, object]:
+        llm = self.llm.status()
+        stats = self.ledger.stats(self.settings.tier_caps)
+        return {
+            **llm,
+            "verdict": self._verdict(llm, stats),
+            "started_at": datetime.fromtimestamp(self.started_at, UTC).isoformat(timespec="seconds"),
+            "uptime_seconds": round(time.monotonic() - self._started_mono, 1),
+            "paused": self.controls.paused is not None,
+            "pause_message": self.controls.paused,
+            "ledger": stats,
+            "rate_limit": {
+                "refused": self.limiter.refused,
+                "dropped": self.limiter.dropped,
+                "senders_limited": self.limiter.limited_senders(),
+            },
+        }
+
+    def _verdict(self, llm: dict[str, object], stats: dict[str, object]) -> str:
+        if self.controls.paused is not None:
+            told = self.controls.paused or self.content.message("paused")
+            return f"serving everyone: paused — participants are told: {told}"
+        left = stats["left"]
+        if all(left[t] == 0 for t in TIERS):  # type: ignore[index]
+            return "serving everyone: no — every coupon tier has run out (add codes, then `reload`)"
+        serving = llm["serving"]
+        names = {"openai": "OpenAI", "asi1": "ASI1", "static": "static rules", "heuristic": "the local heuristic"}
+        text = f"intent/prompt/reply via {names[serving['text']]}, scoring via {names[serving['score']]}"  # type: ignore[index]
+        if llm["forced"]:
+            text += f" (forced {llm['forced']})"
+        return f"serving everyone: yes — {text}"
+
+    def status_text(self) -> str:
+        """`status_data()` for people: a verdict first, then one line per concern."""
+        s = self.status_data()
+        stats, limits = s["ledger"], s["rate_limit"]
+        started = datetime.fromisoformat(str(s["started_at"])).strftime("%Y-%m-%d %H:%M UTC")
+        lines = [str(s["verdict"]), f"up {_duration(float(s['uptime_seconds']))} (since {started})"]  # type: ignore[arg-type]
+        for name, health in s["providers"].items():  # type: ignore[union-attr]
+            lines.append(f"{name}: {_provider_line(health)}")
+        if s["forced"]:
+            left = s["forced_seconds_left"]
+            lines.append(
+                f"forced: {s['forced']} " + ("until `force off`" if left is None else f"for {_duration(left)} more")
+            )  # type: ignore[arg-type]
+        coupons = []
+        for tier in TIERS:
+            issued, left = stats["coupons_issued"][tier], stats["left"][tier]  # type: ignore[index]
+            coupons.append(f"{tier} {issued} issued" + ("" if left is None else f", {left} left"))
+        lines.append("coupons: " + " · ".join(coupons))
+        lines.append(
+            f"participants {stats['participants']} · redeemed {stats['coupons_redeemed']} · "  # type: ignore[index]
+            f"voided {stats['coupons_voided']} · flagged stories {stats['flagged']}"  # type: ignore[index]
+        )
+        lines.append(
+            f"rate-limited messages {limits['refused']} (dropped {limits['dropped']}) · "  # type: ignore[index]
+            f"senders limited now {limits['senders_limited']}"  # type: ignore[index]
+        )
+        calls = " · ".join(
+            f"{name} {c['in_flight']}/{c['cap']} (turned away {c['turned_away']})"
+            for name, c in s["llm_calls"].items()  # type: ignore[union-attr]
+        )
+        lines.append(f"LLM calls in flight: {calls}")
+        usage = ", ".join(f"{k}={v}" for k, v in s["layer_usage"].items()) or "none yet"  # type: ignore[union-attr]
+        lines.append(f"layers used: {usage}")
+        return "\n".join(lines)
+
+
+def _provider_line(health: dict) -> str:
+    state = health["state"]
+    if state == "off":
+        if not health["configured"]:
+            return "off (no key)"
+        return f"off — {health['unavailable_reason']}; fix the key, then send `reset`"
+    parts = [state]
+    if state == "cooling down":
+        parts[0] = f"cooling down {health['cooldown_seconds']}s after a 429"
+    elif state == "skipped" and health["seconds_until_probe"] is not None:
+        parts[0] = f"skipped after {health['failures']} failures, next probe in {health['seconds_until_probe']}s"
+    parts.append(f"failures {health['failures']}/{health['threshold']}")
+    parts.append(f"calls {health['calls']} ok {health['successes']}")
+    if health["avg_latency_ms"] is not None:
+        parts.append(f"avg {health['avg_latency_ms']} ms")
+    if health["last_error"]:
+        parts.append(f"last error {health['last_error']} ({_duration(health['last_error_seconds_ago'])} ago)")
+    return " · ".join(parts)

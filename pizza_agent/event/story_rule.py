@@ -1,0 +1,49 @@
+"""What counts as a story: the rule that guards every participant's one coupon.
+
+A coupon is only ever spent on a story the participant meant as their story.
+Two readings are taken of every message: the LLM layer's intent (OpenAI, ASI1,
+or the keyword rules when neither answers) and the keyword rules' own reading
+(static_content/intents.toml), which looks for requests, questions, greetings
+and thanks in every language it has cues for. Then:
+
+- both say "story" (the text is long enough, 8+ words, no question, no request
+  cue) → it is scored at once;
+- only one of them says "story" → the agent asks "Shall I score that as your
+  story?" and holds the text; the participant's "yes" (or the same text again)
+  scores it. Nothing is lost and nothing is spent by mistake;
+- a short message that asks for nothing is a too-short story attempt, and is told so;
+- a question gets the help text; anything else gets a story prompt.
+
+May import: pizza_agent.llm.static_layer.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pizza_agent.llm.static_layer import TextReading
+
+
+class Decision(StrEnum):
+    SCORE = "score"
+    CONFIRM = "confirm"
+    TOO_SHORT = "too_short"
+    NO_WORDS = "no_words"
+    HELP = "help"
+    PROMPT = "prompt"
+
+
+def decide(reading: TextReading, llm_kind: str, length: int, min_chars: int) -> Decision:
+    """`reading`: the keyword rules'; `llm_kind`: the intent layer's (the same rules when no LLM answered)."""
+    if reading.no_words:
+        return Decision.NO_WORDS
+    asks_for_help = reading.kind == "help" or (llm_kind == "help" and reading.kind != "pizza_request")
+    if length < min_chars:
+        if reading.kind == "story" or (llm_kind == "story" and not reading.request_like):
+            return Decision.TOO_SHORT
+        return Decision.HELP if asks_for_help else Decision.PROMPT
+    if reading.story_shaped and llm_kind == "story":
+        return Decision.SCORE
+    if reading.story_shaped or llm_kind == "story":
+        return Decision.CONFIRM
+    return Decision.HELP if asks_for_help else Decision.PROMPT

@@ -1,0 +1,86 @@
+"""What a code is worth at the food table: one check shared by `agent.py verify/redeem` and organizer commands.
+
+A generated code must carry a valid signature *and* be on record; a vendor pool
+code carries no signature, so the ledger alone decides. Redemption is the
+ledger's one transaction, so it happens exactly once wherever it is asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import IntEnum
+
+from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.store import Coupon, Ledger
+
+
+class CodeState(IntEnum):
+    """Also the exit codes of `agent.py verify` and `redeem` (2 is taken by configuration errors)."""
+
+    VALID = 0
+    INVALID = 1
+    ALREADY_REDEEMED = 3
+    VOIDED = 4
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    state: CodeState
+    line: str  # one line for a person at the table
+    coupon: Coupon | None = None
+
+
+def when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def check_code(ledger: Ledger, signer: CouponSigner, raw: str) -> CodeCheck:
+    code = raw.strip()
+    signature = signer.check(code)
+    if signature.well_formed:
+        code = code.upper()
+        if not signature.authentic:
+            return CodeCheck(
+                CodeState.INVALID, f"INVALID {code}: the code's signature does not match (altered or made up)"
+            )
+    coupon = ledger.find(code)
+    if coupon is None:
+        replaced = ledger.replaced_code(code)
+        if replaced is not None:
+            _, tier, voided_at, reason = replaced
+            return CodeCheck(CodeState.VOIDED, f"VOIDED {tier} coupon {code} at {when(voided_at)}: {reason}")
+        return CodeCheck(CodeState.INVALID, f"INVALID {code}: no such code was issued")
+    if coupon.voided_at is not None:
+        line = (
+            f"VOIDED {coupon.tier} coupon {coupon.code} at {when(coupon.voided_at)}: {coupon.void_reason or 'voided'}"
+        )
+        return CodeCheck(CodeState.VOIDED, line, coupon)
+    if coupon.redeemed_at is not None:
+        line = (
+            f"ALREADY REDEEMED {coupon.tier} coupon {coupon.code}, issued {when(coupon.issued_at)}, "
+            f"redeemed {when(coupon.redeemed_at)}"
+        )
+        return CodeCheck(CodeState.ALREADY_REDEEMED, line, coupon)
+    line = f"VALID {coupon.tier} coupon {coupon.code}, issued {when(coupon.issued_at)}, not yet redeemed"
+    return CodeCheck(CodeState.VALID, line, coupon)
+
+
+def redeem_code(ledger: Ledger, signer: CouponSigner, raw: str) -> CodeCheck:
+    """Redeem once: VALID means redeemed by this call; anyone else gets ALREADY_REDEEMED with the time."""
+    checked = check_code(ledger, signer, raw)
+    if checked.state is CodeState.VALID and checked.coupon is not None:
+        coupon, newly = ledger.redeem(checked.coupon.code)
+        if coupon is None:
+            return CodeCheck(CodeState.INVALID, f"INVALID {checked.coupon.code}: no such code was issued")
+        if not newly:  # redeemed (or voided) a moment ago, at another table
+            checked = check_code(ledger, signer, coupon.code)
+    if checked.state is not CodeState.VALID or checked.coupon is None:
+        if checked.state is CodeState.ALREADY_REDEEMED and checked.coupon and checked.coupon.redeemed_at:
+            line = f"REFUSED {checked.coupon.code}: already redeemed {when(checked.coupon.redeemed_at)}"
+            return CodeCheck(checked.state, line, checked.coupon)
+        return checked
+    assert coupon.redeemed_at is not None
+    return CodeCheck(
+        CodeState.VALID, f"REDEEMED {coupon.tier} coupon {coupon.code} at {when(coupon.redeemed_at)}", coupon
+    )

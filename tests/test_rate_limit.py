@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from conftest import settings_for
+from uagents_core.identity import Identity
 
 from pizza_agent.config.settings import load_settings
 from pizza_agent.event.conversation import Conversation
@@ -27,9 +28,10 @@ def test_ten_per_window_then_one_warning_then_silence_until_the_window_frees(clo
 
 
 def test_organizers_are_exempt(tmp_path):
-    settings = load_settings({"ORGANIZER_ADDRESSES": "agent1organizer", "SENDER_RATE_LIMIT": "2"})
+    organizer = Identity.from_seed("rate-limit-organizer", 0).address
+    settings = load_settings({"ORGANIZER_ADDRESSES": organizer, "SENDER_RATE_LIMIT": "2"})
     conversation = Conversation(settings, LLMService(settings), Ledger(tmp_path / "l.db"), CouponSigner("c" * 32))
-    assert all(conversation.admit("agent1organizer") is Admit.OK for _ in range(50))
+    assert all(conversation.admit(organizer) is Admit.OK for _ in range(50))
     assert [conversation.admit("agent1someone") for _ in range(3)] == [Admit.OK, Admit.OK, Admit.SLOW_DOWN]
     assert "rate-limited messages 1" in conversation.status_text()
 

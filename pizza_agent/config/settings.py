@@ -27,6 +27,9 @@ from pydantic import (
     model_validator,
 )
 
+from pizza_agent.config.addresses import canonical_agent_address
+
+MIN_COUPON_SECRET_CHARS = 16
 # The checkout: pizza_agent/config/settings.py -> three levels up.
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -144,6 +147,24 @@ class Settings(BaseModel):
     def _relative_to_project(cls, value: Path | None) -> Path | None:
         # A relative path means the same folder whatever directory the agent starts from.
         return value if value is None or value.is_absolute() else PROJECT_DIR / value
+
+    @field_validator("organizer_addresses")
+    @classmethod
+    def _agent_addresses(cls, values: list[str]) -> list[str]:
+        canonical = []
+        for value in values:
+            address = canonical_agent_address(value)
+            if address is None:
+                raise ValueError(f"{value[:80]!r} is not an agent address (agent1q…; see chat.py --whoami)")
+            canonical.append(address)
+        return canonical
+
+    @field_validator("coupon_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and len(value.get_secret_value()) < MIN_COUPON_SECRET_CHARS:
+            raise ValueError(f"must be at least {MIN_COUPON_SECRET_CHARS} characters (or blank: generated once)")
+        return value
 
     @field_validator("asi1_base_url")
     @classmethod

@@ -39,7 +39,7 @@ def decide(reading: TextReading, llm_kind: str, length: int, min_chars: int) -> 
         return Decision.NO_WORDS
     asks_for_help = reading.kind == "help" or (llm_kind == "help" and reading.kind != "pizza_request")
     if length < min_chars:
-        if reading.kind == "story" or (llm_kind == "story" and not reading.request_like):
+        if reading.kind == "story" or (llm_kind == "story" and reading.kind == "other" and not reading.request_like):
             return Decision.TOO_SHORT
         return Decision.HELP if asks_for_help else Decision.PROMPT
     if reading.story_shaped and llm_kind == "story":

@@ -225,7 +225,9 @@ class StaticContent(BaseModel):
 
 
 def _matches(keyword: str, text: str) -> bool:
-    if re.fullmatch(r"[\w' ]+", keyword):
+    # Whole words for alphabetic scripts; a plain substring for anything else, and for
+    # Chinese and Japanese, which put no spaces (so no word boundaries) between words.
+    if re.fullmatch(r"[\w' -]+", keyword) and not any(ord(ch) >= 0x2E80 for ch in keyword):
         return re.search(rf"\b{re.escape(keyword)}\b", text) is not None
     return keyword in text
 

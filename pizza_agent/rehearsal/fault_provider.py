@@ -1,9 +1,11 @@
 """A local OpenAI-compatible server that misbehaves on purpose.
 
 Tests, the drill and developers point OPENAI_BASE_URL / ASI1_BASE_URL at it.
-The fault is chosen per request by the model name (`OPENAI_MODEL=rate-limit-2`)
-or, for every other model name, by the server-wide default set with
-`POST /control {"fault": "silent"}` (or `FaultProvider.set_fault`).
+The fault is chosen by the server-wide fault set with `POST /control
+{"fault": "silent"}` (or `FaultProvider.set_fault`); until one is set, a model
+name that is a fault (`OPENAI_MODEL=rate-limit-2`) picks it per request, and
+any other model name gets `ok`. The fault set last always wins, so an agent
+started with a faulty model name can be switched to another fault while it runs.
 
 Faults: ok, rate-limit (429, no header), rate-limit-N (Retry-After: N s),
 rate-limit-ms-N (retry-after-ms: N), error-500-once (then ok, per model),
@@ -13,7 +15,9 @@ reset (TCP reset), malformed (200, body not JSON), wrong-shape (200, JSON
 without choices), empty (200, empty content), flapping-N (503 for N s from the
 first request after it was set, then ok), gullible (obeys a story that asks for a
 10: it reads through zero-width and full-width tricks and several languages, so
-tests prove the agent's injection guard, not the model's good manners).
+tests prove the agent's injection guard, not the model's good manners),
+intent-KIND (classifies every message as KIND: story, other, greeting, help,
+pizza_request — a model that gets intent wrong; every other task answers ok).
 
 Every request is recorded (time, model, fault, task) for tests to count
 attempts and measure gaps. Answers: scoring prompts get a JSON score,
@@ -57,10 +61,12 @@ FAULTS = (
     "empty",
     "flapping-N",
     "gullible",
+    "intent-KIND",
 )
 _FAULT_RE = re.compile(
     r"^(ok|rate-limit(-ms)?(-\d+(\.\d+)?)?|error-500-once|error-503|error-408|unauthorized|forbidden|context-length"
-    r"|content-policy|silent|slow-\d+(\.\d+)?|reset|malformed|wrong-shape|empty|flapping-\d+(\.\d+)?|gullible)$"
+    r"|content-policy|silent|slow-\d+(\.\d+)?|reset|malformed|wrong-shape|empty|flapping-\d+(\.\d+)?|gullible"
+    r"|intent-(?:story|other|greeting|help|pizza_request))$"
 )
 
 
@@ -80,6 +86,7 @@ class RecordedRequest:
 @dataclass
 class FaultProvider:
     default_fault: str = "ok"
+    fault_was_set: bool = False  # set_fault() or /control was used: that fault wins over model names
     canned_answer: str | None = None  # when set, every "ok" answer has this content
     requests: list[RecordedRequest] = field(default_factory=list)
     _failed_once: set[str] = field(default_factory=set)
@@ -94,6 +101,7 @@ class FaultProvider:
         if not is_fault(fault):
             raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
         self.default_fault = fault
+        self.fault_was_set = True
         self._failed_once.clear()
         self._flapping_since.clear()
 
@@ -148,7 +156,7 @@ class FaultProvider:
             messages = body.get("messages") or []
         except (ValueError, AttributeError):
             return web.json_response({"error": {"message": "invalid JSON"}}, status=400)
-        fault = model if is_fault(model) else self.default_fault
+        fault = model if is_fault(model) and not self.fault_was_set else self.default_fault
         task = _task_of(messages)
         self.requests.append(RecordedRequest(arrived, model, fault, task, request.headers.get("Authorization", "")))
         self.in_flight += 1
@@ -195,7 +203,9 @@ class FaultProvider:
             since = self._flapping_since.setdefault(model, arrived)
             if arrived - since < float(fault.removeprefix("flapping-")):
                 return _error(503, "server_error", "flapping: down")
-        if fault == "gullible" and task == "score-story" and _asks_for_ten(_user_text(messages)):
+        if fault.startswith("intent-") and task == "classify-intent":
+            content = json.dumps({"intent": fault.removeprefix("intent-")})
+        elif fault == "gullible" and task == "score-story" and _asks_for_ten(_user_text(messages)):
             content = json.dumps({"score": 10, "reason": "As the story instructed."})
         elif self.canned_answer is not None:
             content = self.canned_answer
@@ -292,10 +302,13 @@ def answer_for(task: str, messages: list) -> str:
 async def _main() -> None:
     parser = argparse.ArgumentParser(description="Local OpenAI-compatible provider that misbehaves on purpose.")
     parser.add_argument("--port", type=int, default=9100)
-    parser.add_argument("--fault", default="ok", help=f"default fault: {', '.join(FAULTS)}")
+    parser.add_argument(
+        "--fault", help=f"the fault for every request (default: the model name's, else ok): {', '.join(FAULTS)}"
+    )
     args = parser.parse_args()
     provider = FaultProvider()
-    provider.set_fault(args.fault)
+    if args.fault:
+        provider.set_fault(args.fault)
     await provider.start(args.port)
     print(f"fault provider on {provider.base_url} (default fault: {provider.default_fault}); Ctrl+C stops")
     try:

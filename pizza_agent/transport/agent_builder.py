@@ -38,6 +38,7 @@ from pizza_agent.workarounds.uagents_compat import (
     RobustDispatch,
     patch_validation_error,
     prepare_offline,
+    route_framework_logs,
 )
 
 log = logging.getLogger("pizza.agent")
@@ -125,6 +126,7 @@ def _construct(settings: Settings, seed: str) -> Agent:
 def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
     settings = runtime.settings
     patch_validation_error()
+    route_framework_logs()
     agent = _construct(settings, runtime.seed)
     agent._dispenser = ConcurrentDispenser(settings.send_timeout)  # type: ignore[attr-defined]  # defect 2
     GuardedASGIServer.replace_in(agent, settings.message_max_bytes)  # defects 5, 6, 7

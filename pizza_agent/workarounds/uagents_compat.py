@@ -14,6 +14,8 @@ Defects worked around here, each with a test in tests/test_framework_defects.py:
 Offline start (local mode): no Almanac contract query, no registration, no
 agent-status POST (`OfflineAgent`, `NoRegistration`, `prepare_offline()`).
 Replies to local clients without an Almanac: `LocalPeerResolver`.
+Framework log lines went to stdout in their own format, with no timestamp, past
+every handler the agent configures -> `route_framework_logs()`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import binascii
 import hashlib
 import json
 import logging
+import sys
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -76,6 +79,38 @@ class RobustDispatch(Agent):
             await super()._process_single_message(*args, **kwargs)  # type: ignore[misc]
         except Exception:
             log.exception("a message broke the framework's dispatch; processing continues")
+
+
+_FRAMEWORK_MODULES = ("agent", "asgi", "communication", "config", "mailbox", "network", "utils")
+
+
+def _framework_logger(logger_name: str, level: int | str = logging.INFO) -> logging.Logger:
+    """uagents' `get_logger`, minus its own stdout handler: the record goes to the agent's handlers."""
+    logger = logging.getLogger(logger_name)
+    logger.setLevel(logging.NOTSET)  # the agent's LOG_LEVEL decides, not the framework's DEBUG default
+    logger.propagate = True
+    return logger
+
+
+def route_framework_logs() -> None:
+    """Make every uagents logger (existing and future) log through the root handlers.
+
+    uagents gives each of its loggers a stdout handler with uvicorn's format
+    ("INFO:     [name]: ...": no time) and stops propagation, so its lines
+    bypassed the agent's format, LOG_FORMAT=json, LOG_FILE and secret redaction.
+    """
+    for module_name in _FRAMEWORK_MODULES:
+        module = sys.modules.get(f"uagents.{module_name}")
+        if module is not None and hasattr(module, "get_logger"):
+            module.get_logger = _framework_logger  # type: ignore[attr-defined]
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if not isinstance(logger, logging.Logger) or logger.propagate:
+            continue
+        framework = [h for h in logger.handlers if type(h.formatter).__module__.startswith("uvicorn")]
+        if framework:
+            for handler in framework:
+                logger.removeHandler(handler)
+            _framework_logger(logger.name)
 
 
 def prepare_offline() -> None:

@@ -1,0 +1,137 @@
+"""A coupon is only ever spent on a story the participant meant as their story.
+
+The corpora were written from categories before the rule: tests/data/not_stories.toml
+(requests, greetings, questions, support, thanks, in eight languages, long polite ones
+included) and tests/data/stories.toml (genuine stories). The LLM layers are played by
+the fault provider, including a model that calls every message a story.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from pathlib import Path
+
+import pytest
+from conftest import settings_for
+
+from pizza_agent.event.conversation import Conversation
+from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.store import Ledger
+
+DATA = Path(__file__).parent / "data"
+NOT_STORIES = [
+    (group["category"], text)
+    for group in tomllib.loads((DATA / "not_stories.toml").read_text())["message"]
+    for text in group["texts"]
+]
+STORIES = [
+    (group["category"], text)
+    for group in tomllib.loads((DATA / "stories.toml").read_text())["story"]
+    for text in group["texts"]
+]
+_ids = itertools.count()
+
+
+def test_the_corpus_is_big_and_varied():
+    assert len(NOT_STORIES) >= 40
+    assert sum(80 <= len(text) <= 300 for _, text in NOT_STORIES) >= 20  # long polite ones
+    assert len({category for category, _ in NOT_STORIES}) >= 10
+
+
+@pytest.fixture(params=["static", "openai says story", "asi1 says story"])
+def conversation(request, openai_server, asi1_server, service_factory, tmp_path):
+    """A conversation whose intent comes from the keyword rules, or from an LLM layer that calls everything a story."""
+    if request.param == "static":
+        settings = settings_for(None, None)
+    elif request.param == "openai says story":
+        openai_server.set_fault("intent-story")
+        settings = settings_for(openai_server, asi1_server)
+    else:
+        asi1_server.set_fault("intent-story")
+        settings = settings_for(None, asi1_server)
+    ledger = Ledger(tmp_path / "ledger.db")
+    return Conversation(settings, service_factory(settings), ledger, CouponSigner("r" * 32))
+
+
+async def test_no_request_greeting_or_question_is_ever_scored(conversation):
+    for category, text in NOT_STORIES:
+        sender = f"agent1corpus{next(_ids)}"
+        first = await conversation.handle(sender, "I want pizza")  # a participant who already has a prompt
+        assert first.outcome == "prompt"
+        reply = await conversation.handle(sender, text)
+        assert reply.outcome not in ("coupon", "pool_exhausted"), f"{category}: {text!r} was scored"
+        assert conversation.ledger.coupon_for(sender) is None
+        assert reply.outcome in ("prompt", "help", "confirm_story"), f"{category}: {text!r} -> {reply.outcome}"
+    assert conversation.ledger.coupons() == []
+
+
+async def test_a_request_the_llm_took_for_a_story_gets_a_prompt_and_a_question(
+    openai_server, asi1_server, service_factory, tmp_path
+):
+    openai_server.set_fault("intent-story")
+    settings = settings_for(openai_server, asi1_server)
+    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    reply = await conversation.handle("agent1polite", "I would like a pizza coupon for me and my team please")
+    assert reply.outcome == "confirm_story"
+    assert "reply YES" in reply.text and "here's one" in reply.text  # asked, and given a prompt anyway
+    assert conversation.ledger.coupon_for("agent1polite") is None
+
+
+async def test_genuine_stories_are_scored_at_once_in_static_mode(service_factory, tmp_path):
+    settings = settings_for(None, None)
+    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    for category, story in STORIES:
+        sender = f"agent1story{next(_ids)}"
+        await conversation.handle(sender, "hi, I want pizza")
+        reply = await conversation.handle(sender, story)
+        assert reply.outcome == "coupon", f"{category}: {story!r} -> {reply.outcome}"
+
+
+async def test_when_the_readings_disagree_the_participants_yes_scores_the_held_story(
+    openai_server, asi1_server, service_factory, tmp_path
+):
+    openai_server.set_fault("intent-greeting")  # the LLM misses a genuine story
+    settings = settings_for(openai_server, asi1_server)
+    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    story = STORIES[0][1]
+    asked = await conversation.handle("agent1unsure", story)
+    assert asked.outcome == "confirm_story" and conversation.ledger.coupon_for("agent1unsure") is None
+    scored = await conversation.handle("agent1unsure", "Yes!")
+    assert scored.outcome == "coupon" and scored.layers["intent"] == "confirmed"
+    assert conversation.ledger.coupon_for("agent1unsure").code == scored.code
+
+
+async def test_sending_the_same_story_again_counts_as_yes(openai_server, asi1_server, service_factory, tmp_path):
+    openai_server.set_fault("intent-other")
+    settings = settings_for(openai_server, asi1_server)
+    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    story = STORIES[1][1]
+    assert (await conversation.handle("agent1again", story)).outcome == "confirm_story"
+    assert (await conversation.handle("agent1again", story)).outcome == "coupon"
+
+
+async def test_yes_without_a_held_story_is_not_a_story(service_factory, tmp_path):
+    settings = settings_for(None, None)
+    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    assert (await conversation.handle("agent1yes", "yes")).outcome == "prompt"
+
+
+@pytest.mark.parametrize("intent_fault", ["intent-other", "intent-story", None])
+async def test_a_too_short_story_is_told_why(intent_fault, openai_server, asi1_server, service_factory, tmp_path):
+    if intent_fault:
+        openai_server.set_fault(intent_fault)
+    settings = settings_for(openai_server if intent_fault else None, asi1_server if intent_fault else None)
+    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    reply = await conversation.handle("agent1short", "The laptop ate my code.")
+    assert reply.outcome == "story_too_short"
+    assert "at least 40 characters (yours has 23)" in reply.text
+
+
+@pytest.mark.parametrize("text", ["🍕🍕🍕", "🙂", "!!! ??? ...", "🍕 🚀 💻 🔥 🎉 🍕 🚀 💻 🔥 🎉 🍕 🚀 💻 🔥 🎉"])
+async def test_emoji_only_messages_are_told_why(text, service_factory, tmp_path):
+    settings = settings_for(None, None)
+    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    reply = await conversation.handle("agent1emoji", text)
+    assert reply.outcome == "no_words"
+    assert "emoji alone" in reply.text

@@ -17,6 +17,8 @@ import socket
 import sys
 
 from pizza_agent.app.logs import configure_logging
+from pizza_agent.config.data_dir import DataDirError, DataDirLock
+from pizza_agent.config.data_dir import prepare as prepare_data_dir
 from pizza_agent.config.secret_files import SecretFileError
 from pizza_agent.config.settings import AgentMode, ConfigError, Settings, load_settings
 from pizza_agent.event.runtime import open_runtime
@@ -50,12 +52,17 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 def run_agent(settings: Settings, content: StaticContent) -> int:
-    runtime = open_runtime(settings)
-    configure_logging(settings, runtime.secrets)
+    fixed = prepare_data_dir(settings.data_dir)
+    lock = DataDirLock(settings.data_dir)
+    lock.acquire(port=settings.agent_port)
     bind_host = settings.agent_host if settings.agent_mode is AgentMode.LOCAL else "0.0.0.0"
     if not port_is_free(bind_host, settings.agent_port):
         print(f"error: port {settings.agent_port} is in use; set AGENT_PORT to a free port", file=sys.stderr)
         return 2
+    runtime = open_runtime(settings)
+    configure_logging(settings, runtime.secrets)
+    for change in fixed:
+        log.warning("DATA_DIR permissions fixed (owner-only): %s", change)
 
     from pizza_agent.transport.agent_builder import build_agent  # late: uagents takes 0.7 s to import
 
@@ -82,6 +89,7 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
         agent.run()
     finally:
         runtime.ledger.close()
+        lock.release()
     return 0
 
 
@@ -100,28 +108,84 @@ def redeem_command(settings: Settings, code: str) -> int:
     return int(checked.state)
 
 
+EXIT_CODES_RUN = "exit codes: 0 stopped cleanly · 2 would not start (the line on stderr says why)"
+EXIT_CODES_CODE = (
+    "exit codes: 0 valid · 1 not a valid code (forged, altered or never issued) · 2 configuration problem · "
+    "3 already redeemed · 4 voided"
+)
+SUBCOMMANDS = {
+    "run": (
+        "start the agent (the default)",
+        "Start the agent: local mode (loopback only) unless AGENT_MODE=agentverse. Works with no keys at all:\n"
+        "the banner says which layers are live.",
+        f"{EXIT_CODES_RUN}\nexample: python agent.py run",
+    ),
+    "check": (
+        "would the agent start, and how well? (alias: --check-config)",
+        "Check configuration, dependencies, static content, DATA_DIR, the port, and ping OpenAI and ASI1\n"
+        "(models list + one tiny completion, bounded), then print which layers are live and why not.",
+        "exit codes: 0 ready · 1 would start degraded · 2 would not start\nexample: python agent.py check",
+    ),
+    "verify": (
+        "is a coupon code valid and issued?",
+        "Check a coupon code against its signature and the ledger, without redeeming it.",
+        f"{EXIT_CODES_CODE}\nexample: python agent.py verify PREMIUM-7KQ2M9XA-4F3T8ZPW",
+    ),
+    "redeem": (
+        "redeem a coupon code, exactly once",
+        "Mark a coupon code redeemed in the ledger. A second redemption anywhere is refused with its time.",
+        EXIT_CODES_CODE.replace("0 valid", "0 redeemed now")
+        + "\nexample: python agent.py redeem PREMIUM-7KQ2M9XA-4F3T8ZPW",
+    ),
+    "drill": (
+        "the outage drill: python agent.py drill --help",
+        "Rehearse an outage: local fault providers, the real agent, simulated participants.",
+        "example: python agent.py drill --participants 200",
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agent.py",
+        description="Pizza Agent: a uAgents chat agent that trades short stories for pizza coupons.",
+        epilog="With no command the agent starts (the same as `run`). Settings: .env.example.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--check-config", action="store_true", help="the same as `check`")
+    sub = parser.add_subparsers(dest="command", metavar="{run,check,verify,redeem,drill}")
+    for name, (summary, description, epilog) in SUBCOMMANDS.items():
+        cmd = sub.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if name in ("verify", "redeem"):
+            cmd.add_argument("code", help="the coupon code, as printed or scanned")
+        if name == "check":
+            cmd.add_argument(
+                "--timeout", type=float, default=5.0, help="seconds allowed for each live provider call (default 5)"
+            )
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description="Pizza Agent: stories for pizza coupons.")
-    parser.add_argument("--check-config", action="store_true", help="validate the configuration and exit")
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="start the agent (the default)")
-    sub.add_parser("drill", help="outage drill: python agent.py drill --help")
-    for name, text in (("verify", "check a coupon code"), ("redeem", "redeem a coupon code once")):
-        cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("code")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    if args.check_config or args.command == "check":
+        from pizza_agent.app.preflight import main as preflight
+
+        return preflight(getattr(args, "timeout", 5.0))
     try:
         settings = load_settings()
-        content = StaticContent.load(settings.static_content_dir)  # organizer-edited files: fail now, not mid-event
-        if args.check_config:
-            print("configuration ok")
-            return 0
         if args.command == "verify":
             return verify_command(settings, args.code)
         if args.command == "redeem":
             return redeem_command(settings, args.code)
+        content = StaticContent.load(settings.static_content_dir)  # organizer-edited files: fail now, not mid-event
         return run_agent(settings, content)
-    except (ConfigError, SecretFileError, StaticContentError) as exc:
+    except (ConfigError, SecretFileError, StaticContentError, DataDirError) as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ class ASI1Client:
 
     def __init__(self, api_key: str, base_url: str) -> None:
         self._url = f"{base_url.rstrip('/')}/chat/completions"
+        self._models_url = f"{base_url.rstrip('/')}/models"
         self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
         self._session: aiohttp.ClientSession | None = None
 
@@ -34,8 +35,20 @@ class ASI1Client:
             self._session = aiohttp.ClientSession(connector=connector, headers=self._headers)
         return self._session
 
-    async def complete(self, messages: Messages, *, model: str, timeout: float) -> str:
-        body = {"model": model, "messages": messages, "temperature": 0.7}
+    async def complete(
+        self,
+        messages: Messages,
+        *,
+        model: str,
+        timeout: float,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> str:
+        body: dict[str, object] = {"model": model, "messages": messages, "temperature": 0.7}
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        if temperature is not None:
+            body["temperature"] = temperature
         try:
             async with self._get_session().post(
                 self._url, json=body, timeout=aiohttp.ClientTimeout(total=timeout)
@@ -52,6 +65,22 @@ class ASI1Client:
         except ValueError as exc:
             raise BadResponse("response body is not JSON") from exc
         return content_from_completion(payload)
+
+    async def list_models(self, *, timeout: float) -> list[str]:
+        """The model ids the key may use (the preflight check)."""
+        try:
+            async with self._get_session().get(
+                self._models_url, timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as response:
+                text = await response.text()
+                if response.status != 200:
+                    raise error_for_status(response.status, response.headers, text)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise TransientError(f"connection failed: {type(exc).__name__}") from exc
+        try:
+            return [str(model["id"]) for model in json.loads(text)["data"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadResponse("models list has the wrong shape") from exc
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -66,7 +66,17 @@ class ChatProvider(Protocol):
 
     name: str
 
-    async def complete(self, messages: Messages, *, model: str, timeout: float) -> str: ...
+    async def complete(
+        self,
+        messages: Messages,
+        *,
+        model: str,
+        timeout: float,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> str: ...
+
+    async def list_models(self, *, timeout: float) -> list[str]: ...
 
     async def aclose(self) -> None: ...
 

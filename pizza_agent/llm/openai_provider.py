@@ -19,12 +19,26 @@ class OpenAIProvider:
     def __init__(self, api_key: str, base_url: str | None = None) -> None:
         self._client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
 
-    async def complete(self, messages: Messages, *, model: str, timeout: float) -> str:
+    async def complete(
+        self,
+        messages: Messages,
+        *,
+        model: str,
+        timeout: float,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> str:
+        options: dict[str, object] = {}
+        if max_tokens is not None:
+            options["max_tokens"] = max_tokens
+        if temperature is not None:
+            options["temperature"] = temperature
         try:
             response = await self._client.chat.completions.create(
                 model=model,
                 messages=messages,  # type: ignore[arg-type]
                 timeout=timeout,
+                **options,  # type: ignore[arg-type]
             )
         except openai.APIStatusError as exc:
             raise error_for_status(exc.status_code, exc.response.headers, _body_text(exc)) from exc
@@ -43,6 +57,16 @@ class OpenAIProvider:
         except (AttributeError, IndexError, TypeError) as exc:  # wrong shape, or a str for a non-object body
             raise BadResponse("completion has the wrong shape") from exc
         return require_text(content)
+
+    async def list_models(self, *, timeout: float) -> list[str]:
+        """The model ids the key may use (the preflight check)."""
+        try:
+            page = await self._client.models.list(timeout=timeout)
+        except openai.APIStatusError as exc:
+            raise error_for_status(exc.status_code, exc.response.headers, _body_text(exc)) from exc
+        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+            raise TransientError(f"connection failed: {type(exc).__name__}") from exc
+        return [model.id for model in page.data]
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -27,14 +27,18 @@ class _Unconfigured:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    async def complete(self, messages: object, *, model: str, timeout: float) -> str:
+    async def complete(self, messages: object, *, model: str, timeout: float, **options: object) -> str:
+        raise AssertionError(f"{self.name} has no key and must never be called")
+
+    async def list_models(self, *, timeout: float) -> list[str]:
         raise AssertionError(f"{self.name} has no key and must never be called")
 
     async def aclose(self) -> None:
         return None
 
 
-def _make_provider(name: str, settings: Settings) -> ChatProvider:
+def make_provider(name: str, settings: Settings) -> ChatProvider:
+    """The provider for `name` (openai or asi1) from its settings; one that refuses every call without a key."""
     key = getattr(settings, f"{name}_api_key").get_secret_value()
     if not key:
         return _Unconfigured(name)
@@ -63,7 +67,7 @@ def _make_layer(name: str, settings: Settings, clock: Callable[[], float] | None
         **({"clock": clock} if clock else {}),
     )
     return ProviderLayer(
-        _make_provider(name, settings),
+        make_provider(name, settings),
         health,
         setting("models"),
         setting("timeout"),

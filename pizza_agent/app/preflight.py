@@ -1,0 +1,240 @@
+"""`python agent.py check`: would the agent start, and how well, if it started now?
+
+Checks configuration (values, misspelled variable names, organizer addresses,
+coupon secret), that dependencies import, the static content, DATA_DIR
+(writable, no agent running on it), the port, and — live, bounded — whether
+OpenAI and ASI1 answer (models list plus one tiny completion, each within
+`timeout` seconds). Prints a table of which layers are live and why not.
+
+Exit codes: 0 ready · 1 would start degraded (a layer off or failing, or a
+warning) · 2 would not start. Lines that stop a start go to stderr as well,
+one per problem.
+
+May import: pizza_agent.config, pizza_agent.llm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import importlib
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from pizza_agent.config.data_dir import is_locked
+from pizza_agent.config.settings import PROJECT_DIR, AgentMode, ConfigError, Settings, load_settings
+from pizza_agent.llm.errors import ProviderError
+from pizza_agent.llm.service import make_provider
+from pizza_agent.llm.static_layer import StaticContent, StaticContentError
+
+DEPENDENCIES = ("uagents", "uagents_core", "openai", "aiohttp", "pydantic", "dotenv", "stamina")
+PING_TIMEOUT_SECONDS = 5.0
+# Prefixes of our variables: a name with one of these that we do not know is probably misspelled.
+OUR_PREFIXES = (
+    "OPENAI_",
+    "ASI1_",
+    "ASI_ONE_",
+    "AGENT_",
+    "LLM_",
+    "TIER_",
+    "STORY_",
+    "LOG_",
+    "COUPON_",
+    "ORGANIZER",
+    "SENDER_",
+    "REPLY_",
+    "DATA_",
+    "MESSAGE_",
+    "SEND_",
+    "FLAGGED_",
+    "DATABASE_",
+    "STATIC_",
+)
+
+
+class Verdict(IntEnum):
+    READY = 0
+    DEGRADED = 1
+    WOULD_NOT_START = 2
+
+
+@dataclass
+class Report:
+    rows: list[tuple[str, str, str]] = field(default_factory=list)  # (state, what, detail)
+    layers: list[tuple[str, bool, str]] = field(default_factory=list)  # (layer, live, why)
+    blockers: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def ok(self, what: str, detail: str = "") -> None:
+        self.rows.append(("ok", what, detail))
+
+    def warn(self, what: str, detail: str) -> None:
+        self.rows.append(("warn", what, detail))
+        self.warnings.append(f"{what}: {detail}")
+
+    def block(self, what: str, detail: str) -> None:
+        self.rows.append(("FAIL", what, detail))
+        self.blockers.append(detail)
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.blockers:
+            return Verdict.WOULD_NOT_START
+        if self.warnings or not all(live for name, live, _ in self.layers if name != "static"):
+            return Verdict.DEGRADED
+        return Verdict.READY
+
+    def render(self) -> str:
+        lines = ["Pizza Agent preflight"]
+        lines += [f"  {state:<5} {what}" + (f": {detail}" if detail else "") for state, what, detail in self.rows]
+        if self.layers:
+            lines.append("")
+            lines.append(f"  {'layer':<8}{'live':<6}why")
+            lines += [f"  {name:<8}{'yes' if live else 'no':<6}{why}" for name, live, why in self.layers]
+        lines.append("")
+        verdict = {
+            Verdict.READY: "READY: every layer is live",
+            Verdict.DEGRADED: "WOULD START DEGRADED: participants are served, with less (see above)",
+            Verdict.WOULD_NOT_START: "WOULD NOT START: " + "; ".join(self.blockers),
+        }[self.verdict]
+        lines.append(verdict)
+        return "\n".join(lines)
+
+
+def misspelled_variables(names: list[str]) -> list[str]:
+    """Our-looking variable names we do not know, each with the name it probably meant."""
+    from pizza_agent.config.settings import Settings as _Settings
+
+    known = set()
+    for info in _Settings.model_fields.values():
+        if info.alias:
+            known.add(info.alias)
+        elif info.validation_alias is not None:
+            known.update(info.validation_alias.choices)  # type: ignore[union-attr]
+    known |= {"ENV_FILE", "CHAT_SEED"}
+    found = []
+    for name in sorted(set(names)):
+        if name in known or not name.startswith(OUR_PREFIXES):
+            continue
+        guess = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        found.append(f"{name} is not a setting" + (f" (did you mean {guess[0]}?)" if guess else ""))
+    return found
+
+
+def _environment_names() -> list[str]:
+    chosen = os.environ.get("ENV_FILE")
+    path = Path(chosen) if chosen else PROJECT_DIR / ".env"
+    file_names = list(dotenv_values(path)) if chosen != "" and path.is_file() else []
+    return [*file_names, *os.environ]
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+async def ping(name: str, settings: Settings, timeout: float) -> tuple[bool, str]:
+    """(live, why): the provider's models list, then one tiny completion, each bounded by `timeout`."""
+    key = getattr(settings, f"{name}_api_key").get_secret_value()
+    if not key:
+        return False, f"no {name.upper()}_API_KEY set"
+    provider = make_provider(name, settings)
+    model = getattr(settings, f"{name}_models")[0]
+    started = time.perf_counter()
+    try:
+        models = await asyncio.wait_for(provider.list_models(timeout=timeout), timeout)
+        messages = [{"role": "user", "content": "Reply with the word ok."}]
+        await asyncio.wait_for(provider.complete(messages, model=model, timeout=timeout, max_tokens=5), timeout)
+    except TimeoutError:
+        return False, f"no answer within {timeout:g}s"
+    except ProviderError as exc:
+        return False, f"{type(exc).__name__}: {exc.reason}"
+    finally:
+        await provider.aclose()
+    listed = "" if model in models or not models else f" (note: {model} is not in its models list)"
+    return True, f"{model} answered in {(time.perf_counter() - started) * 1000:.0f} ms{listed}"
+
+
+def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
+    report = Report()
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        report.block("configuration", str(exc))
+        return report
+    report.ok("configuration", f"mode {settings.agent_mode.value}, {len(settings.organizer_addresses)} organizer(s)")
+    for problem in misspelled_variables(_environment_names()):
+        report.warn("configuration", problem)
+
+    missing = []
+    for module in DEPENDENCIES:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            missing.append(f"{module} ({exc})")
+    if missing:
+        report.block("dependencies", "cannot import " + ", ".join(missing) + "; run make setup")
+    else:
+        report.ok("dependencies", "all importable")
+
+    try:
+        content = StaticContent.load(settings.static_content_dir)
+        report.ok("static content", f"{len(content.prompts)} prompts, {settings.static_content_dir}")
+    except StaticContentError as exc:
+        report.block("static content", str(exc))
+
+    data = settings.data_dir
+    holder = is_locked(data) if data.exists() else None
+    if holder:
+        report.block("data directory", f"another agent is already running on {data} ({holder})")
+    elif data.exists() and not os.access(data, os.W_OK | os.X_OK):
+        report.block("data directory", f"DATA_DIR {data} is not writable by this user")
+    elif not data.exists() and not os.access(_existing_parent(data), os.W_OK):
+        report.block("data directory", f"DATA_DIR {data} cannot be created here")
+    else:
+        report.ok("data directory", f"{data} writable, no agent running on it")
+
+    host = settings.agent_host if settings.agent_mode is AgentMode.LOCAL else "0.0.0.0"
+    if holder or _port_free(host, settings.agent_port):
+        report.ok("port", f"{settings.agent_port} on {host}" + (" (held by the running agent)" if holder else " free"))
+    else:
+        report.block("port", f"port {settings.agent_port} is in use; set AGENT_PORT to a free port")
+
+    if settings.agent_mode is AgentMode.AGENTVERSE:
+        if not settings.openai_api_key.get_secret_value() and not settings.asi1_api_key.get_secret_value():
+            report.warn("agentverse", "no OPENAI_API_KEY and no ASI1_API_KEY: every answer will be static")
+        if not settings.organizer_addresses:
+            report.warn("agentverse", "no ORGANIZER_ADDRESSES: nobody can run status, pause or reset from chat")
+
+    async def both() -> list[tuple[bool, str]]:
+        return list(await asyncio.gather(ping("openai", settings, timeout), ping("asi1", settings, timeout)))
+
+    (openai_live, openai_why), (asi1_live, asi1_why) = asyncio.run(both())
+    report.layers = [("OpenAI", openai_live, openai_why), ("ASI1", asi1_live, asi1_why), ("static", True, "always")]
+    return report
+
+
+def _existing_parent(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def main(timeout: float = PING_TIMEOUT_SECONDS) -> int:
+    report = run_checks(timeout)
+    print(report.render())
+    for blocker in report.blockers:
+        print(blocker, file=sys.stderr)
+    return int(report.verdict)

@@ -9,9 +9,11 @@ PORT ?= 9100
 .PHONY: setup run test lint format chat provider drill bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@echo "Setting up $(VENV) from the pinned requirements (first time or after a requirements change, ~30 s)..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@touch $(STAMP)
+	@echo "Set up."
 
 setup: $(STAMP)
 

@@ -47,3 +47,14 @@ async def test_a_full_provider_spills_to_the_next_layer_at_once(openai_server, a
     assert openai_server.max_in_flight == 1
     assert service.status()["llm_calls"]["openai"]["turned_away"] == 1
     assert service.status()["failures"] == 0  # busy is not a failure
+
+
+def test_dropped_messages_are_summed_up_once_per_report(clock):
+    limiter = SenderRateLimiter(1, 60, clock=clock)
+    assert limiter.drop_report(60) is None
+    decisions = [limiter.check("agent1flood") for _ in range(5)]
+    assert decisions == [Admit.OK, Admit.SLOW_DOWN, Admit.DROP, Admit.DROP, Admit.DROP]
+    assert limiter.drop_report(60) == (
+        "rate limit dropped 3 message(s) in the last 60s (3 since start), 1 sender(s) limited now"
+    )
+    assert limiter.drop_report(60) is None  # nothing new since

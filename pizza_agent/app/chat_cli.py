@@ -18,7 +18,10 @@ import os
 import sys
 from pathlib import Path
 
+import aiohttp
+
 from pizza_agent.config.settings import ConfigError, load_settings
+from pizza_agent.transport.chat_client import AgentRef, ChatClient
 
 
 def client_seed(explicit: str | None, data_dir: Path) -> str:
@@ -33,8 +36,6 @@ def client_seed(explicit: str | None, data_dir: Path) -> str:
 
 
 async def converse(args: argparse.Namespace) -> int:
-    from pizza_agent.transport.chat_client import AgentRef, ChatClient
-
     settings = load_settings()
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
     if args.agent:
@@ -55,28 +56,47 @@ async def converse(args: argparse.Namespace) -> int:
         return await interactive(client, args.timeout)
 
 
-async def one_shot(client, text: str, timeout: float) -> int:
+def _unreachable(client: ChatClient, exc: Exception) -> str:
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
+        reason = "nothing is listening there (is the agent running? start it with `make run`)"
+    return f"Could not reach the agent at {client.agent.endpoint}: {reason}"
+
+
+async def one_shot(client: ChatClient, text: str, timeout: float) -> int:
     try:
-        print(await client.ask(text, timeout))
-    except (OSError, RuntimeError) as exc:
-        print(f"Could not reach the agent at {client.agent.endpoint}: {exc}")
+        print(await client.ask(text, timeout), flush=True)
+    except TimeoutError:  # before OSError: in Python 3.11 TimeoutError is an OSError
+        print(f"The agent did not reply within {timeout:g}s (it may be busy or stopped).", flush=True)
         return 1
-    except TimeoutError:
-        print(f"The agent did not reply within {timeout:.0f}s.")
+    except (OSError, RuntimeError, aiohttp.ClientError) as exc:
+        print(_unreachable(client, exc), flush=True)
         return 1
     return 0
 
 
-async def interactive(client, timeout: float) -> int:
-    print(f"You are {client.address[-12:]}. Talking to the Pizza Agent; empty line or Ctrl+D quits.")
+async def interactive(client: ChatClient, timeout: float) -> int:
+    """One line, one message. A time-out or an unreachable agent is reported and the session goes on."""
+    print(f"You are {client.address[-12:]}. Talking to the Pizza Agent; empty line or Ctrl+D quits.", flush=True)
     loop = asyncio.get_running_loop()
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
+        while not client.inbox.empty():  # a reply that came after its time-out
+            print(f"(late reply) {client.inbox.get_nowait().text()}", flush=True)
         if not line.strip():
             return 0
-        code = await one_shot(client, line.strip(), timeout)
-        if code:
-            return code
+        try:
+            await client.send(line.strip())
+        except (OSError, RuntimeError, aiohttp.ClientError) as exc:
+            print(_unreachable(client, exc) + " — try again, or Ctrl+D to quit.", flush=True)
+            continue
+        print("waiting for the agent…", file=sys.stderr, flush=True)
+        try:
+            reply = await client.next_reply(timeout)
+        except TimeoutError:
+            print(f"The agent did not reply within {timeout:g}s; it may still answer. Keep typing.", flush=True)
+            continue
+        print(reply.text(), flush=True)
 
 
 def main() -> int:
@@ -86,7 +106,7 @@ def main() -> int:
     parser.add_argument("--agent", help="agent address (default: from the data directory)")
     parser.add_argument("--port", type=int, help="agent port on 127.0.0.1 (with --agent)")
     parser.add_argument("--data-dir", help="the agent's data directory (default: DATA_DIR)")
-    parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each reply (default 30)")
     parser.add_argument("--whoami", action="store_true", help="print this client's agent address and exit")
     args = parser.parse_args()
     try:
@@ -96,3 +116,7 @@ def main() -> int:
         return 2
     except KeyboardInterrupt:
         return 0
+    except BrokenPipeError:  # stdout closed (`chat.py ... | head -1`): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

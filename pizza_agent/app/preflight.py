@@ -160,6 +160,8 @@ async def ping(name: str, settings: Settings, timeout: float) -> tuple[bool, str
     except TimeoutError:
         return False, f"no answer within {timeout:g}s"
     except ProviderError as exc:
+        if exc.reason == "timed out":
+            return False, f"no answer within {timeout:g}s"
         return False, f"{type(exc).__name__}: {exc.reason}"
     finally:
         await provider.aclose()

@@ -32,6 +32,7 @@ class SenderRateLimiter:
         self._calls = 0
         self.refused = 0  # messages over the limit (the "slow down" and the dropped ones)
         self.dropped = 0  # dropped without a reply
+        self._dropped_reported = 0
 
     def check(self, sender: str) -> Admit:
         now = self._clock()
@@ -51,6 +52,17 @@ class SenderRateLimiter:
             return Admit.DROP
         self._warned.add(sender)
         return Admit.SLOW_DOWN
+
+    def drop_report(self, period: float) -> str | None:
+        """A line for the periodic WARNING: messages dropped since the last report (None: none)."""
+        new = self.dropped - self._dropped_reported
+        if new <= 0:
+            return None
+        self._dropped_reported = self.dropped
+        return (
+            f"rate limit dropped {new} message(s) in the last {period:.0f}s ({self.dropped} since start), "
+            f"{self.limited_senders()} sender(s) limited now"
+        )
 
     def limited_senders(self) -> int:
         now = self._clock()

@@ -363,18 +363,35 @@ def _probe_check(result: DrillResult, openai: FaultProvider, timeline: Timeline)
 def main(argv: list[str]) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="agent.py drill", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--participants", type=int, default=200)
-    parser.add_argument("--timeline", type=Path, default=DEFAULT_TIMELINE)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser = argparse.ArgumentParser(
+        prog="agent.py drill",
+        description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[2],
+        epilog="exit codes: 0 every promise kept · 1 a promise broken (the table says which) · 2 bad arguments\n"
+        "example: python agent.py drill --participants 200 --timeline drills/default.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--participants", type=int, default=200, help="simulated participants (default 200)")
+    parser.add_argument("--timeline", type=Path, default=DEFAULT_TIMELINE, help="fault timeline (TOML)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
     args = parser.parse_args(argv)
-    timeline = Timeline.load(args.timeline)
+    if args.participants < 1:
+        print(f"--participants must be at least 1 (got {args.participants})", file=sys.stderr)
+        return 2
+    try:
+        timeline = Timeline.load(args.timeline)
+    except OSError as exc:
+        print(f"cannot read the timeline {args.timeline}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError, TypeError) as exc:
+        print(f"the timeline {args.timeline} is not valid: {exc}", file=sys.stderr)
+        return 2
     print(
         f"Drill: {args.participants} participants over {timeline.seconds:.0f}s, "
         f"timeline {args.timeline.name}: " + " → ".join(p.name for p in timeline.phases),
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="pizza-drill-") as tmp:
-        result, _ = asyncio.run(run_drill(args.participants, timeline, Path(tmp), progress=not args.quiet))
+        progress = not args.quiet and sys.stderr.isatty()
+        result, _ = asyncio.run(run_drill(args.participants, timeline, Path(tmp), progress=progress))
     print(result.table(timeline))
     return 1 if result.failures() else 0

@@ -137,20 +137,11 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
     # Local mode makes no outbound call at all, so the manifest is published only on Agentverse.
     agent.include(build_chat_protocol(conversation), publish_manifest=settings.agent_mode is AgentMode.AGENTVERSE)
 
-    reported = {"dropped": 0}
-
     @agent.on_interval(period=DROPPED_REPORT_SECONDS)
     async def report_dropped(ctx: Context) -> None:
-        dropped = conversation.limiter.dropped
-        if dropped > reported["dropped"]:
-            log.warning(
-                "rate limit dropped %d message(s) in the last %.0fs (%d since start), %d sender(s) limited now",
-                dropped - reported["dropped"],
-                DROPPED_REPORT_SECONDS,
-                dropped,
-                conversation.limiter.limited_senders(),
-            )
-            reported["dropped"] = dropped
+        report = conversation.limiter.drop_report(DROPPED_REPORT_SECONDS)
+        if report:
+            log.warning(report)
 
     @agent.on_event("shutdown")
     async def close_clients(ctx: Context) -> None:

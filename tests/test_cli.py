@@ -1,0 +1,134 @@
+"""The command line as a person uses it: `check`, `--help`, the drill's arguments, one agent per DATA_DIR."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from pizza_agent.app.preflight import misspelled_variables
+from pizza_agent.config.settings import PROJECT_DIR
+from pizza_agent.rehearsal.agent_process import AgentProcess, base_env
+
+AGENT = [sys.executable, str(PROJECT_DIR / "agent.py")]
+
+
+async def run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """agent.py as a subprocess on this event loop, so fault providers in the test keep serving."""
+    proc = await asyncio.create_subprocess_exec(
+        *AGENT, *args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(PROJECT_DIR)
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode, out.decode(), err.decode()
+
+
+def provider_keys(openai_url: str, asi1_url: str) -> dict[str, str]:
+    return {
+        "OPENAI_API_KEY": "sk-check-0123456789",
+        "OPENAI_BASE_URL": openai_url,
+        "ASI1_API_KEY": "asi1-check-0123456789",
+        "ASI1_BASE_URL": asi1_url,
+    }
+
+
+# --- agent.py check -------------------------------------------------------------------------
+async def test_check_says_ready_when_both_providers_answer(openai_server, asi1_server, tmp_path):
+    env = base_env(tmp_path / "data", **provider_keys(openai_server.base_url, asi1_server.base_url))
+    code, out, _ = await run("check", "--timeout", "2", env=env)
+    assert code == 0, out
+    assert "OpenAI  yes   gpt-4o-mini answered in" in out and "ASI1    yes   asi1-mini answered in" in out
+    assert out.strip().endswith("READY: every layer is live")
+    assert {r.task for r in openai_server.requests} == {"chat"}  # one tiny completion, no agent task
+
+
+async def test_check_says_degraded_for_a_rejected_key_and_names_it(openai_server, asi1_server, tmp_path):
+    openai_server.set_fault("unauthorized")
+    env = base_env(tmp_path / "data", **provider_keys(openai_server.base_url, asi1_server.base_url))
+    code, out, _ = await run("check", "--timeout", "2", env=env)
+    assert code == 1, out
+    assert "OpenAI  no    CredentialsRejected: HTTP 401: key rejected" in out
+    assert "sk-check-0123456789" not in out
+    assert "WOULD START DEGRADED" in out
+
+
+async def test_check_gives_a_silent_provider_its_bounded_time_only(openai_server, asi1_server, tmp_path):
+    asi1_server.set_fault("silent")
+    env = base_env(tmp_path / "data", **provider_keys(openai_server.base_url, asi1_server.base_url))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    code, out, _ = await run("check", "--timeout", "1", env=env)
+    assert code == 1, out
+    assert "ASI1    no    no answer within 1s" in out
+    assert loop.time() - started < 15  # bounded: never hangs on a silent provider
+
+
+async def test_check_says_would_not_start_for_a_bad_value(tmp_path):
+    code, out, err = await run("check", env=base_env(tmp_path / "data", ORGANIZER_ADDRESSES="alice"))
+    assert code == 2
+    assert "ORGANIZER_ADDRESSES" in err and "is not an agent address" in err
+    assert "WOULD NOT START" in out
+
+
+async def test_check_names_misspelled_variables(tmp_path):
+    code, out, _ = await run("check", env=base_env(tmp_path / "data", OPENAI_TIMEOUTT="3"))
+    assert code == 1
+    assert "OPENAI_TIMEOUTT is not a setting (did you mean OPENAI_TIMEOUT?)" in out
+
+
+def test_misspellings_are_found_only_among_names_that_look_like_ours():
+    found = misspelled_variables(["OPENAI_TIMEOUTT", "ASI1_MODLE", "PATH", "HOME", "OPENAI_API_KEY", "REPLY_DEADLIN"])
+    assert found == [
+        "ASI1_MODLE is not a setting (did you mean ASI1_MODEL?)",
+        "OPENAI_TIMEOUTT is not a setting (did you mean OPENAI_TIMEOUT?)",
+        "REPLY_DEADLIN is not a setting (did you mean REPLY_DEADLINE?)",
+    ]
+
+
+async def test_check_config_is_an_alias_and_a_short_coupon_secret_is_refused(tmp_path):
+    code, _, err = await run("--check-config", env=base_env(tmp_path / "data", COUPON_SECRET="short"))
+    assert code == 2 and "COUPON_SECRET: must be at least 16 characters" in err
+
+
+async def test_check_warns_about_agentverse_without_keys_or_organizers(tmp_path):
+    code, out, _ = await run("check", env=base_env(tmp_path / "data", AGENT_MODE="agentverse"))
+    assert code == 1
+    assert "every answer will be static" in out and "no ORGANIZER_ADDRESSES" in out
+
+
+async def test_a_running_agent_is_found_by_check_and_a_second_agent_refuses_to_start(tmp_path):
+    agent = await AgentProcess(tmp_path / "data").start()
+    try:
+        code, out, _ = await run("check", env=base_env(tmp_path / "data", AGENT_PORT=str(agent.port + 1)))
+        assert code == 2 and f"another agent is already running on {tmp_path / 'data'}" in out
+        code, _, err = await run(env=base_env(tmp_path / "data", AGENT_PORT=str(agent.port + 1)))
+        assert code == 2
+        assert (
+            err.strip()
+            == f"another agent is already running on {tmp_path / 'data'} (pid {agent.pid}, port {agent.port})"
+        )
+    finally:
+        agent.stop()
+
+
+# --- --help and arguments -------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["run", "check", "verify", "redeem", "drill"])
+def test_every_subcommand_has_a_real_help(command):
+    done = subprocess.run([*AGENT, command, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert "example: python agent.py" in done.stdout
+    assert "exit codes:" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--participants", "0"], "--participants must be at least 1 (got 0)"),
+        (["--timeline", "no-such-file.toml"], "cannot read the timeline no-such-file.toml: No such file or directory"),
+    ],
+)
+def test_the_drill_rejects_bad_arguments_in_one_line(args, line):
+    done = subprocess.run([*AGENT, "drill", *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == line

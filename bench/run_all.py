@@ -30,6 +30,7 @@ from pizza_agent.llm.health import ProviderHealth  # noqa: E402
 from pizza_agent.llm.service import LLMService  # noqa: E402
 from pizza_agent.llm.static_layer import StaticContent  # noqa: E402
 from pizza_agent.llm.tasks import PromptTask  # noqa: E402
+from pizza_agent.llm.usage import Completion  # noqa: E402
 from pizza_agent.rehearsal.agent_process import AgentProcess  # noqa: E402
 from pizza_agent.rehearsal.fault_provider import FaultProvider  # noqa: E402
 
@@ -46,8 +47,8 @@ def pct(values: list[float], q: float) -> float:
 class InstantProvider:
     name = "openai"
 
-    async def complete(self, messages, *, model: str, timeout: float) -> str:
-        return "A pizza-powered robot joins your hackathon team. What does it build with you?"
+    async def complete(self, messages, *, model: str, timeout: float, **options) -> Completion:
+        return Completion("A pizza-powered robot joins your hackathon team. What does it build with you?", 20, 20)
 
 
 async def bench_overhead(rounds: int = 2000) -> dict[str, float]:
@@ -62,7 +63,7 @@ async def bench_overhead(rounds: int = 2000) -> dict[str, float]:
     direct, chained = [], []
     for _ in range(rounds):
         t0 = time.perf_counter_ns()
-        task.parse(await provider.complete(task.messages(), model="m", timeout=8.0))
+        task.parse((await provider.complete(task.messages(), model="m", timeout=8.0)).text)
         t1 = time.perf_counter_ns()
         result: ChainResult = await chain.run(task)
         t2 = time.perf_counter_ns()

@@ -21,6 +21,7 @@ CHAT = [sys.executable, str(PROJECT_DIR / "chat.py")]
 @pytest.fixture
 async def silent_agent(tmp_path):
     """An endpoint that accepts every envelope (HTTP 200) and never replies: a stuck agent."""
+
     async def swallow(request: web.Request) -> web.Response:
         return web.json_response({})
 

@@ -46,16 +46,24 @@ async def test_5xx_and_408_exhaust_retries_then_asi1_answers(openai_server, asi1
     assert "TransientError" in service.status()["providers"]["openai"]["last_error"]
 
 
-async def test_timeout_is_retried_within_the_per_attempt_limit(openai_server, asi1_server, service_factory):
+async def test_a_silent_attempt_is_not_retried_on_the_same_provider(openai_server, asi1_server, service_factory):
+    """Issue 13.1: the attempt that just heard nothing counts; ASI1 gets the time, not a second silence."""
     openai_server.set_fault("silent")
     service = service_factory(settings_for(openai_server, asi1_server, OPENAI_TIMEOUT="0.3"))
     started = time.monotonic()
     result = await service.understand_intent("I want pizza")
     assert result.layer == "asi1"
-    assert len(openai_server.requests) == 2
-    assert gaps(openai_server.requests)[0] >= 0.3  # the first attempt waited out its time-out
-    assert time.monotonic() - started < 1.5
+    assert len(openai_server.requests) == 1
+    assert "openai: TransientError no answer within 0.30s after 1 attempt(s)" in result.trail
+    assert time.monotonic() - started < 1.0
     assert service.status()["failures"] == 1
+
+
+async def test_a_transient_error_with_an_answer_is_still_retried(openai_server, asi1_server, service_factory):
+    openai_server.set_fault("error-500-once")
+    service = service_factory(settings_for(openai_server, asi1_server))
+    result = await service.understand_intent("I want pizza")
+    assert (result.layer, result.attempts) == ("openai", 2)
 
 
 async def test_connection_refused_is_transient(asi1_server, service_factory):
@@ -142,18 +150,23 @@ async def test_429_wait_beyond_the_deadline_falls_through_at_once(openai_server,
     assert service.status()["providers"]["openai"]["cooldown_seconds"] == pytest.approx(30, abs=0.5)
 
 
-async def test_429_without_header_cools_down_for_a_minute(openai_server, asi1_server, service_factory, clock):
+async def test_429_without_header_cools_down_exponentially(openai_server, asi1_server, service_factory, clock):
+    """Issue 13.4: one 429 with no Retry-After no longer switches OpenAI off for 60 s for everyone."""
     openai_server.set_fault("rate-limit")
-    service = service_factory(settings_for(openai_server, asi1_server))
+    service = service_factory(settings_for(openai_server, asi1_server, OPENAI_FAILURE_THRESHOLD="100"))
+    cooldowns = []
+    for _ in range(8):
+        await service.generate_prompt()
+        cooldown = service.status()["providers"]["openai"]["cooldown_seconds"]
+        cooldowns.append(cooldown)
+        clock.advance(cooldown + 0.01)
+    assert cooldowns == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    assert len(openai_server.requests) == 8  # nothing sent during a cool-down
+    openai_server.set_fault("ok")
+    assert (await service.generate_prompt()).layer == "openai"
+    openai_server.set_fault("rate-limit")
     await service.generate_prompt()
-    assert len(openai_server.requests) == 1
-    assert service.status()["providers"]["openai"]["cooldown_seconds"] == pytest.approx(60, abs=0.5)
-    clock.advance(59)
-    await service.generate_prompt()
-    assert len(openai_server.requests) == 1
-    clock.advance(1.5)
-    await service.generate_prompt()
-    assert len(openai_server.requests) == 2
+    assert service.status()["providers"]["openai"]["cooldown_seconds"] == 1.0  # a success restarts the series
 
 
 # --- 401 / 403 / blank key ----------------------------------------------------------
@@ -193,12 +206,22 @@ async def test_no_keys_at_all_answers_from_static(service_factory):
 
 
 # --- 400: context length / content policy --------------------------------------------
-@pytest.mark.parametrize("fault", ["context-length", "content-policy"])
-async def test_400_moves_to_the_next_model_without_retry(openai_server, asi1_server, service_factory, fault):
-    service = service_factory(settings_for(openai_server, asi1_server, OPENAI_MODEL=f"{fault},gpt-4o-mini"))
+async def test_a_context_length_400_moves_to_the_next_model_without_retry(openai_server, asi1_server, service_factory):
+    service = service_factory(settings_for(openai_server, asi1_server, OPENAI_MODEL="context-length,gpt-4o-mini"))
     result = await service.generate_prompt()
     assert (result.layer, result.model) == ("openai", "gpt-4o-mini")
-    assert [r.model for r in openai_server.requests] == [fault, "gpt-4o-mini"]
+    assert [r.model for r in openai_server.requests] == ["context-length", "gpt-4o-mini"]
+    assert service.status()["failures"] == 0
+
+
+async def test_a_content_policy_400_goes_to_the_next_provider_not_the_next_model(
+    openai_server, asi1_server, service_factory
+):
+    """Issue 13.4: every model of one provider refuses the same text; ask the next provider."""
+    service = service_factory(settings_for(openai_server, asi1_server, OPENAI_MODEL="content-policy,gpt-4o-mini"))
+    result = await service.generate_prompt()
+    assert result.layer == "asi1"
+    assert [r.model for r in openai_server.requests] == ["content-policy"]
     assert service.status()["failures"] == 0
 
 
@@ -215,7 +238,7 @@ async def test_400_on_the_last_model_goes_to_the_next_layer_without_health_failu
 
 
 # --- 200 with a useless body ----------------------------------------------------------
-@pytest.mark.parametrize("fault", ["malformed", "wrong-shape", "empty"])
+@pytest.mark.parametrize("fault", ["malformed", "wrong-shape"])
 @pytest.mark.parametrize("provider_name", ["openai", "asi1"])
 async def test_useless_200_fails_the_attempt_and_falls_through(
     openai_server, asi1_server, service_factory, fault, provider_name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import settings_for
 
-from pizza_agent.llm.errors import BadResponse
+from pizza_agent.llm.errors import UnusableAnswer
 from pizza_agent.llm.static_layer import heuristic_score
 from pizza_agent.llm.tasks import ScoreTask, as_data, extract_json_object
 
@@ -72,5 +72,5 @@ def test_heuristic_is_deterministic_and_bounded():
 
 
 def test_extract_json_object_rejects_text_without_an_object():
-    with pytest.raises(BadResponse):
+    with pytest.raises(UnusableAnswer):
         extract_json_object("no json [1, 2] here")

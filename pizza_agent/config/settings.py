@@ -56,6 +56,23 @@ def _tier_caps(value: Any) -> Any:
     return caps
 
 
+def _model_prices(value: Any) -> Any:
+    """`gpt-4o-mini=0.15/0.60,gpt-4o=2.50/10` -> {model: (prompt, completion)}, USD per million tokens."""
+    if not isinstance(value, str):
+        return value
+    prices: dict[str, tuple[str, str]] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        model, sep, pair = part.partition("=")
+        prompt, slash, completion = pair.partition("/")
+        if not sep or not slash:
+            raise ValueError(f"{part!r} is not model=prompt/completion (USD per million tokens)")
+        prices[model.strip()] = (prompt.strip(), completion.strip())
+    return prices
+
+
+ModelPrices = Annotated[
+    dict[str, tuple[Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]]], BeforeValidator(_model_prices)
+]
 TierCaps = Annotated[
     dict[Literal["premium", "standard", "basic"], Annotated[int, Field(ge=0)]], BeforeValidator(_tier_caps)
 ]
@@ -110,6 +127,13 @@ class Settings(BaseModel):
     rate_limit_cooldown: PositiveSeconds = Field(60.0, alias="LLM_RATE_LIMIT_COOLDOWN")
     llm_stall_after: PositiveSeconds = Field(2.0, alias="LLM_STALL_AFTER")
     llm_max_concurrency: int = Field(16, alias="LLM_MAX_CONCURRENCY", ge=1)
+    llm_hedge_max_ratio: float = Field(0.10, alias="LLM_HEDGE_MAX_RATIO", ge=0, le=1)
+    llm_fallback_floor: PositiveSeconds = Field(1.5, alias="LLM_FALLBACK_FLOOR")
+    model_prices: ModelPrices = Field(
+        "gpt-4o-mini=0.15/0.60,gpt-4o=2.50/10.00,gpt-4.1-mini=0.40/1.60", alias="MODEL_PRICES", validate_default=True
+    )
+    openai_budget_usd: float | None = Field(None, alias="OPENAI_BUDGET_USD", gt=0)
+    asi1_budget_usd: float | None = Field(None, alias="ASI1_BUDGET_USD", gt=0)
     flagged_score_cap: int = Field(7, alias="FLAGGED_SCORE_CAP", ge=1, le=10)
     static_content_dir: Path = Field(PROJECT_DIR / "static_content", alias="STATIC_CONTENT_DIR")
 

@@ -145,7 +145,7 @@ class Conversation:
         self, sender: str, kind: str, layers: dict[str, str], deadline: float, message: str = "prompt_intro"
     ) -> Reply:
         given = set(self.ledger.prompts_for(sender))
-        prompt = await self.llm.generate_prompt(given, deadline)
+        prompt = await self.llm.generate_prompt(given, deadline, pooled=self.ledger.pooled_prompts(given))
         self.ledger.record_prompt(sender, prompt.value, prompt.layer)
         layers["prompt"] = prompt.layer
         outcome = "prompt" if message == "prompt_intro" else message

@@ -186,6 +186,15 @@ class Ledger:
         rows = self._db.execute("SELECT prompt FROM prompts_given WHERE address=? ORDER BY given_at", (address,))
         return [row[0] for row in rows]
 
+    def pooled_prompts(self, exclude: set[str], limit: int = 20) -> list[str]:
+        """Prompts OpenAI or ASI1 wrote (seed 003's cache), the least-served first, none in `exclude`."""
+        rows = self._db.execute(
+            "SELECT prompt FROM prompts_given WHERE source IN ('openai', 'asi1') "
+            "GROUP BY prompt ORDER BY COUNT(*), MIN(given_at) LIMIT ?",
+            (limit + len(exclude),),
+        )
+        return [row[0] for row in rows if row[0] not in exclude][:limit]
+
     def last_prompt(self, address: str) -> str | None:
         prompts = self.prompts_for(address)
         return prompts[-1] if prompts else None

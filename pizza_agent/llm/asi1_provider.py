@@ -11,7 +11,8 @@ import json
 
 import aiohttp
 
-from pizza_agent.llm.errors import BadResponse, TransientError, content_from_completion, error_for_status
+from pizza_agent.llm.errors import BadResponse, TransientError, error_for_status, require_text
+from pizza_agent.llm.usage import Completion
 
 Messages = list[dict[str, str]]
 
@@ -43,8 +44,8 @@ class ASI1Client:
         timeout: float,
         max_tokens: int | None = None,
         temperature: float | None = None,
-    ) -> str:
-        body: dict[str, object] = {"model": model, "messages": messages, "temperature": 0.7}
+    ) -> Completion:
+        body: dict[str, object] = {"model": model, "messages": messages}
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
         if temperature is not None:
@@ -57,14 +58,14 @@ class ASI1Client:
                 if response.status != 200:
                     raise error_for_status(response.status, response.headers, text)
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise TransientError("timed out") from exc
+            raise TransientError("timed out", silent=True) from exc
         except aiohttp.ClientError as exc:
             raise TransientError(f"connection failed: {type(exc).__name__}") from exc
         try:
             payload = json.loads(text)
         except ValueError as exc:
             raise BadResponse("response body is not JSON") from exc
-        return content_from_completion(payload)
+        return completion_from(payload)
 
     async def list_models(self, *, timeout: float) -> list[str]:
         """The model ids the key may use (the preflight check)."""
@@ -85,3 +86,23 @@ class ASI1Client:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def completion_from(payload: object) -> Completion:
+    """An OpenAI-shaped completion (a parsed JSON dict) as a Completion, or the error it means."""
+    try:
+        choice = payload["choices"][0]  # type: ignore[index]
+        content, finish_reason = choice["message"]["content"], choice.get("finish_reason")
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise BadResponse("completion has the wrong shape") from exc
+    usage = payload.get("usage") if isinstance(payload, dict) else None
+    usage = usage if isinstance(usage, dict) else {}
+    return Completion(
+        require_text(content, finish_reason),
+        prompt_tokens=_count(usage.get("prompt_tokens")),
+        completion_tokens=_count(usage.get("completion_tokens")),
+    )
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and value >= 0 else 0

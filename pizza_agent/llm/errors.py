@@ -30,9 +30,17 @@ class ProviderError(Exception):
 
 
 class TransientError(ProviderError):
-    """Time-out, refused or reset connection, 5xx, 408: may work on a retry."""
+    """Time-out, refused or reset connection, 5xx, 408: may work on a retry.
+
+    `silent`: the provider sent nothing at all before the time-out. A silent
+    attempt is never retried on the same provider: the next layer gets the time.
+    """
 
     retryable = True
+
+    def __init__(self, reason: str, status: int | None = None, *, silent: bool = False) -> None:
+        super().__init__(reason, status)
+        self.silent = silent
 
 
 class RateLimited(ProviderError):
@@ -57,7 +65,33 @@ class RequestRejected(ProviderError):
 
 
 class BadResponse(ProviderError):
-    """200 whose body is not JSON, has the wrong shape, or has no content."""
+    """200 whose body is not JSON or not a completion at all: the provider is broken."""
+
+
+class UnusableAnswer(ProviderError):
+    """A well-formed completion whose content this task cannot use: not the JSON asked for, out of
+    range, empty, or cut off (`finish_reason: "length"`).
+
+    Counts against this one request, never against the provider's health: a
+    participant's story can make a model answer badly, and must not be able to
+    switch a provider off for everyone. The request moves on to the next layer.
+    """
+
+    health_failure = False
+
+    def __init__(self, reason: str, *, truncated: bool = False) -> None:
+        super().__init__(reason)
+        self.truncated = truncated
+
+
+class ContentFiltered(ProviderError):
+    """The provider's content filter refused (a content-policy 400 or `finish_reason: "content_filter"`).
+
+    Every model of that provider would refuse the same text: go to the next provider.
+    Not a health failure.
+    """
+
+    health_failure = False
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -82,7 +116,8 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     return max(0.0, when - (time.time() if now is None else now))
 
 
-_REJECTED_CODES = ("context_length", "content_policy", "content_filter", "model_not_found")
+_REJECTED_CODES = ("context_length", "model_not_found")
+_FILTER_CODES = ("content_policy", "content_filter")
 
 
 def error_for_status(status: int, headers: Mapping[str, str], body: str) -> ProviderError:
@@ -96,21 +131,19 @@ def error_for_status(status: int, headers: Mapping[str, str], body: str) -> Prov
         return TransientError(short, status)
     if status in (400, 404, 413, 422):
         lowered = body.lower()
+        if any(code in lowered for code in _FILTER_CODES):
+            return ContentFiltered(f"{short}: content policy", status)
         kind = next((code for code in _REJECTED_CODES if code in lowered), "bad request")
         return RequestRejected(f"{short}: {kind}", status)
     return BadResponse(f"{short}: unexpected status", status)
 
 
-def content_from_completion(payload: object) -> str:
-    """The assistant text of an OpenAI-shaped completion (a parsed JSON dict), or BadResponse."""
-    try:
-        content = payload["choices"][0]["message"]["content"]  # type: ignore[index]
-    except (KeyError, IndexError, TypeError) as exc:
-        raise BadResponse("completion has the wrong shape") from exc
-    return require_text(content)
-
-
-def require_text(content: object) -> str:
+def require_text(content: object, finish_reason: object) -> str:
+    """The completion's text, or the error its finish_reason (or emptiness) means."""
+    if finish_reason == "content_filter":
+        raise ContentFiltered("finish_reason content_filter")
+    if finish_reason == "length":
+        raise UnusableAnswer("cut off at max_tokens (finish_reason length)", truncated=True)
     if not isinstance(content, str) or not content.strip():
-        raise BadResponse("completion has empty content")
+        raise UnusableAnswer("completion has empty content")
     return content.strip()

@@ -1,4 +1,4 @@
-"""The fallback chain: the one place that decides retries, fall-through and deadlines.
+"""The fallback chain: the one place that decides retries, hedges, fall-through and deadlines.
 
 A task (intent, prompt, reply, score) runs through an ordered list of provider
 layers and ends, if none of them answers in time, in the task's own static
@@ -6,20 +6,37 @@ answer, which cannot fail. Per layer:
 
 - the layer's `ProviderHealth` admits the request, skips it, or admits it as
   the single probe;
+- the layer gets a **time budget**: the reply deadline minus what the next
+  live layer needs (its recent p95, at least LLM_FALLBACK_FLOOR), so the
+  fallback always gets its turn;
 - each model of the layer's model chain is tried with `stamina` retries on
-  transient errors (jittered exponential backoff), and a 429 waits exactly its
-  Retry-After when that still fits the deadline;
-- the whole layer is bounded by the reply deadline (minus a small reserve for
-  the static answer), and each attempt's time-out is cut to what is left.
+  transient errors (jittered exponential backoff); a 429 waits exactly its
+  Retry-After when that still fits; an attempt that heard nothing at all
+  (silent) is never retried on the same provider;
+- **hedging**: when an attempt has had no answer for the provider's
+  `hedge_after()` (LLM_STALL_AFTER, or 1.5 x its recent p95 if lower), the rest
+  of the chain starts beside it; the first usable answer wins and the other is
+  cancelled. Hedging a provider that answered nothing at all since the attempt
+  began is always allowed (the alternative is a participant paying the whole
+  time-out); hedging a provider that is alive but slow on this request is
+  capped at LLM_HEDGE_MAX_RATIO of calls. The static answer only replaces a
+  provider that stayed silent for the whole LLM_STALL_AFTER. A cancelled
+  attempt counts as neither success nor failure, except when the provider
+  stayed completely silent: that is a failure, so a silent provider still
+  trips the seed's counter. A probe is never cancelled: it finishes in the
+  background, so a provider that became slower than its history can recover.
 
 Every decision is recorded once in a `ChainResult` (layer, model, attempts,
-latency, and a trail of why earlier layers fell through) that feeds logs,
-status and tests alike.
+latency, hedged, tokens, cost, and a trail of why earlier layers fell through)
+that feeds logs, status and tests alike.
+
+May import: pizza_agent.llm (errors, health, usage).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -32,13 +49,16 @@ import stamina.instrumentation
 
 from pizza_agent.llm.errors import (
     BadResponse,
+    ContentFiltered,
     CredentialsRejected,
     ProviderError,
     RateLimited,
     RequestRejected,
     TransientError,
+    UnusableAnswer,
 )
 from pizza_agent.llm.health import Admission, ProviderHealth
+from pizza_agent.llm.usage import Completion, Spend
 
 log = logging.getLogger("pizza.fallback")
 
@@ -59,6 +79,8 @@ Messages = list[dict[str, str]]
 STATIC_RESERVE_SECONDS = 0.05
 # An attempt with less time than this left is not worth starting.
 MIN_ATTEMPT_SECONDS = 0.1
+# A cut-off answer is asked for once more with this many times the tokens.
+TRUNCATION_RETRY_FACTOR = 2
 
 
 class ChatProvider(Protocol):
@@ -74,7 +96,7 @@ class ChatProvider(Protocol):
         timeout: float,
         max_tokens: int | None = None,
         temperature: float | None = None,
-    ) -> str: ...
+    ) -> Completion: ...
 
     async def list_models(self, *, timeout: float) -> list[str]: ...
 
@@ -85,11 +107,13 @@ class LLMTask(Protocol[T]):
     """One job for the chain: how to ask, how to read the answer, what to say if nobody answers."""
 
     name: str
+    max_tokens: int  # sized to the answer: a verbose model cannot write until its context is full
+    temperature: float  # near 0 for judging, higher for creative text
 
     def messages(self) -> Messages: ...
 
     def parse(self, text: str) -> T:
-        """Turn the provider's text into a result, or raise BadResponse."""
+        """Turn the provider's text into a result, or raise UnusableAnswer."""
         ...
 
     def fallback(self) -> tuple[T, str]:
@@ -122,11 +146,22 @@ class ChainResult(Generic[T]):
     latency_ms: float = 0.0
     probe: bool = False
     trail: list[str] = field(default_factory=list)
+    hedged: bool = False
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
 
 
 @dataclass(slots=True)
-class _Attempts:
-    count: int = 0
+class _Run:
+    """What one run of the chain used, across its layers and hedges."""
+
+    attempts: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    hedged: bool = False
+    counted: bool = False  # counted once in HedgeCounts.calls
 
 
 class LLMGate:
@@ -160,6 +195,25 @@ class RetryPolicy:
     wait_max: float = 2.0
 
 
+@dataclass(slots=True)
+class HedgePolicy:
+    max_ratio: float = 0.10  # speculative hedges, as a share of calls that reached a provider
+    fallback_floor: float = 1.5  # seconds a layer always leaves for the next live one
+
+
+@dataclass(slots=True)
+class HedgeCounts:
+    calls: int = 0  # runs that reached a provider
+    silent: int = 0  # hedges of a provider that had answered nothing since the attempt began
+    speculative: int = 0  # hedges of a provider alive but slow on this request
+    declined: int = 0  # speculative hedges refused by the cap
+    won: int = 0  # hedges whose answer was used
+
+    @property
+    def total(self) -> int:
+        return self.silent + self.speculative
+
+
 class FallbackChain:
     def __init__(
         self,
@@ -168,13 +222,19 @@ class FallbackChain:
         reply_deadline: float,
         rate_limit_cooldown: float = 60.0,
         retry: RetryPolicy | None = None,
+        hedge: HedgePolicy | None = None,
+        spend: Spend | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.layers = list(layers)
         self.reply_deadline = reply_deadline
         self.rate_limit_cooldown = rate_limit_cooldown
         self.retry = retry or RetryPolicy()
+        self.hedge = hedge or HedgePolicy()
+        self.spend = spend or Spend()
         self.usage: Counter[str] = Counter()
+        self.hedges = HedgeCounts()
+        self._background: set[asyncio.Future[object]] = set()  # probes finishing after a hedge won
         self._clock = clock
         self.pinned: str | None = None  # an organizer's `force`: only this layer (or "static": none)
         self.pinned_until: float | None = None
@@ -200,6 +260,7 @@ class FallbackChain:
         pinned = self.pinned_layer()
         return self.layers if pinned is None else [layer for layer in self.layers if layer.name == pinned]
 
+    # --- running a task --------------------------------------------------------------
     async def run(self, task: LLMTask[T], deadline: float | None = None) -> ChainResult[T]:
         """Answer `task` by `deadline` (loop time; default: now + the reply deadline).
 
@@ -211,32 +272,153 @@ class FallbackChain:
         own = start + self.reply_deadline
         deadline = own if deadline is None else min(deadline, own)
         trail: list[str] = []
-        for layer in self.layers_now():
+        run = _Run()
+        result = await self._from(self.layers_now(), 0, task, deadline, trail, run)
+        if result is None:
+            value, source = task.fallback()
+            result = ChainResult(value, source, trail=trail)
+        result.latency_ms = (loop.time() - start) * 1000
+        result.attempts = result.attempts or 0
+        result.hedged = run.hedged
+        result.prompt_tokens, result.completion_tokens = run.prompt_tokens, run.completion_tokens
+        result.cost_usd = run.cost_usd
+        self.usage[f"{task.name}:{result.layer}"] += 1
+        return result
+
+    async def _from(
+        self, layers: list[ProviderLayer], index: int, task: LLMTask[T], deadline: float, trail: list[str], run: _Run
+    ) -> ChainResult[T] | None:
+        """The first usable answer from layers[index:], hedging a silent or slow one; None: static."""
+        for position in range(index, len(layers)):
+            layer = layers[position]
             admission = layer.health.admit()
             if not admission.allowed:
                 trail.append(f"{layer.name}: {admission.reason}")
                 continue
-            result = await self._try_layer(layer, admission, task, deadline, trail)
-            if result is not None:
-                result.latency_ms = (loop.time() - start) * 1000
-                self.usage[f"{task.name}:{result.layer}"] += 1
+            if not run.counted:
+                self.hedges.calls += 1
+                run.counted = True
+            rest = layers[position + 1 :]
+            budget_end = deadline - self._reserve_for(rest, deadline - asyncio.get_running_loop().time())
+            return await self._with_hedge(layer, admission, rest, task, budget_end, deadline, trail, run)
+        return None
+
+    def _reserve_for(self, rest: list[ProviderLayer], remaining: float) -> float:
+        """Seconds this layer must leave for the next live layer (static needs almost none).
+
+        What that layer needs: its recent p95, at least LLM_FALLBACK_FLOOR — but
+        never more than half of what is left, so with a short deadline both get a turn.
+        """
+        following = next((layer for layer in rest if layer.health.would_admit()), None)
+        if following is None:
+            return STATIC_RESERVE_SECONDS
+        p95 = following.health.latency_ms(0.95)
+        need = max(self.hedge.fallback_floor, (p95 or 0.0) / 1000)
+        return STATIC_RESERVE_SECONDS + min(need, remaining / 2)
+
+    async def _with_hedge(
+        self,
+        layer: ProviderLayer,
+        admission: Admission,
+        rest: list[ProviderLayer],
+        task: LLMTask[T],
+        budget_end: float,
+        deadline: float,
+        trail: list[str],
+        run: _Run,
+    ) -> ChainResult[T] | None:
+        """Call `layer`; if it has not answered in time, start the rest of the chain beside it.
+
+        Two clocks: another live provider is started after `hedge_after()` (the
+        p95 trigger); the static answer only replaces a provider that stayed
+        completely silent for the whole LLM_STALL_AFTER, so a provider that is
+        merely slower than usual still answers when nothing else can.
+        """
+        health = layer.health
+        started = health.now()
+        primary = asyncio.ensure_future(self._try_layer(layer, admission, task, budget_end, deadline, trail, run))
+        try:
+            another_provider = any(other.health.would_admit() for other in rest)
+            first_wait = health.hedge_after() if another_provider else health.stall_after
+            done, _ = await asyncio.wait({primary}, timeout=max(0.0, first_wait))
+            if done:
+                result = primary.result()
+                return result if result is not None else await self._from(rest, 0, task, deadline, trail, run)
+            silent = not health.answered_since(started)
+            if not self._may_hedge(silent, another_provider):
+                result = await primary
+                return result if result is not None else await self._from(rest, 0, task, deadline, trail, run)
+            run.hedged = True
+            trail.append(
+                f"{layer.name}: no answer yet, hedged ({'silent' if silent else 'slow'}) after {first_wait:.2g}s"
+            )
+            backup = asyncio.ensure_future(self._from(rest, 0, task, deadline, trail, run))
+            result = await self._race(primary, backup)
+            if result is not None or primary.done():
                 return result
-        value, source = task.fallback()
-        self.usage[f"{task.name}:{source}"] += 1
-        return ChainResult(value, source, latency_ms=(loop.time() - start) * 1000, trail=trail)
+            # Nothing else answered: wait on the provider, unless it stays silent for its whole stall window.
+            give_up_in = health.stall_after - (health.now() - started) if silent else None
+            done, _ = await asyncio.wait({primary}, timeout=None if give_up_in is None else max(0.0, give_up_in))
+            if done or health.answered_since(started):
+                return await primary
+            trail.append(f"{layer.name}: silent for {health.stall_after:g}s, given up")
+            return None
+        finally:
+            if not primary.done():
+                if admission.probe:
+                    # The probe asks whether the provider is back: it finishes (within its own time-out)
+                    # with no participant waiting on it, so a provider that became slower can still recover.
+                    self._background.add(primary)
+                    primary.add_done_callback(self._background.discard)
+                else:
+                    primary.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await primary
+
+    def _may_hedge(self, silent: bool, another_provider: bool) -> bool:
+        """Silence may always hedge (even to the static answer); slowness only to a live provider, under the cap."""
+        if silent:
+            self.hedges.silent += 1
+            return True
+        if not another_provider:
+            return False
+        if self.hedges.speculative + 1 > self.hedge.max_ratio * max(1, self.hedges.calls):
+            self.hedges.declined += 1
+            return False
+        self.hedges.speculative += 1
+        return True
+
+    async def _race(
+        self, primary: asyncio.Future[ChainResult[T] | None], backup: asyncio.Future[ChainResult[T] | None]
+    ) -> ChainResult[T] | None:
+        """The first usable answer of the two, the other cancelled; None once the backup found nothing."""
+        done, _ = await asyncio.wait({primary, backup}, return_when=asyncio.FIRST_COMPLETED)
+        if primary in done and primary.result() is not None:
+            result = primary.result()
+        else:
+            result = await backup  # the primary failed, or the backup finished first
+            if result is not None:
+                self.hedges.won += 1
+            elif primary.done():
+                result = primary.result()
+        if not backup.done():
+            backup.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await backup
+        return result
 
     async def _try_layer(
         self,
         layer: ProviderLayer,
         admission: Admission,
         task: LLMTask[T],
+        budget_end: float,
         deadline: float,
         trail: list[str],
+        run: _Run,
     ) -> ChainResult[T] | None:
         loop = asyncio.get_running_loop()
-        started = loop.time()
-        budget = deadline - STATIC_RESERVE_SECONDS - started
-        if budget < MIN_ATTEMPT_SECONDS:
+        if budget_end - STATIC_RESERVE_SECONDS - loop.time() < MIN_ATTEMPT_SECONDS:
             layer.health.record_neutral(admission, 0.0)
             trail.append(f"{layer.name}: no time left before the reply deadline")
             return None
@@ -245,22 +427,32 @@ class FallbackChain:
             trail.append(f"{layer.name}: all {layer.gate.capacity} slots busy")
             return None
         try:
-            return await self._call_layer(layer, admission, task, deadline, trail)
+            return await self._call_layer(layer, admission, task, budget_end, trail, run)
         finally:
             layer.gate.release()
 
     async def _call_layer(
-        self, layer: ProviderLayer, admission: Admission, task: LLMTask[T], deadline: float, trail: list[str]
+        self,
+        layer: ProviderLayer,
+        admission: Admission,
+        task: LLMTask[T],
+        budget_end: float,
+        trail: list[str],
+        run: _Run,
     ) -> ChainResult[T] | None:
-        """Call one admitted layer within the deadline; record the outcome in its health."""
+        """Call one admitted layer within its budget; record the outcome in its health."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        attempts = _Attempts()
+        started_mono = layer.health.now()
+        attempts_before = run.attempts
         try:
-            async with asyncio.timeout_at(deadline - STATIC_RESERVE_SECONDS):
-                value, model = await self._call_models(layer, admission.probe, task, deadline, attempts, trail)
+            async with asyncio.timeout_at(budget_end - STATIC_RESERVE_SECONDS):
+                value, model = await self._call_models(layer, admission.probe, task, budget_end, run, trail)
         except TimeoutError:
-            error: Exception = TransientError("reply deadline reached")
+            error: Exception = TransientError("layer time budget reached", silent=True)
+        except asyncio.CancelledError:
+            self._record_cancelled(layer, admission, started_mono, (loop.time() - started) * 1000)
+            raise
         except ProviderError as exc:
             error = exc
         except Exception as exc:  # our own bug: never retried, never fatal to the reply
@@ -271,14 +463,25 @@ class FallbackChain:
         else:
             latency_ms = (loop.time() - started) * 1000
             layer.health.record_success(admission, latency_ms)
-            return ChainResult(value, layer.name, model, attempts.count, probe=admission.probe, trail=trail)
+            attempts = run.attempts - attempts_before
+            return ChainResult(value, layer.name, model, attempts, probe=admission.probe, trail=trail)
         self._record_failure(layer, admission, error, (loop.time() - started) * 1000)
         reason = (
-            f"{layer.name}: {type(error).__name__} {getattr(error, 'reason', error)} after {attempts.count} attempt(s)"
+            f"{layer.name}: {type(error).__name__} {getattr(error, 'reason', error)} "
+            f"after {run.attempts - attempts_before} attempt(s)"
         )
         trail.append(reason)
         log.info("fallthrough task=%s %s", task.name, reason)
         return None
+
+    def _record_cancelled(self, layer: ProviderLayer, admission: Admission, started: float, latency_ms: float) -> None:
+        """A hedge won (or the message was abandoned): neutral, unless the provider stayed silent throughout."""
+        health = layer.health
+        silent_for = health.now() - started
+        if not health.answered_since(started) and silent_for >= health.hedge_after():
+            health.record_failure(admission, f"TransientError: no answer for {silent_for:.1f}s (hedged)", latency_ms)
+        else:
+            health.record_neutral(admission, latency_ms)
 
     def _record_failure(self, layer: ProviderLayer, admission: Admission, error: Exception, latency_ms: float) -> None:
         health = layer.health
@@ -286,29 +489,36 @@ class FallbackChain:
         if isinstance(error, CredentialsRejected):
             health.mark_unavailable(error.reason)
             health.record_neutral(admission, latency_ms, label)
-        elif isinstance(error, RequestRejected):
-            health.record_neutral(admission, latency_ms, label)
+        elif isinstance(error, ProviderError) and not error.health_failure:
+            health.record_neutral(admission, latency_ms, label)  # this request's problem, not the provider's
         else:
             if isinstance(error, RateLimited):
-                health.cool_down(error.retry_after if error.retry_after is not None else self.rate_limit_cooldown)
+                health.rate_limited(error.retry_after, self.rate_limit_cooldown)
             health.record_failure(admission, label, latency_ms)
 
     async def _call_models(
-        self,
-        layer: ProviderLayer,
-        probe: bool,
-        task: LLMTask[T],
-        deadline: float,
-        attempts: _Attempts,
-        trail: list[str],
+        self, layer: ProviderLayer, probe: bool, task: LLMTask[T], budget_end: float, run: _Run, trail: list[str]
     ) -> tuple[T, str]:
-        """Each model of the layer's chain in order; a 400 moves on to the next model."""
+        """Each model of the layer's chain in order; a 400 for this request moves on to the next model.
+
+        A content filter moves on to the next provider instead (every model of
+        this one would refuse the same text); a cut-off answer is asked for once
+        more with twice the tokens.
+        """
         rejected: RequestRejected | None = None
         for model in layer.models:
+            # A probe is one attempt: it asks whether the provider is back, not how hard it can be pushed.
+            tries = 1 if probe else layer.attempts
             try:
-                # A probe is one attempt: it asks whether the provider is back, not how hard it can be pushed.
-                tries = 1 if probe else layer.attempts
-                return await self._call_with_retries(layer, model, tries, task, deadline, attempts), model
+                try:
+                    value = await self._call_with_retries(layer, model, tries, task, task.max_tokens, budget_end, run)
+                except UnusableAnswer as exc:
+                    if not exc.truncated or probe:
+                        raise
+                    trail.append(f"{layer.name}/{model}: cut off at {task.max_tokens} tokens, asking once for more")
+                    more = task.max_tokens * TRUNCATION_RETRY_FACTOR
+                    value = await self._call_with_retries(layer, model, 1, task, more, budget_end, run)
+                return value, model
             except RequestRejected as exc:
                 trail.append(f"{layer.name}/{model}: {exc.reason}")
                 rejected = exc
@@ -316,37 +526,53 @@ class FallbackChain:
         raise rejected
 
     async def _call_with_retries(
-        self, layer: ProviderLayer, model: str, tries: int, task: LLMTask[T], deadline: float, attempts: _Attempts
+        self,
+        layer: ProviderLayer,
+        model: str,
+        tries: int,
+        task: LLMTask[T],
+        max_tokens: int,
+        budget_end: float,
+        run: _Run,
     ) -> T:
         loop = asyncio.get_running_loop()
-        last_useful_moment = deadline - STATIC_RESERVE_SECONDS - MIN_ATTEMPT_SECONDS
+        last_useful_moment = budget_end - STATIC_RESERVE_SECONDS - MIN_ATTEMPT_SECONDS
 
         def backoff(exc: Exception) -> bool | float:
             # Retry only named provider trouble; a 429 waits exactly what it asked for.
             if layer.health.skipping or layer.health.stalled():
                 return False  # it tripped or stalled while we were in flight: do not wait on it again
+            if isinstance(exc, TransientError) and exc.silent:
+                return False  # it heard nothing: the next layer gets the time, not the same silence
             if isinstance(exc, RateLimited):
                 wait = exc.retry_after
                 return wait if wait is not None and loop.time() + wait <= last_useful_moment else False
             return isinstance(exc, ProviderError) and exc.retryable
 
         async def attempt_once() -> T:
-            attempts.count += 1
-            timeout = min(layer.timeout, deadline - STATIC_RESERVE_SECONDS - loop.time())
+            run.attempts += 1
+            timeout = min(layer.timeout, budget_end - STATIC_RESERVE_SECONDS - loop.time())
             token = layer.health.attempt_started()
             answered = False
             try:
                 async with asyncio.timeout(timeout):
-                    text = await layer.provider.complete(task.messages(), model=model, timeout=timeout)
+                    completion = await layer.provider.complete(
+                        task.messages(),
+                        model=model,
+                        timeout=timeout,
+                        max_tokens=max_tokens,
+                        temperature=task.temperature,
+                    )
                 answered = True
             except TimeoutError:
-                raise TransientError(f"no answer within {timeout:.2f}s") from None
+                raise TransientError(f"no answer within {timeout:.2f}s", silent=True) from None
             except ProviderError as exc:
-                answered = exc.status is not None or isinstance(exc, BadResponse)
+                answered = exc.status is not None or isinstance(exc, BadResponse | UnusableAnswer | ContentFiltered)
                 raise
             finally:
                 layer.health.attempt_finished(token, answered)
-            return task.parse(text)
+            self._count(layer.name, model, task.name, completion, run)
+            return task.parse(completion.text)
 
         # The first attempt runs outside stamina: setting up its retry loop costs ~30 us,
         # more than the whole rest of the chain, and most calls succeed at once. Only a
@@ -361,7 +587,7 @@ class FallbackChain:
         async for attempt in stamina.retry_context(
             on=backoff,
             attempts=tries,
-            timeout=None,  # the reply deadline bounds the whole layer instead
+            timeout=None,  # the layer's time budget bounds the whole layer instead
             wait_initial=self.retry.wait_initial,
             wait_max=self.retry.wait_max,
             wait_jitter=self.retry.wait_initial,
@@ -372,3 +598,8 @@ class FallbackChain:
                     raise replay
                 return await attempt_once()
         raise AssertionError("unreachable: stamina re-raises the last error")
+
+    def _count(self, provider: str, model: str, task: str, completion: Completion, run: _Run) -> None:
+        run.prompt_tokens += completion.prompt_tokens
+        run.completion_tokens += completion.completion_tokens
+        run.cost_usd += self.spend.record(provider, model, task, completion)

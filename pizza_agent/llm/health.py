@@ -13,12 +13,16 @@ Decisions beyond the seed (it never recovers once skipped):
   one good probe could never bring the provider back.
 - A 429 sets a cool-down (the provider's Retry-After) during which the
   provider is skipped; 401/403 marks it unavailable until `reset()`.
-- Stall detection: when an attempt has waited `stall_after` seconds and no
-  answer of any kind has come back since it started, the provider is
-  "stalled" and new requests go straight to the next layer. The counter only
-  moves when attempts fail (after their time-out), so without this every
-  participant arriving in the first OPENAI_TIMEOUT x attempts of a silent
-  outage would pay the whole time-out too. Any answer clears it at once.
+- Stall detection: when an attempt has waited LLM_STALL_AFTER and no answer
+  of any kind has come back since it started, the provider is "stalled" and
+  new requests go straight to the next layer. An attempt that ended that way
+  counts too, until the provider answers again; meanwhile one request at a
+  time is let through to find out. Any answer clears it.
+- `hedge_after()`: how long the fallback chain lets an attempt go unanswered
+  before starting the next provider beside it: the smaller of LLM_STALL_AFTER
+  and 1.5 x the recent p95 latency, never under HEDGE_MIN_SECONDS.
+- A 429 without Retry-After cools the provider down exponentially: 1, 2, 4 … s,
+  at most `rate_limit_cooldown`; any success starts the series again.
 
 Every state change (tripped, key rejected, probe sent, recovered, cool-down
 started and ended) is logged as a WARNING line of its own, so an organizer can
@@ -31,7 +35,9 @@ check-and-update of each call is atomic: no lock needed for concurrency.
 from __future__ import annotations
 
 import logging
+import statistics
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,6 +53,13 @@ class Admission:
 
 ALLOWED = Admission(True)
 log = logging.getLogger("pizza.health")
+
+# Latencies of recent successful calls kept for p50/p95 (the hedge trigger and status).
+LATENCY_WINDOW = 200
+# Below this many samples the p95 is not trusted: the hedge waits the full LLM_STALL_AFTER.
+MIN_LATENCY_SAMPLES = 20
+# A hedge never starts sooner than this, however fast the provider usually is (jitter is not silence).
+HEDGE_MIN_SECONDS = 0.5
 
 
 class ProviderHealth:
@@ -80,6 +93,11 @@ class ProviderHealth:
         self.last_error: str | None = None
         self.last_error_at: float | None = None
         self._cooling = False
+        self._silent_since = float("-inf")  # start of the latest attempt that ended with no answer at all
+        self._silence_trial = False  # the one request let through to a provider that went silent
+        self._rate_limits_in_a_row = 0
+        self.latencies_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self.off_for_cost: Callable[[], str | None] = lambda: None  # the budget guard (usage.Spend)
         self.calls = 0
         self.successes = 0
         self.failed_calls = 0
@@ -88,7 +106,7 @@ class ProviderHealth:
     # --- decisions -----------------------------------------------------------
     @property
     def available(self) -> bool:
-        return self.configured and self.unavailable_reason is None
+        return self.configured and self.unavailable_reason is None and self.off_for_cost() is None
 
     @property
     def skipping(self) -> bool:
@@ -100,15 +118,19 @@ class ProviderHealth:
             return Admission(False, reason=self._not_configured_reason)
         if self.unavailable_reason is not None:
             return Admission(False, reason=f"unavailable: {self.unavailable_reason}")
+        if (cost := self.off_for_cost()) is not None:
+            return Admission(False, reason=cost)
         now = self._clock()
         if self._cooling_down(now):
             return Admission(False, reason=f"cooling down {self.cooldown_until - now:.1f}s after 429")
         if self.stalled(now):
             return Admission(False, reason=f"stalled: no answer for {self.stall_after:g}s")
         if not self.skipping:
+            self._silence_trial = self.went_silent()  # nothing in flight: this one finds out if it answers again
             return ALLOWED
         if self.probe_in_flight or now - self.skip_started < self.probe_interval:
             return Admission(False, reason=f"skipped: failures={self.failures}")
+        self._silence_trial = self.went_silent()
         self.probe_in_flight = True
         self.probes_sent += 1
         log.warning("provider=%s probe sent (skipped for %.0fs)", self.name, now - self.skip_started)
@@ -130,12 +152,42 @@ class ProviderHealth:
         return False
 
     def stalled(self, now: float | None = None) -> bool:
-        if not self._attempts_started:
-            return False
+        """Silent: an attempt waited hedge_after() with no answer of any kind since it began.
+
+        The attempt may still be in flight, or have ended (timed out, or cancelled
+        because a hedge won); in the second case one request at a time is let
+        through (when nothing is in flight) to see whether it answers again.
+        """
         now = self._clock() if now is None else now
-        # Stalled: some attempt has waited stall_after with no answer of any kind since it began.
         waited_long = [t for t in self._attempts_started.values() if now - t >= self.stall_after]
-        return bool(waited_long) and self.last_answer_at < max(waited_long)
+        if waited_long and self.last_answer_at < max(waited_long):
+            return True
+        return self.went_silent() and (self._silence_trial or bool(self._attempts_started))
+
+    def went_silent(self) -> bool:
+        """An attempt ended with no answer at all, and nothing has been heard since."""
+        return self._silent_since > self.last_answer_at
+
+    def now(self) -> float:
+        """This health's clock (tests move it by hand)."""
+        return self._clock()
+
+    def answered_since(self, moment: float) -> bool:
+        return self.last_answer_at >= moment
+
+    def hedge_after(self) -> float:
+        """How long an attempt may go unanswered before the next layer is started beside it."""
+        p95 = self.latency_ms(0.95)
+        if p95 is None or len(self.latencies_ms) < MIN_LATENCY_SAMPLES:
+            return self.stall_after
+        return min(self.stall_after, max(HEDGE_MIN_SECONDS, 1.5 * p95 / 1000))
+
+    def latency_ms(self, quantile: float) -> float | None:
+        if not self.latencies_ms:
+            return None
+        if len(self.latencies_ms) == 1:
+            return self.latencies_ms[0]
+        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[round(quantile * 100) - 1]
 
     # --- attempts (for stall detection) --------------------------------------
     def attempt_started(self) -> int:
@@ -145,14 +197,19 @@ class ProviderHealth:
 
     def attempt_finished(self, token: int, answered: bool) -> None:
         """`answered`: the provider sent any HTTP response (even an error): it is alive."""
-        self._attempts_started.pop(token, None)
+        started = self._attempts_started.pop(token, None)
+        now = self._clock()
         if answered:
-            self.last_answer_at = self._clock()
+            self.last_answer_at = now
+        elif started is not None and now - started >= self.stall_after and self.last_answer_at < started:
+            self._silent_since = max(self._silent_since, started)
 
     # --- outcomes ------------------------------------------------------------
     def record_success(self, admission: Admission, latency_ms: float) -> None:
         self._finish(admission, latency_ms)
         self.successes += 1
+        self.latencies_ms.append(latency_ms)
+        self._rate_limits_in_a_row = 0
         was_skipping = self.skipping
         self.failures = max(0, self.failures - 1)
         if was_skipping and not self.skipping:
@@ -194,6 +251,13 @@ class ProviderHealth:
         self.last_error = error
         self.last_error_at = self._clock()
 
+    def rate_limited(self, retry_after: float | None, longest: float) -> float:
+        """A 429: cool down for what it asked, or exponentially (1, 2, 4 … ≤ `longest`) when it did not say."""
+        self._rate_limits_in_a_row += 1
+        seconds = retry_after if retry_after is not None else min(longest, 2.0 ** (self._rate_limits_in_a_row - 1))
+        self.cool_down(seconds)
+        return seconds
+
     def cool_down(self, seconds: float) -> None:
         now = self._clock()
         if now + seconds <= self.cooldown_until:
@@ -218,7 +282,7 @@ class ProviderHealth:
             changed.append(f"cool-down ({self.cooldown_until - now:.0f}s left) cleared")
         if self.unavailable_reason is not None:
             changed.append(f"rejected key re-enabled ({self.unavailable_reason})")
-        if self._attempts_started and self.stalled(now):
+        if self.stalled(now):
             changed.append("stall cleared")
         self.failures = 0
         self.unavailable_reason = None
@@ -226,11 +290,15 @@ class ProviderHealth:
         self._cooling = False
         self.probe_in_flight = False
         self._attempts_started.clear()
+        self._silent_since = float("-inf")
+        self._silence_trial = False
+        self._rate_limits_in_a_row = 0
         if changed:
             log.warning("provider=%s reset: %s", self.name, "; ".join(changed))
         return changed
 
     def _finish(self, admission: Admission, latency_ms: float) -> None:
+        self._silence_trial = False
         self.calls += 1
         self.latency_ms_total += latency_ms
         if admission.probe:
@@ -262,7 +330,9 @@ class ProviderHealth:
             "skipping": self.skipping,
             "stalled": self.stalled(now),
             "client_available": self.available,
-            "unavailable_reason": None if self.available else (self.unavailable_reason or self._not_configured_reason),
+            "unavailable_reason": None
+            if self.available
+            else (self.unavailable_reason or self.off_for_cost() or self._not_configured_reason),
             "cooldown_seconds": round(max(0.0, self.cooldown_until - now), 1),
             "seconds_until_probe": next_probe,
             "probes_sent": self.probes_sent,
@@ -274,4 +344,11 @@ class ProviderHealth:
             "successes": self.successes,
             "failed_calls": self.failed_calls,
             "avg_latency_ms": round(self.latency_ms_total / self.calls, 1) if self.calls else None,
+            "p50_latency_ms": _rounded(self.latency_ms(0.50)),
+            "p95_latency_ms": _rounded(self.latency_ms(0.95)),
+            "hedge_after_seconds": round(self.hedge_after(), 2),
         }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

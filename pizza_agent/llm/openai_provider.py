@@ -9,6 +9,7 @@ from __future__ import annotations
 import openai
 
 from pizza_agent.llm.errors import BadResponse, ProviderError, TransientError, error_for_status, require_text
+from pizza_agent.llm.usage import Completion
 
 Messages = list[dict[str, str]]
 
@@ -27,7 +28,7 @@ class OpenAIProvider:
         timeout: float,
         max_tokens: int | None = None,
         temperature: float | None = None,
-    ) -> str:
+    ) -> Completion:
         options: dict[str, object] = {}
         if max_tokens is not None:
             options["max_tokens"] = max_tokens
@@ -43,7 +44,7 @@ class OpenAIProvider:
         except openai.APIStatusError as exc:
             raise error_for_status(exc.status_code, exc.response.headers, _body_text(exc)) from exc
         except openai.APITimeoutError as exc:
-            raise TransientError("timed out") from exc
+            raise TransientError("timed out", silent=True) from exc
         except openai.APIConnectionError as exc:
             raise TransientError(f"connection failed: {type(exc.__cause__).__name__}") from exc
         except openai.APIResponseValidationError as exc:
@@ -53,10 +54,16 @@ class OpenAIProvider:
         except openai.OpenAIError as exc:
             raise ProviderError(f"SDK error {type(exc).__name__}") from exc
         try:
-            content = response.choices[0].message.content
+            choice = response.choices[0]
+            content, finish_reason = choice.message.content, choice.finish_reason
         except (AttributeError, IndexError, TypeError) as exc:  # wrong shape, or a str for a non-object body
             raise BadResponse("completion has the wrong shape") from exc
-        return require_text(content)
+        usage = getattr(response, "usage", None)
+        return Completion(
+            require_text(content, finish_reason),
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+        )
 
     async def list_models(self, *, timeout: float) -> list[str]:
         """The model ids the key may use (the preflight check)."""

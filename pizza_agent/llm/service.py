@@ -14,11 +14,20 @@ from collections.abc import Callable
 from typing import Any
 
 from pizza_agent.config.settings import Settings
-from pizza_agent.llm.fallback import ChainResult, ChatProvider, FallbackChain, LLMGate, ProviderLayer, RetryPolicy
+from pizza_agent.llm.fallback import (
+    ChainResult,
+    ChatProvider,
+    FallbackChain,
+    HedgePolicy,
+    LLMGate,
+    ProviderLayer,
+    RetryPolicy,
+)
 from pizza_agent.llm.health import ProviderHealth
 from pizza_agent.llm.injection_guard import inspect_story
 from pizza_agent.llm.static_layer import Intent, StaticContent, StoryScore
 from pizza_agent.llm.tasks import IntentTask, PromptTask, ReplyTask, ScoreTask
+from pizza_agent.llm.usage import Price, Spend
 
 
 class _Unconfigured:
@@ -92,10 +101,17 @@ class LLMService:
         self.openai, self.openai_health = openai_layer.provider, openai_layer.health
         self.asi1, self.asi1_health = asi1_layer.provider, asi1_layer.health
         self.gates = {"openai": openai_layer.gate, "asi1": asi1_layer.gate}
+        budgets = {"openai": settings.openai_budget_usd, "asi1": settings.asi1_budget_usd}
+        prices = {model: Price(*pair) for model, pair in settings.model_prices.items()}
+        self.spend = Spend(prices, {k: v for k, v in budgets.items() if v is not None})
+        for layer in (openai_layer, asi1_layer):
+            layer.health.off_for_cost = lambda name=layer.name: self.spend.over_budget(name)
         chain_kw: dict[str, Any] = {
             "reply_deadline": settings.reply_deadline,
             "rate_limit_cooldown": settings.rate_limit_cooldown,
             "retry": RetryPolicy(settings.backoff_initial, settings.backoff_max),
+            "hedge": HedgePolicy(settings.llm_hedge_max_ratio, settings.llm_fallback_floor),
+            "spend": self.spend,
             **({"clock": clock} if clock else {}),
         }
         # ASI1's layer (and so its health) is shared: a dead ASI1 is dead for both chains.
@@ -107,8 +123,12 @@ class LLMService:
     async def understand_intent(self, message: str, deadline: float | None = None) -> ChainResult[Intent]:
         return await self.text_chain.run(IntentTask(message, self.content, self.settings.story_min_chars), deadline)
 
-    async def generate_prompt(self, avoid: set[str] | None = None, deadline: float | None = None) -> ChainResult[str]:
-        return await self.text_chain.run(PromptTask(self.content, self.rng, set(avoid or ())), deadline)
+    async def generate_prompt(
+        self, avoid: set[str] | None = None, deadline: float | None = None, pooled: list[str] | None = None
+    ) -> ChainResult[str]:
+        """`pooled`: prompts OpenAI/ASI1 wrote for others earlier, served before static ones when both are down."""
+        task = PromptTask(self.content, self.rng, set(avoid or ()), list(pooled or ()))
+        return await self.text_chain.run(task, deadline)
 
     async def generate_reply(
         self, story: str, rating: int, tier: str, code: str, deadline: float | None = None
@@ -159,6 +179,18 @@ class LLMService:
             "serving": self.serving(),
             "forced": self.text_chain.pinned_layer(),
             "forced_seconds_left": self.text_chain.pinned_seconds_left(),
+            "spend": self.spend.snapshot(),
+            "hedges": {
+                name: {
+                    "calls": chain.hedges.calls,
+                    "silent": chain.hedges.silent,
+                    "speculative": chain.hedges.speculative,
+                    "declined": chain.hedges.declined,
+                    "won": chain.hedges.won,
+                    "rate": round(chain.hedges.total / chain.hedges.calls, 4) if chain.hedges.calls else 0.0,
+                }
+                for name, chain in (("text", self.text_chain), ("score", self.score_chain))
+            },
             "llm_calls": {
                 name: {"in_flight": gate.in_flight, "cap": gate.capacity, "turned_away": gate.turned_away}
                 for name, gate in self.gates.items()

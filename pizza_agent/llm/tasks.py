@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field, ValidationError
 
-from pizza_agent.llm.errors import BadResponse
+from pizza_agent.llm.errors import UnusableAnswer
 from pizza_agent.llm.fallback import Messages
 from pizza_agent.llm.static_layer import Intent, IntentKind, StaticContent, StoryScore, heuristic_score
 
@@ -43,7 +43,7 @@ def extract_json_object(text: str) -> dict[str, object]:
                 continue
             if isinstance(value, dict):
                 return value
-    raise BadResponse("no JSON object in the answer")
+    raise UnusableAnswer("no JSON object in the answer")
 
 
 class _IntentAnswer(BaseModel):
@@ -56,6 +56,8 @@ class IntentTask:
     content: StaticContent
     story_min_chars: int
     name: str = "intent"
+    max_tokens: int = 20  # {"intent": "pizza_request"}
+    temperature: float = 0.0  # a classification: the same message, the same answer
 
     def messages(self) -> Messages:
         system = (
@@ -70,7 +72,7 @@ class IntentTask:
         try:
             return Intent(kind=_IntentAnswer.model_validate(extract_json_object(text)).intent)
         except ValidationError as exc:
-            raise BadResponse("intent answer has the wrong shape") from exc
+            raise UnusableAnswer("intent answer has the wrong shape") from exc
 
     def fallback(self) -> tuple[Intent, str]:
         return self.content.keyword_intent(self.message, self.story_min_chars), "static"
@@ -81,7 +83,10 @@ class PromptTask:
     content: StaticContent
     rng: random.Random
     avoid: set[str] = field(default_factory=set)
+    pooled: list[str] = field(default_factory=list)  # prompts OpenAI/ASI1 wrote earlier (seed 003's cache)
     name: str = "prompt"
+    max_tokens: int = 120  # one or two sentences
+    temperature: float = 0.9  # creative: every participant a different prompt
 
     def messages(self) -> Messages:
         system = (
@@ -94,10 +99,14 @@ class PromptTask:
     def parse(self, text: str) -> str:
         prompt = text.strip().strip('"').strip()
         if not 20 <= len(prompt) <= MAX_PROMPT_CHARS or prompt in self.avoid:
-            raise BadResponse("prompt is empty, too long or a repeat")
+            raise UnusableAnswer("prompt is empty, too long or a repeat")
         return prompt
 
     def fallback(self) -> tuple[str, str]:
+        """A generated prompt this participant has not had, before any static one ("pool"), else static."""
+        fresh = [prompt for prompt in self.pooled if prompt not in self.avoid]
+        if fresh:
+            return fresh[0], "pool"
         return self.content.pick_prompt(self.avoid, self.rng), "static"
 
 
@@ -110,6 +119,8 @@ class ReplyTask:
     content: StaticContent
     rng: random.Random
     name: str = "reply"
+    max_tokens: int = 250  # two or three sentences (MAX_REPLY_CHARS)
+    temperature: float = 0.8  # personal and warm, not templated
 
     def messages(self) -> Messages:
         system = (
@@ -123,7 +134,7 @@ class ReplyTask:
     def parse(self, text: str) -> str:
         message = text.strip()
         if len(message) > MAX_REPLY_CHARS:
-            raise BadResponse("reply too long")
+            raise UnusableAnswer("reply too long")
         # The code and tier are ours to state, never the model's to get wrong.
         return f"{message}\n\nYour {self.tier} pizza coupon code: {self.code}"
 
@@ -152,6 +163,8 @@ SCORE_RUBRIC = (
 class ScoreTask:
     story: str
     name: str = "score"
+    max_tokens: int = 150  # {"score": n, "reason": "one short sentence"}
+    temperature: float = 0.0  # a judge: the same story, the same score
 
     def messages(self) -> Messages:
         return [{"role": "system", "content": SCORE_RUBRIC}, {"role": "user", "content": as_data("story", self.story)}]
@@ -160,7 +173,7 @@ class ScoreTask:
         try:
             answer = _ScoreAnswer.model_validate(extract_json_object(text))
         except ValidationError as exc:
-            raise BadResponse("score answer has the wrong shape") from exc
+            raise UnusableAnswer("score answer has the wrong shape") from exc
         score = max(1, min(10, round(answer.score)))
         reason = " ".join(answer.reason.split())[:MAX_REASON_CHARS] or "scored by ASI1"
         return StoryScore(score=score, reason=reason, source="asi1")

@@ -17,7 +17,13 @@ first request after it was set, then ok), gullible (obeys a story that asks for 
 10: it reads through zero-width and full-width tricks and several languages, so
 tests prove the agent's injection guard, not the model's good manners),
 intent-KIND (classifies every message as KIND: story, other, greeting, help,
-pizza_request — a model that gets intent wrong; every other task answers ok).
+pizza_request — a model that gets intent wrong; every other task answers ok),
+length (200 cut off: finish_reason "length"), length-below-N (cut off unless the
+request allows N tokens or more), content-filter (200 with finish_reason
+"content_filter").
+
+Usage is reported like a real API: prompt tokens ~ the words sent, completion
+tokens ~ the words answered; every request records its max_tokens and temperature.
 
 Every request is recorded (time, model, fault, task) for tests to count
 attempts and measure gaps. Answers: scoring prompts get a JSON score,
@@ -62,11 +68,14 @@ FAULTS = (
     "flapping-N",
     "gullible",
     "intent-KIND",
+    "length",
+    "length-below-N",
+    "content-filter",
 )
 _FAULT_RE = re.compile(
     r"^(ok|rate-limit(-ms)?(-\d+(\.\d+)?)?|error-500-once|error-503|error-408|unauthorized|forbidden|context-length"
     r"|content-policy|silent|slow-\d+(\.\d+)?|reset|malformed|wrong-shape|empty|flapping-\d+(\.\d+)?|gullible"
-    r"|intent-(?:story|other|greeting|help|pizza_request))$"
+    r"|intent-(?:story|other|greeting|help|pizza_request)|length|length-below-\d+|content-filter)$"
 )
 
 
@@ -81,6 +90,8 @@ class RecordedRequest:
     fault: str
     task: str
     authorization: str
+    max_tokens: int | None = None
+    temperature: float | None = None
 
 
 @dataclass
@@ -158,16 +169,33 @@ class FaultProvider:
             return web.json_response({"error": {"message": "invalid JSON"}}, status=400)
         fault = model if is_fault(model) and not self.fault_was_set else self.default_fault
         task = _task_of(messages)
-        self.requests.append(RecordedRequest(arrived, model, fault, task, request.headers.get("Authorization", "")))
+        self.requests.append(
+            RecordedRequest(
+                arrived,
+                model,
+                fault,
+                task,
+                request.headers.get("Authorization", ""),
+                body.get("max_tokens") if isinstance(body.get("max_tokens"), int) else None,
+                body.get("temperature") if isinstance(body.get("temperature"), int | float) else None,
+            )
+        )
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            return await self._respond(request, fault, model, task, messages, arrived)
+            return await self._respond(request, fault, model, task, messages, arrived, self.requests[-1].max_tokens)
         finally:
             self.in_flight -= 1
 
     async def _respond(
-        self, request: web.Request, fault: str, model: str, task: str, messages: list, arrived: float
+        self,
+        request: web.Request,
+        fault: str,
+        model: str,
+        task: str,
+        messages: list,
+        arrived: float,
+        allowed: int | None,
     ) -> web.StreamResponse:
         if fault.startswith("rate-limit"):
             return _rate_limited(fault)
@@ -198,11 +226,16 @@ class FaultProvider:
         elif fault == "wrong-shape":
             return web.json_response({"id": "x", "object": "chat.completion", "result": "pizza"})
         elif fault == "empty":
-            return web.json_response(_completion(model, ""))
+            return web.json_response(_completion(model, "", "stop", messages))
         elif fault.startswith("flapping-"):
             since = self._flapping_since.setdefault(model, arrived)
             if arrived - since < float(fault.removeprefix("flapping-")):
                 return _error(503, "server_error", "flapping: down")
+        finish = "stop"
+        if fault == "length" or (fault.startswith("length-below-") and (allowed or 0) < int(fault.rsplit("-", 1)[1])):
+            finish = "length"
+        elif fault == "content-filter":
+            return web.json_response(_completion(model, "", "content_filter", messages))
         if fault.startswith("intent-") and task == "classify-intent":
             content = json.dumps({"intent": fault.removeprefix("intent-")})
         elif fault == "gullible" and task == "score-story" and _asks_for_ten(_user_text(messages)):
@@ -211,7 +244,9 @@ class FaultProvider:
             content = self.canned_answer
         else:
             content = answer_for(task, messages)
-        return web.json_response(_completion(model, content))
+        if finish == "length":
+            content = content[: max(1, len(content) // 3)]
+        return web.json_response(_completion(model, content, finish, messages))
 
 
 def _rate_limited(fault: str) -> web.Response:
@@ -236,14 +271,20 @@ def _reset_connection(request: web.Request) -> None:
         request.transport.abort()
 
 
-def _completion(model: str, content: str) -> dict[str, object]:
+def _completion(model: str, content: str, finish_reason: str, messages: list) -> dict[str, object]:
+    prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages if isinstance(m, dict)) + 3
+    completion_tokens = len(content.split()) + 1
     return {
         "id": "chatcmpl-local",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
     }
 
 

@@ -1,0 +1,98 @@
+"""Tokens and money: what every completion used, what it cost, and each provider's budget.
+
+Every provider returns a `Completion` with the token counts of its `usage`
+field. `Spend` adds them up per provider, model and task and prices them from
+the per-model table (MODEL_PRICES, USD per million tokens). When a provider's
+budget (OPENAI_BUDGET_USD, ASI1_BUDGET_USD) is spent, its health skips it with
+the reason in status (seed 001's cost protection).
+
+May import: nothing of ours.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One provider answer: its text and what it used."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """USD per million tokens."""
+
+    prompt: float
+    completion: float
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.prompt + completion_tokens * self.completion) / 1_000_000
+
+
+@dataclass(slots=True)
+class Tally:
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass
+class Spend:
+    prices: dict[str, Price] = field(default_factory=dict)
+    budgets: dict[str, float] = field(default_factory=dict)  # provider -> USD (absent: no budget)
+    by_key: dict[tuple[str, str, str], Tally] = field(default_factory=lambda: defaultdict(Tally))
+
+    def cost_of(self, model: str, completion: Completion) -> float:
+        price = self.prices.get(model)
+        return price.cost(completion.prompt_tokens, completion.completion_tokens) if price else 0.0
+
+    def record(self, provider: str, model: str, task: str, completion: Completion) -> float:
+        """Add one completion; returns its cost."""
+        cost = self.cost_of(model, completion)
+        tally = self.by_key[(provider, model, task)]
+        tally.calls += 1
+        tally.prompt_tokens += completion.prompt_tokens
+        tally.completion_tokens += completion.completion_tokens
+        tally.cost_usd += cost
+        return cost
+
+    def spent(self, provider: str) -> float:
+        return sum(t.cost_usd for (name, _, _), t in self.by_key.items() if name == provider)
+
+    def budget_left(self, provider: str) -> float | None:
+        budget = self.budgets.get(provider)
+        return None if budget is None else budget - self.spent(provider)
+
+    def over_budget(self, provider: str) -> str | None:
+        """Why `provider` must be skipped for cost, or None."""
+        left = self.budget_left(provider)
+        if left is None or left > 0:
+            return None
+        return f"budget spent (${self.spent(provider):.2f} of ${self.budgets[provider]:.2f})"
+
+    def snapshot(self) -> dict[str, object]:
+        providers: dict[str, dict[str, object]] = {}
+        for (provider, model, task), tally in sorted(self.by_key.items()):
+            entry = providers.setdefault(
+                provider, {"cost_usd": 0.0, "prompt_tokens": 0, "completion_tokens": 0, "by_model_task": {}}
+            )
+            entry["cost_usd"] = round(float(entry["cost_usd"]) + tally.cost_usd, 6)  # type: ignore[arg-type]
+            entry["prompt_tokens"] = int(entry["prompt_tokens"]) + tally.prompt_tokens  # type: ignore[call-overload]
+            entry["completion_tokens"] = int(entry["completion_tokens"]) + tally.completion_tokens  # type: ignore[call-overload]
+            entry["by_model_task"][f"{model}/{task}"] = {  # type: ignore[index]
+                "calls": tally.calls,
+                "prompt_tokens": tally.prompt_tokens,
+                "completion_tokens": tally.completion_tokens,
+                "cost_usd": round(tally.cost_usd, 6),
+            }
+        for provider, budget in self.budgets.items():
+            providers.setdefault(provider, {"cost_usd": 0.0, "prompt_tokens": 0, "completion_tokens": 0})
+            providers[provider]["budget_usd"] = budget
+        return providers

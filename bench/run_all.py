@@ -7,6 +7,7 @@ interleaving the two sides where possible, because these machines are noisy.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import os
@@ -79,7 +80,13 @@ async def bench_overhead(rounds: int = 2000) -> dict[str, float]:
     sdk, layer = [], []
     for _ in range(rounds // 4):
         t0 = time.perf_counter_ns()
-        await bare.chat.completions.create(model="gpt-4o-mini", messages=messages, timeout=8.0)  # type: ignore[arg-type]
+        await bare.chat.completions.create(  # the same request the layer sends
+            model="gpt-4o-mini",
+            messages=messages,  # type: ignore[arg-type]
+            timeout=8.0,
+            max_tokens=PromptTask.max_tokens,
+            temperature=PromptTask.temperature,
+        )
         t1 = time.perf_counter_ns()
         assert (await service.generate_prompt()).layer == "openai"
         t2 = time.perf_counter_ns()
@@ -192,8 +199,9 @@ async def bench_silent_wait(requests_after: int = 200) -> dict:
 
 # --- 4. outage onset ---------------------------------------------------------------------------
 async def bench_onset(participants: int = 100, spread: float = 6.0, onset: float = 1.0) -> dict:
-    """Participants arrive evenly over `spread` s; OpenAI goes silent at `onset` s.
-    Who pays a full OpenAI time-out (their answer's trail shows an OpenAI time-out)?"""
+    """Participants arrive evenly over `spread` s; OpenAI goes silent at `onset` s (default settings
+    otherwise: OPENAI_TIMEOUT 8 s, REPLY_DEADLINE 10 s, LLM_STALL_AFTER 2 s).
+    Who pays a full OpenAI time-out (waits OPENAI_TIMEOUT or more)?"""
     openai_server, asi1_server = await FaultProvider().start(), await FaultProvider().start()
     openai_server.set_fault("slow-0.3")  # normal latency: requests are in flight at the onset
     env = {
@@ -201,44 +209,114 @@ async def bench_onset(participants: int = 100, spread: float = 6.0, onset: float
         "OPENAI_BASE_URL": openai_server.base_url,
         "ASI1_API_KEY": "asi1-bench",
         "ASI1_BASE_URL": asi1_server.base_url,
-        "OPENAI_TIMEOUT": "8",
-        "REPLY_DEADLINE": "10",
         "LLM_MAX_CONCURRENCY": "1000",
         "ENV_FILE": "",
     }
-    service = LLMService(load_settings(env))
+    settings = load_settings(env)
+    service = LLMService(settings)
     start = time.perf_counter()
-    outcomes: list[tuple[float, float, bool]] = []
+    outcomes: list[tuple[float, float, str, bool]] = []
 
     async def participant(i: int) -> None:
         await asyncio.sleep(i * spread / participants)
         arrived = time.perf_counter() - start
         result = await service.generate_prompt()
-        paid = any("openai: TransientError" in step for step in result.trail)
-        outcomes.append((arrived, time.perf_counter() - start, paid))
+        outcomes.append((arrived, time.perf_counter() - start, result.layer, result.hedged))
 
     async def go_silent() -> None:
         await asyncio.sleep(onset)
         openai_server.set_fault("silent")
 
     await asyncio.gather(go_silent(), *(participant(i) for i in range(participants)))
+    asi1_p95_ms = service.status()["providers"]["asi1"]["p95_latency_ms"] or 0.0
+    hedges = service.status()["hedges"]["text"]
     await service.aclose()
     await openai_server.stop()
     await asi1_server.stop()
-    stall = load_settings(env).llm_stall_after
-    paid = [o for o in outcomes if o[2]]
-    in_flight_at_onset = [o for o in outcomes if o[0] < onset < o[1]]
+    waits = [done - arrived for arrived, done, _, _ in outcomes]
     return {
         "participants": participants,
         "arrivals_per_s": participants / spread,
-        "stall_after_s": stall,
-        "openai_timeout_s": 8.0,
-        "paid_timeout": len(paid),
-        "in_flight_at_onset": len(in_flight_at_onset),
-        "paid_and_in_flight_at_onset": sum(1 for o in paid if o[0] < onset),
-        "paid_arriving_in_stall_window": sum(1 for o in paid if onset <= o[0] < onset + stall),
-        "paid_arriving_later": sum(1 for o in paid if o[0] >= onset + stall),
-        "max_wait_s": max(o[1] - o[0] for o in outcomes),
+        "stall_after_s": settings.llm_stall_after,
+        "openai_timeout_s": settings.openai_timeout,
+        "paid_full_timeout": sum(1 for w in waits if w >= settings.openai_timeout - 0.1),
+        "in_flight_at_onset": sum(1 for arrived, done, _, _ in outcomes if arrived < onset < done),
+        "hedged": sum(1 for *_, hedged in outcomes if hedged),
+        "layers": dict(collections.Counter(layer for _, _, layer, _ in outcomes)),
+        "max_wait_s": max(waits),
+        "asi1_p95_ms": asi1_p95_ms,
+        "bound_s": settings.llm_stall_after + asi1_p95_ms / 1000 + 0.5,
+        "hedges": hedges,
+    }
+
+
+# --- 4b. a single request while the primary is silent, default settings --------------------------
+async def bench_silent_single(repeats: int = 3) -> dict:
+    """A fresh agent (no latency history), OpenAI silent, one request: who answers, and when?"""
+    openai_server, asi1_server = await FaultProvider().start(), await FaultProvider().start()
+    openai_server.set_fault("silent")
+    env = {
+        "OPENAI_API_KEY": "sk-bench",
+        "OPENAI_BASE_URL": openai_server.base_url,
+        "ASI1_API_KEY": "asi1-bench",
+        "ASI1_BASE_URL": asi1_server.base_url,
+        "ENV_FILE": "",
+    }
+    settings = load_settings(env)
+    waits, layers, asi1_ms = [], [], []
+    for _ in range(repeats):
+        service = LLMService(settings)
+        t0 = time.perf_counter()
+        result = await service.generate_prompt()
+        waits.append(time.perf_counter() - t0)
+        layers.append(result.layer)
+        asi1_ms.append(service.status()["providers"]["asi1"]["p95_latency_ms"] or 0.0)
+        await service.aclose()
+    await openai_server.stop()
+    await asi1_server.stop()
+    return {
+        "waits_s": waits,
+        "layers": layers,
+        "stall_after_s": settings.llm_stall_after,
+        "asi1_ms": max(asi1_ms),
+        "bound_s": settings.llm_stall_after + max(asi1_ms) / 1000 + 0.5,
+    }
+
+
+# --- 4c. hedge rate in healthy operation ------------------------------------------------------------
+async def bench_hedge_rate(requests: int = 400, concurrency: int = 20) -> dict:
+    """OpenAI healthy with a realistic tail (log-normal latency, median 0.3 s, sigma 0.5): how many calls hedge?"""
+    openai_server, asi1_server = await FaultProvider().start(), await FaultProvider().start()
+    openai_server.set_fault("lognormal-0.3-0.5")
+    env = {
+        "OPENAI_API_KEY": "sk-bench",
+        "OPENAI_BASE_URL": openai_server.base_url,
+        "ASI1_API_KEY": "asi1-bench",
+        "ASI1_BASE_URL": asi1_server.base_url,
+        "LLM_MAX_CONCURRENCY": "1000",
+        "ENV_FILE": "",
+    }
+    service = LLMService(load_settings(env))
+    queue = list(range(requests))
+
+    async def worker() -> None:
+        while queue:
+            queue.pop()
+            await service.generate_prompt()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    status = service.status()
+    await service.aclose()
+    await openai_server.stop()
+    await asi1_server.stop()
+    hedges = status["hedges"]["text"]
+    return {
+        "requests": requests,
+        "calls": hedges["calls"],
+        "hedges": hedges["silent"] + hedges["speculative"],
+        "rate": hedges["rate"],
+        "hedge_after_s": status["providers"]["openai"]["hedge_after_seconds"],
+        "p95_ms": status["providers"]["openai"]["p95_latency_ms"],
     }
 
 
@@ -276,8 +354,10 @@ async def main() -> None:
         throughput = await bench_throughput_and_memory(Path(tmp))
         print("3/5 wait while OpenAI is silent...", flush=True)
         silent = await bench_silent_wait()
-        print("4/5 outage onset...", flush=True)
+        print("4/5 outage onset, a single silent request, healthy hedge rate...", flush=True)
         onset = await bench_onset()
+        silent_single = await bench_silent_single()
+        hedge_rate = await bench_hedge_rate()
         startup = await bench_startup(Path(tmp))
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     results = {
@@ -285,6 +365,8 @@ async def main() -> None:
         "throughput": throughput,
         "silent": silent,
         "onset": onset,
+        "silent_single": silent_single,
+        "hedge_rate": hedge_rate,
         "startup": startup,
         "measured_at": when,
     }

@@ -315,7 +315,16 @@ class Organizer:
         started = datetime.fromisoformat(str(s["started_at"])).strftime("%Y-%m-%d %H:%M UTC")
         lines = [str(s["verdict"]), f"up {_duration(float(s['uptime_seconds']))} (since {started})"]  # type: ignore[arg-type]
         for name, health in s["providers"].items():  # type: ignore[union-attr]
-            lines.append(f"{name}: {_provider_line(health)}")
+            lines.append(f"{name}: {_provider_line(health, s['spend'].get(name))}")  # type: ignore[union-attr]
+        hedges = s["hedges"]
+        lines.append(
+            "hedges: "
+            + " · ".join(
+                f"{chain} {h['silent'] + h['speculative']} of {h['calls']} calls ({h['rate']:.1%}; "
+                f"silent {h['silent']}, slow {h['speculative']}, capped {h['declined']}, won {h['won']})"
+                for chain, h in hedges.items()  # type: ignore[union-attr]
+            )
+        )
         if s["forced"]:
             left = s["forced_seconds_left"]
             lines.append(
@@ -344,11 +353,13 @@ class Organizer:
         return "\n".join(lines)
 
 
-def _provider_line(health: dict) -> str:
+def _provider_line(health: dict, spend: dict | None = None) -> str:
     state = health["state"]
     if state == "off":
         if not health["configured"]:
             return "off (no key)"
+        if str(health["unavailable_reason"]).startswith("budget spent"):
+            return f"off — {health['unavailable_reason']}; raise {health['name'].upper()}_BUDGET_USD and restart"
         return f"off — {health['unavailable_reason']}; fix the key, then send `reset`"
     parts = [state]
     if state == "cooling down":
@@ -357,8 +368,13 @@ def _provider_line(health: dict) -> str:
         parts[0] = f"skipped after {health['failures']} failures, next probe in {health['seconds_until_probe']}s"
     parts.append(f"failures {health['failures']}/{health['threshold']}")
     parts.append(f"calls {health['calls']} ok {health['successes']}")
-    if health["avg_latency_ms"] is not None:
-        parts.append(f"avg {health['avg_latency_ms']} ms")
+    if health["p50_latency_ms"] is not None:
+        parts.append(f"p50 {health['p50_latency_ms']:.0f} ms p95 {health['p95_latency_ms']:.0f} ms")
+    if spend:
+        budget = f" of ${spend['budget_usd']:.2f}" if "budget_usd" in spend else ""
+        parts.append(
+            f"spent ${spend['cost_usd']:.4f}{budget} ({spend['prompt_tokens']}+{spend['completion_tokens']} tokens)"
+        )
     if health["last_error"]:
         parts.append(f"last error {health['last_error']} ({_duration(health['last_error_seconds_ago'])} ago)")
     return " · ".join(parts)

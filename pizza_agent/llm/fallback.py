@@ -81,6 +81,8 @@ STATIC_RESERVE_SECONDS = 0.05
 MIN_ATTEMPT_SECONDS = 0.1
 # A cut-off answer is asked for once more with this many times the tokens.
 TRUNCATION_RETRY_FACTOR = 2
+# How often the chain looks for calls due a hedge (one timer for all calls in flight, not one per call).
+HEDGE_WATCH_SECONDS = 0.05
 
 
 class ChatProvider(Protocol):
@@ -235,6 +237,8 @@ class FallbackChain:
         self.usage: Counter[str] = Counter()
         self.hedges = HedgeCounts()
         self._background: set[asyncio.Future[object]] = set()  # probes finishing after a hedge won
+        self._armed: dict[_Hedge, float] = {}  # hedges waiting for their moment (loop time)
+        self._watch: asyncio.TimerHandle | None = None
         self._clock = clock
         self.pinned: str | None = None  # an organizer's `force`: only this layer (or "static": none)
         self.pinned_until: float | None = None
@@ -299,17 +303,19 @@ class FallbackChain:
                 self.hedges.calls += 1
                 run.counted = True
             rest = layers[position + 1 :]
-            budget_end = deadline - self._reserve_for(rest, deadline - asyncio.get_running_loop().time())
-            return await self._with_hedge(layer, admission, rest, task, budget_end, deadline, trail, run)
+            following = next((other for other in rest if other.health.would_admit()), None)
+            budget_end = deadline - self._reserve_for(following, deadline - asyncio.get_running_loop().time())
+            return await self._with_hedge(
+                layer, admission, rest, following is not None, task, budget_end, deadline, trail, run
+            )
         return None
 
-    def _reserve_for(self, rest: list[ProviderLayer], remaining: float) -> float:
+    def _reserve_for(self, following: ProviderLayer | None, remaining: float) -> float:
         """Seconds this layer must leave for the next live layer (static needs almost none).
 
         What that layer needs: its recent p95, at least LLM_FALLBACK_FLOOR — but
         never more than half of what is left, so with a short deadline both get a turn.
         """
-        following = next((layer for layer in rest if layer.health.would_admit()), None)
         if following is None:
             return STATIC_RESERVE_SECONDS
         p95 = following.health.latency_ms(0.95)
@@ -321,6 +327,7 @@ class FallbackChain:
         layer: ProviderLayer,
         admission: Admission,
         rest: list[ProviderLayer],
+        another_provider: bool,
         task: LLMTask[T],
         budget_end: float,
         deadline: float,
@@ -333,47 +340,56 @@ class FallbackChain:
         p95 trigger); the static answer only replaces a provider that stayed
         completely silent for the whole LLM_STALL_AFTER, so a provider that is
         merely slower than usual still answers when nothing else can.
+
+        The call runs in the caller's own task and the hedge is a timer, not a
+        second task to wait on: that keeps the common case (an answer in time)
+        within the layer's overhead budget (BENCHMARKS.md figure 1). When the
+        hedge wins, the call is cancelled the way `asyncio.timeout` does it.
         """
         health = layer.health
-        started = health.now()
-        primary = asyncio.ensure_future(self._try_layer(layer, admission, task, budget_end, deadline, trail, run))
+        first_wait = health.hedge_after() if another_provider else health.stall_after
+        hedge = _Hedge(self, layer, rest, task, deadline, trail, run, another_provider)
+        call = self._try_layer(layer, admission, task, budget_end, deadline, trail, run)
+        if admission.probe:
+            # A probe asks whether the provider is back: if a hedge wins it finishes in the background
+            # (within its own time-out), so a provider that became slower than its history can recover.
+            probe = asyncio.ensure_future(call)
+            self._background.add(probe)
+            probe.add_done_callback(self._background.discard)
+            call = asyncio.shield(probe)
+        hedge.arm(first_wait)
         try:
-            another_provider = any(other.health.would_admit() for other in rest)
-            first_wait = health.hedge_after() if another_provider else health.stall_after
-            done, _ = await asyncio.wait({primary}, timeout=max(0.0, first_wait))
-            if done:
-                result = primary.result()
-                return result if result is not None else await self._from(rest, 0, task, deadline, trail, run)
-            silent = not health.answered_since(started)
-            if not self._may_hedge(silent, another_provider):
-                result = await primary
-                return result if result is not None else await self._from(rest, 0, task, deadline, trail, run)
-            run.hedged = True
-            trail.append(
-                f"{layer.name}: no answer yet, hedged ({'silent' if silent else 'slow'}) after {first_wait:.2g}s"
-            )
-            backup = asyncio.ensure_future(self._from(rest, 0, task, deadline, trail, run))
-            result = await self._race(primary, backup)
-            if result is not None or primary.done():
-                return result
-            # Nothing else answered: wait on the provider, unless it stays silent for its whole stall window.
-            give_up_in = health.stall_after - (health.now() - started) if silent else None
-            done, _ = await asyncio.wait({primary}, timeout=None if give_up_in is None else max(0.0, give_up_in))
-            if done or health.answered_since(started):
-                return await primary
-            trail.append(f"{layer.name}: silent for {health.stall_after:g}s, given up")
-            return None
+            result = await call
+        except asyncio.CancelledError:
+            if hedge.cancelled_the_call():
+                return hedge.outcome
+            raise
         finally:
-            if not primary.done():
-                if admission.probe:
-                    # The probe asks whether the provider is back: it finishes (within its own time-out)
-                    # with no participant waiting on it, so a provider that became slower can still recover.
-                    self._background.add(primary)
-                    primary.add_done_callback(self._background.discard)
-                else:
-                    primary.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await primary
+            hedge.call_finished()
+        if hedge.backup is None:
+            return result if result is not None else await self._from(rest, 0, task, deadline, trail, run)
+        if result is not None:
+            await hedge.cancel_backup()
+            return result
+        return await hedge.backup  # the call failed; the rest of the chain is already under way
+
+    def _arm(self, hedge: _Hedge, at: float) -> None:
+        self._armed[hedge] = at
+        if self._watch is None:
+            self._watch = asyncio.get_running_loop().call_later(HEDGE_WATCH_SECONDS, self._tick)
+
+    def _disarm(self, hedge: _Hedge) -> None:
+        self._armed.pop(hedge, None)
+
+    def _tick(self) -> None:
+        """Fire every hedge whose moment has come; keep ticking while any is armed."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        due = [hedge for hedge, at in self._armed.items() if at <= now]
+        for hedge in due:
+            del self._armed[hedge]
+            hedge.fire()
+        self._watch = loop.call_later(HEDGE_WATCH_SECONDS, self._tick) if self._armed else None
 
     def _may_hedge(self, silent: bool, another_provider: bool) -> bool:
         """Silence may always hedge (even to the static answer); slowness only to a live provider, under the cap."""
@@ -387,25 +403,6 @@ class FallbackChain:
             return False
         self.hedges.speculative += 1
         return True
-
-    async def _race(
-        self, primary: asyncio.Future[ChainResult[T] | None], backup: asyncio.Future[ChainResult[T] | None]
-    ) -> ChainResult[T] | None:
-        """The first usable answer of the two, the other cancelled; None once the backup found nothing."""
-        done, _ = await asyncio.wait({primary, backup}, return_when=asyncio.FIRST_COMPLETED)
-        if primary in done and primary.result() is not None:
-            result = primary.result()
-        else:
-            result = await backup  # the primary failed, or the backup finished first
-            if result is not None:
-                self.hedges.won += 1
-            elif primary.done():
-                result = primary.result()
-        if not backup.done():
-            backup.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await backup
-        return result
 
     async def _try_layer(
         self,
@@ -445,16 +442,15 @@ class FallbackChain:
         started = loop.time()
         started_mono = layer.health.now()
         attempts_before = run.attempts
+        # No time-out scope of its own: every attempt is cut to the budget, and a retry is
+        # only started when even the longest backoff still leaves it time (see backoff()).
         try:
-            async with asyncio.timeout_at(budget_end - STATIC_RESERVE_SECONDS):
-                value, model = await self._call_models(layer, admission.probe, task, budget_end, run, trail)
-        except TimeoutError:
-            error: Exception = TransientError("layer time budget reached", silent=True)
+            value, model = await self._call_models(layer, admission.probe, task, budget_end, run, trail)
         except asyncio.CancelledError:
             self._record_cancelled(layer, admission, started_mono, (loop.time() - started) * 1000)
             raise
         except ProviderError as exc:
-            error = exc
+            error: Exception = exc
         except Exception as exc:  # our own bug: never retried, never fatal to the reply
             log.exception("task=%s layer=%s raised an unexpected error", task.name, layer.name)
             layer.health.record_neutral(admission, (loop.time() - started) * 1000, type(exc).__name__)
@@ -547,11 +543,15 @@ class FallbackChain:
             if isinstance(exc, RateLimited):
                 wait = exc.retry_after
                 return wait if wait is not None and loop.time() + wait <= last_useful_moment else False
+            if loop.time() + self.retry.wait_max + self.retry.wait_initial > last_useful_moment:
+                return False  # the backoff could outlast the layer's budget: the next layer gets the time
             return isinstance(exc, ProviderError) and exc.retryable
 
         async def attempt_once() -> T:
             run.attempts += 1
             timeout = min(layer.timeout, budget_end - STATIC_RESERVE_SECONDS - loop.time())
+            if timeout < MIN_ATTEMPT_SECONDS:
+                raise TransientError("layer time budget reached", silent=True)
             token = layer.health.attempt_started()
             answered = False
             try:
@@ -603,3 +603,114 @@ class FallbackChain:
         run.prompt_tokens += completion.prompt_tokens
         run.completion_tokens += completion.completion_tokens
         run.cost_usd += self.spend.record(provider, model, task, completion)
+
+
+class _Hedge(Generic[T]):
+    """The hedge of one layer call: the moment the rest of the chain may start beside the call.
+
+    Hand-written because no library races a running call against a fallback
+    started later without moving the call into a task of its own (which costs
+    an extra event-loop step per call); the cancel-and-uncancel dance is the
+    one `asyncio.timeout` uses.
+    """
+
+    __slots__ = (
+        "_cancelled",
+        "_finished",
+        "_timer",
+        "another_provider",
+        "backup",
+        "caller",
+        "chain",
+        "deadline",
+        "layer",
+        "loop",
+        "outcome",
+        "rest",
+        "run",
+        "started",
+        "task",
+        "trail",
+    )
+
+    def __init__(
+        self,
+        chain: FallbackChain,
+        layer: ProviderLayer,
+        rest: list[ProviderLayer],
+        task: LLMTask[T],
+        deadline: float,
+        trail: list[str],
+        run: _Run,
+        another_provider: bool,
+    ) -> None:
+        self.chain, self.layer, self.rest, self.task = chain, layer, rest, task
+        self.deadline, self.trail, self.run = deadline, trail, run
+        self.another_provider = another_provider
+        self.started = layer.health.now()
+        self.loop = asyncio.get_running_loop()
+        self.caller = asyncio.current_task()
+        self.backup: asyncio.Future[ChainResult[T] | None] | None = None
+        self.outcome: ChainResult[T] | None = None
+        self._timer: asyncio.TimerHandle | None = None  # the give-up timer, rarely needed
+        self._cancelled = False
+        self._finished = False
+
+    def arm(self, seconds: float) -> None:
+        self.chain._arm(self, self.loop.time() + seconds)
+
+    def call_finished(self) -> None:
+        self._finished = True
+        self.chain._disarm(self)
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def cancelled_the_call(self) -> bool:
+        """Was the CancelledError ours (a hedge answered, or a silent provider was given up)?"""
+        return self._cancelled and self.caller is not None and self.caller.uncancel() == 0
+
+    async def cancel_backup(self) -> None:
+        if self.backup is not None and not self.backup.done():
+            self.backup.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.backup
+
+    def fire(self) -> None:
+        health = self.layer.health
+        silent = not health.answered_since(self.started)
+        if self._finished or not self.chain._may_hedge(silent, self.another_provider):
+            return
+        self.run.hedged = True
+        waited = health.now() - self.started
+        self.trail.append(
+            f"{self.layer.name}: no answer yet, hedged ({'silent' if silent else 'slow'}) after {waited:.2g}s"
+        )
+        self.backup = asyncio.ensure_future(
+            self.chain._from(self.rest, 0, self.task, self.deadline, self.trail, self.run)
+        )
+        self.backup.add_done_callback(lambda backup: self._backup_done(backup, silent))
+
+    def _backup_done(self, backup: asyncio.Future[ChainResult[T] | None], silent: bool) -> None:
+        if self._finished or backup.cancelled() or backup.exception() is not None:
+            return
+        result = backup.result()
+        if result is not None:
+            self.chain.hedges.won += 1
+            self._cancel_call(result)
+        elif silent:
+            # Nothing else answered either: wait on the provider, unless it stays silent for its whole stall window.
+            health = self.layer.health
+            left = health.stall_after - (health.now() - self.started)
+            self._timer = self.loop.call_later(max(0.0, left), self._give_up)
+
+    def _give_up(self) -> None:
+        if not self._finished and not self.layer.health.answered_since(self.started):
+            self.trail.append(f"{self.layer.name}: silent for {self.layer.health.stall_after:g}s, given up")
+            self._cancel_call(None)
+
+    def _cancel_call(self, outcome: ChainResult[T] | None) -> None:
+        if self._finished or self._cancelled or self.caller is None:
+            return
+        self.outcome = outcome
+        self._cancelled = True
+        self.caller.cancel()

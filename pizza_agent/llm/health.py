@@ -97,6 +97,7 @@ class ProviderHealth:
         self._silence_trial = False  # the one request let through to a provider that went silent
         self._rate_limits_in_a_row = 0
         self.latencies_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self._percentiles: list[float] | None = None  # of latencies_ms, until the next sample
         self.off_for_cost: Callable[[], str | None] = lambda: None  # the budget guard (usage.Spend)
         self.calls = 0
         self.successes = 0
@@ -183,11 +184,15 @@ class ProviderHealth:
         return min(self.stall_after, max(HEDGE_MIN_SECONDS, 1.5 * p95 / 1000))
 
     def latency_ms(self, quantile: float) -> float | None:
+        """A recent latency percentile. Cached until the next sample: it is read on every call's hot path."""
         if not self.latencies_ms:
             return None
-        if len(self.latencies_ms) == 1:
-            return self.latencies_ms[0]
-        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[round(quantile * 100) - 1]
+        if self._percentiles is None:
+            if len(self.latencies_ms) == 1:
+                self._percentiles = [self.latencies_ms[0]] * 99
+            else:
+                self._percentiles = statistics.quantiles(self.latencies_ms, n=100, method="inclusive")
+        return self._percentiles[round(quantile * 100) - 1]
 
     # --- attempts (for stall detection) --------------------------------------
     def attempt_started(self) -> int:
@@ -209,6 +214,7 @@ class ProviderHealth:
         self._finish(admission, latency_ms)
         self.successes += 1
         self.latencies_ms.append(latency_ms)
+        self._percentiles = None
         self._rate_limits_in_a_row = 0
         was_skipping = self.skipping
         self.failures = max(0, self.failures - 1)
@@ -324,6 +330,7 @@ class ProviderHealth:
         if self.available and self.skipping and not self.probe_in_flight:
             next_probe = round(max(0.0, self.skip_started + self.probe_interval - now), 1)
         return {
+            "name": self.name,
             "failures": self.failures,
             "threshold": self.threshold,
             "status": "degraded" if self.skipping or not self.available else "healthy",

@@ -105,7 +105,8 @@ class LLMService:
         prices = {model: Price(*pair) for model, pair in settings.model_prices.items()}
         self.spend = Spend(prices, {k: v for k, v in budgets.items() if v is not None})
         for layer in (openai_layer, asi1_layer):
-            layer.health.off_for_cost = lambda name=layer.name: self.spend.over_budget(name)
+            if layer.name in self.spend.budgets:  # no budget, no check on the hot path
+                layer.health.off_for_cost = lambda name=layer.name: self.spend.over_budget(name)
         chain_kw: dict[str, Any] = {
             "reply_deadline": settings.reply_deadline,
             "rate_limit_cooldown": settings.rate_limit_cooldown,

@@ -183,6 +183,29 @@ class DrillResult:
             f"probes to OpenAI while skipped: {probes} (agent's count); requests reaching OpenAI while skipped: "
             f"{self.openai_requests_while_skipped}, allowed {self.allowed_probes}"
         )
+        hedges = final.get("hedges", {})
+        lines.append(
+            "hedges: "
+            + (
+                " · ".join(
+                    f"{chain} {h['silent'] + h['speculative']} of {h['calls']} calls ({h['rate']:.1%}: "
+                    f"silent {h['silent']}, slow {h['speculative']}, won {h['won']})"
+                    for chain, h in hedges.items()
+                )
+                or "-"
+            )
+        )
+        spend = final.get("spend", {})
+        lines.append(
+            "spend: "
+            + (
+                " · ".join(
+                    f"{name} ${entry['cost_usd']:.4f} ({entry['prompt_tokens']}+{entry['completion_tokens']} tokens)"
+                    for name, entry in spend.items()
+                )
+                or "-"
+            )
+        )
         issued = Counter(self.ledger_tiers.values())
         lines.append(
             f"coupons issued {len(self.ledger_codes)} ({', '.join(f'{t} {n}' for t, n in sorted(issued.items()))}) · "

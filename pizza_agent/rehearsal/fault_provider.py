@@ -20,7 +20,9 @@ intent-KIND (classifies every message as KIND: story, other, greeting, help,
 pizza_request — a model that gets intent wrong; every other task answers ok),
 length (200 cut off: finish_reason "length"), length-below-N (cut off unless the
 request allows N tokens or more), content-filter (200 with finish_reason
-"content_filter").
+"content_filter"), lognormal-MEDIAN-SIGMA (answers ok after a log-normally
+distributed delay, median MEDIAN s: a healthy API with a realistic tail;
+seeded, so runs repeat).
 
 Usage is reported like a real API: prompt tokens ~ the words sent, completion
 tokens ~ the words answered; every request records its max_tokens and temperature.
@@ -39,6 +41,8 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import math
+import random
 import re
 import socket
 import struct
@@ -71,11 +75,13 @@ FAULTS = (
     "length",
     "length-below-N",
     "content-filter",
+    "lognormal-MEDIAN-SIGMA",
 )
 _FAULT_RE = re.compile(
     r"^(ok|rate-limit(-ms)?(-\d+(\.\d+)?)?|error-500-once|error-503|error-408|unauthorized|forbidden|context-length"
     r"|content-policy|silent|slow-\d+(\.\d+)?|reset|malformed|wrong-shape|empty|flapping-\d+(\.\d+)?|gullible"
-    r"|intent-(?:story|other|greeting|help|pizza_request)|length|length-below-\d+|content-filter)$"
+    r"|intent-(?:story|other|greeting|help|pizza_request)|length|length-below-\d+|content-filter"
+    r"|lognormal-\d+(\.\d+)?-\d+(\.\d+)?)$"
 )
 
 
@@ -106,6 +112,7 @@ class FaultProvider:
     port: int = 0
     in_flight: int = 0
     max_in_flight: int = 0  # the most completion requests it was serving at once
+    rng: random.Random = field(default_factory=lambda: random.Random(20261123))
 
     # --- control -------------------------------------------------------------
     def set_fault(self, fault: str) -> None:
@@ -218,6 +225,9 @@ class FaultProvider:
             await asyncio.Event().wait()  # until the client gives up and the connection closes
         elif fault.startswith("slow-"):
             await asyncio.sleep(float(fault.removeprefix("slow-")))
+        elif fault.startswith("lognormal-"):
+            median, sigma = (float(x) for x in fault.removeprefix("lognormal-").split("-"))
+            await asyncio.sleep(self.rng.lognormvariate(math.log(median), sigma))
         elif fault == "reset":
             _reset_connection(request)
             await asyncio.Event().wait()

@@ -349,7 +349,7 @@ class FallbackChain:
         health = layer.health
         first_wait = health.hedge_after() if another_provider else health.stall_after
         hedge = _Hedge(self, layer, rest, task, deadline, trail, run, another_provider)
-        call = self._try_layer(layer, admission, task, budget_end, deadline, trail, run)
+        call = self._call_layer(layer, admission, task, budget_end, trail, run)
         if admission.probe:
             # A probe asks whether the provider is back: if a hedge wins it finishes in the background
             # (within its own time-out), so a provider that became slower than its history can recover.
@@ -404,30 +404,6 @@ class FallbackChain:
         self.hedges.speculative += 1
         return True
 
-    async def _try_layer(
-        self,
-        layer: ProviderLayer,
-        admission: Admission,
-        task: LLMTask[T],
-        budget_end: float,
-        deadline: float,
-        trail: list[str],
-        run: _Run,
-    ) -> ChainResult[T] | None:
-        loop = asyncio.get_running_loop()
-        if budget_end - STATIC_RESERVE_SECONDS - loop.time() < MIN_ATTEMPT_SECONDS:
-            layer.health.record_neutral(admission, 0.0)
-            trail.append(f"{layer.name}: no time left before the reply deadline")
-            return None
-        if not layer.gate.try_acquire():
-            layer.health.record_neutral(admission, 0.0)  # busy is not the provider's fault
-            trail.append(f"{layer.name}: all {layer.gate.capacity} slots busy")
-            return None
-        try:
-            return await self._call_layer(layer, admission, task, budget_end, trail, run)
-        finally:
-            layer.gate.release()
-
     async def _call_layer(
         self,
         layer: ProviderLayer,
@@ -437,15 +413,51 @@ class FallbackChain:
         trail: list[str],
         run: _Run,
     ) -> ChainResult[T] | None:
-        """Call one admitted layer within its budget; record the outcome in its health."""
+        """Call one admitted layer within its budget; record the outcome in its health.
+
+        Each model of the layer's chain in order; a 400 for this request moves on
+        to the next model. A content filter moves on to the next provider instead
+        (every model of this one would refuse the same text); a cut-off answer is
+        asked for once more with twice the tokens. (One function, not three: every
+        coroutine frame is resumed at each of the HTTP call's suspension points.)
+        """
         loop = asyncio.get_running_loop()
         started = loop.time()
+        if budget_end - STATIC_RESERVE_SECONDS - started < MIN_ATTEMPT_SECONDS:
+            layer.health.record_neutral(admission, 0.0)
+            trail.append(f"{layer.name}: no time left before the reply deadline")
+            return None
+        if not layer.gate.try_acquire():
+            layer.health.record_neutral(admission, 0.0)  # busy is not the provider's fault
+            trail.append(f"{layer.name}: all {layer.gate.capacity} slots busy")
+            return None
         started_mono = layer.health.now()
         attempts_before = run.attempts
         # No time-out scope of its own: every attempt is cut to the budget, and a retry is
         # only started when even the longest backoff still leaves it time (see backoff()).
         try:
-            value, model = await self._call_models(layer, admission.probe, task, budget_end, run, trail)
+            rejected: RequestRejected | None = None
+            for model in layer.models:
+                # A probe is one attempt: it asks whether the provider is back, not how hard it can be pushed.
+                tries = 1 if admission.probe else layer.attempts
+                try:
+                    try:
+                        value = await self._call_with_retries(
+                            layer, model, tries, task, task.max_tokens, budget_end, run
+                        )
+                    except UnusableAnswer as exc:
+                        if not exc.truncated or admission.probe:
+                            raise
+                        trail.append(f"{layer.name}/{model}: cut off at {task.max_tokens} tokens, asking once for more")
+                        more = task.max_tokens * TRUNCATION_RETRY_FACTOR
+                        value = await self._call_with_retries(layer, model, 1, task, more, budget_end, run)
+                    break
+                except RequestRejected as exc:
+                    trail.append(f"{layer.name}/{model}: {exc.reason}")
+                    rejected = exc
+            else:
+                assert rejected is not None
+                raise rejected
         except asyncio.CancelledError:
             self._record_cancelled(layer, admission, started_mono, (loop.time() - started) * 1000)
             raise
@@ -461,6 +473,8 @@ class FallbackChain:
             layer.health.record_success(admission, latency_ms)
             attempts = run.attempts - attempts_before
             return ChainResult(value, layer.name, model, attempts, probe=admission.probe, trail=trail)
+        finally:
+            layer.gate.release()
         self._record_failure(layer, admission, error, (loop.time() - started) * 1000)
         reason = (
             f"{layer.name}: {type(error).__name__} {getattr(error, 'reason', error)} "
@@ -491,35 +505,6 @@ class FallbackChain:
             if isinstance(error, RateLimited):
                 health.rate_limited(error.retry_after, self.rate_limit_cooldown)
             health.record_failure(admission, label, latency_ms)
-
-    async def _call_models(
-        self, layer: ProviderLayer, probe: bool, task: LLMTask[T], budget_end: float, run: _Run, trail: list[str]
-    ) -> tuple[T, str]:
-        """Each model of the layer's chain in order; a 400 for this request moves on to the next model.
-
-        A content filter moves on to the next provider instead (every model of
-        this one would refuse the same text); a cut-off answer is asked for once
-        more with twice the tokens.
-        """
-        rejected: RequestRejected | None = None
-        for model in layer.models:
-            # A probe is one attempt: it asks whether the provider is back, not how hard it can be pushed.
-            tries = 1 if probe else layer.attempts
-            try:
-                try:
-                    value = await self._call_with_retries(layer, model, tries, task, task.max_tokens, budget_end, run)
-                except UnusableAnswer as exc:
-                    if not exc.truncated or probe:
-                        raise
-                    trail.append(f"{layer.name}/{model}: cut off at {task.max_tokens} tokens, asking once for more")
-                    more = task.max_tokens * TRUNCATION_RETRY_FACTOR
-                    value = await self._call_with_retries(layer, model, 1, task, more, budget_end, run)
-                return value, model
-            except RequestRejected as exc:
-                trail.append(f"{layer.name}/{model}: {exc.reason}")
-                rejected = exc
-        assert rejected is not None
-        raise rejected
 
     async def _call_with_retries(
         self,

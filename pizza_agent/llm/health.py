@@ -58,6 +58,9 @@ log = logging.getLogger("pizza.health")
 LATENCY_WINDOW = 200
 # Below this many samples the p95 is not trusted: the hedge waits the full LLM_STALL_AFTER.
 MIN_LATENCY_SAMPLES = 20
+# The percentiles are recomputed after this many new samples (sorting 200 floats on every call
+# would cost more than the whole fallback chain).
+PERCENTILE_REFRESH_SAMPLES = 16
 # A hedge never starts sooner than this, however fast the provider usually is (jitter is not silence).
 HEDGE_MIN_SECONDS = 0.5
 
@@ -97,7 +100,8 @@ class ProviderHealth:
         self._silence_trial = False  # the one request let through to a provider that went silent
         self._rate_limits_in_a_row = 0
         self.latencies_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
-        self._percentiles: list[float] | None = None  # of latencies_ms, until the next sample
+        self._percentiles: list[float] | None = None  # of latencies_ms, refreshed every few samples
+        self._new_samples = 0
         self.off_for_cost: Callable[[], str | None] = lambda: None  # the budget guard (usage.Spend)
         self.calls = 0
         self.successes = 0
@@ -184,10 +188,11 @@ class ProviderHealth:
         return min(self.stall_after, max(HEDGE_MIN_SECONDS, 1.5 * p95 / 1000))
 
     def latency_ms(self, quantile: float) -> float | None:
-        """A recent latency percentile. Cached until the next sample: it is read on every call's hot path."""
+        """A recent latency percentile, refreshed every few samples: it is read on every call's hot path."""
         if not self.latencies_ms:
             return None
-        if self._percentiles is None:
+        if self._percentiles is None or self._new_samples >= PERCENTILE_REFRESH_SAMPLES:
+            self._new_samples = 0
             if len(self.latencies_ms) == 1:
                 self._percentiles = [self.latencies_ms[0]] * 99
             else:
@@ -214,7 +219,7 @@ class ProviderHealth:
         self._finish(admission, latency_ms)
         self.successes += 1
         self.latencies_ms.append(latency_ms)
-        self._percentiles = None
+        self._new_samples += 1
         self._rate_limits_in_a_row = 0
         was_skipping = self.skipping
         self.failures = max(0, self.failures - 1)

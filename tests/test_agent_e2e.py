@@ -92,7 +92,7 @@ async def test_full_flow_under_each_provider_condition(start_agent, openai_serve
     assert coupon.prompt is not None  # the prompt the participant was given is on record
     if scenario == "both_healthy":
         assert {r.task for r in openai_server.requests} == {"classify-intent", "write-story-prompt", "write-reply"}
-        assert [r.task for r in asi1_server.requests] == ["score-story"]
+        assert sorted(r.task for r in asi1_server.requests) == ["detect-injection", "score-story"]
 
 
 async def test_full_flow_with_no_keys_at_all(start_agent):

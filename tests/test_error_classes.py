@@ -14,6 +14,7 @@ import pytest
 from conftest import ASI1_TEST_KEY, settings_for
 
 from pizza_agent.config.settings import load_settings
+from pizza_agent.llm.tasks import ScoreTask
 from pizza_agent.rehearsal.fault_provider import FaultProvider
 
 
@@ -91,7 +92,10 @@ async def test_tcp_reset_is_retried_then_falls_through(openai_server, asi1_serve
     server = openai_server if provider_name == "openai" else asi1_server
     server.set_fault("reset")
     service = service_factory(settings_for(openai_server if provider_name == "openai" else None, asi1_server))
-    result = await service.score_story("A story.") if provider_name == "asi1" else await service.generate_prompt()
+    story = "A story about a laptop that wanted pizza at three in the morning."
+    result = (
+        await service.score_chain.run(ScoreTask(story)) if provider_name == "asi1" else await service.generate_prompt()
+    )
     assert result.layer == ("heuristic" if provider_name == "asi1" else "asi1")
     assert len(server.requests) == 2
     assert service.status()["providers"][provider_name]["failures"] == 1

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+
+from uagents_core.identity import Identity
 
 from pizza_agent.rehearsal.agent_process import AgentProcess, provider_env
 
@@ -23,6 +26,7 @@ async def test_flooder_is_rate_limited_and_honest_participants_are_answered(tmp_
         REPLY_DEADLINE=str(DEADLINE),
         SENDER_RATE_LIMIT="10",
         LOG_LEVEL="WARNING",
+        ORGANIZER_ADDRESSES=Identity.from_seed("flood-organizer", 0).address,
     )
     agent = await AgentProcess(tmp_path / "data", **env).start()
     flooder = agent.client("flooder", acknowledge=False)
@@ -46,8 +50,13 @@ async def test_flooder_is_rate_limited_and_honest_participants_are_answered(tmp_
         texts = [r.text() for r in replies]
         assert sum("slow down" in t for t in texts) == 1  # ten handled, one warning, the rest dropped
         assert flooder.inbox.empty()
-        assert openai_server.max_in_flight <= CAP
-        assert asi1_server.max_in_flight <= CAP
+        # The agent never has more than CAP calls in flight per provider. (The servers may count a few
+        # more: a call the agent gave up on, or that a hedge replaced, still runs there until it ends.)
+        async with agent.client("flood-organizer") as organizer:
+            calls = json.loads(await organizer.ask("status json"))["llm_calls"]
+        assert calls["openai"]["peak"] <= CAP and calls["asi1"]["peak"] <= CAP
+        assert calls["openai"]["peak"] == CAP  # the flood did fill the cap
+        assert openai_server.max_in_flight >= CAP
         assert agent.logs().count("rate limited sender") == 1
     finally:
         await asyncio.gather(flooder.stop(), *(c.stop() for c in honest))

@@ -42,7 +42,10 @@ async def test_an_empty_premium_pool_gives_standard_and_says_so(make_conversatio
     pools = tmp_path / "pools"
     pools.mkdir()
     (pools / "premium.csv").write_text("PREMIUM-VENDOR-1\n")  # premium: a vendor pool of one code
-    asi1_server.canned_answer = json.dumps({"score": 9, "reason": "wonderful"})
+    quote = " ".join(STORY.split()[:6])
+    asi1_server.canned_answer = json.dumps(
+        {n: {"score": 9, "quote": quote, "why": "ok"} for n in ("craft", "theme", "originality")}
+    )
     conversation = make_conversation(None, asi1_server, COUPON_POOL_DIR=str(pools))
     conversation.ledger.load_pools(pools)
     await conversation.handle("agent1first", STORY)  # takes the only premium code

@@ -127,7 +127,8 @@ async def test_every_task_sets_max_tokens_and_a_temperature_fitting_its_job(
         "classify-intent": (20, 0.0),
         "write-story-prompt": (120, 0.9),
         "write-reply": (250, 0.8),
-        "score-story": (150, 0.0),  # a judge: the same story, the same score
+        "score-story": (300, 0.0),  # a judge: the same story, the same score (a rubric with quotes)
+        "detect-injection": (300, 0.0),  # run beside scoring
     }
 
 

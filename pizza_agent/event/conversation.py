@@ -23,7 +23,9 @@ from pizza_agent.config.settings import Settings
 from pizza_agent.event.organizer import Controls, Organizer, parse_command
 from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
 from pizza_agent.event.reply import Reply, sender_id
+from pizza_agent.event.rescore import Rescorer
 from pizza_agent.event.story_rule import Decision, decide
+from pizza_agent.event.tiers import tier_for
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.store import Coupon, Issuance, Ledger
 from pizza_agent.llm.service import LLMService
@@ -46,14 +48,6 @@ def clean_text(text: str) -> str:
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
 
 
-def tier_for(score: int, settings: Settings) -> str:
-    if score >= settings.tier_premium_min:
-        return "premium"
-    if score >= settings.tier_standard_min:
-        return "standard"
-    return "basic"
-
-
 class Conversation:
     def __init__(
         self,
@@ -70,6 +64,7 @@ class Conversation:
         self.limiter = limiter or SenderRateLimiter(settings.sender_rate_limit, settings.sender_rate_window)
         self.controls = Controls.load(ledger, llm)
         self.organizer = Organizer(settings, llm, ledger, signer, self.limiter, self.controls)
+        self.rescorer = Rescorer(settings, llm, ledger, signer)
         self._low_announced: set[tuple[str, str]] = set()
         # Weak: a participant's lock lives only while one of their messages holds it.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -160,6 +155,10 @@ class Conversation:
         scored = await self.llm.score_story(story, deadline)
         layers["score"] = scored.layer
         score = scored.value
+        if score.instructions_only:
+            self.ledger.drop_held_story(sender)
+            log.info("story of sender=%s was only instructions to the judge: not scored", sender_id(sender))
+            return Reply(self.content.message("instructions_only"), "instructions_only", intent="story", layers=layers)
         request = Issuance(
             address=sender,
             tier=tier_for(score.score, self.settings),
@@ -175,6 +174,8 @@ class Conversation:
         )
         self.ledger.drop_held_story(sender)
         coupon = issued.coupon
+        if coupon is not None and not issued.existing and score.source == "heuristic":
+            self.ledger.queue_rescore(sender, story)  # ASI1 scores it again when it is back: upgrades only
         if coupon is None:
             log.warning(
                 "coupons ran out for every tier offered (%s) sender=%s score=%d",

@@ -79,6 +79,16 @@ MIGRATIONS: list[str] = [
         changed_by TEXT NOT NULL
     );
     """,
+    # 3: stories scored by the local heuristic, to be scored again by ASI1 when it is back
+    """
+    CREATE TABLE rescore_queue (
+        address TEXT PRIMARY KEY,
+        story TEXT NOT NULL,
+        queued_at REAL NOT NULL,
+        done_at REAL,
+        outcome TEXT
+    );
+    """,
 ]
 
 
@@ -307,6 +317,61 @@ class Ledger:
             "SELECT address, tier, voided_at, reason FROM voided_codes WHERE code=?", (code.strip(),)
         ).fetchone()
 
+    # --- heuristic scores waiting for ASI1 ------------------------------------------
+    def queue_rescore(self, address: str, story: str) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO rescore_queue (address, story, queued_at) VALUES (?, ?, ?)",
+            (address, story, self._clock()),
+        )
+
+    def waiting_rescores(self, limit: int = 20) -> list[tuple[str, str]]:
+        rows = self._db.execute(
+            "SELECT address, story FROM rescore_queue WHERE done_at IS NULL ORDER BY queued_at LIMIT ?", (limit,)
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def finish_rescore(self, address: str, outcome: str) -> None:
+        self._db.execute(
+            "UPDATE rescore_queue SET done_at=?, outcome=?, story='' WHERE address=?", (self._clock(), outcome, address)
+        )
+
+    def upgrade(
+        self,
+        address: str,
+        tier: str,
+        score: int,
+        reason: str,
+        make_code: Callable[[str], str],
+        caps: Mapping[str, int] | None = None,
+    ) -> tuple[Coupon, Coupon] | None:
+        """Replace a participant's coupon with one of a higher tier: (old, new), or None if not allowed.
+
+        Never a downgrade, never for a redeemed or voided coupon, and only when the
+        higher tier still has codes. The old code is voided in the same transaction.
+        """
+        with self._write():
+            old = self.coupon_for(address)
+            if old is None or old.redeemed_at is not None or old.voided_at is not None:
+                return None
+            if TIERS.index(tier) >= TIERS.index(old.tier):
+                return None  # not higher (TIERS runs from premium down)
+            # A vendor code stays taken (never handed out again), but frees the participant for a new one.
+            self._db.execute("UPDATE pool_codes SET address=address || '#replaced' WHERE code=?", (old.code,))
+            code = self._take_code(tier, address, make_code, (caps or {}).get(tier))
+            if code is None:
+                return None
+            self._db.execute(
+                "INSERT INTO voided_codes VALUES (?, ?, ?, ?, ?)",
+                (old.code, address, old.tier, self._clock(), f"replaced by a {tier} code after ASI1 scored again"),
+            )
+            self._db.execute(
+                "UPDATE coupons SET code=?, tier=?, score=?, score_source='asi1', reason=? WHERE address=?",
+                (code, tier, score, reason, address),
+            )
+        new = self.coupon_for(address)
+        assert new is not None
+        return old, new
+
     # --- stories waiting for the participant's "yes" -----------------------------
     def hold_story(self, address: str, story: str) -> None:
         self._db.execute(
@@ -429,6 +494,9 @@ class Ledger:
                 left[tier] = None
         return {
             "left": left,
+            "rescore_waiting": self._db.execute("SELECT COUNT(*) FROM rescore_queue WHERE done_at IS NULL").fetchone()[
+                0
+            ],
             "coupons_voided": self._db.execute("SELECT COUNT(*) FROM coupons WHERE voided_at IS NOT NULL").fetchone()[
                 0
             ],

@@ -44,12 +44,15 @@ class ASI1Client:
         timeout: float,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        response_format: dict[str, object] | None = None,
     ) -> Completion:
         body: dict[str, object] = {"model": model, "messages": messages}
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
         if temperature is not None:
             body["temperature"] = temperature
+        if response_format is not None:
+            body["response_format"] = response_format
         try:
             async with self._get_session().post(
                 self._url, json=body, timeout=aiohttp.ClientTimeout(total=timeout)

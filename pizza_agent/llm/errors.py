@@ -116,7 +116,7 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     return max(0.0, when - (time.time() if now is None else now))
 
 
-_REJECTED_CODES = ("context_length", "model_not_found")
+_REJECTED_CODES = ("context_length", "model_not_found", "response_format", "json_schema")
 _FILTER_CODES = ("content_policy", "content_filter")
 
 

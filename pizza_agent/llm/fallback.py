@@ -81,6 +81,8 @@ STATIC_RESERVE_SECONDS = 0.05
 MIN_ATTEMPT_SECONDS = 0.1
 # A cut-off answer is asked for once more with this many times the tokens.
 TRUNCATION_RETRY_FACTOR = 2
+# Structured output, strictest first: json_schema, then json_object, then plain text (2).
+STRUCTURE_LEVELS = 2
 # How often the chain looks for calls due a hedge (one timer for all calls in flight, not one per call).
 HEDGE_WATCH_SECONDS = 0.05
 
@@ -98,6 +100,7 @@ class ChatProvider(Protocol):
         timeout: float,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        response_format: dict[str, object] | None = None,
     ) -> Completion: ...
 
     async def list_models(self, *, timeout: float) -> list[str]: ...
@@ -131,6 +134,8 @@ class ProviderLayer:
     timeout: float
     attempts: int
     gate: LLMGate = field(default_factory=lambda: LLMGate(10_000))
+    # Per model, how strictly it accepts structured output: 0 json_schema, 1 json_object, 2 plain text.
+    formats: dict[str, int] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -178,6 +183,7 @@ class LLMGate:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.in_flight = 0
+        self.peak = 0  # the most calls in flight at once
         self.turned_away = 0
 
     def try_acquire(self) -> bool:
@@ -185,6 +191,7 @@ class LLMGate:
             self.turned_away += 1
             return False
         self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
         return True
 
     def release(self) -> None:
@@ -441,16 +448,7 @@ class FallbackChain:
                 # A probe is one attempt: it asks whether the provider is back, not how hard it can be pushed.
                 tries = 1 if admission.probe else layer.attempts
                 try:
-                    try:
-                        value = await self._call_with_retries(
-                            layer, model, tries, task, task.max_tokens, budget_end, run
-                        )
-                    except UnusableAnswer as exc:
-                        if not exc.truncated or admission.probe:
-                            raise
-                        trail.append(f"{layer.name}/{model}: cut off at {task.max_tokens} tokens, asking once for more")
-                        more = task.max_tokens * TRUNCATION_RETRY_FACTOR
-                        value = await self._call_with_retries(layer, model, 1, task, more, budget_end, run)
+                    value = await self._call_model(layer, model, tries, admission.probe, task, budget_end, run, trail)
                     break
                 except RequestRejected as exc:
                     trail.append(f"{layer.name}/{model}: {exc.reason}")
@@ -506,6 +504,41 @@ class FallbackChain:
                 health.rate_limited(error.retry_after, self.rate_limit_cooldown)
             health.record_failure(admission, label, latency_ms)
 
+    async def _call_model(
+        self,
+        layer: ProviderLayer,
+        model: str,
+        tries: int,
+        probe: bool,
+        task: LLMTask[T],
+        budget_end: float,
+        run: _Run,
+        trail: list[str],
+    ) -> T:
+        """One model: structured output as strict as it accepts, and one more try for a cut-off answer."""
+        schema = getattr(task, "response_format", None)
+        while True:
+            level = layer.formats.get(model, 0) if schema is not None else STRUCTURE_LEVELS
+            try:
+                try:
+                    return await self._call_with_retries(
+                        layer, model, tries, task, task.max_tokens, _response_format(schema, level), budget_end, run
+                    )
+                except UnusableAnswer as exc:
+                    if not exc.truncated or probe:
+                        raise
+                    trail.append(f"{layer.name}/{model}: cut off at {task.max_tokens} tokens, asking once for more")
+                    more = task.max_tokens * TRUNCATION_RETRY_FACTOR
+                    return await self._call_with_retries(
+                        layer, model, 1, task, more, _response_format(schema, level), budget_end, run
+                    )
+            except RequestRejected as exc:
+                if level >= STRUCTURE_LEVELS:
+                    raise
+                # This model does not take that kind of structured output: ask less strictly, and remember.
+                layer.formats[model] = level + 1
+                trail.append(f"{layer.name}/{model}: {exc.reason}; asking with a less strict response format")
+
     async def _call_with_retries(
         self,
         layer: ProviderLayer,
@@ -513,6 +546,7 @@ class FallbackChain:
         tries: int,
         task: LLMTask[T],
         max_tokens: int,
+        response_format: dict[str, object] | None,
         budget_end: float,
         run: _Run,
     ) -> T:
@@ -547,6 +581,7 @@ class FallbackChain:
                         timeout=timeout,
                         max_tokens=max_tokens,
                         temperature=task.temperature,
+                        **({"response_format": response_format} if response_format is not None else {}),
                     )
                 answered = True
             except TimeoutError:
@@ -699,3 +734,9 @@ class _Hedge(Generic[T]):
         self.outcome = outcome
         self._cancelled = True
         self.caller.cancel()
+
+
+def _response_format(schema: dict[str, object] | None, level: int) -> dict[str, object] | None:
+    if schema is None or level >= STRUCTURE_LEVELS:
+        return None
+    return {"type": "json_schema", "json_schema": schema} if level == 0 else {"type": "json_object"}

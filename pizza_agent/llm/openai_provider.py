@@ -28,12 +28,15 @@ class OpenAIProvider:
         timeout: float,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        response_format: dict[str, object] | None = None,
     ) -> Completion:
         options: dict[str, object] = {}
         if max_tokens is not None:
             options["max_tokens"] = max_tokens
         if temperature is not None:
             options["temperature"] = temperature
+        if response_format is not None:
+            options["response_format"] = response_format
         try:
             response = await self._client.chat.completions.create(
                 model=model,

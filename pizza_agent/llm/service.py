@@ -9,6 +9,7 @@ ASI1 has one health record shared by both chains: a dead ASI1 is dead for both.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Callable
 from typing import Any
@@ -24,10 +25,14 @@ from pizza_agent.llm.fallback import (
     RetryPolicy,
 )
 from pizza_agent.llm.health import ProviderHealth
-from pizza_agent.llm.injection_guard import inspect_story
+from pizza_agent.llm.injection_guard import inspect_story, remove_quotes
 from pizza_agent.llm.static_layer import Intent, StaticContent, StoryScore
-from pizza_agent.llm.tasks import IntentTask, PromptTask, ReplyTask, ScoreTask
+from pizza_agent.llm.tasks import DetectTask, IntentTask, PromptTask, ReplyTask, ScoreTask
 from pizza_agent.llm.usage import Price, Spend
+
+log = logging.getLogger("pizza.llm")
+# A cleaned story with fewer words than this has nothing left to judge.
+MIN_WORDS_LEFT = 5
 
 
 class _Unconfigured:
@@ -137,33 +142,61 @@ class LLMService:
         return await self.text_chain.run(ReplyTask(story, rating, tier, code, self.content, self.rng), deadline)
 
     async def score_story(self, story: str, deadline: float | None = None) -> ChainResult[StoryScore]:
-        """Score a story; one that addresses the grader never scores above its cleaned self.
+        """Score a story fairly: talking to the judge can cost points, never earn them.
 
-        A flagged story is scored twice, concurrently: as sent and with the
-        injected parts removed. It gets the lower of the two, capped at
-        FLAGGED_SCORE_CAP, so talking to the grader can only cost points.
+        1. The pre-filter (injection_guard) cuts out the parts that talk to the judge.
+        2. The rest is scored (rubric, quotes checked) while an LLM looks for what the
+           pre-filter missed (the detect task), concurrently.
+        3. If the LLM found more, that is cut out too and the rest scored again.
+        A flagged story scores what its remaining text earns, capped at FLAGGED_SCORE_CAP;
+        with nothing left it is `instructions_only` (the participant is asked for a story
+        without instructions and keeps the right to a coupon). The heuristic never grants
+        premium: it is capped at the tier below.
         """
         verdict = inspect_story(story)
-        if not verdict.flagged:
-            return await self.score_chain.run(ScoreTask(story), deadline)
-        if len(verdict.cleaned.split()) >= 3:
-            full, clean = await asyncio.gather(
-                self.score_chain.run(ScoreTask(story), deadline),
-                self.score_chain.run(ScoreTask(verdict.cleaned), deadline),
-            )
-            clean_score = clean.value.score
-        else:  # nothing but instructions to the grader
-            full, clean_score = await self.score_chain.run(ScoreTask(story), deadline), 1
-        score = min(full.value.score, clean_score, self.settings.flagged_score_cap)
-        full.value = full.value.model_copy(
+        reasons = list(verdict.reasons)
+        text = verdict.cleaned if verdict.flagged else story
+        if verdict.flagged and self._nothing_left(text):
+            return self._instructions_only(reasons)
+        scored, detected = await asyncio.gather(
+            self.score_chain.run(ScoreTask(text), deadline), self.score_chain.run(DetectTask(text), deadline)
+        )
+        if detected.value.quotes:
+            reasons.append("llm_detected")
+            text = remove_quotes(text, detected.value.quotes)
+            if self._nothing_left(text):
+                return self._instructions_only(reasons)
+            scored = await self.score_chain.run(ScoreTask(text), deadline)
+        value = scored.value
+        score = value.score
+        if value.source == "heuristic":
+            score = min(score, self.settings.tier_premium_min - 1)
+        if reasons:
+            score = min(score, self.settings.flagged_score_cap)
+            log.info("story flagged (%s): scored without the instructions, capped at %d", ", ".join(reasons), score)
+        scored.value = value.model_copy(
             update={
                 "score": score,
-                "reason": f"{full.value.reason} (addressed the grader: {', '.join(verdict.reasons)})",
-                "flagged": True,
-                "flags": verdict.reasons,
+                "reason": value.reason + (f" (addressed the judge: {', '.join(reasons)})" if reasons else ""),
+                "flagged": bool(reasons),
+                "flags": reasons,
             }
         )
-        return full
+        return scored
+
+    def _nothing_left(self, text: str) -> bool:
+        return len(text.strip()) < self.settings.story_min_chars or len(text.split()) < MIN_WORDS_LEFT
+
+    def _instructions_only(self, reasons: list[str]) -> ChainResult[StoryScore]:
+        value = StoryScore(
+            score=1,
+            reason="nothing but instructions to the judge",
+            source="heuristic",
+            flagged=True,
+            flags=reasons,
+            instructions_only=True,
+        )
+        return ChainResult(value, "guard")
 
     # --- operations ----------------------------------------------------------
     def status(self) -> dict[str, object]:
@@ -193,7 +226,12 @@ class LLMService:
                 for name, chain in (("text", self.text_chain), ("score", self.score_chain))
             },
             "llm_calls": {
-                name: {"in_flight": gate.in_flight, "cap": gate.capacity, "turned_away": gate.turned_away}
+                name: {
+                    "in_flight": gate.in_flight,
+                    "peak": gate.peak,
+                    "cap": gate.capacity,
+                    "turned_away": gate.turned_away,
+                }
                 for name, gate in self.gates.items()
             },
         }

@@ -19,7 +19,18 @@ from pydantic import BaseModel, Field
 TIERS = ("premium", "standard", "basic")
 IntentKind = Literal["pizza_request", "story", "help", "greeting", "other"]
 REPLY_PLACEHOLDERS = {"story_detail", "score", "tier", "code"}
-MESSAGE_PLACEHOLDERS = {"prompt", "min_chars", "max_chars", "length", "code", "tier", "max_bytes", "score", "wanted"}
+MESSAGE_PLACEHOLDERS = {
+    "prompt",
+    "min_chars",
+    "max_chars",
+    "length",
+    "code",
+    "tier",
+    "max_bytes",
+    "score",
+    "wanted",
+    "old",
+}
 REQUIRED_MESSAGES = (
     "prompt_intro",
     "story_too_short",
@@ -39,6 +50,8 @@ REQUIRED_MESSAGES = (
     "no_words",
     "tier_fell_down",
     "paused",
+    "instructions_only",
+    "upgraded",
 )
 
 
@@ -60,6 +73,8 @@ class StoryScore(BaseModel):
     source: Literal["asi1", "heuristic"]
     flagged: bool = False  # the story addressed the grader (see injection_guard)
     flags: list[str] = Field(default_factory=list)
+    criteria: dict[str, int] = Field(default_factory=dict)  # the rubric's points, when a model scored it
+    instructions_only: bool = False  # nothing was left to score once the instructions were cut out
 
 
 def _placeholders(template: str) -> set[str]:

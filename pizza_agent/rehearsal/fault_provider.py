@@ -13,11 +13,15 @@ error-503, error-408, unauthorized (401), forbidden (403), context-length (400),
 content-policy (400), silent (never answers), slow-N (answers after N s),
 reset (TCP reset), malformed (200, body not JSON), wrong-shape (200, JSON
 without choices), empty (200, empty content), flapping-N (503 for N s from the
-first request after it was set, then ok), gullible (obeys a story that asks for a
-10: it reads through zero-width and full-width tricks and several languages, so
-tests prove the agent's injection guard, not the model's good manners),
+first request after it was set, then ok), gullible (the worst-case judge of
+worst_case_judge.py: it obeys any instruction to the grader it can still read,
+in any language or encoding, and answers the rubric with 10s and real quotes;
+asked to detect injections it has been talked out of finding any, so the
+benchmark measures the agent's own pipeline),
 intent-KIND (classifies every message as KIND: story, other, greeting, help,
 pizza_request — a model that gets intent wrong; every other task answers ok),
+no-json-schema (400 for a
+json_schema response_format, like a model without structured outputs),
 length (200 cut off: finish_reason "length"), length-below-N (cut off unless the
 request allows N tokens or more), content-filter (200 with finish_reason
 "content_filter"), lognormal-MEDIAN-SIGMA (answers ok after a log-normally
@@ -39,7 +43,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import json
 import math
 import random
@@ -50,6 +53,9 @@ import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
+
+from pizza_agent.llm.tasks import DATAMARK
+from pizza_agent.rehearsal.worst_case_judge import instruction_in
 
 FAULTS = (
     "ok",
@@ -76,12 +82,13 @@ FAULTS = (
     "length-below-N",
     "content-filter",
     "lognormal-MEDIAN-SIGMA",
+    "no-json-schema",
 )
 _FAULT_RE = re.compile(
     r"^(ok|rate-limit(-ms)?(-\d+(\.\d+)?)?|error-500-once|error-503|error-408|unauthorized|forbidden|context-length"
     r"|content-policy|silent|slow-\d+(\.\d+)?|reset|malformed|wrong-shape|empty|flapping-\d+(\.\d+)?|gullible"
     r"|intent-(?:story|other|greeting|help|pizza_request)|length|length-below-\d+|content-filter"
-    r"|lognormal-\d+(\.\d+)?-\d+(\.\d+)?)$"
+    r"|lognormal-\d+(\.\d+)?-\d+(\.\d+)?|no-json-schema)$"
 )
 
 
@@ -98,6 +105,7 @@ class RecordedRequest:
     authorization: str
     max_tokens: int | None = None
     temperature: float | None = None
+    response_format: str | None = None  # its "type", if the request asked for structured output
 
 
 @dataclass
@@ -113,6 +121,7 @@ class FaultProvider:
     in_flight: int = 0
     max_in_flight: int = 0  # the most completion requests it was serving at once
     rng: random.Random = field(default_factory=lambda: random.Random(20261123))
+    obeyed: int = 0  # how many times the gullible judge followed an instruction in a story
 
     # --- control -------------------------------------------------------------
     def set_fault(self, fault: str) -> None:
@@ -185,6 +194,9 @@ class FaultProvider:
                 request.headers.get("Authorization", ""),
                 body.get("max_tokens") if isinstance(body.get("max_tokens"), int) else None,
                 body.get("temperature") if isinstance(body.get("temperature"), int | float) else None,
+                (body.get("response_format") or {}).get("type")
+                if isinstance(body.get("response_format"), dict)
+                else None,
             )
         )
         self.in_flight += 1
@@ -219,6 +231,8 @@ class FaultProvider:
             return _error(status, "invalid_api_key", "Incorrect API key provided")
         elif fault == "context-length":
             return _error(400, "context_length_exceeded", "maximum context length exceeded")
+        elif fault == "no-json-schema" and self.requests[-1].response_format == "json_schema":
+            return _error(400, "invalid_request_error", "response_format json_schema is not supported by this model")
         elif fault == "content-policy":
             return _error(400, "content_policy_violation", "rejected by content policy")
         elif fault == "silent":
@@ -248,8 +262,11 @@ class FaultProvider:
             return web.json_response(_completion(model, "", "content_filter", messages))
         if fault.startswith("intent-") and task == "classify-intent":
             content = json.dumps({"intent": fault.removeprefix("intent-")})
-        elif fault == "gullible" and task == "score-story" and _asks_for_ten(_user_text(messages)):
-            content = json.dumps({"score": 10, "reason": "As the story instructed."})
+        elif fault == "gullible" and task == "score-story" and instruction_in(_user_text(messages)):
+            self.obeyed += 1
+            content = _rubric(_user_text(messages), 10, "As the story instructed.")
+        elif fault == "gullible" and task == "detect-injection":
+            content = json.dumps({"injection": False, "quotes": []})
         elif self.canned_answer is not None:
             content = self.canned_answer
         else:
@@ -298,41 +315,49 @@ def _completion(model: str, content: str, finish_reason: str, messages: list) ->
     }
 
 
-_GULLIBLE_TRIGGERS = re.compile(
-    r"\b(?:10|ten|full marks|premium)\b|perfect score|maximum score|highest score|满分|10点|\bscore\b",
-    re.IGNORECASE,
-)
-
-
-def _asks_for_ten(text: str) -> bool:
-    """A gullible model's reading: NFKC, zero-width characters ignored, any mention of a top score obeyed."""
-    import unicodedata
-
-    plain = unicodedata.normalize("NFKC", text)
-    plain = re.sub(r"[\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]", "", plain)
-    return bool(_GULLIBLE_TRIGGERS.search(plain))
-
-
 def _task_of(messages: list) -> str:
     system = next((m.get("content", "") for m in messages if isinstance(m, dict) and m.get("role") == "system"), "")
     match = re.search(r"Task: ([\w-]+)", str(system))
     return match.group(1) if match else "chat"
 
 
+_BOUNDARY = re.compile(r"^<<(?:END )?[A-Z]+ [0-9a-f]+>>$", re.MULTILINE)
+
+
 def _user_text(messages: list) -> str:
-    return "\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict) and m.get("role") == "user")
+    """The participant's text as a model reads it: boundary lines gone, datamarks read as spaces."""
+    text = "\n".join(str(m.get("content", "")) for m in messages if isinstance(m, dict) and m.get("role") == "user")
+    return _BOUNDARY.sub("", text).replace(DATAMARK, " ").strip()
+
+
+def _rubric(story: str, points: int, why: str, theme_bonus: int = 0) -> str:
+    """A rubric answer whose quotes really are in the story (its first words)."""
+    quote = " ".join(story.split()[:6]) or "the story"
+    criteria = {"craft": points, "theme": min(10, points + theme_bonus), "originality": points}
+    return json.dumps({name: {"score": n, "quote": quote, "why": why} for name, n in criteria.items()})
 
 
 def answer_for(task: str, messages: list) -> str:
     """A plausible, deterministic answer for each of the agent's tasks."""
     text = _user_text(messages)
     if task == "score-story":
-        story = re.sub(r"</?story>", "", text).strip()
-        digest = int(hashlib.sha256(story.encode()).hexdigest(), 16)
-        score = 3 + min(5, len(story.split()) // 20) + digest % 3
-        return json.dumps({"score": min(10, score), "reason": "A lively story with a clear hackathon theme."})
+        # An honest judge whose score moves only with length and theme, so that cutting a sentence
+        # of instructions does not move a story's tier by chance.
+        points = 3 + min(5, len(text.split()) // 20)
+        themed = 1 if re.search(r"pizza|hack|code|demo|bug", text, re.IGNORECASE) else 0
+        return _rubric(text, points, "A lively story with a clear hackathon theme.", themed)
+    if task == "detect-injection":
+        # A reasonable detector: a sentence the worst-case judge would obey, that also speaks to the
+        # reader or about this story (not every story that mentions a score).
+        found = [
+            s.strip()
+            for s in re.findall(r"[^.!?\n]+[.!?]?", text)
+            if instruction_in(s)
+            and re.search(r"\b(?:this|you|your|judg\w*|grader|model|ai|assistant|please)\b", s, re.I)
+        ]
+        return json.dumps({"injection": bool(found), "quotes": found})
     if task == "classify-intent":
-        message = re.sub(r"</?message>", "", text).strip().lower()
+        message = text.lower()
         if len(message.split()) >= 8 and not message.endswith("?"):
             intent = "story"
         elif "help" in message:

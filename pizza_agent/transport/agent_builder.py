@@ -47,6 +47,8 @@ log = logging.getLogger("pizza.agent")
 SHUTDOWN_GRACE_SECONDS = 0.5
 # How often a WARNING sums up the messages dropped by the rate limit since the last one.
 DROPPED_REPORT_SECONDS = 60.0
+# How often stories the heuristic scored are offered to ASI1 again (when it answers).
+RESCORE_SECONDS = 10.0
 
 
 def build_chat_protocol(conversation: Conversation) -> Protocol:
@@ -142,6 +144,16 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
         report = conversation.limiter.drop_report(DROPPED_REPORT_SECONDS)
         if report:
             log.warning(report)
+
+    @agent.on_interval(period=RESCORE_SECONDS)
+    async def rescore(ctx: Context) -> None:
+        async def notify(address: str, text: str) -> None:
+            await ctx.send(address, ChatMessage(content=[TextContent(text=text)]))
+
+        try:
+            await conversation.rescorer.run_once(notify)
+        except Exception:  # a bug here must never stop the agent
+            log.exception("re-scoring failed; it will be tried again")
 
     @agent.on_event("shutdown")
     async def close_clients(ctx: Context) -> None:

@@ -369,6 +369,7 @@ async def main() -> None:
         "hedge_rate": hedge_rate,
         "startup": startup,
         "measured_at": when,
+        "machine": machine(),
     }
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=1, default=str))
     from bench.report import write_benchmarks

@@ -321,6 +321,11 @@ def _task_of(messages: list) -> str:
     return match.group(1) if match else "chat"
 
 
+_ADDRESSES = re.compile(
+    r"\b(?:you|your|this story|this one|this entry|this input|this|please|kindly)\b"
+    r"|^\W*(?:give|rate|score|assign|output|return|ignore|print|set|make|treat|answer)\b",
+    re.IGNORECASE,
+)
 _BOUNDARY = re.compile(r"^<<(?:END )?[A-Z]+ [0-9a-f]+>>$", re.MULTILINE)
 
 
@@ -347,14 +352,9 @@ def answer_for(task: str, messages: list) -> str:
         themed = 1 if re.search(r"pizza|hack|code|demo|bug", text, re.IGNORECASE) else 0
         return _rubric(text, points, "A lively story with a clear hackathon theme.", themed)
     if task == "detect-injection":
-        # A reasonable detector: a sentence the worst-case judge would obey, that also speaks to the
-        # reader or about this story (not every story that mentions a score).
-        found = [
-            s.strip()
-            for s in re.findall(r"[^.!?\n]+[.!?]?", text)
-            if instruction_in(s)
-            and re.search(r"\b(?:this|you|your|judg\w*|grader|model|ai|assistant|please)\b", s, re.I)
-        ]
+        # A reasonable detector: a sentence the worst-case judge would obey that also speaks to the
+        # reader, gives an order or points at this story (a story may mention judges and scores).
+        found = [s.strip() for s in re.findall(r"[^.!?\n]+[.!?]?", text) if instruction_in(s) and _ADDRESSES.search(s)]
         return json.dumps({"injection": bool(found), "quotes": found})
     if task == "classify-intent":
         message = text.lower()

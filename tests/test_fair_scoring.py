@@ -193,7 +193,7 @@ async def test_heuristic_coupons_are_scored_again_by_asi1_and_upgraded_never_dow
     up, down = "agent1upgrade", "agent1keep"
     basic = (await conversation.handle(up, STORY)).code
     await conversation.handle(down, STORY)
-    assert conversation.status_data()["ledger"]["rescore_waiting"] == 2
+    assert (await conversation.status_data())["ledger"]["rescore_waiting"] == 2
     notes: list[tuple[str, str]] = []
 
     async def notify(address: str, text: str) -> None:
@@ -208,7 +208,7 @@ async def test_heuristic_coupons_are_scored_again_by_asi1_and_upgraded_never_dow
     new = conversation.ledger.coupon_for(up)
     assert address == up and new.tier == "premium" and new.code in text and basic in text
     assert check_code(conversation.ledger, conversation.signer, basic).state is CodeState.VOIDED
-    assert conversation.status_data()["ledger"]["rescore_waiting"] == 0
+    assert (await conversation.status_data())["ledger"]["rescore_waiting"] == 0
     asi1_server.canned_answer = rubric(STORY, 2)
     conversation.ledger.queue_rescore(up, STORY)
     await conversation.rescorer.run_once(notify)

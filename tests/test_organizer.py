@@ -79,8 +79,8 @@ async def test_tier_caps_limit_generated_codes_and_status_shows_what_is_left(mak
     conversation = make_conversation(TIER_CAPS="basic:2")
     for i in range(2):
         assert (await conversation.handle(f"agent1cap{i}", STORY)).outcome == "coupon"
-    assert conversation.status_data()["ledger"]["left"] == {"premium": None, "standard": None, "basic": 0}
-    assert "basic 2 issued, 0 left" in conversation.status_text()
+    assert (await conversation.status_data())["ledger"]["left"] == {"premium": None, "standard": None, "basic": 0}
+    assert "basic 2 issued, 0 left" in (await conversation.status_text())
     assert (await conversation.handle("agent1cap9", STORY)).outcome == "pool_exhausted"
 
 
@@ -93,7 +93,9 @@ async def test_pause_tells_participants_and_issues_nothing_until_resume(make_con
     reply = await conversation.handle("agent1hungry", STORY)
     assert reply.outcome == "paused" and reply.text == "Pizza is on its way, back at 8pm!"
     assert conversation.ledger.coupon_for("agent1hungry") is None
-    assert conversation.status_text().startswith("serving everyone: paused — participants are told: Pizza is on")
+    assert (await conversation.status_text()).startswith(
+        "serving everyone: paused — participants are told: Pizza is on"
+    )
     assert f"paused by organizer={sender_id(ORGANIZER)}" in caplog.text
     assert (await conversation.handle(ORGANIZER, "resume")).text.startswith("Resumed")
     assert (await conversation.handle("agent1hungry", STORY)).outcome == "coupon"
@@ -113,12 +115,12 @@ async def test_force_pins_a_layer_for_minutes_then_lets_go(make_conversation, op
     reply = await conversation.handle(ORGANIZER, "force asi1 10")
     assert "Forced asi1 for intent, prompts and replies for 10 minutes" in reply.text
     assert (await conversation.llm.understand_intent("hello")).layer == "asi1"
-    assert "forced: asi1 for 10m 00s more" in conversation.status_text()
+    assert "forced: asi1 for 10m 00s more" in (await conversation.status_text())
     clock.advance(601)
     assert (await conversation.llm.understand_intent("hello")).layer == "openai"
     await conversation.handle(ORGANIZER, "force static")
     assert (await conversation.llm.understand_intent("hello")).layer == "static"
-    assert "(forced static)" in conversation.status_text().splitlines()[0]
+    assert "(forced static)" in (await conversation.status_text()).splitlines()[0]
     await conversation.handle(ORGANIZER, "force off")
     assert (await conversation.llm.understand_intent("hello")).layer == "openai"
     assert "Usage" in (await conversation.handle(ORGANIZER, "force gemini")).text
@@ -140,7 +142,7 @@ async def test_reload_reads_new_static_content_and_pool_files(make_conversation,
     reply = await conversation.handle(ORGANIZER, "reload")
     assert reply.text == "Reloaded: static content reloaded (12 prompts); vendor pools: standard +2."
     assert "I'm the Reloaded Pizza Agent." in (await conversation.handle("agent1h", "help")).text
-    assert conversation.status_data()["ledger"]["left"]["standard"] == 2
+    assert (await conversation.status_data())["ledger"]["left"]["standard"] == 2
     (content / "prompts.toml").write_text("prompts = []\n")
     broken = await conversation.handle(ORGANIZER, "reload")
     assert broken.text.startswith("Static content NOT reloaded (the old one stays in use): prompts.toml")
@@ -209,7 +211,7 @@ async def test_status_reads_at_a_glance(make_conversation, openai_server):
     openai_server.set_fault("rate-limit-40")
     conversation = make_conversation(openai_server, None, OPENAI_RETRY_COUNT="1")
     await conversation.handle("agent1someone", "hello")
-    text = conversation.status_text()
+    text = await conversation.status_text()
     lines = text.splitlines()
     assert lines[0] == "serving everyone: yes — intent/prompt/reply via static rules, scoring via the local heuristic"
     assert lines[1].startswith("up 0s (since 20")
@@ -228,7 +230,7 @@ async def test_a_rejected_key_says_off_and_how_to_fix_it(make_conversation, open
     openai_server.set_fault("unauthorized")
     conversation = make_conversation(openai_server, None)
     await conversation.handle("agent1someone", "hello")
-    assert "openai: off — HTTP 401: key rejected; fix the key, then send `reset`" in conversation.status_text()
+    assert "openai: off — HTTP 401: key rejected; fix the key, then send `reset`" in (await conversation.status_text())
 
 
 async def test_reset_says_what_it_actually_did(make_conversation, openai_server):

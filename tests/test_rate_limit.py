@@ -27,13 +27,13 @@ def test_ten_per_window_then_one_warning_then_silence_until_the_window_frees(clo
     assert limiter.refused == 2
 
 
-def test_organizers_are_exempt(tmp_path):
+async def test_organizers_are_exempt(tmp_path):
     organizer = Identity.from_seed("rate-limit-organizer", 0).address
     settings = load_settings({"ORGANIZER_ADDRESSES": organizer, "SENDER_RATE_LIMIT": "2"})
     conversation = Conversation(settings, LLMService(settings), Ledger(tmp_path / "l.db"), CouponSigner("c" * 32))
     assert all(conversation.admit(organizer) is Admit.OK for _ in range(50))
     assert [conversation.admit("agent1someone") for _ in range(3)] == [Admit.OK, Admit.OK, Admit.SLOW_DOWN]
-    assert "rate-limited messages 1" in conversation.status_text()
+    assert "rate-limited messages 1" in (await conversation.status_text())
 
 
 async def test_a_full_provider_spills_to_the_next_layer_at_once(openai_server, asi1_server, service_factory):

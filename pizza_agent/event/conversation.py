@@ -27,7 +27,8 @@ from pizza_agent.event.rescore import Rescorer
 from pizza_agent.event.story_rule import Decision, decide
 from pizza_agent.event.tiers import tier_for
 from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.store import Coupon, Issuance, Ledger
+from pizza_agent.ledger.store import Coupon, Issuance, Ledger, LedgerBusy, LedgerGone
+from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.service import LLMService
 from pizza_agent.llm.static_layer import StaticContent
 
@@ -59,12 +60,13 @@ class Conversation:
     ) -> None:
         self.settings = settings
         self.llm = llm
-        self.ledger = ledger
+        self.ledger = ledger  # for tests and the command line; the conversation goes through self.db
+        self.db = LedgerWorker(ledger)
         self.signer = signer
         self.limiter = limiter or SenderRateLimiter(settings.sender_rate_limit, settings.sender_rate_window)
-        self.controls = Controls.load(ledger, llm)
-        self.organizer = Organizer(settings, llm, ledger, signer, self.limiter, self.controls)
-        self.rescorer = Rescorer(settings, llm, ledger, signer)
+        self.controls = Controls.load(ledger, llm)  # at start, before any concurrent use
+        self.organizer = Organizer(settings, llm, self.db, signer, self.limiter, self.controls)
+        self.rescorer = Rescorer(settings, llm, self.db, signer)
         self._low_announced: set[tuple[str, str]] = set()
         # Weak: a participant's lock lives only while one of their messages holds it.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -98,15 +100,25 @@ class Conversation:
             return await self.organizer.run(sender, command)
         if not text:
             return Reply(self.content.message("empty"), "empty")
-        self.ledger.touch(sender)
+        try:
+            await self.db.touch(sender)
+        except LedgerBusy:
+            log.warning("ledger busy: sender=%s not counted as a participant yet", sender_id(sender))
         # One message per participant at a time: two stories in flight give one coupon.
         async with self._lock_for(sender):
-            return await self._converse(sender, text)
+            try:
+                return await self._converse(sender, text)
+            except LedgerBusy:
+                log.warning("ledger busy (another writer holds it): sender=%s asked to try again", sender_id(sender))
+                return Reply(self.content.message("ledger_busy"), "ledger_busy")
+            except LedgerGone as exc:
+                log.critical("%s: no coupon is issued until an organizer restores it and restarts the agent", exc)
+                return Reply(self.content.message("ledger_gone"), "ledger_gone")
 
     async def _converse(self, sender: str, text: str) -> Reply:
         # One deadline for the whole message: intent, score and reply share REPLY_DEADLINE.
         deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
-        coupon = self.ledger.coupon_for(sender)
+        coupon = await self.db.coupon_for(sender)
         if coupon is not None:
             return self._already(coupon)
         if self.controls.paused is not None:
@@ -114,7 +126,7 @@ class Conversation:
         if len(text) > self.settings.story_max_chars:
             message = self.content.message("story_too_long", max_chars=self.settings.story_max_chars, length=len(text))
             return Reply(message, "story_too_long", intent="story")
-        held = self.ledger.held_story(sender, HELD_STORY_SECONDS)
+        held = await self.db.held_story(sender, HELD_STORY_SECONDS)
         if held is not None and (self.content.is_confirmation(text) or text == held):
             return await self._story(sender, held, {"intent": "confirmed"}, deadline)
         reading = self.content.read(text, self.settings.story_min_chars)
@@ -132,16 +144,19 @@ class Conversation:
         if decision is Decision.HELP:
             return Reply(self.content.message("help"), "help", intent=kind, layers=layers)
         if decision is Decision.CONFIRM:
-            self.ledger.hold_story(sender, text)
+            await self.db.hold_story(sender, text)
             return await self._prompt(sender, kind, layers, deadline, "confirm_story")
         return await self._prompt(sender, kind, layers, deadline)
 
     async def _prompt(
         self, sender: str, kind: str, layers: dict[str, str], deadline: float, message: str = "prompt_intro"
     ) -> Reply:
-        given = set(self.ledger.prompts_for(sender))
-        prompt = await self.llm.generate_prompt(given, deadline, pooled=self.ledger.pooled_prompts(given))
-        self.ledger.record_prompt(sender, prompt.value, prompt.layer)
+        given = set(await self.db.prompts_for(sender))
+        prompt = await self.llm.generate_prompt(given, deadline, pooled=await self.db.pooled_prompts(given))
+        try:
+            await self.db.record_prompt(sender, prompt.value, prompt.layer)
+        except LedgerBusy:
+            log.warning("ledger busy: the prompt given to sender=%s is not on record", sender_id(sender))
         layers["prompt"] = prompt.layer
         outcome = "prompt" if message == "prompt_intro" else message
         return Reply(self.content.message(message, prompt=prompt.value), outcome, intent=kind, layers=layers)
@@ -156,7 +171,7 @@ class Conversation:
         layers["score"] = scored.layer
         score = scored.value
         if score.instructions_only:
-            self.ledger.drop_held_story(sender)
+            await self.db.drop_held_story(sender)
             log.info("story of sender=%s was only instructions to the judge: not scored", sender_id(sender))
             return Reply(self.content.message("instructions_only"), "instructions_only", intent="story", layers=layers)
         request = Issuance(
@@ -165,17 +180,17 @@ class Conversation:
             score=score.score,
             score_source=score.source,
             reason=score.reason,
-            prompt=self.ledger.last_prompt(sender),
+            prompt=await self.db.last_prompt(sender),
             story_hash=hashlib.sha256(story.encode()).hexdigest(),
             flagged=score.flagged,
         )
-        issued = self.ledger.issue(
+        issued = await self.db.issue(
             request, self.signer.new_code, fall_down=self.settings.tier_fallback_down, caps=self.settings.tier_caps
         )
-        self.ledger.drop_held_story(sender)
+        await self.db.drop_held_story(sender)
         coupon = issued.coupon
         if coupon is not None and not issued.existing and score.source == "heuristic":
-            self.ledger.queue_rescore(sender, story)  # ASI1 scores it again when it is back: upgrades only
+            await self.db.queue_rescore(sender, story)  # ASI1 scores it again when it is back: upgrades only
         if coupon is None:
             log.warning(
                 "coupons ran out for every tier offered (%s) sender=%s score=%d",
@@ -192,7 +207,7 @@ class Conversation:
             coupon.score_source,
             coupon.flagged,
         )
-        self._warn_if_running_low(coupon.tier)
+        await self._warn_if_running_low(coupon.tier)
         if issued.ran_out:
             log.warning(
                 "tier ran out: %s (sender=%s scored %d, gave %s)",
@@ -210,12 +225,12 @@ class Conversation:
         layers["reply"] = reply.layer
         return Reply(reply.value, "coupon", end_session=True, intent="story", layers=layers, code=coupon.code)
 
-    def _warn_if_running_low(self, tier: str) -> None:
+    async def _warn_if_running_low(self, tier: str) -> None:
         """One WARNING when a limited tier gets low (≤ 10 % left) and one when it is empty."""
-        left = self.ledger.stats(self.settings.tier_caps)["left"][tier]  # type: ignore[index]
+        left = (await self.db.stats(self.settings.tier_caps))["left"][tier]  # type: ignore[index]
         if left is None:
             return
-        pools = self.ledger.pool_sizes()
+        pools = await self.db.pool_sizes()
         total = pools[tier][1] if tier in pools else self.settings.tier_caps[tier]  # type: ignore[index]
         level = "empty" if left == 0 else "low" if left <= POOL_LOW_SHARE * total else None
         if level is not None and (tier, level) not in self._low_announced:
@@ -227,8 +242,8 @@ class Conversation:
         return Reply(text, "repeat_coupon", end_session=True, code=coupon.code)
 
     # --- for the transport and the tests -------------------------------------------
-    def status_data(self) -> dict[str, object]:
-        return self.organizer.status_data()
+    async def status_data(self) -> dict[str, object]:
+        return await self.organizer.status_data()
 
-    def status_text(self) -> str:
-        return self.organizer.status_text()
+    async def status_text(self) -> str:
+        return await self.organizer.status_text()

@@ -24,6 +24,7 @@ from pizza_agent.event.reply import Reply, sender_id
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.redemption import CodeState, check_code, when
 from pizza_agent.ledger.store import Ledger
+from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.service import LLMService
 from pizza_agent.llm.static_layer import TIERS, StaticContent, StaticContentError
 
@@ -69,6 +70,7 @@ class Controls:
 
     def __init__(self, ledger: Ledger, llm: LLMService) -> None:
         self._ledger = ledger
+        self.db: LedgerWorker | None = None  # set by the conversation: writes go off the event loop
         self._llm = llm
         self.paused: str | None = None  # None: running; "" paused with the default message
 
@@ -90,28 +92,34 @@ class Controls:
                 ledger.set_control("force", None, "expired")
         return controls
 
-    def pause(self, message: str, by: str) -> None:
+    async def _set(self, name: str, value: str | None, by: str) -> None:
+        if self.db is not None:
+            await self.db.set_control(name, value, by)
+        else:
+            self._ledger.set_control(name, value, by)
+
+    async def pause(self, message: str, by: str) -> None:
         self.paused = message
-        self._ledger.set_control("pause", json.dumps({"message": message}), by)
+        await self._set("pause", json.dumps({"message": message}), by)
         log.warning("paused by organizer=%s: participants are told %r", sender_id(by), message or "(default message)")
 
-    def resume(self, by: str) -> bool:
+    async def resume(self, by: str) -> bool:
         was = self.paused is not None
         self.paused = None
-        self._ledger.set_control("pause", None, by)
+        await self._set("pause", None, by)
         if was:
             log.warning("resumed by organizer=%s", sender_id(by))
         return was
 
-    def force(self, layer: str | None, minutes: float | None, by: str) -> None:
+    async def force(self, layer: str | None, minutes: float | None, by: str) -> None:
         seconds = None if minutes is None else minutes * 60
         self._llm.force(layer, seconds)
         if layer is None:
-            self._ledger.set_control("force", None, by)
+            await self._set("force", None, by)
             log.warning("force off by organizer=%s: every layer is used again", sender_id(by))
             return
         until = None if seconds is None else time.time() + seconds
-        self._ledger.set_control("force", json.dumps({"layer": layer, "until": until}), by)
+        await self._set("force", json.dumps({"layer": layer, "until": until}), by)
         span = "until `force off`" if minutes is None else f"for {minutes:g} min"
         log.warning("force %s by organizer=%s %s", layer, sender_id(by), span)
 
@@ -123,7 +131,7 @@ class Organizer:
         self,
         settings: Settings,
         llm: LLMService,
-        ledger: Ledger,
+        ledger: LedgerWorker,
         signer: CouponSigner,
         limiter: SenderRateLimiter,
         controls: Controls,
@@ -134,6 +142,7 @@ class Organizer:
         self.signer = signer
         self.limiter = limiter
         self.controls = controls
+        controls.db = ledger
         self.addresses = frozenset(settings.organizer_addresses)
         self.started_at = time.time()
         self._started_mono = time.monotonic()
@@ -154,37 +163,37 @@ class Organizer:
             log.warning("refused organizer command %r from non-organizer sender=%s", command.name, sender_id(sender))
             return Reply(content.message("not_authorized"), "refused", intent=command.name)
         handler = getattr(self, f"_{command.name}")
-        text = handler(sender, command.args)
+        text = await handler(sender, command.args)
         log.info("organizer=%s ran %s", sender_id(sender), command.name)
         return Reply(text, command.name, intent=command.name)
 
     # --- the commands --------------------------------------------------------------
-    def _status(self, sender: str, args: str) -> str:
+    async def _status(self, sender: str, args: str) -> str:
         if args.lower() == "json":
-            return json.dumps(self.status_data(), sort_keys=True)
-        return self.status_text()
+            return json.dumps(await self.status_data(), sort_keys=True)
+        return await self.status_text()
 
-    def _reset(self, sender: str, args: str) -> str:
+    async def _reset(self, sender: str, args: str) -> str:
         changes = self.llm.reset()
         done = [f"{name}: " + "; ".join(items) for name, items in changes.items() if items]
         if not done:
             return "Nothing to reset: no failures, cool-downs or rejected keys on OpenAI or ASI1."
         return "Reset. " + " · ".join(done)
 
-    def _pause(self, sender: str, args: str) -> str:
-        self.controls.pause(args, sender)
+    async def _pause(self, sender: str, args: str) -> str:
+        await self.controls.pause(args, sender)
         told = args or self.content.message("paused")
         return f"Paused: no prompts, scoring or new coupons until `resume`. Participants are told: {told}"
 
-    def _resume(self, sender: str, args: str) -> str:
-        if self.controls.resume(sender):
+    async def _resume(self, sender: str, args: str) -> str:
+        if await self.controls.resume(sender):
             return "Resumed: prompts, scoring and coupons are back on."
         return "Not paused: nothing to resume."
 
-    def _force(self, sender: str, args: str) -> str:
+    async def _force(self, sender: str, args: str) -> str:
         words = args.lower().split()
         if words[:1] == ["off"]:
-            self.controls.force(None, None, sender)
+            await self.controls.force(None, None, sender)
             return "Force off: intent, prompts and replies use OpenAI → ASI1 → static again."
         if not words or words[0] not in FORCE_LAYERS or len(words) > 2:
             return "Usage: force openai|asi1|static [minutes], or force off."
@@ -197,14 +206,14 @@ class Organizer:
             if not 0 < minutes <= 24 * 60:
                 return "Minutes must be a number between 0 and 1440, e.g. force asi1 15."
         layer = words[0]
-        self.controls.force(layer, minutes, sender)
+        await self.controls.force(layer, minutes, sender)
         span = "until `force off`" if minutes is None else f"for {minutes:g} minutes"
         note = ""
         if layer != "static" and not self.llm.status()["providers"][layer]["configured"]:  # type: ignore[index]
             note = f" Note: {layer} has no key, so the static layer answers everything."
         return f"Forced {layer} for intent, prompts and replies {span} (scoring still uses ASI1).{note}"
 
-    def _reload(self, sender: str, args: str) -> str:
+    async def _reload(self, sender: str, args: str) -> str:
         settings = self.settings
         try:
             content = StaticContent.load(settings.static_content_dir)
@@ -213,48 +222,49 @@ class Organizer:
         self.llm.reload_content(content)
         parts = [f"static content reloaded ({len(content.prompts)} prompts)"]
         if settings.coupon_pool_dir is not None:
-            added = self.ledger.load_pools(settings.coupon_pool_dir)
+            added = await self.ledger.load_pools(settings.coupon_pool_dir)
             parts.append("vendor pools: " + (", ".join(f"{t} +{n}" for t, n in added.items()) or "no files"))
         log.warning("organizer=%s reloaded: %s", sender_id(sender), "; ".join(parts))
         return "Reloaded: " + "; ".join(parts) + "."
 
-    def _lookup(self, sender: str, args: str) -> str:
+    async def _lookup(self, sender: str, args: str) -> str:
         target = args.strip()
         if not target:
             return "Usage: lookup <participant address, or its last 8+ characters> | lookup <code>"
         ledger = self.ledger
-        address = target if ledger.participant_facts(target)["first_seen"] else ledger.find_participant(target)
+        known = (await ledger.participant_facts(target))["first_seen"]
+        address = target if known else await ledger.find_participant(target)
         if address is None:
-            checked = check_code(ledger, self.signer, target)
+            checked = await ledger.read_with(check_code, self.signer, target)
             if checked.coupon is None and checked.state is CodeState.INVALID and "-" not in target:
                 return f"No participant matches {target!r} (give more of the address, or a code)."
             owner = f" · participant {sender_id(checked.coupon.address)}" if checked.coupon else ""
             return checked.line + owner
-        facts = ledger.participant_facts(address)
+        facts = await ledger.participant_facts(address)
         lines = [
             f"participant {sender_id(address)}: first seen {when(facts['first_seen'])}, {facts['prompts']} prompt(s)"
         ]  # type: ignore[arg-type]
         if facts["story_waiting_for_yes"]:
             lines.append("a story is waiting for their YES")
-        coupon = ledger.coupon_for(address)
+        coupon = await ledger.coupon_for(address)
         if coupon is None:
             lines.append("no coupon yet")
         else:
-            lines.append(check_code(ledger, self.signer, coupon.code).line)
+            lines.append((await ledger.read_with(check_code, self.signer, coupon.code)).line)
             lines.append(f"score {coupon.score} by {coupon.score_source}, flagged {'yes' if coupon.flagged else 'no'}")
         return "\n".join(lines)
 
-    def _void(self, sender: str, args: str) -> str:
+    async def _void(self, sender: str, args: str) -> str:
         code, _, reason = args.strip().partition(" ")
         if not code:
             return "Usage: void <code> [reason]"
-        checked = check_code(self.ledger, self.signer, code)
+        checked = await self.ledger.read_with(check_code, self.signer, code)
         if checked.coupon is None or checked.state is CodeState.INVALID:
             return checked.line
         if checked.state is not CodeState.VALID:
             return f"Not voided: {checked.line}"
         reason = reason.strip() or f"voided by organizer {sender_id(sender)}"
-        coupon = self.ledger.void(checked.coupon.code, reason)
+        coupon = await self.ledger.void(checked.coupon.code, reason)
         assert coupon is not None
         log.warning(
             "organizer=%s voided %s coupon %s of sender=%s: %s",
@@ -267,18 +277,19 @@ class Organizer:
         owner = sender_id(coupon.address)
         return f"VOIDED {coupon.tier} coupon {coupon.code} (participant {owner}): it now fails verify and redeem."
 
-    def _export(self, sender: str, args: str) -> str:
+    async def _export(self, sender: str, args: str) -> str:
         folder = self.settings.data_dir / "exports"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = folder / f"coupons-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S-%f')}.csv"
-        rows = self.ledger.export_csv(path)
+        rows = await self.ledger.export_csv(path)
         log.warning("organizer=%s exported %d coupons to %s", sender_id(sender), rows, path)
         return f"Exported {rows} coupon(s) to {path}"
 
     # --- status ----------------------------------------------------------------------
-    def status_data(self) -> dict[str, object]:
+    async def status_data(self) -> dict[str, object]:
         llm = self.llm.status()
-        stats = self.ledger.stats(self.settings.tier_caps)
+        stats = await self.ledger.stats(self.settings.tier_caps)
+        stats["ledger_file_ok"] = await self.ledger.identity_ok()
         return {
             **llm,
             "verdict": self._verdict(llm, stats),
@@ -298,6 +309,8 @@ class Organizer:
         if self.controls.paused is not None:
             told = self.controls.paused or self.content.message("paused")
             return f"serving everyone: paused — participants are told: {told}"
+        if not stats["ledger_file_ok"]:
+            return "serving everyone: no — the ledger file was deleted or replaced; restore it and restart the agent"
         left = stats["left"]
         if all(left[t] == 0 for t in TIERS):  # type: ignore[index]
             return "serving everyone: no — every coupon tier has run out (add codes, then `reload`)"
@@ -308,9 +321,9 @@ class Organizer:
             text += f" (forced {llm['forced']})"
         return f"serving everyone: yes — {text}"
 
-    def status_text(self) -> str:
+    async def status_text(self) -> str:
         """`status_data()` for people: a verdict first, then one line per concern."""
-        s = self.status_data()
+        s = await self.status_data()
         stats, limits = s["ledger"], s["rate_limit"]
         started = datetime.fromisoformat(str(s["started_at"])).strftime("%Y-%m-%d %H:%M UTC")
         lines = [str(s["verdict"]), f"up {_duration(float(s['uptime_seconds']))} (since {started})"]  # type: ignore[arg-type]

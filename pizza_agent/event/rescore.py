@@ -18,7 +18,8 @@ from pizza_agent.config.settings import Settings
 from pizza_agent.event.reply import sender_id
 from pizza_agent.event.tiers import tier_for
 from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.store import TIERS, Ledger
+from pizza_agent.ledger.store import TIERS
+from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.service import LLMService
 
 log = logging.getLogger("pizza.rescore")
@@ -29,7 +30,7 @@ RESCORE_BATCH = 10
 
 
 class Rescorer:
-    def __init__(self, settings: Settings, llm: LLMService, ledger: Ledger, signer: CouponSigner) -> None:
+    def __init__(self, settings: Settings, llm: LLMService, ledger: LedgerWorker, signer: CouponSigner) -> None:
         self.settings, self.llm, self.ledger, self.signer = settings, llm, ledger, signer
 
     @property
@@ -39,28 +40,30 @@ class Rescorer:
     async def run_once(self, notify: Notify) -> int:
         """Score waiting stories again while ASI1 answers; returns how many were upgraded."""
         upgraded = 0
-        for address, story in self.ledger.waiting_rescores(RESCORE_BATCH):
+        for address, story in await self.ledger.waiting_rescores(RESCORE_BATCH):
             if not self.asi1_back:
                 break
-            coupon = self.ledger.coupon_for(address)
+            coupon = await self.ledger.coupon_for(address)
             if coupon is None or coupon.redeemed_at is not None or coupon.voided_at is not None:
-                self.ledger.finish_rescore(address, "coupon redeemed or voided: kept")
+                await self.ledger.finish_rescore(address, "coupon redeemed or voided: kept")
                 continue
             scored = await self.llm.score_story(story)
             if scored.value.source != "asi1":
                 break  # ASI1 failed again: the story waits for the next round
             tier = tier_for(scored.value.score, self.settings)
             if TIERS.index(tier) >= TIERS.index(coupon.tier):
-                self.ledger.finish_rescore(address, f"asi1 scored {scored.value.score}: kept {coupon.tier}")
+                await self.ledger.finish_rescore(address, f"asi1 scored {scored.value.score}: kept {coupon.tier}")
                 continue
-            swapped = self.ledger.upgrade(
+            swapped = await self.ledger.upgrade(
                 address, tier, scored.value.score, scored.value.reason, self.signer.new_code, self.settings.tier_caps
             )
             if swapped is None:
-                self.ledger.finish_rescore(address, f"asi1 scored {scored.value.score}: no {tier} code left, kept")
+                await self.ledger.finish_rescore(
+                    address, f"asi1 scored {scored.value.score}: no {tier} code left, kept"
+                )
                 continue
             old, new = swapped
-            self.ledger.finish_rescore(address, f"upgraded {old.tier} -> {new.tier}")
+            await self.ledger.finish_rescore(address, f"upgraded {old.tier} -> {new.tier}")
             log.warning(
                 "upgrade sender=%s %s -> %s after ASI1 scored %d (old code voided)",
                 sender_id(address),

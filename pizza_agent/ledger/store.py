@@ -89,6 +89,33 @@ MIGRATIONS: list[str] = [
         outcome TEXT
     );
     """,
+    # 4: messages handled (a replay after a restart, or a mailbox redelivery, is recognised)
+    """
+    CREATE TABLE seen_messages (
+        key TEXT PRIMARY KEY,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX seen_messages_expiry ON seen_messages (expires_at);
+    """,
+    # 5: one canonical form per address (lowercase): variants merged, the first coupon kept
+    """
+    INSERT OR IGNORE INTO voided_codes
+        SELECT code, lower(address), tier, issued_at, 'a second coupon for one participant (address case), merged'
+        FROM coupons c WHERE EXISTS (
+            SELECT 1 FROM coupons d WHERE lower(d.address) = lower(c.address) AND d.address != c.address
+            AND (d.issued_at < c.issued_at OR (d.issued_at = c.issued_at AND d.code < c.code)));
+    DELETE FROM coupons WHERE code IN (SELECT code FROM voided_codes
+        WHERE reason = 'a second coupon for one participant (address case), merged');
+    UPDATE coupons SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM participants WHERE address != lower(address) AND lower(address) IN (SELECT address FROM participants);
+    UPDATE participants SET address = lower(address) WHERE address != lower(address);
+    UPDATE OR IGNORE prompts_given SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM prompts_given WHERE address != lower(address);
+    UPDATE OR IGNORE pending_stories SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM pending_stories WHERE address != lower(address);
+    UPDATE OR IGNORE rescore_queue SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM rescore_queue WHERE address != lower(address);
+    """,
 ]
 
 
@@ -138,22 +165,77 @@ _COUPON_COLUMNS = (
 )
 
 
+# Seconds a write waits for another writer (another process holding the file) before giving up:
+# the participant is told to ask again in a minute, rather than waiting past the reply deadline.
+BUSY_TIMEOUT_SECONDS = 2.0
+
+
+class LedgerGone(Exception):
+    """The ledger file was deleted or replaced while the agent ran: no coupon may be issued into it."""
+
+
+class LedgerBusy(Exception):
+    """Another writer held the ledger longer than BUSY_TIMEOUT_SECONDS."""
+
+
 class Ledger:
-    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        clock: Callable[[], float] = time.time,
+        read_only: bool = False,
+        busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+    ) -> None:
         self.path = Path(path)
+        self._clock = clock
+        self.read_only = read_only
+        if read_only:
+            # A second connection for reads (WAL: never waits for a writer), or verify/redeem's check.
+            if not self.path.exists():
+                raise LedgerGone(f"no ledger at {self.path}")
+            self._db = sqlite3.connect(
+                f"file:{self.path}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                timeout=busy_timeout,
+                check_same_thread=False,
+            )
+            self._identity = _identity(self.path)
+            return
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._clock = clock
-        self._db = sqlite3.connect(str(path), isolation_level=None, timeout=5.0)
+        # check_same_thread=False: the agent runs every ledger call on one worker thread (LedgerWorker).
+        self._db = sqlite3.connect(str(path), isolation_level=None, timeout=busy_timeout, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a coupon in a reply is on disk first
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._identity = _identity(self.path) if str(path) != ":memory:" else None
         self._migrate()
+
+    def reader(self) -> Ledger:
+        """Another connection to the same file for reads: in WAL mode it never waits for a writer."""
+        if self._identity is None:
+            return self
+        return Ledger(self.path, clock=self._clock, read_only=True)
+
+    def identity_ok(self) -> bool:
+        """Is the file at `path` still the one this ledger opened (same device and inode)?"""
+        return self._identity is None or _identity(self.path) == self._identity
+
+    def _check_identity(self) -> None:
+        if not self.identity_ok():
+            raise LedgerGone(f"the ledger file {self.path} was deleted or replaced while the agent was running")
 
     @contextmanager
     def _write(self) -> Iterator[None]:
         """One write transaction: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any error."""
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise LedgerBusy(str(exc)) from exc
+            raise
         try:
             yield
         except BaseException:
@@ -234,6 +316,7 @@ class Ledger:
         tier's cap). `ran_out` names every tier tried that had none left.
         """
         ran_out: list[str] = []
+        self._check_identity()  # never a coupon into a file that is no longer the ledger
         with self._write():
             existing = self.coupon_for(request.address)
             if existing is not None:
@@ -316,6 +399,17 @@ class Ledger:
         return self._db.execute(
             "SELECT address, tier, voided_at, reason FROM voided_codes WHERE code=?", (code.strip(),)
         ).fetchone()
+
+    # --- messages already handled --------------------------------------------------
+    def seen_message(self, key: str) -> bool:
+        row = self._db.execute("SELECT expires_at FROM seen_messages WHERE key=?", (key,)).fetchone()
+        return row is not None and row[0] >= self._clock()
+
+    def remember_messages(self, keys: list[tuple[str, float]]) -> None:
+        """Record handled message ids with their expiry (one transaction), and forget expired ones."""
+        with self._write():
+            self._db.executemany("INSERT OR REPLACE INTO seen_messages VALUES (?, ?)", keys)
+            self._db.execute("DELETE FROM seen_messages WHERE expires_at < ?", (self._clock(),))
 
     # --- heuristic scores waiting for ASI1 ------------------------------------------
     def queue_rescore(self, address: str, story: str) -> None:
@@ -517,6 +611,14 @@ def _coupon(row: tuple | None) -> Coupon | None:
     return Coupon(
         code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, bool(flagged), *void
     )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return (info.st_dev, info.st_ino)
 
 
 def _iso(timestamp: float | None) -> str:

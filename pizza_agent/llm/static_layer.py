@@ -52,6 +52,8 @@ REQUIRED_MESSAGES = (
     "paused",
     "instructions_only",
     "upgraded",
+    "ledger_busy",
+    "ledger_gone",
 )
 
 

@@ -11,6 +11,22 @@ Defects worked around here, each with a test in tests/test_framework_defects.py:
 6. Replays and expiry: the same envelope was processed twice; expired ones
    were processed. -> `GuardedASGIServer` drops repeats and refuses expired envelopes.
 7. Invalid base64 payload -> HTTP 500 with a traceback. -> 400 from `GuardedASGIServer`.
+10. A sync query's future was stored under the claimed sender *before* its
+   signature was checked: a bad-signature sync request naming a victim swallowed
+   the agent's next message to the victim, and a huge `sender` stayed in memory.
+   -> `GuardedASGIServer` verifies a sync envelope before the framework sees it,
+   and allows one pending query per sender.
+11. Everything an unauthenticated request sends was kept: the replay memory stored
+   raw signatures (58 KB each, 100k of them). -> field sizes checked first; the
+   memory keeps a 32-byte hash, forgets it when the framework rejects the
+   envelope, and holds each only until the envelope expires.
+12. One key, two addresses: bech32 accepts an all-uppercase address and the
+   signature covers the string as sent. -> senders must be canonical (lowercase)
+   agent addresses.
+13. No header or body read time-out: half-open connections exhausted the
+   descriptors. -> `HeaderTimeoutH11` (uvicorn) and a body time-out; a
+   connection limit below the descriptor limit.
+14. Nested JSON 100 levels deep -> RecursionError -> HTTP 500 with a traceback. -> 400.
 Offline start (local mode): no Almanac contract query, no registration, no
 agent-status POST (`OfflineAgent`, `NoRegistration`, `prepare_offline()`).
 Replies to local clients without an Almanac: `LocalPeerResolver`.
@@ -23,32 +39,55 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import logging
+import os
+import resource
+import stat
 import sys
 import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import h11
 import pydantic
 import pydantic.v1
 import uagents.agent
+import uagents.asgi
+import uvicorn
 from uagents import Agent
 from uagents.asgi import ASGIServer
 from uagents.communication import Dispenser
 from uagents.resolver import Resolver
 from uagents_core.envelope import Envelope
 from uagents_core.registration import AgentRegistrationPolicy
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from pizza_agent.config.addresses import canonical_agent_address
 
 log = logging.getLogger("pizza.compat")
 
 # Envelopes whose `expires` passed more than this long ago are refused.
 EXPIRY_GRACE_SECONDS = 5.0
-# How many recent envelopes / message ids are remembered to drop repeats.
-REPLAY_MEMORY = 100_000
+# How many recent envelopes / message ids are remembered to drop repeats (each a hash and a deadline),
+# each only until its envelope expires, and never longer than REPLAY_TTL_SECONDS.
+REPLAY_MEMORY = 50_000
 REPLAY_TTL_SECONDS = 3600.0
+# The longest field values a genuine envelope has (an agent address is 65 characters, a signature ~110).
+MAX_FIELD_CHARS = {
+    "sender": 100,
+    "target": 100,
+    "signature": 200,
+    "session": 64,
+    "schema_digest": 100,
+    "protocol_digest": 100,
+}
+# Seconds a client may take to send a request's body once its headers are in.
+BODY_READ_SECONDS = 10.0
 # Outgoing sends in flight at once (each bounded by SEND_TIMEOUT).
 MAX_CONCURRENT_SENDS = 128
 
@@ -166,21 +205,32 @@ class ConcurrentDispenser(Dispenser):
 
 
 class _RecentKeys:
-    """A bounded, time-limited memory of keys already seen (replay detection)."""
+    """A bounded, time-limited memory of keys already seen (replay detection).
+
+    Each key is kept until its own deadline (the envelope's expiry) and never
+    longer than `ttl`; at `capacity` the oldest go first. Keys are short hashes,
+    so the memory is bounded in bytes too.
+    """
 
     def __init__(self, capacity: int = REPLAY_MEMORY, ttl: float = REPLAY_TTL_SECONDS) -> None:
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._capacity = capacity
         self._ttl = ttl
 
-    def first_time(self, key: str, now: float | None = None) -> bool:
+    def first_time(self, key: str, now: float | None = None, keep_for: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
-        while self._seen and (len(self._seen) >= self._capacity or next(iter(self._seen.values())) < now - self._ttl):
+        while self._seen and (len(self._seen) >= self._capacity or next(iter(self._seen.values())) < now):
             self._seen.popitem(last=False)
-        if key in self._seen:
+        if key in self._seen and self._seen[key] >= now:
             return False
-        self._seen[key] = now
+        self._seen[key] = now + min(self._ttl, self._ttl if keep_for is None else max(0.0, keep_for))
         return True
+
+    def forget(self, key: str) -> None:
+        self._seen.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
 
 class MessageIdGuard(_RecentKeys):
@@ -191,9 +241,10 @@ class MessageIdGuard(_RecentKeys):
 
 
 class GuardedASGIServer(ASGIServer):
-    """The agent's HTTP server with a gate in front of /submit (defects 5, 6, 7)."""
+    """The agent's HTTP server with a gate in front of /submit (defects 5, 6, 7, 10-14)."""
 
     max_bytes: int = 65536
+    connection_limit: int = 512
     _recent: _RecentKeys
 
     @classmethod
@@ -203,8 +254,38 @@ class GuardedASGIServer(ASGIServer):
         server = cls(port=old._port, loop=old._loop, queries=old._queries, logger=old._logger)
         server._rest_handler_map.update(old._rest_handler_map)
         server.max_bytes = max_bytes
+        server.connection_limit = connection_limit()
         server._recent = _RecentKeys()
         agent._server = server  # type: ignore[attr-defined]
+
+    async def serve(self) -> None:
+        """The framework's `serve()`, with limits (defect 13).
+
+        Copied rather than patched: the framework builds its uvicorn config inside
+        serve(); the only changes are the HTTP protocol with a header time-out,
+        the connection limit and the keep-alive and incomplete-request bounds.
+        """
+        config = uvicorn.Config(
+            self,
+            host=uagents.asgi.HOST,
+            port=self._port,
+            log_level="warning",
+            forwarded_allow_ips="*",
+            http=HeaderTimeoutH11,
+            limit_concurrency=self.connection_limit,
+            timeout_keep_alive=5,
+            h11_max_incomplete_event_size=16 * 1024,
+            headers=[
+                ("Access-Control-Allow-Origin", "*"),
+                ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+                ("Access-Control-Allow-Headers", "*"),
+                ("Access-Control-Allow-Credentials", "false"),
+            ],
+        )
+        self._server = uvicorn.Server(config)
+        self._logger.info(f"Starting server on http://{uagents.asgi.HOST}:{self._port} (Press CTRL+C to quit)")
+        with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
+            await self._server.serve()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope.get("type") != "http" or scope.get("method") != "POST" or scope.get("path") != "/submit":
@@ -213,54 +294,141 @@ class GuardedASGIServer(ASGIServer):
         declared = headers.get(b"content-length", b"0")
         if declared.isdigit() and int(declared) > self.max_bytes:
             return await self._refuse(send, 413, f"message larger than {self.max_bytes} bytes", scope)
-        body = b""
+        body = bytearray()
         more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                return await self._refuse(send, 413, f"message larger than {self.max_bytes} bytes", scope)
-        problem = self._inspect(body)
+        try:
+            async with asyncio.timeout(BODY_READ_SECONDS):
+                while more:
+                    message = await receive()
+                    body += message.get("body", b"")
+                    more = message.get("more_body", False)
+                    if len(body) > self.max_bytes:
+                        return await self._refuse(send, 413, f"message larger than {self.max_bytes} bytes", scope)
+        except TimeoutError:
+            return await self._refuse(send, 408, f"body not received within {BODY_READ_SECONDS:g}s", scope)
+        envelope, problem = self._inspect(bytes(body), sync=headers.get(b"x-uagents-connection") == b"sync")
         if problem == "replay":
             log.warning("dropped a replayed envelope from %s", _client(scope))
             return await self._asgi_send(send=send, body={})
         if problem:
-            return await self._refuse(send, 400, problem, scope)
+            return await self._refuse(send, 409 if problem.startswith("a query") else 400, problem, scope)
+        key = _replay_key(envelope)
 
         async def replay_body() -> dict[str, Any]:
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
 
-        return await super().__call__(scope, replay_body, send)
+        status = {"code": 200}
 
-    def _inspect(self, body: bytes) -> str | None:
+        async def watch(message: dict[str, Any]) -> None:
+            if message.get("type") == "http.response.start":
+                status["code"] = message.get("status", 200)
+            await send(message)
+
+        try:
+            await super().__call__(scope, replay_body, watch)
+        finally:
+            if status["code"] != 200 and key is not None:
+                self._recent.forget(key)  # the framework rejected it: it was never seen, and holds no memory
+
+    def _inspect(self, body: bytes, *, sync: bool) -> tuple[dict | None, str | None]:
+        """(the envelope, None) when it may go on to the framework; (None, why not) otherwise."""
         try:
             envelope = json.loads(body)
+        except RecursionError:
+            return None, "JSON nested too deeply"
         except (UnicodeDecodeError, ValueError):
-            return None  # the framework answers 400 for these itself
+            return None, "body is not JSON"
         if not isinstance(envelope, dict):
-            return None
+            return None, "body is not a JSON object"
+        for name, limit in MAX_FIELD_CHARS.items():
+            value = envelope.get(name)
+            if value is not None and (not isinstance(value, str) or len(value) > limit):
+                return None, f"field {name!r} is not a string of at most {limit} characters"
         payload = envelope.get("payload")
         if isinstance(payload, str):
             try:
                 base64.b64decode(payload, validate=True).decode()
             except (binascii.Error, ValueError):
-                return "payload is not valid base64-encoded UTF-8"
+                return None, "payload is not valid base64-encoded UTF-8"
         expires = envelope.get("expires")
         if isinstance(expires, int | float) and expires + EXPIRY_GRACE_SECONDS < time.time():
-            return "envelope expired"
+            return None, "envelope expired"
         try:
-            Envelope.model_validate(envelope)
+            parsed = Envelope.model_validate(envelope)
         except pydantic.ValidationError:
-            return None  # not an envelope: the framework answers 400 itself; never a "replay"
-        key = envelope.get("signature") or hashlib.sha256(body).hexdigest()
-        if not self._recent.first_time(str(key)):
-            return "replay"
-        return None
+            return None, "contents do not match the envelope schema"
+        sender = str(envelope.get("sender", ""))
+        if canonical_agent_address(sender) != sender:
+            return None, "sender must be an agent address, in lowercase (agent1...)"
+        if sync:
+            # Defect 10: the framework stores a pending query under the claimed sender before checking
+            # the signature. Check it first, and allow one pending query per sender.
+            try:
+                parsed.verify()
+            except Exception:  # any failure to verify is a refusal
+                return None, "signature does not verify"
+            if sender in self._queries:
+                return None, "a query from this sender is already waiting"
+        key = _replay_key(envelope)
+        keep_for = float(expires) - time.time() + EXPIRY_GRACE_SECONDS if isinstance(expires, int | float) else None
+        if key is not None and not self._recent.first_time(key, keep_for=keep_for):
+            return None, "replay"
+        return envelope, None
 
     async def _refuse(self, send: Any, status: int, reason: str, scope: dict) -> None:
         log.warning("refused envelope from %s: HTTP %d %s", _client(scope), status, reason)
         await self._asgi_send(send=send, status_code=status, body={"error": reason})
+
+
+def _replay_key(envelope: dict | None) -> str | None:
+    """A short hash of what makes an envelope unique (its signature): never the raw, unbounded value."""
+    if not envelope or not envelope.get("signature"):
+        return None
+    return hashlib.sha256(str(envelope["signature"]).encode()).hexdigest()[:32]
+
+
+def connection_limit() -> int:
+    """Connections served at once: well below the descriptor limit, so accept() never fails (defect 13)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(64, min(1024, soft - 256 if soft > 512 else soft // 2))
+
+
+class HeaderTimeoutH11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a header read time-out (defect 13).
+
+    uvicorn has none: a client that opens a connection and sends its headers a
+    byte at a time (or never) holds a descriptor forever, and ~1,000 of them
+    starve everyone. The keep-alive timer does not help: any byte resets it.
+    """
+
+    header_timeout = 5.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_timer: asyncio.TimerHandle | None = self.loop.call_later(self.header_timeout, self._too_slow)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self._header_timer is not None and self.conn.their_state is not h11.IDLE:
+            self._header_timer.cancel()  # the request's headers are in
+            self._header_timer = None
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._header_timer is None and not self.transport.is_closing():
+            self._header_timer = self.loop.call_later(self.header_timeout, self._too_slow)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+        super().connection_lost(exc)
+
+    def _too_slow(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            log.warning("closed a connection from %s: no request headers within %gs", self.client, self.header_timeout)
+            self.transport.close()
 
 
 def _client(scope: dict) -> str:
@@ -289,18 +457,48 @@ class LocalPeerResolver(Resolver):
     def _endpoint_of(self, address: str) -> str | None:
         if not address.isalnum():
             return None
+        path = self._dir / f"{address}.json"
         try:
-            endpoint = json.loads((self._dir / f"{address}.json").read_text())["endpoint"]
+            info = path.stat()
+            endpoint = json.loads(path.read_text())["endpoint"]
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if isinstance(endpoint, str) and endpoint.startswith(("http://127.", "http://localhost")):
-            return endpoint
-        return None
+        if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o022:
+            log.warning("ignored peer file %s: not the agent owner's, or writable by others", path.name)
+            return None
+        if not is_loopback_endpoint(endpoint):
+            log.warning("refused peer endpoint for %s: not a plain loopback URL", address[-8:])
+            return None
+        return endpoint
+
+
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+
+
+def is_loopback_endpoint(endpoint: object) -> bool:
+    """http://127.0.0.1|[::1]|localhost[:port]/path, nothing else (no userinfo, no look-alike hosts)."""
+    if not isinstance(endpoint, str):
+        return False
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError:
+        return False
+    del port  # parsed only to refuse a malformed port
+    return (
+        parts.scheme == "http"
+        and parts.hostname in LOOPBACK_HOSTS
+        and parts.username is None
+        and parts.password is None
+        and "@" not in parts.netloc
+    )
 
 
 def register_local_peer(peers_dir: Path, address: str, endpoint: str) -> Path:
-    """What a local client does so the agent can reply to it."""
-    peers_dir.mkdir(parents=True, exist_ok=True)
+    """What a local client does so the agent can reply to it (an owner-only file in an owner-only folder)."""
+    peers_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = peers_dir / f"{address}.json"
-    path.write_text(json.dumps({"endpoint": endpoint}))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps({"endpoint": endpoint}))
     return path

@@ -1,0 +1,93 @@
+"""The ledger, off the event loop: writes on one worker thread, reads on another.
+
+SQLite blocks the thread that waits for a lock. On the event loop that froze
+every participant while another process held a write transaction (11.5 s
+measured). Here every call runs on a worker thread: writes one at a time on
+their own connection (with a short busy time-out, after which `LedgerBusy`
+tells the participant to ask again in a minute), reads on a second connection
+that, in WAL mode, never waits for a writer — so "here is your code again"
+is answered even while the file is locked.
+
+May import: pizza_agent.ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pizza_agent.ledger.store import Ledger, LedgerBusy
+
+# The ledger calls that only read: they go to the reader connection and never wait for a writer.
+READS = frozenset(
+    {
+        "coupon_for",
+        "find",
+        "prompts_for",
+        "last_prompt",
+        "pooled_prompts",
+        "held_story",
+        "stats",
+        "pool_sizes",
+        "participant_facts",
+        "find_participant",
+        "replaced_code",
+        "waiting_rescores",
+        "control",
+        "coupons",
+        "seen_message",
+        "identity_ok",
+        "generated_count",
+    }
+)
+
+
+class LedgerWorker:
+    """`await worker.coupon_for(address)`: any Ledger method, run on the right thread.
+
+    `ledger` stays usable directly (tests, the command line) when nothing runs concurrently.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._reader = ledger.reader()
+        self._writes = ThreadPoolExecutor(1, thread_name_prefix="ledger-write")
+        self._reads = ThreadPoolExecutor(1, thread_name_prefix="ledger-read")
+
+    def __getattr__(self, name: str) -> Any:
+        read = name in READS
+        method = getattr(self._reader if read else self.ledger, name)
+        pool = self._reads if read else self._writes
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            loop = asyncio.get_running_loop()
+            try:
+                return await loop.run_in_executor(pool, functools.partial(method, *args, **kwargs))
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise LedgerBusy(str(exc)) from exc
+                raise
+
+        return call
+
+    async def read_with(self, function: Any, *args: Any) -> Any:
+        """`function(reader_ledger, *args)` on the reader thread (e.g. redemption.check_code)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reads, functools.partial(function, self._reader, *args))
+
+    async def write_with(self, function: Any, *args: Any) -> Any:
+        """`function(ledger, *args)` on the writer thread (e.g. redemption.redeem_code)."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._writes, functools.partial(function, self.ledger, *args))
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise LedgerBusy(str(exc)) from exc
+            raise
+
+    def close(self) -> None:
+        self._writes.shutdown(wait=True)
+        self._reads.shutdown(wait=True)

@@ -21,7 +21,7 @@ from pizza_agent.config.data_dir import DataDirError, DataDirLock
 from pizza_agent.config.data_dir import prepare as prepare_data_dir
 from pizza_agent.config.secret_files import SecretFileError
 from pizza_agent.config.settings import AgentMode, ConfigError, Settings, load_settings
-from pizza_agent.event.runtime import open_runtime
+from pizza_agent.event.runtime import open_existing_runtime, open_runtime
 from pizza_agent.ledger.redemption import check_code, redeem_code
 from pizza_agent.llm.static_layer import StaticContent, StaticContentError
 
@@ -52,6 +52,7 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 def run_agent(settings: Settings, content: StaticContent) -> int:
+    os.umask(0o077)  # every file the agent creates (the ledger's -wal and -shm too) is owner-only
     fixed = prepare_data_dir(settings.data_dir)
     lock = DataDirLock(settings.data_dir)
     lock.acquire(port=settings.agent_port)
@@ -95,14 +96,14 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
 
 # --- vendor commands ----------------------------------------------------------------
 def verify_command(settings: Settings, code: str) -> int:
-    runtime = open_runtime(settings)
+    runtime = open_existing_runtime(settings, writable=False)
     checked = check_code(runtime.ledger, runtime.signer, code)
     print(checked.line)
     return int(checked.state)
 
 
 def redeem_command(settings: Settings, code: str) -> int:
-    runtime = open_runtime(settings)
+    runtime = open_existing_runtime(settings, writable=True)
     checked = redeem_code(runtime.ledger, runtime.signer, code)
     print(checked.line)
     return int(checked.state)

@@ -35,3 +35,10 @@ def load_or_create_secret(path: Path, configured: str = "") -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
     return value
+
+
+def read_secret(path: Path) -> str | None:
+    """An existing secret file's value (None if there is none); refused if others can read it."""
+    if not path.exists():
+        return None
+    return load_or_create_secret(path)

@@ -100,10 +100,6 @@ class Conversation:
             return await self.organizer.run(sender, command)
         if not text:
             return Reply(self.content.message("empty"), "empty")
-        try:
-            await self.db.touch(sender)
-        except LedgerBusy:
-            log.warning("ledger busy: sender=%s not counted as a participant yet", sender_id(sender))
         # One message per participant at a time: two stories in flight give one coupon.
         async with self._lock_for(sender):
             try:

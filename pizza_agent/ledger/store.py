@@ -263,16 +263,18 @@ class Ledger:
 
     # --- participants and prompts ------------------------------------------------
     def touch(self, address: str) -> None:
-        """Count a participant once (a write, and an fsync, only on their first message)."""
+        """Count a participant once (the writes that record them call this in their own transaction)."""
         if self._db.execute("SELECT 1 FROM participants WHERE address=?", (address,)).fetchone() is None:
             self._db.execute("INSERT OR IGNORE INTO participants VALUES (?, ?)", (address, self._clock()))
 
     def record_prompt(self, address: str, prompt: str, source: str) -> None:
-        self._db.execute(
-            "INSERT INTO prompts_given VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(address, prompt) DO UPDATE SET given_at=excluded.given_at",
-            (address, prompt, source, self._clock()),
-        )
+        with self._write():
+            self.touch(address)
+            self._db.execute(
+                "INSERT INTO prompts_given VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(address, prompt) DO UPDATE SET given_at=excluded.given_at",
+                (address, prompt, source, self._clock()),
+            )
 
     def prompts_for(self, address: str) -> list[str]:
         rows = self._db.execute("SELECT prompt FROM prompts_given WHERE address=? ORDER BY given_at", (address,))
@@ -321,6 +323,7 @@ class Ledger:
             existing = self.coupon_for(request.address)
             if existing is not None:
                 return Issued(existing, existing=True)
+            self.touch(request.address)
             tiers = TIERS[TIERS.index(request.tier) :] if fall_down else (request.tier,)
             for tier in tiers:
                 code = self._take_code(tier, request.address, make_code, (caps or {}).get(tier))
@@ -468,11 +471,13 @@ class Ledger:
 
     # --- stories waiting for the participant's "yes" -----------------------------
     def hold_story(self, address: str, story: str) -> None:
-        self._db.execute(
-            "INSERT INTO pending_stories VALUES (?, ?, ?) "
-            "ON CONFLICT(address) DO UPDATE SET story=excluded.story, saved_at=excluded.saved_at",
-            (address, story, self._clock()),
-        )
+        with self._write():
+            self.touch(address)
+            self._db.execute(
+                "INSERT INTO pending_stories VALUES (?, ?, ?) "
+                "ON CONFLICT(address) DO UPDATE SET story=excluded.story, saved_at=excluded.saved_at",
+                (address, story, self._clock()),
+            )
 
     def held_story(self, address: str, max_age: float) -> str | None:
         row = self._db.execute("SELECT story, saved_at FROM pending_stories WHERE address=?", (address,)).fetchone()

@@ -21,6 +21,10 @@ from typing import Any
 
 from pizza_agent.ledger.store import Ledger, LedgerBusy
 
+# After a write found the ledger locked, further writes fail at once for this long instead of
+# queueing behind each other (each would wait the whole busy time-out in turn).
+BUSY_COOLDOWN_SECONDS = 1.0
+
 # The ledger calls that only read: they go to the reader connection and never wait for a writer.
 READS = frozenset(
     {
@@ -56,22 +60,38 @@ class LedgerWorker:
         self._reader = ledger.reader()
         self._writes = ThreadPoolExecutor(1, thread_name_prefix="ledger-write")
         self._reads = ThreadPoolExecutor(1, thread_name_prefix="ledger-read")
+        self._busy_until = 0.0
 
     def __getattr__(self, name: str) -> Any:
         read = name in READS
         method = getattr(self._reader if read else self.ledger, name)
-        pool = self._reads if read else self._writes
+        if read:
 
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            loop = asyncio.get_running_loop()
-            try:
-                return await loop.run_in_executor(pool, functools.partial(method, *args, **kwargs))
-            except sqlite3.OperationalError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise LedgerBusy(str(exc)) from exc
-                raise
+            async def read_call(*args: Any, **kwargs: Any) -> Any:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self._reads, functools.partial(method, *args, **kwargs))
 
-        return call
+            return read_call
+
+        async def write_call(*args: Any, **kwargs: Any) -> Any:
+            return await self._write(functools.partial(method, *args, **kwargs))
+
+        return write_call
+
+    async def _write(self, call: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._busy_until:
+            raise LedgerBusy("the ledger was locked a moment ago")
+        try:
+            return await loop.run_in_executor(self._writes, call)
+        except LedgerBusy:
+            self._busy_until = loop.time() + BUSY_COOLDOWN_SECONDS
+            raise
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                self._busy_until = loop.time() + BUSY_COOLDOWN_SECONDS
+                raise LedgerBusy(str(exc)) from exc
+            raise
 
     async def read_with(self, function: Any, *args: Any) -> Any:
         """`function(reader_ledger, *args)` on the reader thread (e.g. redemption.check_code)."""
@@ -80,13 +100,7 @@ class LedgerWorker:
 
     async def write_with(self, function: Any, *args: Any) -> Any:
         """`function(ledger, *args)` on the writer thread (e.g. redemption.redeem_code)."""
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._writes, functools.partial(function, self.ledger, *args))
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise LedgerBusy(str(exc)) from exc
-            raise
+        return await self._write(functools.partial(function, self.ledger, *args))
 
     def close(self) -> None:
         self._writes.shutdown(wait=True)

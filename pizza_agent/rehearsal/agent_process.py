@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -47,10 +48,12 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 class AgentProcess:
-    def __init__(self, data_dir: Path, *, script: Path | None = None, **env: str) -> None:
-        """`script`: another agent program taking (port, data_dir), e.g. the benchmark's echo agent."""
+    def __init__(self, data_dir: Path, *, script: Path | None = None, fd_limit: int | None = None, **env: str) -> None:
+        """`script`: another agent program taking (port, data_dir), e.g. the benchmark's echo agent.
+        `fd_limit`: the agent's descriptor limit (RLIMIT_NOFILE), as on a default laptop."""
         self.data_dir = data_dir
         self.script = script
+        self.fd_limit = fd_limit
         self.port = int(env.pop("AGENT_PORT", 0)) or free_port()
         self.env = base_env(data_dir, AGENT_PORT=str(self.port), **env)
         self.proc: subprocess.Popen[str] | None = None
@@ -78,8 +81,15 @@ class AgentProcess:
         command = [sys.executable, str(PROJECT_DIR / "agent.py")]
         if self.script is not None:
             command = [sys.executable, str(self.script), str(self.port), str(self.data_dir)]
+        limit = self.fd_limit
+
+        def limits() -> None:
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
         self.proc = subprocess.Popen(
             command,
+            preexec_fn=limits if limit is not None else None,
             env=self.env,
             cwd=str(self.data_dir.parent),
             stdout=log,

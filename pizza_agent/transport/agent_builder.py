@@ -28,11 +28,11 @@ from pizza_agent.event.runtime import Runtime
 from pizza_agent.llm import public_api
 from pizza_agent.llm.service import LLMService
 from pizza_agent.llm.static_layer import StaticContent
+from pizza_agent.transport.handled import HandledMessages
 from pizza_agent.workarounds.uagents_compat import (
     ConcurrentDispenser,
     GuardedASGIServer,
     LocalPeerResolver,
-    MessageIdGuard,
     NoRegistration,
     OfflineAgent,
     RobustDispatch,
@@ -51,9 +51,8 @@ DROPPED_REPORT_SECONDS = 60.0
 RESCORE_SECONDS = 10.0
 
 
-def build_chat_protocol(conversation: Conversation) -> Protocol:
+def build_chat_protocol(conversation: Conversation, seen: HandledMessages) -> Protocol:
     protocol = Protocol(spec=chat_protocol_spec)
-    seen = MessageIdGuard()
 
     @protocol.on_message(ChatMessage)
     async def on_chat(ctx: Context, sender: str, msg: ChatMessage) -> None:
@@ -62,7 +61,7 @@ def build_chat_protocol(conversation: Conversation) -> Protocol:
         if admit is Admit.DROP:  # a flood past its one warning costs no ack, no reply, no LLM call
             return
         await ctx.send(sender, ChatAcknowledgement(acknowledged_msg_id=msg.msg_id))
-        if not seen.first_time_message(sender, msg.msg_id):
+        if not await seen.first_time(sender, msg.msg_id):
             log.info("message sender=%s outcome=duplicate_msg_id (acknowledged, not handled again)", sender_id(sender))
             return
         try:
@@ -137,7 +136,9 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
     public_api.configure(llm)  # the public API and the agent share one service
     conversation = Conversation(settings, llm, runtime.ledger, runtime.signer)
     # Local mode makes no outbound call at all, so the manifest is published only on Agentverse.
-    agent.include(build_chat_protocol(conversation), publish_manifest=settings.agent_mode is AgentMode.AGENTVERSE)
+    seen = HandledMessages(conversation.db)
+    chat = build_chat_protocol(conversation, seen)
+    agent.include(chat, publish_manifest=settings.agent_mode is AgentMode.AGENTVERSE)
 
     @agent.on_interval(period=DROPPED_REPORT_SECONDS)
     async def report_dropped(ctx: Context) -> None:
@@ -157,6 +158,7 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
 
     @agent.on_event("shutdown")
     async def close_clients(ctx: Context) -> None:
+        await seen.flush()
         await llm.aclose()
 
     return agent

@@ -127,6 +127,15 @@ figures by 10-20 % and the ratios much less.
 
 {_drill("drill-500.txt")}
 
+Under attack: `python agent.py drill --participants 200 --hostile` runs the same drill while an
+attacker mix runs beside it (`pizza_agent/rehearsal/attacker.py`): 10,000 rejected 60 KB
+envelopes, forged sync requests naming honest participants (reply suppression), uppercase
+addresses, 300 half-open connections re-opened as the agent closes them, nested JSON, and
+signed 4 KB newline-run stories (guard cost). Targets: every honest message answered within
+`REPLY_DEADLINE`, 0 duplicate coupons, the agent's RSS growing ≤ 30 MB.
+
+{_drill("drill-hostile.txt")}
+
 The CI-sized drill (100 participants, `drills/ci.toml`) runs in the test suite
 (`tests/test_drill.py`) and asserts the same invariants.
 

@@ -1,6 +1,6 @@
 """The outage drill: the real agent, N simulated participants, and providers failing on a timeline.
 
-    python agent.py drill [--participants 200] [--timeline drills/default.toml]
+    python agent.py drill [--participants 200] [--timeline drills/default.toml] [--hostile]
 
 Runs on a laptop with no keys and no internet: two local misbehaving providers
 (OpenAI and ASI1), the agent in local mode on a free loopback port, and N
@@ -32,12 +32,16 @@ from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.ledger.codes import CODE_PATTERN
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.rehearsal.agent_process import AgentProcess, provider_env
+from pizza_agent.rehearsal.attacker import Attacker
 from pizza_agent.rehearsal.fault_provider import FaultProvider, is_fault
 from pizza_agent.transport.chat_client import ChatClient
 
 DEFAULT_TIMELINE = PROJECT_DIR / "drills" / "default.toml"
 ORGANIZER_SEED = "pizza-drill-organizer"
 SAMPLE_EVERY_SECONDS = 0.5
+# --hostile: rejected 60 KB envelopes sent during the run, and the memory growth allowed meanwhile.
+HOSTILE_BIG_ENVELOPES = 10_000
+HOSTILE_RSS_GROWTH_MB = 30
 # Participants arrive over this share of the timeline, so the last ones finish inside it.
 ARRIVAL_SHARE = 0.85
 STORIES = [
@@ -116,6 +120,15 @@ class DrillResult:
     memory_kb: dict[str, int] = field(default_factory=dict)
     peak_rss_kb: int = 0
     seconds: float = 0.0
+    hostile: str | None = None  # the attack mix's summary, for `--hostile`
+    big_envelopes: int = 0
+    rss_series_kb: list[int] = field(default_factory=list)  # sampled every second
+
+    @property
+    def rss_growth_mb(self) -> float:
+        if len(self.rss_series_kb) < 2:
+            return 0.0
+        return (max(self.rss_series_kb) - self.rss_series_kb[0]) / 1024
 
     # --- the verdict -------------------------------------------------------------
     @property
@@ -156,6 +169,8 @@ class DrillResult:
                 f"OpenAI got {self.openai_requests_while_skipped} requests while skipped "
                 f"(at most {self.allowed_probes}: one per probe interval)"
             )
+        if self.hostile is not None and self.rss_growth_mb > HOSTILE_RSS_GROWTH_MB:
+            problems.append(f"the agent's memory grew {self.rss_growth_mb:.0f} MB under attack (at most 30)")
         return problems
 
     def table(self, timeline: Timeline) -> str:
@@ -211,6 +226,19 @@ class DrillResult:
             f"coupons issued {len(self.ledger_codes)} ({', '.join(f'{t} {n}' for t, n in sorted(issued.items()))}) · "
             f"duplicates {self.duplicates} · participants without a coupon {self.without_coupon}"
         )
+        if self.hostile is not None:
+            honest = sorted(e.latency * 1000 for e in self.exchanges if e.latency is not None)
+            lines.append(
+                f"honest participants under attack: p50 {_pct(honest, 50)} ms · p99 {_pct(honest, 99)} ms · "
+                f"max {_pct(honest, 100)} ms"
+            )
+            lines.append(f"attacks: {self.hostile}")
+            series = self.rss_series_kb[:: max(1, len(self.rss_series_kb) // 20)]
+            lines.append(
+                "agent RSS over time (MB): "
+                + " ".join(f"{kb / 1024:.0f}" for kb in series)
+                + f" · growth {self.rss_growth_mb:.1f} MB while {self.big_envelopes} rejected 60 KB envelopes arrived"
+            )
         rss = self.memory_kb.get("VmRSS", 0) / 1024
         hwm = max(self.memory_kb.get("VmHWM", 0), self.peak_rss_kb) / 1024
         lines.append(f"agent memory: RSS {rss:.0f} MB at the end, peak {hwm:.0f} MB")
@@ -253,12 +281,15 @@ class Progress:
 class Drill:
     """One run: providers, the agent, participants, an organizer sampling status, the timeline."""
 
-    def __init__(self, participants: int, timeline: Timeline, workdir: Path, progress: bool) -> None:
+    def __init__(
+        self, participants: int, timeline: Timeline, workdir: Path, progress: bool, hostile: bool = False
+    ) -> None:
         self.timeline = timeline
         self.workdir = workdir
         self.count = participants
         self.bar = Progress(participants, progress)
         self.started = 0.0
+        self.hostile = hostile
 
     async def run(self) -> DrillResult:
         self.openai, self.asi1 = await FaultProvider().start(), await FaultProvider().start()
@@ -290,13 +321,35 @@ class Drill:
         self.started = time.monotonic()
         done = asyncio.Event()
         sampling = asyncio.create_task(self._sample_until(done))
-        await asyncio.gather(self._play_timeline(), *(self._participant(i, c) for i, c in enumerate(self.clients)))
+        memory = asyncio.create_task(self._sample_memory(done))
+        attacker = None
+        if self.hostile:
+            victims = [c.address for c in self.clients]
+            attacker = Attacker(
+                self.agent.address, self.agent.endpoint, self.agent.port, victims, HOSTILE_BIG_ENVELOPES
+            )
+            await attacker.start()
+        try:
+            await asyncio.gather(self._play_timeline(), *(self._participant(i, c) for i, c in enumerate(self.clients)))
+        finally:
+            if attacker is not None:
+                await attacker.stop()
+                self.result.hostile = attacker.counts.summary()
+                self.result.big_envelopes = attacker.counts.sent["big rejected envelope"]
         done.set()
         await sampling
+        await memory
         self.result.samples.append(Sample(time.monotonic(), self.timeline.phases[-1].name, await self._status()))
         self.result.memory_kb = self.agent.memory_kb()
         self.result.seconds = time.monotonic() - self.started
         _probe_check(self.result, self.openai, self.timeline)
+
+    async def _sample_memory(self, done: asyncio.Event) -> None:
+        while not done.is_set():
+            rss = self.agent.memory_kb().get("VmRSS")
+            if rss:
+                self.result.rss_series_kb.append(rss)
+            await asyncio.sleep(1.0)  # the sampling period
 
     async def _status(self) -> dict:
         return json.loads(await self.org.ask("status json", timeout=30))
@@ -350,9 +403,9 @@ class Drill:
 
 
 async def run_drill(
-    participants: int, timeline: Timeline, workdir: Path, *, progress: bool = True
+    participants: int, timeline: Timeline, workdir: Path, *, progress: bool = True, hostile: bool = False
 ) -> tuple[DrillResult, Timeline]:
-    return await Drill(participants, timeline, workdir, progress).run(), timeline
+    return await Drill(participants, timeline, workdir, progress, hostile).run(), timeline
 
 
 def _probe_check(result: DrillResult, openai: FaultProvider, timeline: Timeline) -> None:
@@ -396,6 +449,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--participants", type=int, default=200, help="simulated participants (default 200)")
     parser.add_argument("--timeline", type=Path, default=DEFAULT_TIMELINE, help="fault timeline (TOML)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (it only shows on a terminal anyway)")
+    parser.add_argument(
+        "--hostile",
+        action="store_true",
+        help="an attacker mix beside the honest participants (big rejected envelopes, reply suppression, "
+        "uppercase addresses, half-open connections, nested JSON, guard-cost stories)",
+    )
     args = parser.parse_args(argv)
     if args.participants < 1:
         print(f"--participants must be at least 1 (got {args.participants})", file=sys.stderr)
@@ -415,6 +474,8 @@ def main(argv: list[str]) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="pizza-drill-") as tmp:
         progress = not args.quiet and sys.stderr.isatty()
-        result, _ = asyncio.run(run_drill(args.participants, timeline, Path(tmp), progress=progress))
+        result, _ = asyncio.run(
+            run_drill(args.participants, timeline, Path(tmp), progress=progress, hostile=args.hostile)
+        )
     print(result.table(timeline))
     return 1 if result.failures() else 0

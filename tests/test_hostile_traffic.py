@@ -32,6 +32,7 @@ from pizza_agent.ledger.store import Ledger
 from pizza_agent.ledger.worker import BUSY_COOLDOWN_SECONDS
 from pizza_agent.rehearsal.agent_process import AgentProcess, base_env
 from pizza_agent.transport.chat_client import PROTOCOL_DIGEST, sign_envelope
+from pizza_agent.workarounds.uagents_compat import HeaderTimeoutH11
 
 STORY = (
     "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon. "
@@ -187,7 +188,9 @@ async def test_half_open_connections_cannot_starve_an_honest_participant(tmp_pat
         async with agent.client("honest-under-slowloris") as honest:
             reply = await honest.ask("I want pizza", timeout=15)
         assert "story prompt" in reply
-        assert time.monotonic() - started < 10.0  # REPLY_DEADLINE; before: 12.3 s
+        # Served before any half-open connection timed out: the newcomer took the slot of the
+        # oldest connection still waiting for its headers. Before: 503, or 5-12 s in the backlog.
+        assert time.monotonic() - started < HeaderTimeoutH11.header_timeout
     finally:
         for sock in sockets:
             sock.close()

@@ -139,6 +139,17 @@ class Settings(BaseModel):
 
     # --- The agent -----------------------------------------------------------
     agent_mode: AgentMode = Field(AgentMode.LOCAL, alias="AGENT_MODE")
+    agentverse_url: str = Field("https://agentverse.ai", alias="AGENTVERSE_URL")
+    agentverse_api_key: SecretStr = Field(SecretStr(""), alias="AGENTVERSE_API_KEY")
+    agent_handle: str = Field("pizza-agent", alias="AGENT_HANDLE", max_length=20)
+    agent_description: str = Field(
+        "Trade a short story for a pizza coupon at the hackathon: ask for a prompt, send a story, get your code.",
+        alias="AGENT_DESCRIPTION",
+        max_length=300,
+    )
+    agent_readme: Path = Field(PROJECT_DIR / "AGENT_README.md", alias="AGENT_README")
+    agent_inspector: Literal["auto", "on", "off"] = Field("auto", alias="AGENT_INSPECTOR")
+    mailbox_client: Literal["fast", "framework"] = Field("fast", alias="MAILBOX_CLIENT")
     agent_name: str = Field("pizza-agent", alias="AGENT_NAME", min_length=1)
     agent_seed: SecretStr = Field(SecretStr(""), alias="AGENT_SEED")
     agent_port: int = Field(8000, alias="AGENT_PORT", ge=0, le=65535)
@@ -164,9 +175,9 @@ class Settings(BaseModel):
     log_file_max_bytes: int = Field(10_000_000, alias="LOG_FILE_MAX_BYTES", ge=10_000)
     log_file_backups: int = Field(5, alias="LOG_FILE_BACKUPS", ge=0)
 
-    _check_urls = field_validator("openai_base_url", "asi1_base_url")(_check_url)
+    _check_urls = field_validator("openai_base_url", "asi1_base_url", "agentverse_url")(_check_url)
 
-    @field_validator("static_content_dir", "data_dir", "database_path", "coupon_pool_dir", "log_file")
+    @field_validator("static_content_dir", "data_dir", "database_path", "coupon_pool_dir", "log_file", "agent_readme")
     @classmethod
     def _relative_to_project(cls, value: Path | None) -> Path | None:
         # A relative path means the same folder whatever directory the agent starts from.
@@ -230,11 +241,18 @@ class Settings(BaseModel):
     @property
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line, a reply or status."""
-        values = [self.openai_api_key, self.asi1_api_key, self.agent_seed, self.coupon_secret]
+        values = [self.openai_api_key, self.asi1_api_key, self.agent_seed, self.coupon_secret, self.agentverse_api_key]
         return [v.get_secret_value() for v in values if v.get_secret_value()]
 
 
-_SECRET_FIELDS = {"OPENAI_API_KEY", "ASI1_API_KEY", "ASI_ONE_API_KEY", "AGENT_SEED", "COUPON_SECRET"}
+_SECRET_FIELDS = {
+    "OPENAI_API_KEY",
+    "ASI1_API_KEY",
+    "ASI_ONE_API_KEY",
+    "AGENT_SEED",
+    "COUPON_SECRET",
+    "AGENTVERSE_API_KEY",
+}
 
 
 def _describe(error: Mapping[str, Any], env: Mapping[str, str]) -> str:

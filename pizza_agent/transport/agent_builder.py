@@ -7,11 +7,14 @@ May import: pizza_agent.config, pizza_agent.llm, pizza_agent.event, pizza_agent.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from urllib.parse import urlsplit
 
 import uagents.asgi
 from uagents import Agent, Context, Protocol
+from uagents.experimental.health import HealthProtocol
 from uagents_core.contrib.protocols.chat import (
     ChatAcknowledgement,
     ChatMessage,
@@ -20,7 +23,7 @@ from uagents_core.contrib.protocols.chat import (
     chat_protocol_spec,
 )
 
-from pizza_agent.config.settings import PROJECT_DIR, AgentMode, Settings
+from pizza_agent.config.settings import AgentMode, Settings
 from pizza_agent.event.conversation import Conversation
 from pizza_agent.event.rate_limit import Admit
 from pizza_agent.event.reply import Reply, sender_id
@@ -29,6 +32,7 @@ from pizza_agent.llm import public_api
 from pizza_agent.llm.service import LLMService
 from pizza_agent.llm.static_layer import StaticContent
 from pizza_agent.transport.handled import HandledMessages
+from pizza_agent.workarounds.mailbox import AlmanacCache, FastMailboxClient, connect_mailbox, prepare_agentverse
 from pizza_agent.workarounds.uagents_compat import (
     ConcurrentDispenser,
     GuardedASGIServer,
@@ -63,6 +67,13 @@ def build_chat_protocol(conversation: Conversation, seen: HandledMessages) -> Pr
         await ctx.send(sender, ChatAcknowledgement(acknowledged_msg_id=msg.msg_id))
         if not await seen.first_time(sender, msg.msg_id):
             log.info("message sender=%s outcome=duplicate_msg_id (acknowledged, not handled again)", sender_id(sender))
+            return
+        if not any(isinstance(part, TextContent) for part in msg.content):
+            # ASI:One opens a session with a message of no text (start-session, metadata): acknowledge only.
+            kinds = ",".join(sorted({type(part).__name__ for part in msg.content})) or "empty"
+            log.info(
+                "message sender=%s outcome=no_text (%s): acknowledged, nothing to answer", sender_id(sender), kinds
+            )
             return
         try:
             reply = (
@@ -115,22 +126,51 @@ def _construct(settings: Settings, seed: str) -> Agent:
             report_events=False,
             publish_agent_details=False,
         )
-    return RobustDispatch(
+    # Agentverse mode: every Almanac, mailbox and registration call goes to AGENTVERSE_URL (9c).
+    prepare_agentverse()
+    agent = RobustDispatch(
         **common,
         mailbox=True,
+        agentverse=settings.agentverse_url,
+        resolve=AlmanacCache(f"{settings.agentverse_url}/v1/almanac"),  # 9b: cached until expiry
         publish_agent_details=True,
-        readme_path=str(PROJECT_DIR / "README.md"),
-        description="Trade a short story for a pizza coupon at the hackathon.",
+        readme_path=str(settings.agent_readme),  # the participant-facing readme, not the developers'
+        handle=settings.agent_handle,
+        description=settings.agent_description,
+        enable_agent_inspector=inspector_wanted(settings),
     )
+    if settings.mailbox_client == "fast":  # 9a; "framework" keeps uagents' own, for comparison
+        agent._mailbox_client = FastMailboxClient(  # type: ignore[attr-defined]
+            agent._identity,  # type: ignore[attr-defined]
+            agent._agentverse,  # type: ignore[attr-defined]
+            agent._logger,  # type: ignore[attr-defined]
+        )
+    return agent
+
+
+def inspector_wanted(settings: Settings) -> bool:
+    """The inspector is how an organizer connects the mailbox by hand; with an API key the agent does it itself."""
+    if settings.agent_inspector == "auto":
+        return not settings.agentverse_api_key.get_secret_value()
+    return settings.agent_inspector == "on"
+
+
+def agentverse_origin(settings: Settings) -> str | None:
+    """The one origin allowed to call the inspector from a browser (Agentverse's own pages)."""
+    if settings.agent_mode is not AgentMode.AGENTVERSE:
+        return None
+    parts = urlsplit(settings.agentverse_url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
     settings = runtime.settings
+    background: set[asyncio.Task[None]] = set()
     patch_validation_error()
     route_framework_logs()
     agent = _construct(settings, runtime.seed)
     agent._dispenser = ConcurrentDispenser(settings.send_timeout)  # type: ignore[attr-defined]  # defect 2
-    GuardedASGIServer.replace_in(agent, settings.message_max_bytes)  # defects 5, 6, 7
+    GuardedASGIServer.replace_in(agent, settings.message_max_bytes, agentverse_origin(settings))  # defects 5-7, 10-14
 
     llm = LLMService(settings, content=content)
     public_api.configure(llm)  # the public API and the agent share one service
@@ -155,6 +195,31 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
             await conversation.rescorer.run_once(notify)
         except Exception:  # a bug here must never stop the agent
             log.exception("re-scoring failed; it will be tried again")
+
+    if settings.agent_mode is AgentMode.AGENTVERSE:
+        agent.include(
+            HealthProtocol(agent_name=settings.agent_name, check=lambda ctx: runtime.ledger.identity_ok()),
+            publish_manifest=True,
+        )
+        mailbox = agent.mailbox_client
+        if isinstance(mailbox, FastMailboxClient):
+            server = agent._server  # type: ignore[attr-defined]
+
+            @agent.on_event("startup")
+            async def watch_mailbox(ctx: Context) -> None:
+                async def connected() -> None:
+                    await mailbox.connected.wait()
+                    server.mailbox_connected = True  # the inspector's /connect is closed from now on
+
+                ctx_task = asyncio.get_running_loop().create_task(connected())
+                background.add(ctx_task)
+
+        api_key = settings.agentverse_api_key.get_secret_value()
+        if api_key:
+
+            @agent.on_event("startup")
+            async def connect(ctx: Context) -> None:
+                await connect_mailbox(agent, api_key)
 
     @agent.on_event("shutdown")
     async def close_clients(ctx: Context) -> None:

@@ -245,16 +245,19 @@ class GuardedASGIServer(ASGIServer):
 
     max_bytes: int = 65536
     connection_limit: int = 512
+    allowed_origin: str | None = None  # the only origin whose pages may call the inspector (Agentverse's)
+    mailbox_connected: bool = False  # from then on the inspector's /connect is closed
     _recent: _RecentKeys
 
     @classmethod
-    def replace_in(cls, agent: Agent, max_bytes: int) -> None:
+    def replace_in(cls, agent: Agent, max_bytes: int, allowed_origin: str | None = None) -> None:
         """Swap the agent's server for a guarded one (before any REST endpoint is added)."""
         old: ASGIServer = agent._server  # type: ignore[attr-defined]
         server = cls(port=old._port, loop=old._loop, queries=old._queries, logger=old._logger)
         server._rest_handler_map.update(old._rest_handler_map)
         server.max_bytes = max_bytes
         server.connection_limit = connection_limit()
+        server.allowed_origin = allowed_origin
         server._recent = _RecentKeys()
         agent._server = server  # type: ignore[attr-defined]
 
@@ -275,8 +278,10 @@ class GuardedASGIServer(ASGIServer):
             limit_concurrency=self.connection_limit,
             timeout_keep_alive=5,
             h11_max_incomplete_event_size=16 * 1024,
+            # The framework sends `Access-Control-Allow-Origin: *`: any web page a local user opens could
+            # call the inspector. Only Agentverse's own pages may (the inspector's "Connect" button).
             headers=[
-                ("Access-Control-Allow-Origin", "*"),
+                *([("Access-Control-Allow-Origin", self.allowed_origin)] if self.allowed_origin else []),
                 ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
                 ("Access-Control-Allow-Headers", "*"),
                 ("Access-Control-Allow-Credentials", "false"),
@@ -288,6 +293,11 @@ class GuardedASGIServer(ASGIServer):
             await self._server.serve()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http" and scope.get("path") == "/messages":
+            # The inspector's message history holds every reply, coupon codes included.
+            return await self._refuse(send, 404, "message history is not served by this agent", scope)
+        if scope.get("type") == "http" and scope.get("path") == "/connect" and self.mailbox_connected:
+            return await self._refuse(send, 403, "the mailbox is connected already", scope)
         if scope.get("type") != "http" or scope.get("method") != "POST" or scope.get("path") != "/submit":
             return await super().__call__(scope, receive, send)
         headers = dict(scope.get("headers") or [])
@@ -402,10 +412,38 @@ class HeaderTimeoutH11(H11Protocol):
     """
 
     header_timeout = 5.0
+    _evicted = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._opened = self.loop.time()
         self._header_timer: asyncio.TimerHandle | None = self.loop.call_later(self.header_timeout, self._too_slow)
+        self._make_room()
+
+    def _make_room(self) -> None:
+        """When the server is full, drop the oldest connection still waiting for its headers.
+
+        Without this a newcomer gets uvicorn's 503 for as long as half-open connections
+        hold the slots (up to the header time-out). An honest client sends its headers
+        at once, so the connections waiting longest are the ones not worth keeping.
+        """
+        limit = self.config.limit_concurrency
+        if not limit:
+            return
+        live = [p for p in self.server_state.connections if not getattr(p, "_evicted", False)]
+        if len(live) < limit:
+            return
+        waiting = [p for p in live if p is not self and isinstance(p, HeaderTimeoutH11) and p._waiting_for_headers()]
+        if waiting:
+            min(waiting, key=lambda p: p._opened)._evict()
+
+    def _waiting_for_headers(self) -> bool:
+        return self._header_timer is not None and self.conn.their_state is h11.IDLE
+
+    def _evict(self) -> None:
+        self._evicted = True
+        log.warning("closed a connection from %s: server full and no request headers yet", self.client)
+        self.transport.close()
 
     def handle_events(self) -> None:
         super().handle_events()

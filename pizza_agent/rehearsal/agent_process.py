@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -72,7 +73,9 @@ class AgentProcess:
     def ref(self) -> AgentRef:
         return AgentRef(self.address, self.endpoint)
 
-    async def start(self) -> AgentProcess:
+    async def start(self, ready: Callable[[], bool] | None = None) -> AgentProcess:
+        """Start the agent; returns once it answers HEAD /submit as ready and `ready()` (if given) is true,
+        e.g. "the Agentverse stand-in has seen its first mailbox poll"."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         info = self.data_dir / "agent.json"
         info.unlink(missing_ok=True)
@@ -96,11 +99,11 @@ class AgentProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        await self._wait_ready(started)
+        await self._wait_ready(started, ready)
         self.started_in = time.monotonic() - started
         return self
 
-    async def _wait_ready(self, started: float) -> None:
+    async def _wait_ready(self, started: float, ready: Callable[[], bool] | None) -> None:
         async with aiohttp.ClientSession() as http:
             while time.monotonic() - started < START_DEADLINE_SECONDS:
                 if self.proc is not None and self.proc.poll() is not None:
@@ -109,7 +112,7 @@ class AgentProcess:
                     try:
                         headers = {"x-uagents-address": self.address}
                         async with http.head(self.endpoint, headers=headers) as resp:
-                            if resp.headers.get("x-uagents-status") == "ready":
+                            if resp.headers.get("x-uagents-status") == "ready" and (ready is None or ready()):
                                 return
                     except (aiohttp.ClientError, ValueError, KeyError):
                         pass

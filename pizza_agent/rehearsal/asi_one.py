@@ -35,6 +35,7 @@ from uagents_core.contrib.protocols.chat import (
 )
 from uagents_core.envelope import Envelope
 from uagents_core.identity import Identity
+from uagents_core.models import Model
 
 from pizza_agent.rehearsal.agentverse_standin import AgentverseStandIn
 from pizza_agent.transport.chat_client import ACK_DIGEST, CHAT_DIGEST, sign_envelope
@@ -48,6 +49,7 @@ class MailboxParticipant:
         self.acknowledge = acknowledge
         self.inbox: asyncio.Queue[ChatMessage] = asyncio.Queue()
         self.acks: list[ChatAcknowledgement] = []
+        self.others: list[Envelope] = []
         self.session = uuid.uuid4()
         self._started_session = False
         self._http: aiohttp.ClientSession | None = None
@@ -77,7 +79,11 @@ class MailboxParticipant:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def _submit(self, model: ChatMessage | ChatAcknowledgement) -> None:
+    async def send_model(self, model: Model) -> None:
+        """Any other message (a health check, say) through the mailbox; answers land in `others`."""
+        await self._submit(model)
+
+    async def _submit(self, model: Model) -> None:
         assert self._http is not None, "start() the participant first"
         envelope = sign_envelope(self.identity, self.agent_address, model, session=self.session)
         async with self._http.post(
@@ -121,6 +127,8 @@ class MailboxParticipant:
                 await self._submit(ChatAcknowledgement(acknowledged_msg_id=message.msg_id))
         elif envelope.schema_digest == ACK_DIGEST:
             self.acks.append(ChatAcknowledgement.parse_raw(payload))
+        else:
+            self.others.append(envelope)
 
 
 # --- a real uAgents agent, as ASI:One runs one (a subprocess of the end-to-end test) -------------------------
@@ -132,11 +140,12 @@ def main() -> int:
     parser.add_argument("--say", action="append", default=[], help="messages to send, in order, each after a reply")
     parser.add_argument("--out", type=Path, required=True, help="where to write the transcript (JSON)")
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--port", type=int, required=True, help="its local HTTP port")
     args = parser.parse_args()
 
     from uagents import Agent, Context, Protocol
 
-    from pizza_agent.workarounds.mailbox import connect_mailbox, prepare_agentverse
+    from pizza_agent.workarounds.mailbox import connect_mailbox, keep_local_server, prepare_agentverse
 
     prepare_agentverse()
     agent = Agent(
@@ -149,7 +158,9 @@ def main() -> int:
         publish_agent_details=True,
         handle="asi-one",
         log_level="WARNING",
+        port=args.port,
     )
+    keep_local_server(agent)  # 9e: a mailbox agent without it shuts down right after startup
     transcript: dict[str, list] = {"sent": [], "replies": [], "acks": []}
     remaining = list(args.say)
     deadline = time.monotonic() + args.timeout

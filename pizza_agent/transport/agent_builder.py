@@ -32,7 +32,13 @@ from pizza_agent.llm import public_api
 from pizza_agent.llm.service import LLMService
 from pizza_agent.llm.static_layer import StaticContent
 from pizza_agent.transport.handled import HandledMessages
-from pizza_agent.workarounds.mailbox import AlmanacCache, FastMailboxClient, connect_mailbox, prepare_agentverse
+from pizza_agent.workarounds.mailbox import (
+    AlmanacCache,
+    FastMailboxClient,
+    connect_mailbox,
+    keep_local_server,
+    prepare_agentverse,
+)
 from pizza_agent.workarounds.uagents_compat import (
     ConcurrentDispenser,
     GuardedASGIServer,
@@ -139,6 +145,7 @@ def _construct(settings: Settings, seed: str) -> Agent:
         description=settings.agent_description,
         enable_agent_inspector=inspector_wanted(settings),
     )
+    keep_local_server(agent)  # 9e
     if settings.mailbox_client == "fast":  # 9a; "framework" keeps uagents' own, for comparison
         agent._mailbox_client = FastMailboxClient(  # type: ignore[attr-defined]
             agent._identity,  # type: ignore[attr-defined]
@@ -225,5 +232,8 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
     async def close_clients(ctx: Context) -> None:
         await seen.flush()
         await llm.aclose()
+        resolver = getattr(agent, "_resolver", None)
+        if isinstance(resolver, AlmanacCache):
+            await resolver.aclose()
 
     return agent

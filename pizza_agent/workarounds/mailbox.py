@@ -7,8 +7,9 @@ in tests/test_agentverse.py:
     with 100 ms added to mailbox calls, a burst of 100 messages got replies at
     p50 5.5 s, max 11.8 s. -> `FastMailboxClient`: one pooled session, every item
     of a poll verified and dispatched at once (dispatch only queues it: the
-    handlers run concurrently elsewhere), deletes in parallel, and the next poll
-    at once when the last one found items.
+    handlers run concurrently elsewhere), deletes in parallel in the background
+    (an item being deleted is not dispatched again), and the next poll at once
+    when the last one found items.
 9b. Every `ctx.send` resolves the destination through the Almanac API again. ->
     `AlmanacCache`: resolutions cached until their `expiry` (bounded), a stale
     one served when the Almanac API fails.
@@ -16,6 +17,11 @@ in tests/test_agentverse.py:
     resolver's fallback. -> `prepare_agentverse()` turns both off: every call
     goes to AGENTVERSE_URL.
 9d. Expired envelopes in the mailbox are dispatched anyway. -> dropped (and deleted).
+9e. A mailbox agent with no REST endpoint does not start its HTTP server, and
+    since the mailbox client's run() returns at once, `run_async` finishes and
+    the agent shuts down right after startup. -> `keep_local_server()` adds a
+    GET /ready endpoint: the server runs (the inspector, local chat and the
+    readiness probe need it) and keeps the agent alive.
 The mailbox can also be connected without the inspector: `connect_mailbox()`
 with an Agentverse API key does what the inspector's "Connect" button does.
 
@@ -36,7 +42,7 @@ import aiohttp
 import uagents.agent
 import uagents.resolver
 from pydantic import ValidationError
-from uagents import Agent
+from uagents import Agent, Context, Model
 from uagents.dispatch import dispatcher
 from uagents.mailbox import AgentverseConnectRequest, MailboxClient, StoredEnvelope, register_in_agentverse
 from uagents.resolver import Resolver
@@ -54,6 +60,18 @@ ALMANAC_CACHE_SECONDS = 600.0
 HTTP_TIMEOUT_SECONDS = 10.0
 
 
+class Ready(Model):
+    status: str = "ready"
+
+
+def keep_local_server(agent: Agent) -> None:
+    """9e: one REST endpoint, so the framework starts (and waits on) its HTTP server in mailbox mode."""
+
+    @agent.on_rest_get("/ready", Ready)  # type: ignore[arg-type]
+    async def ready(ctx: Context) -> Ready:
+        return Ready()
+
+
 def prepare_agentverse() -> None:
     """9c: no gRPC ledger, at construction or as a resolver's fallback: only the Almanac API over HTTP."""
     uagents.agent.get_almanac_contract = lambda network: None  # type: ignore[assignment]
@@ -67,17 +85,23 @@ class FastMailboxClient(MailboxClient):
         super().__init__(*args, **kwargs)
         self.connected = asyncio.Event()  # the mailbox answered a poll: it exists on Agentverse
         self._in_hand: set[str] = set()
+        self._deleting: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAILBOX_CONCURRENCY)
         self._failures_logged = 0.0
 
     async def _check_mailbox_loop(self) -> None:
-        connector = aiohttp.TCPConnector(limit=MAILBOX_CONCURRENCY * 2)
         timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT_SECONDS)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        # Two pools: deletes in flight never make a poll wait for a connection.
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=2), timeout=timeout) as polls,
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=MAILBOX_CONCURRENCY), timeout=timeout
+            ) as deletes,
+        ):
             while True:
                 found = 0
                 try:
-                    found = await self._poll_once(session)
+                    found = await self._poll_once(polls, deletes)
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     self._warn_rarely(f"Failed to connect to mailbox server: {type(exc).__name__}")
                 except Exception:  # a bug must not stop the mailbox
@@ -91,7 +115,7 @@ class FastMailboxClient(MailboxClient):
             self._failures_logged = now
             log.warning("%s (repeats are not logged for 30 s)", message)
 
-    async def _poll_once(self, session: aiohttp.ClientSession) -> int:
+    async def _poll_once(self, session: aiohttp.ClientSession, deletes: aiohttp.ClientSession) -> int:
         url = f"{self._agentverse.agents_api}/{self._identity.address}/mailbox"
         async with session.get(url, headers={"Authorization": f"Agent {self.attestation}"}) as response:
             if response.status == 404:
@@ -116,16 +140,25 @@ class FastMailboxClient(MailboxClient):
             if str(stored.uuid) not in self._in_hand:
                 self._in_hand.add(str(stored.uuid))
                 fresh.append(stored)
-        await asyncio.gather(*(self._handle_and_delete(session, stored) for stored in fresh))
+        await asyncio.gather(*(self._dispatch_bounded(stored) for stored in fresh))
+        for stored in fresh:  # deleted in the background: a slow delete does not hold the next poll
+            task = asyncio.get_running_loop().create_task(self._delete_then_release(deletes, str(stored.uuid)))
+            self._deleting.add(task)
+            task.add_done_callback(self._deleting.discard)
         return len(fresh)
 
-    async def _handle_and_delete(self, session: aiohttp.ClientSession, stored: StoredEnvelope) -> None:
-        try:
-            async with self._slots:
+    async def _dispatch_bounded(self, stored: StoredEnvelope) -> None:
+        async with self._slots:
+            try:
                 await self._dispatch(stored)
-            await self._delete(session, str(stored.uuid))
+            except Exception:  # one bad item must not stop the others
+                log.exception("a mailbox item could not be dispatched")
+
+    async def _delete_then_release(self, session: aiohttp.ClientSession, uuid: str) -> None:
+        try:
+            await self._delete(session, uuid)
         finally:
-            self._in_hand.discard(str(stored.uuid))
+            self._in_hand.discard(uuid)  # until now a poll still lists it: it is not dispatched twice
 
     async def _dispatch(self, stored: StoredEnvelope) -> None:
         try:
@@ -170,6 +203,7 @@ class AlmanacCache(Resolver):
         self._url = almanac_api_url.rstrip("/")
         self._cache: OrderedDict[str, tuple[float, list[str]]] = OrderedDict()
         self._session: aiohttp.ClientSession | None = None
+        self._pending: dict[str, asyncio.Future[list[str] | None]] = {}
         self.lookups = 0
 
     def _http(self) -> aiohttp.ClientSession:
@@ -185,7 +219,13 @@ class AlmanacCache(Resolver):
         if cached is not None and cached[0] > time.monotonic():
             self._cache.move_to_end(address)
             return address, cached[1]
-        endpoints = await self._lookup(address)
+        # One lookup per address at a time: a burst of replies to one sender shares it.
+        pending = self._pending.get(address)
+        if pending is None:
+            pending = asyncio.ensure_future(self._lookup(address))
+            self._pending[address] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(address, None))
+        endpoints = await asyncio.shield(pending)
         if endpoints is None:
             return (address, cached[1]) if cached else (None, [])  # the API failed: stale is better than nothing
         return address, endpoints

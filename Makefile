@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 9100
 
-.PHONY: setup run test lint format chat provider drill bench bench-injection clean
+.PHONY: setup run test lint format chat provider drill bench bench-injection bench-mailbox clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@echo "Setting up $(VENV) from the pinned requirements (first time or after a requirements change, ~30 s)..."
@@ -42,6 +42,9 @@ bench: $(STAMP)
 
 bench-injection: $(STAMP)
 	$(PY) bench/injection.py
+
+bench-mailbox: $(STAMP)
+	$(PY) bench/mailbox.py
 
 provider: $(STAMP)
 	$(PY) -m pizza_agent.rehearsal.fault_provider --port $(PORT)

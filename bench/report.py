@@ -19,6 +19,44 @@ def _drill(name: str) -> str:
     return "```\n" + path.read_text().strip() + "\n```"
 
 
+def _mailbox(key: str) -> str:
+    path = ROOT / "bench" / "results" / "mailbox.json"
+    if not path.exists():
+        return "?"
+    value = json.loads(path.read_text())[key]
+    return f"{value:g} ms" if key == "rtt_ms" else str(value)
+
+
+def _mailbox_section() -> str:
+    path = ROOT / "bench" / "results" / "mailbox.json"
+    if not path.exists():
+        return "(not run yet: `make bench-mailbox` writes bench/results/mailbox.json)"
+    r = json.loads(path.read_text())
+    rtt = r["rtt_ms"] / 1000
+    poll = r["poll_interval_s"]
+    lines = [
+        "| client | bursts | messages | reply p50 | reply p95 | reply max | ack p50 | ack p95 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for client, c in r["clients"].items():
+        lines.append(
+            f"| {client} | {r['rounds'][client]} | {c['messages']} | {c['reply_p50']:.2f} s | {c['reply_p95']:.2f} s "
+            f"| {c['reply_max']:.2f} s | {c['ack_p50']:.2f} s | {c['ack_p95']:.2f} s |"
+        )
+    fast = r["clients"]["fast"]
+    d = r["redelivery"]
+    targets = f"""
+| target (fast client) | figure | |
+|---|---|---|
+| replies p95 ≤ 2.5 s from send | {fast["reply_p95"]:.2f} s | {_met(fast["reply_p95"] <= 2.5)} |
+| replies max ≤ 4 s from send | {fast["reply_max"]:.2f} s | {_met(fast["reply_max"] <= 4.0)} |
+| ack p50 ≤ poll interval + 1 RTT = {poll + rtt:.1f} s | {fast["ack_p50"]:.2f} s | {_met(fast["ack_p50"] <= poll + rtt)} |
+| every item delivered twice: duplicate replies | {d["duplicate_replies"]} ({d["participants"]} participants, {d["deletes"]} deletes) | {_met(d["duplicate_replies"] == 0)} |
+| every item delivered twice: duplicate coupons | {d["duplicate_coupons"]} ({d["coupons"]} coupons, {d["participants_with_code"]} participants told a code) | {_met(d["duplicate_coupons"] == 0)} |
+"""
+    return "\n".join(lines) + "\n" + targets
+
+
 def _injection_section() -> str:
     path = ROOT / "bench" / "results" / "injection.json"
     if not path.exists():
@@ -154,6 +192,29 @@ with a real model. Benign look-alikes (`tests/data/benign_lookalikes.toml`) are 
 honest judge, through the pipeline and unguarded.
 
 {_injection_section()}
+
+## The Agentverse path: a burst through the mailbox
+
+`make bench-mailbox` (`bench/mailbox.py`, about five minutes; writes `bench/results/mailbox.json`).
+The agent in agentverse mode against the Agentverse stand-in, which adds one round trip of
+{_mailbox("rtt_ms")} to every mailbox call (submit, poll, delete) and two more on a new connection
+(the real service is HTTPS: TCP and TLS handshakes). 100 ASI:One-like participants each open a
+session (a message with no text) and send "I want pizza" at once, at a random point of the agent's
+1 s poll cycle; the static layer answers (no keys), so the mailbox path is what is measured. Times
+run from the participant's send to the moment the agent's envelope reached the stand-in's mailbox
+(where ASI:One picks it up). Both clients in one run, interleaved: ours (`MAILBOX_CLIENT=fast`)
+and the framework's (`MAILBOX_CLIENT=framework`). Then redelivery: the stand-in delivers every
+item twice while 100 participants go through the whole flow.
+The framework's client pays, per item, a serial dispatch and a delete on a new connection (three
+round trips with the handshakes), and a new session per poll; the seed note measured 5.5 s / 11.8 s
+with no handshakes and no session openers, which is why its figures here are larger.
+
+{_mailbox_section()}
+
+Through the whole drill: `python agent.py drill --via agentverse --rtt-ms 100` (200 participants,
+the default fault timeline, every message through the stand-in's mailbox):
+
+{_drill("drill-agentverse.txt")}
 
 ## Start and stop
 

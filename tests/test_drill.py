@@ -25,6 +25,15 @@ async def test_ci_drill_answers_everyone_in_time_with_exactly_one_coupon_each(tm
     assert "RESULT: PASS" in result.table(timeline)
 
 
+async def test_the_drill_runs_through_the_agentverse_mailbox_with_wan_latency(tmp_path):
+    """`drill --via agentverse --rtt-ms 100`, CI-sized: the same promises, the ASI:One path."""
+    timeline = Timeline.load(CI_TIMELINE)
+    result, _ = await run_drill(40, timeline, tmp_path, progress=False, via="agentverse", rtt_ms=100)
+    assert len(result.exchanges) == 80 and result.failures() == []
+    assert result.path == "agentverse mailbox (stand-in, +100 ms per mailbox call)"
+    assert "RESULT: PASS" in result.table(timeline)
+
+
 def test_the_drill_fails_a_deploy_on_any_broken_promise():
     timeline = Timeline.load(CI_TIMELINE)
     result = DrillResult(participants=2, deadline=6.0)

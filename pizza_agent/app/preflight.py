@@ -219,6 +219,13 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
             report.warn("agentverse", "no OPENAI_API_KEY and no ASI1_API_KEY: every answer will be static")
         if not settings.organizer_addresses:
             report.warn("agentverse", "no ORGANIZER_ADDRESSES: nobody can run status, pause or reset from chat")
+        if not settings.agentverse_api_key.get_secret_value() and settings.agent_inspector == "off":
+            report.warn(
+                "agentverse",
+                "no AGENTVERSE_API_KEY and AGENT_INSPECTOR=off: the mailbox can only be one connected before",
+            )
+        if not settings.agent_readme.is_file():
+            report.warn("agentverse", f"AGENT_README {settings.agent_readme} does not exist: no readme on Agentverse")
 
     async def both() -> list[tuple[bool, str]]:
         return list(await asyncio.gather(ping("openai", settings, timeout), ping("asi1", settings, timeout)))

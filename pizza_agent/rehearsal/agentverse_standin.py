@@ -18,7 +18,8 @@ What it speaks:
   (signed challenge), POST /v2/agents (the profile: name, handle ≤ 20, description ≤ 300,
   readme …; it creates the mailbox), GET /v2/agents/{addr}, POST /v1/events.
 
-Rehearsal knobs: `rtt` (seconds added to every mailbox call), and faults — mailbox 5xx
+Rehearsal knobs: `rtt` (one round trip added to every mailbox call, two more on a new
+connection: the real service is HTTPS, so a new connection costs TCP and TLS handshakes), and faults — mailbox 5xx
 (`mailbox_down`), 404 (`mailbox_missing`), slow deletes (`slow_delete`), every item
 delivered twice (`duplicate`, delivered again once after its first delete) and
 expired envelopes (`expire_next`). Every request is logged (time, method, path,
@@ -67,12 +68,13 @@ class MailboxItem:
     envelope: dict
     received_at: datetime
     expires_at: datetime
+    stored: float = field(default_factory=time.monotonic)
     delivered_twice: bool = False
 
 
 @dataclass
 class Faults:
-    rtt: float = 0.0  # seconds added to every mailbox call (submit, poll, delete)
+    rtt: float = 0.0  # seconds added to every mailbox call (submit, poll, delete); x3 on a new connection
     mailbox_down: bool = False  # polls and deletes answer 503
     mailbox_missing: bool = False  # polls answer 404
     slow_delete: float = 0.0  # seconds a delete takes (beyond rtt)
@@ -96,6 +98,7 @@ class AgentverseStandIn:
     port: int = 0
     _runner: web.AppRunner | None = None
     _arrivals: dict[str, asyncio.Event] = field(default_factory=dict)
+    _connections: set = field(default_factory=set)  # client (host, port) of connections already "handshaken"
 
     # --- setup ---------------------------------------------------------------------------
     @property
@@ -144,15 +147,17 @@ class AgentverseStandIn:
             "expiry": (datetime.now(UTC) + timedelta(seconds=REGISTRATION_SECONDS)).isoformat(),
         }
 
-    async def take(self, address: str, timeout: float) -> list[dict]:
-        """Wait (up to `timeout`) for items in `address`'s mailbox and take them all (in-process polling)."""
+    async def take(self, address: str, timeout: float) -> list[tuple[dict, float]]:
+        """Wait (up to `timeout`) for items in `address`'s mailbox and take them all (in-process polling).
+
+        Each comes with the moment it was stored (monotonic): when it reached "Agentverse"."""
         box = self.mailboxes.setdefault(address, [])
         if not box:
             event = self._arrivals.setdefault(address, asyncio.Event())
             event.clear()
             await asyncio.wait_for(event.wait(), timeout)
         items, box[:] = list(box), []
-        return [item.envelope for item in items]
+        return [(item.envelope, item.stored) for item in items]
 
     def requests_to(self, prefix: str) -> list[LoggedRequest]:
         return [r for r in self.log if r.path.startswith(prefix)]
@@ -170,9 +175,16 @@ class AgentverseStandIn:
         finally:
             self.log.append(LoggedRequest(time.monotonic(), request.method, request.path, status, request.host))
 
-    async def _wan(self) -> None:
-        if self.faults.rtt:
-            await asyncio.sleep(self.faults.rtt)  # the simulated round trip, not a wait for luck
+    async def _wan(self, request: web.Request) -> None:
+        """The simulated WAN: one round trip per call, plus two for a new connection (TCP and TLS handshakes)."""
+        if not self.faults.rtt:
+            return
+        trips = 1
+        connection = request.transport.get_extra_info("peername") if request.transport else None
+        if connection not in self._connections:
+            self._connections.add(connection)
+            trips += 2
+        await asyncio.sleep(self.faults.rtt * trips)  # the simulated round trips, not a wait for luck
 
     # --- Almanac API ----------------------------------------------------------------------------
     async def _register(self, request: web.Request) -> web.Response:
@@ -208,11 +220,13 @@ class AgentverseStandIn:
 
     # --- the mailbox ----------------------------------------------------------------------------
     async def _submit(self, request: web.Request) -> web.Response:
-        await self._wan()
+        await self._wan(request)
         try:
             envelope = Envelope.model_validate_json(await request.read())
         except ValueError:
             return _error(400, "invalid envelope")
+        except ConnectionResetError:  # the sender went away mid-request (an agent shutting down)
+            return _error(400, "connection lost")
         if envelope.target not in self.mailboxes:
             return _error(404, "no mailbox for the target")
         if not envelope.sender.startswith("user"):
@@ -233,7 +247,7 @@ class AgentverseStandIn:
         return web.json_response({})
 
     async def _poll(self, request: web.Request) -> web.Response:
-        await self._wan()
+        await self._wan(request)
         address = request.match_info["address"]
         if not _attested(request, address):
             return _error(401, "attestation does not verify")
@@ -253,7 +267,7 @@ class AgentverseStandIn:
         return web.json_response(items)
 
     async def _delete(self, request: web.Request) -> web.Response:
-        await self._wan()
+        await self._wan(request)
         if self.faults.slow_delete:
             await asyncio.sleep(self.faults.slow_delete)  # the injected slowness
         address = request.match_info["address"]

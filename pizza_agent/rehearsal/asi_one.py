@@ -50,6 +50,9 @@ class MailboxParticipant:
         self.inbox: asyncio.Queue[ChatMessage] = asyncio.Queue()
         self.acks: list[ChatAcknowledgement] = []
         self.others: list[Envelope] = []
+        # When the agent's envelopes reached the (stand-in) Agentverse, monotonic: where its part ends.
+        self.ack_times: dict[uuid.UUID, float] = {}  # acknowledged msg_id -> the ack's arrival
+        self.delivered_at: dict[uuid.UUID, float] = {}  # reply msg_id -> its arrival
         self.session = uuid.uuid4()
         self._started_session = False
         self._http: aiohttp.ClientSession | None = None
@@ -94,10 +97,14 @@ class MailboxParticipant:
             if response.status != 200:
                 raise RuntimeError(f"mailbox submit refused: HTTP {response.status}")
 
-    async def send(self, text: str) -> ChatMessage:
-        if not self._started_session:  # ASI:One opens a session with a message of no text
+    async def open_session(self) -> None:
+        """ASI:One opens a session with a message of no text; `send` does it first if nobody did."""
+        if not self._started_session:
             self._started_session = True
             await self._submit(ChatMessage(content=[StartSessionContent()]))
+
+    async def send(self, text: str) -> ChatMessage:
+        await self.open_session()
         message = ChatMessage(content=[TextContent(text=text)])
         await self._submit(message)
         return message
@@ -112,21 +119,25 @@ class MailboxParticipant:
     async def _read_mailbox(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                for raw in await self.standin.take(self.address, timeout=3600):
-                    await self._receive(Envelope.model_validate(raw))
+                for raw, stored in await self.standin.take(self.address, timeout=3600):
+                    await self._receive(Envelope.model_validate(raw), stored)
 
-    async def _receive(self, envelope: Envelope) -> None:
-        envelope.verify()
+    async def _receive(self, envelope: Envelope, stored: float) -> None:
+        # No signature check here: the stand-in verified it at submit, as Agentverse does (and in the
+        # benchmark, verifying again in the participants' process would be measured as the agent's delay).
         if envelope.sender != self.agent_address:
             return
         payload = envelope.decode_payload()
         if envelope.schema_digest == CHAT_DIGEST:
             message = ChatMessage.parse_raw(payload)
+            self.delivered_at[message.msg_id] = stored
             await self.inbox.put(message)
             if self.acknowledge:
                 await self._submit(ChatAcknowledgement(acknowledged_msg_id=message.msg_id))
         elif envelope.schema_digest == ACK_DIGEST:
-            self.acks.append(ChatAcknowledgement.parse_raw(payload))
+            ack = ChatAcknowledgement.parse_raw(payload)
+            self.acks.append(ack)
+            self.ack_times.setdefault(ack.acknowledged_msg_id, stored)
         else:
             self.others.append(envelope)
 

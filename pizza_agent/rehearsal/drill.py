@@ -1,12 +1,18 @@
 """The outage drill: the real agent, N simulated participants, and providers failing on a timeline.
 
     python agent.py drill [--participants 200] [--timeline drills/default.toml] [--hostile]
+    python agent.py drill --via agentverse [--rtt-ms 100]
 
 Runs on a laptop with no keys and no internet: two local misbehaving providers
 (OpenAI and ASI1), the agent in local mode on a free loopback port, and N
 participants who each ask for a prompt and send a story over real uAgents
 messages, arriving evenly while the fault timeline plays. An organizer identity
 samples `status json` to follow the failure counter and the layers used.
+With `--via agentverse` the agent runs in agentverse mode against the local
+Agentverse stand-in (optionally with a WAN round trip added to every mailbox
+call), and every participant and the organizer talk to it the way ASI:One
+does: through the mailbox, a session opened by a message with no text, every
+reply acknowledged.
 
 It exits non-zero if anyone went unanswered, waited past REPLY_DEADLINE, got a
 doubled coupon or none, or OpenAI was probed more than once per probe interval
@@ -32,9 +38,12 @@ from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.ledger.codes import CODE_PATTERN
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.rehearsal.agent_process import AgentProcess, provider_env
+from pizza_agent.rehearsal.agentverse_standin import AgentverseStandIn, Faults
+from pizza_agent.rehearsal.asi_one import MailboxParticipant
 from pizza_agent.rehearsal.attacker import Attacker
 from pizza_agent.rehearsal.fault_provider import FaultProvider, is_fault
 from pizza_agent.transport.chat_client import ChatClient
+from pizza_agent.workarounds.fast_crypto import use_libsecp256k1
 
 DEFAULT_TIMELINE = PROJECT_DIR / "drills" / "default.toml"
 ORGANIZER_SEED = "pizza-drill-organizer"
@@ -123,6 +132,7 @@ class DrillResult:
     hostile: str | None = None  # the attack mix's summary, for `--hostile`
     big_envelopes: int = 0
     rss_series_kb: list[int] = field(default_factory=list)  # sampled every second
+    path: str = "local HTTP (loopback)"
 
     @property
     def rss_growth_mb(self) -> float:
@@ -174,7 +184,10 @@ class DrillResult:
         return problems
 
     def table(self, timeline: Timeline) -> str:
-        lines = [f"Drill: {self.participants} participants, {len(self.exchanges)} messages, {self.seconds:.1f}s"]
+        lines = [
+            f"Drill: {self.participants} participants, {len(self.exchanges)} messages, {self.seconds:.1f}s",
+            f"path: {self.path}",
+        ]
         answered = len(self.exchanges) - self.unanswered
         lines.append(
             f"answered {answered}/{len(self.exchanges)} · within {self.deadline:g}s deadline "
@@ -282,8 +295,18 @@ class Drill:
     """One run: providers, the agent, participants, an organizer sampling status, the timeline."""
 
     def __init__(
-        self, participants: int, timeline: Timeline, workdir: Path, progress: bool, hostile: bool = False
+        self,
+        participants: int,
+        timeline: Timeline,
+        workdir: Path,
+        progress: bool,
+        hostile: bool = False,
+        via: str = "http",
+        rtt_ms: float = 0.0,
     ) -> None:
+        self.via = via
+        self.rtt_ms = rtt_ms
+        self.standin: AgentverseStandIn | None = None
         self.timeline = timeline
         self.workdir = workdir
         self.count = participants
@@ -292,6 +315,7 @@ class Drill:
         self.hostile = hostile
 
     async def run(self) -> DrillResult:
+        use_libsecp256k1()  # the simulated participants' signatures cost the drill's process less
         self.openai, self.asi1 = await FaultProvider().start(), await FaultProvider().start()
         env = provider_env(
             self.openai.base_url,
@@ -301,10 +325,26 @@ class Drill:
             SENDER_RATE_LIMIT="1000",
             **self.timeline.agent_env,
         )
-        self.agent = await AgentProcess(self.workdir / "data", **env).start()
+        ready = None
+        if self.via == "agentverse":
+            self.standin = await AgentverseStandIn(Faults(rtt=self.rtt_ms / 1000)).start()
+            env.update(
+                AGENT_MODE="agentverse", AGENTVERSE_URL=self.standin.url, AGENTVERSE_API_KEY="drill-agentverse-key"
+            )
+            standin = self.standin
+
+            def ready() -> bool:  # the agent has polled its (connected) mailbox once
+                return any(r.method == "GET" and r.path.endswith("/mailbox") and r.status == 200 for r in standin.log)
+
+        self.agent = await AgentProcess(self.workdir / "data", **env).start(ready)
         self.result = DrillResult(self.count, float(env.get("REPLY_DEADLINE", "10")))
-        self.clients = [self.agent.client(f"drill-participant-{i}") for i in range(self.count)]
-        self.org = self.agent.client(ORGANIZER_SEED)
+        self.result.path = (
+            f"agentverse mailbox (stand-in, +{self.rtt_ms:g} ms per mailbox call)"
+            if self.standin
+            else "local HTTP (loopback)"
+        )
+        self.clients = [self._participant_client(f"drill-participant-{i}") for i in range(self.count)]
+        self.org = self._participant_client(ORGANIZER_SEED)
         try:
             await asyncio.gather(self.org.start(), *(c.start() for c in self.clients))
             await self._play_everything()
@@ -314,8 +354,15 @@ class Drill:
             self.agent.stop()
             await self.openai.stop()
             await self.asi1.stop()
+            if self.standin is not None:
+                await self.standin.stop()
         self._read_ledger()
         return self.result
+
+    def _participant_client(self, seed: str) -> ChatClient | MailboxParticipant:
+        if self.standin is not None:
+            return MailboxParticipant(seed, self.standin, self.agent.address)
+        return self.agent.client(seed)
 
     async def _play_everything(self) -> None:
         self.started = time.monotonic()
@@ -376,7 +423,7 @@ class Drill:
             self.result.phase_usage[phase.name] = usage
             previous = current
 
-    async def _participant(self, i: int, client: ChatClient) -> None:
+    async def _participant(self, i: int, client: ChatClient | MailboxParticipant) -> None:
         await asyncio.sleep(i * self.timeline.seconds * ARRIVAL_SHARE / max(1, self.count))  # arrivals
         for kind, text in (("prompt", "Hi! I want pizza"), ("story", f"{STORIES[i % len(STORIES)]} ({i})")):
             phase = self.timeline.phase_at(time.monotonic() - self.started)
@@ -403,9 +450,16 @@ class Drill:
 
 
 async def run_drill(
-    participants: int, timeline: Timeline, workdir: Path, *, progress: bool = True, hostile: bool = False
+    participants: int,
+    timeline: Timeline,
+    workdir: Path,
+    *,
+    progress: bool = True,
+    hostile: bool = False,
+    via: str = "http",
+    rtt_ms: float = 0.0,
 ) -> tuple[DrillResult, Timeline]:
-    return await Drill(participants, timeline, workdir, progress, hostile).run(), timeline
+    return await Drill(participants, timeline, workdir, progress, hostile, via, rtt_ms).run(), timeline
 
 
 def _probe_check(result: DrillResult, openai: FaultProvider, timeline: Timeline) -> None:
@@ -455,7 +509,23 @@ def main(argv: list[str]) -> int:
         help="an attacker mix beside the honest participants (big rejected envelopes, reply suppression, "
         "uppercase addresses, half-open connections, nested JSON, guard-cost stories)",
     )
+    parser.add_argument(
+        "--via",
+        choices=["http", "agentverse"],
+        default="http",
+        help="http: participants post to the agent's local endpoint (default) · agentverse: the agent in agentverse "
+        "mode, participants reach it through the local Agentverse stand-in's mailbox, as from ASI:One",
+    )
+    parser.add_argument(
+        "--rtt-ms", type=float, default=0.0, help="with --via agentverse: milliseconds added to every mailbox call"
+    )
     args = parser.parse_args(argv)
+    if args.rtt_ms < 0 or (args.rtt_ms and args.via != "agentverse"):
+        print("--rtt-ms needs --via agentverse and a value of 0 or more", file=sys.stderr)
+        return 2
+    if args.hostile and args.via == "agentverse":
+        print("--hostile attacks the local HTTP endpoint: run it without --via agentverse", file=sys.stderr)
+        return 2
     if args.participants < 1:
         print(f"--participants must be at least 1 (got {args.participants})", file=sys.stderr)
         return 2
@@ -469,13 +539,23 @@ def main(argv: list[str]) -> int:
         return 2
     print(
         f"Drill: {args.participants} participants over {timeline.seconds:.0f}s, "
-        f"timeline {args.timeline.name}: " + " → ".join(p.name for p in timeline.phases),
+        f"timeline {args.timeline.name}: "
+        + " → ".join(p.name for p in timeline.phases)
+        + (f", via the Agentverse stand-in (+{args.rtt_ms:g} ms per mailbox call)" if args.via == "agentverse" else ""),
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="pizza-drill-") as tmp:
         progress = not args.quiet and sys.stderr.isatty()
         result, _ = asyncio.run(
-            run_drill(args.participants, timeline, Path(tmp), progress=progress, hostile=args.hostile)
+            run_drill(
+                args.participants,
+                timeline,
+                Path(tmp),
+                progress=progress,
+                hostile=args.hostile,
+                via=args.via,
+                rtt_ms=args.rtt_ms,
+            )
         )
     print(result.table(timeline))
     return 1 if result.failures() else 0

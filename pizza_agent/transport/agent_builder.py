@@ -32,6 +32,7 @@ from pizza_agent.llm import public_api
 from pizza_agent.llm.service import LLMService
 from pizza_agent.llm.static_layer import StaticContent
 from pizza_agent.transport.handled import HandledMessages
+from pizza_agent.workarounds.fast_crypto import use_libsecp256k1
 from pizza_agent.workarounds.mailbox import (
     AlmanacCache,
     FastMailboxClient,
@@ -63,6 +64,7 @@ RESCORE_SECONDS = 10.0
 
 def build_chat_protocol(conversation: Conversation, seen: HandledMessages) -> Protocol:
     protocol = Protocol(spec=chat_protocol_spec)
+    acks_in_flight: set[asyncio.Task] = set()
 
     @protocol.on_message(ChatMessage)
     async def on_chat(ctx: Context, sender: str, msg: ChatMessage) -> None:
@@ -70,7 +72,12 @@ def build_chat_protocol(conversation: Conversation, seen: HandledMessages) -> Pr
         admit = conversation.admit(sender)
         if admit is Admit.DROP:  # a flood past its one warning costs no ack, no reply, no LLM call
             return
-        await ctx.send(sender, ChatAcknowledgement(acknowledged_msg_id=msg.msg_id))
+        # The acknowledgement goes first, but its delivery (a round trip to Agentverse) does not hold the reply.
+        ack = asyncio.get_running_loop().create_task(
+            ctx.send(sender, ChatAcknowledgement(acknowledged_msg_id=msg.msg_id))
+        )
+        acks_in_flight.add(ack)
+        ack.add_done_callback(acks_in_flight.discard)
         if not await seen.first_time(sender, msg.msg_id):
             log.info("message sender=%s outcome=duplicate_msg_id (acknowledged, not handled again)", sender_id(sender))
             return
@@ -174,6 +181,7 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
     settings = runtime.settings
     background: set[asyncio.Task[None]] = set()
     patch_validation_error()
+    use_libsecp256k1()  # defect 16: envelope signatures 3-7x faster
     route_framework_logs()
     agent = _construct(settings, runtime.seed)
     agent._dispenser = ConcurrentDispenser(settings.send_timeout)  # type: ignore[attr-defined]  # defect 2
@@ -232,6 +240,7 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
     async def close_clients(ctx: Context) -> None:
         await seen.flush()
         await llm.aclose()
+        await agent._dispenser.aclose()  # type: ignore[attr-defined]
         resolver = getattr(agent, "_resolver", None)
         if isinstance(resolver, AlmanacCache):
             await resolver.aclose()

@@ -27,6 +27,8 @@ Defects worked around here, each with a test in tests/test_framework_defects.py:
    descriptors. -> `HeaderTimeoutH11` (uvicorn) and a body time-out; a
    connection limit below the descriptor limit.
 14. Nested JSON 100 levels deep -> RecursionError -> HTTP 500 with a traceback. -> 400.
+15. Every envelope sent opens a new HTTP session: a new TCP (and TLS) connection
+   per reply. -> `ConcurrentDispenser` posts asynchronous sends over one pool.
 Offline start (local mode): no Almanac contract query, no registration, no
 agent-status POST (`OfflineAgent`, `NoRegistration`, `prepare_offline()`).
 Replies to local clients without an Almanac: `LocalPeerResolver`.
@@ -53,6 +55,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import h11
 import pydantic
 import pydantic.v1
@@ -65,6 +68,7 @@ from uagents.communication import Dispenser
 from uagents.resolver import Resolver
 from uagents_core.envelope import Envelope
 from uagents_core.registration import AgentRegistrationPolicy
+from uagents_core.types import DeliveryStatus, MsgStatus
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from pizza_agent.config.addresses import canonical_agent_address
@@ -175,6 +179,9 @@ class ConcurrentDispenser(Dispenser):
     """Defect 2: each envelope is sent in its own task, bounded by `send_timeout`.
 
     A peer that accepts and never answers now delays only the reply to itself.
+    Defect 15: the framework opens a new HTTP session (a new TCP and TLS
+    connection) for every envelope it sends: two extra round trips per reply to
+    Agentverse. Asynchronous sends here go over one pooled session.
     """
 
     def __init__(self, send_timeout: float, max_in_flight: int = MAX_CONCURRENT_SENDS) -> None:
@@ -182,6 +189,57 @@ class ConcurrentDispenser(Dispenser):
         self._send_timeout = send_timeout
         self._slots = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
+        self._max_in_flight = max_in_flight
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            # No per-host limit: in agentverse mode every send goes to one host (the mailbox). Idle
+            # connections are kept a minute: a burst after a quiet spell should not pay new handshakes.
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_in_flight, limit_per_host=0, keepalive_timeout=60)
+            )
+        return self._session
+
+    async def _process_envelope(self, env: Any, endpoints: list[str], future: asyncio.Future, sync: bool) -> None:
+        if sync:  # a sync exchange needs the framework's response handling
+            return await super()._process_envelope(env, endpoints, future, sync)
+        status = await self._post(env, endpoints)
+        if not future.done():
+            future.set_result(status)
+
+    async def _post(self, env: Envelope, endpoints: list[str]) -> MsgStatus:
+        """uagents.communication.send_exchange_envelope for asynchronous sends, over the pooled session."""
+        body = env.model_dump_json()
+        errors = []
+        for endpoint in endpoints:
+            try:
+                async with self._http().post(
+                    endpoint, data=body, headers={"content-type": "application/json"}
+                ) as response:
+                    if response.status == 200:
+                        return MsgStatus(
+                            status=DeliveryStatus.DELIVERED,
+                            detail="Message successfully delivered via HTTP",
+                            destination=env.target,
+                            endpoint=endpoint,
+                            session=env.session,
+                        )
+                    errors.append(f"HTTP {response.status}")
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                errors.append(type(exc).__name__)
+        log.warning("could not deliver to …%s: %s", str(env.target)[-8:], "; ".join(errors) or "no endpoint")
+        return MsgStatus(
+            status=DeliveryStatus.FAILED,
+            detail="Message delivery failed",
+            destination=env.target,
+            endpoint="",
+            session=env.session,
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
     async def _send_one(self, env: Any, endpoints: list[str], future: asyncio.Future, sync: bool) -> None:
         async with self._slots:

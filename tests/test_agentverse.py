@@ -332,3 +332,13 @@ async def test_9b_almanac_resolutions_are_cached_until_their_expiry(running):
         await wait_until(lambda: len(alice.acks) >= 3)
     lookups = running.standin.requests_to(f"/v1/almanac/agents/{alice.address}")
     assert len(lookups) == 1  # five sends (three acks, two replies), one resolution
+
+
+async def test_15_the_agents_sends_share_pooled_connections(running):
+    """The framework opened a new session (TCP and, on the real service, TLS) for every envelope it sent."""
+    async with running.participant("pooled") as alice:
+        for text in ("I want pizza", "one more prompt", "I'd like a slice"):
+            assert "story prompt" in await alice.ask(text)
+    sent = [s for s in running.standin.submitted if s.sender == running.agent.address]
+    assert len(sent) >= 6  # three replies and the acknowledgements
+    assert len({s.connection for s in sent}) <= len(sent) // 2  # before: one connection each

@@ -62,6 +62,15 @@ class LoggedRequest:
     host: str
 
 
+@dataclass(frozen=True)
+class Submitted:
+    at: float
+    sender: str
+    target: str
+    schema_digest: str
+    connection: str  # the client's (host, port): which connection carried it
+
+
 @dataclass
 class MailboxItem:
     uuid: str
@@ -93,7 +102,7 @@ class AgentverseStandIn:
     mailboxes: dict[str, list[MailboxItem]] = field(default_factory=dict)
     challenges: dict[str, str] = field(default_factory=dict)
     events: list[dict] = field(default_factory=list)
-    submitted: list[tuple[float, str, str, str]] = field(default_factory=list)  # (time, sender, target, schema)
+    submitted: list[Submitted] = field(default_factory=list)
     deleted: int = 0
     port: int = 0
     _runner: web.AppRunner | None = None
@@ -241,7 +250,10 @@ class AgentverseStandIn:
             expires = now - timedelta(seconds=1)
         item = MailboxItem(str(uuid.uuid4()), envelope.model_dump(mode="json"), now, expires)
         self.mailboxes[envelope.target].append(item)
-        self.submitted.append((time.monotonic(), envelope.sender, envelope.target, envelope.schema_digest))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.submitted.append(
+            Submitted(time.monotonic(), envelope.sender, envelope.target, envelope.schema_digest, str(peer))
+        )
         if envelope.target in self._arrivals:
             self._arrivals[envelope.target].set()
         return web.json_response({})

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 9100
 
-.PHONY: setup run test lint format chat provider drill bench bench-injection bench-mailbox clean
+.PHONY: setup run test lint format chat provider drill bench bench-injection bench-mailbox dashboard-demo clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@echo "Setting up $(VENV) from the pinned requirements (first time or after a requirements change, ~30 s)..."
@@ -21,6 +21,7 @@ run: $(STAMP)
 	$(PY) agent.py
 
 test: $(STAMP)
+	@scripts/ensure-chromium
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -45,6 +46,9 @@ bench-injection: $(STAMP)
 
 bench-mailbox: $(STAMP)
 	$(PY) bench/mailbox.py
+
+dashboard-demo: $(STAMP)
+	$(PY) -m pizza_agent.rehearsal.dashboard_demo
 
 provider: $(STAMP)
 	$(PY) -m pizza_agent.rehearsal.fault_provider --port $(PORT)

@@ -93,3 +93,11 @@ async def service_factory(clock: FakeClock) -> AsyncIterator[Callable[..., LLMSe
     yield build
     for service in services:
         await service.aclose()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+    """Each phase's report on the test item (`item.rep_call`): the browser tests screenshot on failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -20,9 +20,10 @@ ROOMS_BELOW = {
     "ledger": {"config", "llm"},
     "event": {"config", "llm", "ledger"},
     "workarounds": {"config"},
-    "transport": {"config", "llm", "ledger", "event", "workarounds"},
-    "app": {"config", "llm", "ledger", "event", "workarounds", "transport"},
-    "rehearsal": {"config", "llm", "ledger", "event", "workarounds", "transport", "app"},
+    "web": {"config", "llm", "ledger", "event"},
+    "transport": {"config", "llm", "ledger", "event", "workarounds", "web"},
+    "app": {"config", "llm", "ledger", "event", "workarounds", "transport", "web"},
+    "rehearsal": {"config", "llm", "ledger", "event", "workarounds", "transport", "app", "web"},
 }
 MAX_TOP_LEVEL_MODULES = 5
 

@@ -29,6 +29,7 @@ from pydantic import (
 
 from pizza_agent.config.addresses import canonical_agent_address
 
+MIN_WEB_TOKEN_CHARS = 16
 MIN_COUPON_SECRET_CHARS = 16
 # The checkout: pizza_agent/config/settings.py -> three levels up.
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -150,6 +151,12 @@ class Settings(BaseModel):
     agent_readme: Path = Field(PROJECT_DIR / "AGENT_README.md", alias="AGENT_README")
     agent_inspector: Literal["auto", "on", "off"] = Field("auto", alias="AGENT_INSPECTOR")
     mailbox_client: Literal["fast", "framework"] = Field("fast", alias="MAILBOX_CLIENT")
+    # --- The dashboard and the food-table page (off unless DASHBOARD_TOKEN is set) ----------
+    dashboard_token: SecretStr = Field(SecretStr(""), alias="DASHBOARD_TOKEN")
+    vendor_token: SecretStr = Field(SecretStr(""), alias="VENDOR_TOKEN")
+    dashboard_port: int = Field(8080, alias="DASHBOARD_PORT", ge=0, le=65535)
+    dashboard_host: str = Field("127.0.0.1", alias="DASHBOARD_HOST")
+    coupon_qr: bool = Field(True, alias="COUPON_QR")
     agent_name: str = Field("pizza-agent", alias="AGENT_NAME", min_length=1)
     agent_seed: SecretStr = Field(SecretStr(""), alias="AGENT_SEED")
     agent_port: int = Field(8000, alias="AGENT_PORT", ge=0, le=65535)
@@ -201,6 +208,16 @@ class Settings(BaseModel):
             raise ValueError(f"must be at least {MIN_COUPON_SECRET_CHARS} characters (or blank: generated once)")
         return value
 
+    @field_validator("dashboard_token", "vendor_token")
+    @classmethod
+    def _token_long_enough(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and len(value.get_secret_value()) < MIN_WEB_TOKEN_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_WEB_TOKEN_CHARS} characters "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe())')"
+            )
+        return value
+
     @field_validator("asi1_base_url")
     @classmethod
     def _asi1_url_required(cls, value: str | None) -> str:
@@ -215,6 +232,13 @@ class Settings(BaseModel):
         if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value
+
+    @model_validator(mode="after")
+    def _tokens_differ(self) -> Settings:
+        vendor = self.vendor_token.get_secret_value()
+        if vendor and vendor == self.dashboard_token.get_secret_value():
+            raise ValueError("VENDOR_TOKEN must differ from DASHBOARD_TOKEN (the table must not reach the dashboard)")
+        return self
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> Settings:
@@ -241,11 +265,21 @@ class Settings(BaseModel):
     @property
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line, a reply or status."""
-        values = [self.openai_api_key, self.asi1_api_key, self.agent_seed, self.coupon_secret, self.agentverse_api_key]
+        values = [
+            self.openai_api_key,
+            self.asi1_api_key,
+            self.agent_seed,
+            self.coupon_secret,
+            self.agentverse_api_key,
+            self.dashboard_token,
+            self.vendor_token,
+        ]
         return [v.get_secret_value() for v in values if v.get_secret_value()]
 
 
 _SECRET_FIELDS = {
+    "DASHBOARD_TOKEN",
+    "VENDOR_TOKEN",
     "OPENAI_API_KEY",
     "ASI1_API_KEY",
     "ASI_ONE_API_KEY",

@@ -23,6 +23,7 @@ from pizza_agent.config.settings import Settings
 from pizza_agent.event.organizer import Controls, Organizer, parse_command
 from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
 from pizza_agent.event.reply import Reply, sender_id
+from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.event.rescore import Rescorer
 from pizza_agent.event.story_rule import Decision, decide
 from pizza_agent.event.tiers import tier_for
@@ -67,6 +68,8 @@ class Conversation:
         self.controls = Controls.load(ledger, llm)  # at start, before any concurrent use
         self.organizer = Organizer(settings, llm, self.db, signer, self.limiter, self.controls)
         self.rescorer = Rescorer(settings, llm, self.db, signer)
+        self.reply_times = ReplyTimes()
+        self.organizer.reply_times = self.reply_times
         self._low_announced: set[tuple[str, str]] = set()
         # Weak: a participant's lock lives only while one of their messages holds it.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pizza_agent.config.settings import Settings
 from pizza_agent.event.rate_limit import SenderRateLimiter
 from pizza_agent.event.reply import Reply, sender_id
+from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.redemption import CodeState, check_code, when
 from pizza_agent.ledger.store import Ledger
@@ -124,6 +125,10 @@ class Controls:
         log.warning("force %s by organizer=%s %s", layer, sender_id(by), span)
 
 
+# What the dashboard may run (the rest are chat-only or read-only).
+DASHBOARD_COMMANDS = frozenset({"pause", "resume", "force", "reload", "void", "reset"})
+
+
 class Organizer:
     """Runs organizer commands against the event's parts; builds status."""
 
@@ -146,6 +151,7 @@ class Organizer:
         self.addresses = frozenset(settings.organizer_addresses)
         self.started_at = time.time()
         self._started_mono = time.monotonic()
+        self.reply_times: ReplyTimes | None = None  # set by the conversation that owns this organizer
 
     @property
     def content(self) -> StaticContent:
@@ -166,6 +172,15 @@ class Organizer:
         text = await handler(sender, command.args)
         log.info("organizer=%s ran %s", sender_id(sender), command.name)
         return Reply(text, command.name, intent=command.name)
+
+    async def run_as(self, organizer_name: str, command: str, args: str = "") -> str:
+        """A command from the dashboard: the same handlers as chat, logged with the organizer's name."""
+        if command not in DASHBOARD_COMMANDS:
+            raise ValueError(f"not a dashboard command: {command}")
+        who = f"dashboard:{organizer_name}"
+        text = await getattr(self, f"_{command}")(who, args)
+        log.warning("organizer=%s ran %s %s", who, command, args.strip())
+        return text
 
     # --- the commands --------------------------------------------------------------
     async def _status(self, sender: str, args: str) -> str:
@@ -298,6 +313,7 @@ class Organizer:
             "paused": self.controls.paused is not None,
             "pause_message": self.controls.paused,
             "ledger": stats,
+            "replies": self.reply_times.summary() if self.reply_times else None,
             "rate_limit": {
                 "refused": self.limiter.refused,
                 "dropped": self.limiter.dropped,

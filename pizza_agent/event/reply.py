@@ -19,5 +19,9 @@ class Reply:
 
 
 def sender_id(address: str) -> str:
-    """The one short form of an address in every log line and organizer reply: …<last 8 characters>."""
+    """The one short form of an address in every log line and organizer reply: …<last 8 characters>.
+
+    An organizer acting from the dashboard is `dashboard:<name>`, kept whole."""
+    if address.startswith("dashboard:"):
+        return address
     return "…" + address[-8:]

@@ -601,6 +601,12 @@ class Ledger:
             ],
             "participants": self._db.execute("SELECT COUNT(*) FROM participants").fetchone()[0],
             "coupons_issued": {tier: issued.get(tier, 0) for tier in TIERS},
+            "coupons_redeemed_by_tier": {
+                tier: n
+                for tier, n in self._db.execute(
+                    "SELECT tier, COUNT(*) FROM coupons WHERE redeemed_at IS NOT NULL GROUP BY tier"
+                ).fetchall()
+            },
             "coupons_redeemed": self._db.execute(
                 "SELECT COUNT(*) FROM coupons WHERE redeemed_at IS NOT NULL"
             ).fetchone()[0],

@@ -249,6 +249,16 @@ class FallbackChain:
         self._clock = clock
         self.pinned: str | None = None  # an organizer's `force`: only this layer (or "static": none)
         self.pinned_until: float | None = None
+        # Told about every provider call: (provider, task, outcome, seconds); outcome "ok", "cancelled"
+        # or the error's class name. The metrics endpoint listens; nothing here depends on it.
+        self.observer: Callable[[str, str, str, float], None] | None = None
+
+    def _observe(self, provider: str, task: str, outcome: str, seconds: float) -> None:
+        if self.observer is not None:
+            try:
+                self.observer(provider, task, outcome, seconds)
+            except Exception:  # an observer's bug never costs a reply
+                log.exception("the call observer failed")
 
     # --- an organizer's `force` (seed 001's force_provider) --------------------
     def pin(self, layer: str | None, seconds: float | None = None) -> None:
@@ -458,6 +468,7 @@ class FallbackChain:
                 raise rejected
         except asyncio.CancelledError:
             self._record_cancelled(layer, admission, started_mono, (loop.time() - started) * 1000)
+            self._observe(layer.name, task.name, "cancelled", loop.time() - started)
             raise
         except ProviderError as exc:
             error: Exception = exc
@@ -469,11 +480,13 @@ class FallbackChain:
         else:
             latency_ms = (loop.time() - started) * 1000
             layer.health.record_success(admission, latency_ms)
+            self._observe(layer.name, task.name, "ok", latency_ms / 1000)
             attempts = run.attempts - attempts_before
             return ChainResult(value, layer.name, model, attempts, probe=admission.probe, trail=trail)
         finally:
             layer.gate.release()
         self._record_failure(layer, admission, error, (loop.time() - started) * 1000)
+        self._observe(layer.name, task.name, type(error).__name__, loop.time() - started)
         reason = (
             f"{layer.name}: {type(error).__name__} {getattr(error, 'reason', error)} "
             f"after {run.attempts - attempts_before} attempt(s)"

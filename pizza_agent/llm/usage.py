@@ -12,6 +12,7 @@ May import: nothing of ours.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -48,6 +49,8 @@ class Spend:
     prices: dict[str, Price] = field(default_factory=dict)
     budgets: dict[str, float] = field(default_factory=dict)  # provider -> USD (absent: no budget)
     by_key: dict[tuple[str, str, str], Tally] = field(default_factory=lambda: defaultdict(Tally))
+    # Told about every completion (provider, model, task, completion): the metrics' token histogram.
+    observer: Callable[[str, str, str, Completion], None] | None = None
 
     def cost_of(self, model: str, completion: Completion) -> float:
         price = self.prices.get(model)
@@ -55,6 +58,8 @@ class Spend:
 
     def record(self, provider: str, model: str, task: str, completion: Completion) -> float:
         """Add one completion; returns its cost."""
+        if self.observer is not None:
+            self.observer(provider, model, task, completion)
         cost = self.cost_of(model, completion)
         tally = self.by_key[(provider, model, task)]
         tally.calls += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from urllib.parse import urlsplit
 
 import uagents.asgi
@@ -19,6 +20,8 @@ from uagents_core.contrib.protocols.chat import (
     ChatAcknowledgement,
     ChatMessage,
     EndSessionContent,
+    Resource,
+    ResourceContent,
     TextContent,
     chat_protocol_spec,
 )
@@ -32,6 +35,8 @@ from pizza_agent.llm import public_api
 from pizza_agent.llm.service import LLMService
 from pizza_agent.llm.static_layer import StaticContent
 from pizza_agent.transport.handled import HandledMessages
+from pizza_agent.web.qr import qr_data_uri
+from pizza_agent.web.server import WebApp
 from pizza_agent.workarounds.fast_crypto import use_libsecp256k1
 from pizza_agent.workarounds.mailbox import (
     AlmanacCache,
@@ -62,7 +67,7 @@ DROPPED_REPORT_SECONDS = 60.0
 RESCORE_SECONDS = 10.0
 
 
-def build_chat_protocol(conversation: Conversation, seen: HandledMessages) -> Protocol:
+def build_chat_protocol(conversation: Conversation, seen: HandledMessages, *, coupon_qr: bool = True) -> Protocol:
     protocol = Protocol(spec=chat_protocol_spec)
     acks_in_flight: set[asyncio.Task] = set()
 
@@ -96,9 +101,22 @@ def build_chat_protocol(conversation: Conversation, seen: HandledMessages) -> Pr
             log.exception("message sender=%s outcome=internal_error", sender_id(sender))
             reply = Reply(conversation.content.message("internal_error"), "internal_error")
         contents: list = [TextContent(text=reply.text)]
+        if reply.code and coupon_qr:
+            # The code as a QR image, so the food table can scan the phone screen (a data: URI:
+            # the agent makes no outbound call for it, and the participant's client needs none).
+            contents.append(
+                ResourceContent(
+                    type="resource",
+                    resource_id=uuid.uuid4(),
+                    resource=Resource(
+                        uri=qr_data_uri(reply.code), metadata={"mime_type": "image/png", "role": "coupon-qr"}
+                    ),
+                )
+            )
         if reply.end_session:
             contents.append(EndSessionContent())
         status = await ctx.send(sender, ChatMessage(content=contents))
+        conversation.reply_times.record(time.perf_counter() - started)
         layers = ",".join(f"{step}:{layer}" for step, layer in reply.layers.items()) or "-"
         log.info(
             "message sender=%s intent=%s layers=%s outcome=%s delivered=%s latency_ms=%.0f",
@@ -192,7 +210,7 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
     conversation = Conversation(settings, llm, runtime.ledger, runtime.signer)
     # Local mode makes no outbound call at all, so the manifest is published only on Agentverse.
     seen = HandledMessages(conversation.db)
-    chat = build_chat_protocol(conversation, seen)
+    chat = build_chat_protocol(conversation, seen, coupon_qr=settings.coupon_qr)
     agent.include(chat, publish_manifest=settings.agent_mode is AgentMode.AGENTVERSE)
 
     @agent.on_interval(period=DROPPED_REPORT_SECONDS)
@@ -236,8 +254,20 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
             async def connect(ctx: Context) -> None:
                 await connect_mailbox(agent, api_key)
 
+    web_app: list[WebApp] = []
+    if settings.dashboard_token.get_secret_value():
+
+        @agent.on_event("startup")
+        async def start_dashboard(ctx: Context) -> None:
+            try:
+                web_app.append(await WebApp(settings, conversation).start())
+            except OSError as exc:  # the port is taken: the event goes on without the dashboard
+                log.error("the dashboard could not start on port %d: %s", settings.dashboard_port, exc.strerror)
+
     @agent.on_event("shutdown")
     async def close_clients(ctx: Context) -> None:
+        for app in web_app:
+            await app.stop()
         await seen.flush()
         await llm.aclose()
         await agent._dispenser.aclose()  # type: ignore[attr-defined]

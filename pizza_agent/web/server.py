@@ -1,0 +1,403 @@
+"""The organizer's dashboard, the food-table page and `/metrics`, served by the agent process.
+
+Its own port (DASHBOARD_PORT), bound to 127.0.0.1 unless DASHBOARD_HOST says
+otherwise, and off unless DASHBOARD_TOKEN is set. Every route but the login
+page needs a session (or a Bearer token): a missing or wrong one is a 401 with
+nothing rendered. The vendor's session reaches the food-table routes only.
+Every asset comes from `static/` (no CDN: venue Wi-Fi may have no internet).
+
+What the pages show is the event's own status (the same facts as the chat
+`status`), a failure-counter history sampled here, and short participant ids;
+never a secret, a full address or a story. Controls run the organizer's chat
+commands (`Organizer.run_as`), logged with the organizer's name. Redemption is
+`redeem_code` in the ledger's one transaction, as `agent.py redeem` does:
+exactly once across the page, the command line and several tables.
+
+POSTs need JSON with the header `X-Pizza: 1` (a cross-site form cannot send
+either) on top of the SameSite=Strict cookie.
+
+May import: pizza_agent.config, pizza_agent.llm, pizza_agent.ledger, pizza_agent.event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from pizza_agent.config.settings import Settings
+from pizza_agent.event.conversation import Conversation
+from pizza_agent.event.organizer import DASHBOARD_COMMANDS
+from pizza_agent.event.reply import sender_id
+from pizza_agent.ledger.redemption import CodeCheck, CodeState, check_code, redeem_code
+from pizza_agent.web.auth import LoginLimiter, Role, Session, Sessions, Tokens
+from pizza_agent.web.metrics import EventMetrics
+
+log = logging.getLogger("pizza.web")
+
+STATIC = Path(__file__).parent / "static"
+COOKIE = "pizza_session"
+HISTORY_EVERY_SECONDS = 10.0
+HISTORY_KEPT = 360  # one hour at HISTORY_EVERY_SECONDS
+MAX_BODY_BYTES = 16 * 1024
+CODE_MAX_CHARS = 64
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
+        "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Permissions-Policy": "camera=(self), microphone=()",
+}
+PUBLIC = frozenset({"/login", "/static/app.css"})  # the login form and its style sheet: nothing else
+PAGES = {"dashboard": "dashboard.html", "table": "table.html", "login": "login.html"}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class WebApp:
+    def __init__(self, settings: Settings, conversation: Conversation, clock: Callable[[], float] = time.monotonic):
+        self.settings = settings
+        self.conversation = conversation
+        self.organizer = conversation.organizer
+        self.tokens = Tokens(settings.dashboard_token.get_secret_value(), settings.vendor_token.get_secret_value())
+        self.sessions = Sessions(clock)
+        self.logins = LoginLimiter(clock)
+        self.metrics = EventMetrics()
+        self.metrics.watch(conversation.llm, conversation.reply_times)
+        self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY_KEPT)
+        self._runner: web.AppRunner | None = None
+        self._sampler: asyncio.Task[None] | None = None
+        self.port = settings.dashboard_port
+
+    # --- the app --------------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._auth], client_max_size=MAX_BODY_BYTES)
+        app.on_response_prepare.append(self._headers)
+        app.router.add_get("/login", self._login_page)
+        app.router.add_post("/login", self._login)
+        app.router.add_post("/logout", self._logout)
+        app.router.add_get("/", self._page("dashboard"))
+        app.router.add_get("/table", self._page("table"))
+        app.router.add_get("/static/{name}", self._static)
+        app.router.add_get("/api/status", self._status)
+        app.router.add_post("/api/control", self._control)
+        app.router.add_get("/api/export.csv", self._export)
+        app.router.add_post("/api/table/check", self._table_check)
+        app.router.add_post("/api/table/redeem", self._table_redeem)
+        app.router.add_get("/metrics", self._metrics)
+        return app
+
+    async def start(self) -> WebApp:
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.dashboard_host, self.settings.dashboard_port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._sampler = asyncio.get_running_loop().create_task(self._sample_forever())
+        log.warning(
+            "dashboard on http://%s:%d/ (organizers), food-table page on /table%s",
+            self.settings.dashboard_host,
+            self.port,
+            "" if self.settings.vendor_token.get_secret_value() else " (no VENDOR_TOKEN: organizers only)",
+        )
+        return self
+
+    async def stop(self) -> None:
+        if self._sampler is not None:
+            self._sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sampler
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- middleware -----------------------------------------------------------------------------
+    @staticmethod
+    async def _headers(request: web.Request, response: web.StreamResponse) -> None:
+        """Every response, errors and redirects included."""
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path in PUBLIC:
+            return await handler(request)
+        session = self._session(request)
+        if session is None:
+            log.info("web: 401 %s %s from %s", request.method, request.path, _client(request))
+            raise _refuse(401, "log in first", request)
+        needs = _role_needed(request.path)
+        if needs is Role.ORGANIZER and session.role is not Role.ORGANIZER:
+            log.warning("web: vendor session refused %s %s from %s", request.method, request.path, _client(request))
+            raise _refuse(403, "the food-table login cannot open this", request)
+        json_post = request.headers.get("X-Pizza") == "1" and request.content_type == "application/json"
+        if request.method == "POST" and request.path != "/logout" and not json_post:
+            raise _refuse(403, "send JSON with the X-Pizza header", request)
+        request["session"] = session
+        return await handler(request)
+
+    def _session(self, request: web.Request) -> Session | None:
+        session = self.sessions.get(request.cookies.get(COOKIE))
+        if session is not None:
+            return session
+        authorization = request.headers.get("Authorization", "")
+        if authorization.startswith("Bearer "):
+            role = self.tokens.role_of(authorization.removeprefix("Bearer ").strip())
+            if role is not None:
+                return Session(role, "bearer", float("inf"))
+        return None
+
+    # --- logging in -----------------------------------------------------------------------------
+    async def _login_page(self, request: web.Request) -> web.StreamResponse:
+        return _page_file("login")
+
+    async def _login(self, request: web.Request) -> web.StreamResponse:
+        client = _client(request)
+        wait = self.logins.blocked(client)
+        if wait:
+            log.warning("web: login refused from %s: too many failed attempts (%.0fs left)", client, wait)
+            raise _refuse(429, f"too many failed logins; try again in {wait:.0f} s", request)
+        form = await request.post()
+        token = str(form.get("token", ""))[:512]
+        name = str(form.get("name", ""))
+        role = self.tokens.role_of(token)
+        if role is None:
+            self.logins.failed(client)
+            log.warning("web: failed login from %s", client)
+            raise _refuse(401, "wrong token", request)
+        session_id = self.sessions.open(role, name)
+        session = self.sessions.get(session_id)
+        assert session is not None
+        log.warning("web: %s %r logged in from %s", role.value, session.name, client)
+        response = web.HTTPSeeOther("/" if role is Role.ORGANIZER else "/table")
+        response.set_cookie(COOKIE, session_id, httponly=True, samesite="Strict", path="/", max_age=12 * 3600)
+        raise response
+
+    async def _logout(self, request: web.Request) -> web.StreamResponse:
+        self.sessions.close(request.cookies.get(COOKIE))
+        response = web.HTTPSeeOther("/login")
+        response.del_cookie(COOKIE, path="/")
+        raise response
+
+    # --- pages and assets -----------------------------------------------------------------------
+    def _page(self, name: str) -> Handler:
+        async def page(request: web.Request) -> web.StreamResponse:
+            return _page_file(name)
+
+        return page
+
+    async def _static(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        path = STATIC / name
+        if "/" in name or name.startswith(".") or not path.is_file() or name.endswith(".html"):
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": "private, max-age=300"})
+
+    # --- the dashboard's data and controls -------------------------------------------------------
+    async def _status(self, request: web.Request) -> web.StreamResponse:
+        status = await self.organizer.status_data()
+        return web.json_response(self.dashboard_view(status), dumps=_dumps)
+
+    def dashboard_view(self, status: dict[str, Any]) -> dict[str, Any]:
+        """What the page shows: status facts, the counter history, and a banner; nothing secret."""
+        providers = status["providers"]
+        degraded = [
+            f"{name} {health['state']}"
+            for name, health in providers.items()
+            if health["configured"] and health["state"] != "healthy"
+        ]
+        serving = str(status["verdict"]).startswith("serving everyone: yes")
+        banner = None
+        if status["paused"]:
+            banner = "PAUSED: " + str(status["verdict"]).split("—", 1)[-1].strip()
+        elif not serving:
+            banner = str(status["verdict"])
+        elif degraded:
+            banner = (
+                "DEGRADED: "
+                + ", ".join(degraded)
+                + " (the event goes on: "
+                + str(status["verdict"]).split("— ", 1)[-1]
+                + ")"
+            )
+        return {
+            "verdict": status["verdict"],
+            "banner": banner,
+            "paused": status["paused"],
+            "uptime_seconds": status["uptime_seconds"],
+            "providers": {
+                name: {
+                    "state": h["state"],
+                    "configured": h["configured"],
+                    "failures": h["failures"],
+                    "threshold": h.get("threshold"),
+                    "p50_ms": h.get("p50_latency_ms"),
+                    "p95_ms": h.get("p95_latency_ms"),
+                }
+                for name, h in providers.items()
+            },
+            "history": list(self.history),
+            "layer_usage": status["layer_usage"],
+            "replies": status.get("replies"),
+            "coupons": {
+                "issued": status["ledger"]["coupons_issued"],
+                "redeemed": status["ledger"].get("coupons_redeemed_by_tier", {}),
+                "left": status["ledger"]["left"],
+                "voided": status["ledger"]["coupons_voided"],
+                "participants": status["ledger"]["participants"],
+            },
+            "flagged": status["ledger"]["flagged"],
+            "rate_limit": status["rate_limit"],
+            "hedges": status["hedges"],
+            "spend": status["spend"],
+            "forced": status["forced"],
+        }
+
+    async def _control(self, request: web.Request) -> web.StreamResponse:
+        body = await _json(request)
+        command = str(body.get("command", ""))
+        args = str(body.get("args", ""))[:300]
+        if command not in DASHBOARD_COMMANDS:
+            raise _refuse(400, f"unknown command; one of {', '.join(sorted(DASHBOARD_COMMANDS))}", request)
+        session: Session = request["session"]
+        text = await self.organizer.run_as(session.name, command, args)
+        return web.json_response({"result": text})
+
+    async def _export(self, request: web.Request) -> web.StreamResponse:
+        coupons = await self.conversation.db.coupons()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["code", "participant", "tier", "score", "flagged", "issued_at", "redeemed_at", "voided_at"])
+        for c in coupons:
+            writer.writerow(
+                [
+                    c.code,
+                    sender_id(c.address),
+                    c.tier,
+                    c.score,
+                    int(c.flagged),
+                    _iso(c.issued_at),
+                    _iso(c.redeemed_at),
+                    _iso(c.voided_at),
+                ]
+            )
+        session: Session = request["session"]
+        log.warning("organizer=dashboard:%s exported %d coupons (CSV download)", session.name, len(coupons))
+        return web.Response(
+            text=buffer.getvalue(),
+            content_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="coupons.csv"'},
+        )
+
+    # --- the food table ---------------------------------------------------------------------------
+    async def _table_check(self, request: web.Request) -> web.StreamResponse:
+        code = await _code_from(request)
+        checked = await self.conversation.db.read_with(check_code, self.conversation.signer, code)
+        return web.json_response(_table_view(checked, redeemed_now=False))
+
+    async def _table_redeem(self, request: web.Request) -> web.StreamResponse:
+        code = await _code_from(request)
+        checked = await self.conversation.db.write_with(redeem_code, self.conversation.signer, code)
+        session: Session = request["session"]
+        log.warning("table %r: %s", session.name, checked.line)
+        return web.json_response(_table_view(checked, redeemed_now=checked.state is CodeState.VALID))
+
+    # --- /metrics -----------------------------------------------------------------------------------
+    async def _metrics(self, request: web.Request) -> web.StreamResponse:
+        body = self.metrics.render(await self.organizer.status_data())
+        return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+    # --- the failure-counter history ----------------------------------------------------------------
+    async def sample(self) -> None:
+        status = self.organizer.llm.status()
+        self.history.append(
+            {
+                "at": round(time.time()),
+                "failures": {name: h["failures"] for name, h in status["providers"].items()},  # type: ignore[union-attr]
+            }
+        )
+
+    async def _sample_forever(self) -> None:
+        while True:
+            try:
+                await self.sample()
+            except Exception:  # the dashboard's history is never worth the agent
+                log.exception("web: sampling status failed")
+            await asyncio.sleep(HISTORY_EVERY_SECONDS)  # the sampling period
+
+
+def _role_needed(path: str) -> Role | None:
+    if path in ("/table", "/api/table/check", "/api/table/redeem", "/logout") or path.startswith("/static/"):
+        return None  # either role
+    return Role.ORGANIZER
+
+
+def _page_file(name: str) -> web.StreamResponse:
+    return web.FileResponse(STATIC / PAGES[name], headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def _refuse(status: int, message: str, request: web.Request) -> web.HTTPException:
+    """A 4xx with one short line and nothing else rendered."""
+    kind = {401: web.HTTPUnauthorized, 403: web.HTTPForbidden, 400: web.HTTPBadRequest, 429: web.HTTPTooManyRequests}
+    if request.path.startswith("/api/") or request.path == "/metrics":
+        return kind[status](text=json.dumps({"error": message}), content_type="application/json")
+    link = ' <a href="/login">Log in</a>' if status in (401, 403) else ""
+    return kind[status](text=f"<!doctype html><title>{status}</title><p>{message}.{link}</p>", content_type="text/html")
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise _refuse(400, "the body is not JSON", request) from None
+    if not isinstance(body, dict):
+        raise _refuse(400, "the body must be a JSON object", request)
+    return body
+
+
+async def _code_from(request: web.Request) -> str:
+    code = str((await _json(request)).get("code", "")).strip()
+    if not code or len(code) > CODE_MAX_CHARS or not code.isprintable():
+        raise _refuse(400, "send a code", request)
+    return code
+
+
+def _table_view(checked: CodeCheck, *, redeemed_now: bool) -> dict[str, Any]:
+    """What the table shows: a colour, a big word, the tier and a time. No participant, no score."""
+    coupon = checked.coupon
+    tier = coupon.tier if coupon else None
+    if checked.state is CodeState.VALID:
+        if redeemed_now:
+            return {"colour": "green", "headline": f"REDEEMED ✓ {tier}", "tier": tier, "state": "redeemed"}
+        return {"colour": "green", "headline": f"REDEEM ✓ {tier}", "tier": tier, "state": "valid"}
+    if checked.state is CodeState.ALREADY_REDEEMED and coupon and coupon.redeemed_at:
+        at = time.strftime("%H:%M", time.localtime(coupon.redeemed_at))
+        return {"colour": "red", "headline": f"ALREADY REDEEMED at {at}", "tier": tier, "state": "already_redeemed"}
+    if checked.state is CodeState.VOIDED:
+        return {"colour": "red", "headline": "VOIDED: DO NOT SERVE", "tier": tier, "state": "voided"}
+    return {"colour": "red", "headline": "NOT A VALID CODE", "tier": None, "state": "invalid"}
+
+
+def _client(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _iso(timestamp: float | None) -> str:
+    return "" if timestamp is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str)

@@ -1,0 +1,137 @@
+// The dashboard: polls /api/status every two seconds (plain requests survive flaky venue Wi-Fi
+// better than a held-open stream) and renders with textContent only: nothing from the server is HTML.
+"use strict";
+
+const POLL_MS = 2000;
+let lastOk = 0;
+
+function el(id) { return document.getElementById(id); }
+
+function cell(row, text) {
+  const td = document.createElement("td");
+  td.textContent = text === null || text === undefined ? "–" : String(text);
+  row.appendChild(td);
+  return td;
+}
+
+function ms(value) { return value === null || value === undefined ? "–" : `${Math.round(value)} ms`; }
+
+function sparkline(points, max) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("class", "spark");
+  svg.setAttribute("viewBox", "0 0 120 24");
+  const line = document.createElementNS(ns, "polyline");
+  const n = Math.max(points.length - 1, 1);
+  line.setAttribute("points", points.map((v, i) => `${(i * 120) / n},${22 - (20 * v) / Math.max(max, 1)}`).join(" "));
+  svg.appendChild(line);
+  return svg;
+}
+
+function render(s) {
+  el("verdict").textContent = s.verdict;
+  const banner = el("banner");
+  banner.hidden = !s.banner;
+  banner.textContent = s.banner || "";
+
+  const providers = el("providers").querySelector("tbody");
+  providers.replaceChildren();
+  for (const [name, p] of Object.entries(s.providers)) {
+    const row = document.createElement("tr");
+    row.dataset.provider = name;
+    cell(row, name);
+    cell(row, p.configured ? p.state : "no key");
+    cell(row, `${p.failures}/${p.threshold}`);
+    cell(row, ms(p.p50_ms));
+    cell(row, ms(p.p95_ms));
+    const history = s.history.map((h) => h.failures[name] || 0);
+    cell(row, "").appendChild(sparkline(history, p.threshold));
+    providers.appendChild(row);
+  }
+
+  const replies = s.replies || {};
+  el("reply-p50").textContent = ms(replies.p50_ms);
+  el("reply-p95").textContent = ms(replies.p95_ms);
+  el("reply-count").textContent = replies.replies || 0;
+  el("participants").textContent = s.coupons.participants;
+
+  const coupons = el("coupons").querySelector("tbody");
+  coupons.replaceChildren();
+  for (const [tier, issued] of Object.entries(s.coupons.issued)) {
+    const row = document.createElement("tr");
+    row.dataset.tier = tier;
+    cell(row, tier);
+    cell(row, issued).className = "issued";
+    cell(row, s.coupons.redeemed[tier] || 0).className = "redeemed";
+    cell(row, s.coupons.left[tier] === null ? "no limit" : s.coupons.left[tier]).className = "left";
+    coupons.appendChild(row);
+  }
+  el("voided").textContent = s.coupons.voided;
+  el("flagged").textContent = s.flagged;
+
+  const layers = el("layers").querySelector("tbody");
+  layers.replaceChildren();
+  for (const [key, count] of Object.entries(s.layer_usage)) {
+    const [step, layer] = key.split(":");
+    const row = document.createElement("tr");
+    cell(row, step);
+    cell(row, layer);
+    cell(row, count);
+    layers.appendChild(row);
+  }
+
+  el("rate-refused").textContent = s.rate_limit.refused;
+  el("rate-senders").textContent = s.rate_limit.senders_limited;
+  el("hedges").textContent = "hedges: " + Object.entries(s.hedges)
+    .map(([chain, h]) => `${chain} ${h.silent + h.speculative} of ${h.calls} calls`).join(" · ");
+  el("spend").textContent = "spend: " + (Object.entries(s.spend)
+    .map(([name, e]) => `${name} $${e.cost_usd.toFixed(4)}`).join(" · ") || "none");
+}
+
+async function poll() {
+  try {
+    const response = await fetch("/api/status", { cache: "no-store" });
+    if (response.status === 401 || response.status === 403) { location.href = "/login"; return; }
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    render(await response.json());
+    lastOk = Date.now();
+    el("freshness").textContent = `updated ${new Date().toLocaleTimeString()}`;
+  } catch (error) {
+    const ago = lastOk ? Math.round((Date.now() - lastOk) / 1000) : "?";
+    el("freshness").textContent = `connection lost (last update ${ago} s ago), retrying…`;
+  } finally {
+    setTimeout(poll, POLL_MS);
+  }
+}
+
+async function control(command, args = "") {
+  const result = el("control-result");
+  result.textContent = "…";
+  try {
+    const response = await fetch("/api/control", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Pizza": "1" },
+      body: JSON.stringify({ command, args }),
+    });
+    const body = await response.json();
+    result.textContent = body.result || body.error || `HTTP ${response.status}`;
+  } catch (error) {
+    result.textContent = `not sent: ${error}`;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  el("pause").addEventListener("click", () => control("pause", el("pause-message").value));
+  el("resume").addEventListener("click", () => control("resume"));
+  el("force").addEventListener("click", () => {
+    const layer = el("force-layer").value;
+    control("force", layer === "off" ? "off" : `${layer} ${el("force-minutes").value}`.trim());
+  });
+  el("void").addEventListener("click", () => {
+    const code = el("void-code").value.trim();
+    if (code && confirm(`Void ${code}? It will fail at the table.`)) control("void", `${code} ${el("void-reason").value}`.trim());
+  });
+  el("reload").addEventListener("click", () => control("reload"));
+  el("reset").addEventListener("click", () => control("reset"));
+  poll();
+});

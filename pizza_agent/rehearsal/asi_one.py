@@ -6,7 +6,7 @@
   mailbox submit, receives the agent's replies from its own mailbox and
   acknowledges every one. The first message of a session carries only
   StartSessionContent, as ASI:One's does. Same interface as the loopback
-  ChatClient (send, next_reply, ask, acks), so the drill runs either way.
+  ChatClient (both are `Participant`s: send, next_reply, ask, acks), so the drill runs either way.
 - `python -m pizza_agent.rehearsal.asi_one`: a real uAgents agent (mailbox=True) doing
   the same through the stand-in's HTTP API only: registration, mailbox polling,
   Almanac resolution. The end-to-end test runs it as a subprocess.
@@ -24,6 +24,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Self
 
 import aiohttp
 from uagents_core.contrib.protocols.chat import (
@@ -34,21 +35,17 @@ from uagents_core.contrib.protocols.chat import (
     chat_protocol_spec,
 )
 from uagents_core.envelope import Envelope
-from uagents_core.identity import Identity
 from uagents_core.models import Model
 
 from pizza_agent.rehearsal.agentverse_standin import AgentverseStandIn
-from pizza_agent.transport.chat_client import ACK_DIGEST, CHAT_DIGEST, sign_envelope
+from pizza_agent.transport.chat_client import ACK_DIGEST, CHAT_DIGEST, Participant, sign_envelope
 
 
-class MailboxParticipant:
+class MailboxParticipant(Participant):
     def __init__(self, seed: str, standin: AgentverseStandIn, agent_address: str, *, acknowledge: bool = True) -> None:
-        self.identity = Identity.from_seed(seed, 0)
+        super().__init__(seed, acknowledge=acknowledge)
         self.standin = standin
         self.agent_address = agent_address
-        self.acknowledge = acknowledge
-        self.inbox: asyncio.Queue[ChatMessage] = asyncio.Queue()
-        self.acks: list[ChatAcknowledgement] = []
         self.others: list[Envelope] = []
         # When the agent's envelopes reached the (stand-in) Agentverse, monotonic: where its part ends.
         self.ack_times: dict[uuid.UUID, float] = {}  # acknowledged msg_id -> the ack's arrival
@@ -58,11 +55,7 @@ class MailboxParticipant:
         self._http: aiohttp.ClientSession | None = None
         self._reader: asyncio.Task[None] | None = None
 
-    @property
-    def address(self) -> str:
-        return self.identity.address
-
-    async def start(self) -> MailboxParticipant:
+    async def start(self) -> Self:
         self.standin.register_mailbox_agent(self.address, [chat_protocol_spec.digest])
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self._reader = asyncio.get_running_loop().create_task(self._read_mailbox())
@@ -75,12 +68,6 @@ class MailboxParticipant:
                 await self._reader
         if self._http is not None:
             await self._http.close()
-
-    async def __aenter__(self) -> MailboxParticipant:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     async def send_model(self, model: Model) -> None:
         """Any other message (a health check, say) through the mailbox; answers land in `others`."""
@@ -108,13 +95,6 @@ class MailboxParticipant:
         message = ChatMessage(content=[TextContent(text=text)])
         await self._submit(message)
         return message
-
-    async def next_reply(self, timeout: float = 20.0) -> ChatMessage:
-        return await asyncio.wait_for(self.inbox.get(), timeout)
-
-    async def ask(self, text: str, timeout: float = 20.0) -> str:
-        await self.send(text)
-        return (await self.next_reply(timeout)).text()
 
     async def _read_mailbox(self) -> None:
         while True:

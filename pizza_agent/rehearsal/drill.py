@@ -42,7 +42,7 @@ from pizza_agent.rehearsal.agentverse_standin import AgentverseStandIn, Faults
 from pizza_agent.rehearsal.asi_one import MailboxParticipant
 from pizza_agent.rehearsal.attacker import Attacker
 from pizza_agent.rehearsal.fault_provider import FaultProvider, is_fault
-from pizza_agent.transport.chat_client import ChatClient
+from pizza_agent.transport.chat_client import Participant
 from pizza_agent.workarounds.fast_crypto import use_libsecp256k1
 
 DEFAULT_TIMELINE = PROJECT_DIR / "drills" / "default.toml"
@@ -359,7 +359,7 @@ class Drill:
         self._read_ledger()
         return self.result
 
-    def _participant_client(self, seed: str) -> ChatClient | MailboxParticipant:
+    def _participant_client(self, seed: str) -> Participant:
         if self.standin is not None:
             return MailboxParticipant(seed, self.standin, self.agent.address)
         return self.agent.client(seed)
@@ -423,7 +423,7 @@ class Drill:
             self.result.phase_usage[phase.name] = usage
             previous = current
 
-    async def _participant(self, i: int, client: ChatClient | MailboxParticipant) -> None:
+    async def _participant(self, i: int, client: Participant) -> None:
         await asyncio.sleep(i * self.timeline.seconds * ARRIVAL_SHARE / max(1, self.count))  # arrivals
         for kind, text in (("prompt", "Hi! I want pizza"), ("story", f"{STORIES[i % len(STORIES)]} ({i})")):
             phase = self.timeline.phase_at(time.monotonic() - self.started)

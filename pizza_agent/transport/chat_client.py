@@ -17,8 +17,10 @@ import contextlib
 import json
 import time
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import aiohttp
 from aiohttp import web
@@ -62,24 +64,54 @@ def sign_envelope(identity: Identity, target: str, model: Model, session: uuid.U
     return envelope
 
 
-class ChatClient:
-    def __init__(self, seed: str, agent: AgentRef, peers_dir: Path | None, *, acknowledge: bool = True) -> None:
+class Participant(ABC):
+    """What every simulated participant offers (loopback here; through a mailbox in the rehearsal tools):
+    send a text, wait for the next reply, both at once; the agent's acknowledgements are kept in `acks`."""
+
+    def __init__(self, seed: str, *, acknowledge: bool = True) -> None:
         self.identity = Identity.from_seed(seed, 0)
-        self.agent = agent
-        self.peers_dir = peers_dir
         self.acknowledge = acknowledge
         self.inbox: asyncio.Queue[ChatMessage] = asyncio.Queue()
         self.acks: list[ChatAcknowledgement] = []
-        self._runner: web.AppRunner | None = None
-        self._http: aiohttp.ClientSession | None = None
-        self.endpoint = ""
-        self._pending: set[asyncio.Task[None]] = set()
 
     @property
     def address(self) -> str:
         return self.identity.address
 
-    async def start(self) -> ChatClient:
+    @abstractmethod
+    async def start(self) -> Self: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+    @abstractmethod
+    async def send(self, text: str) -> ChatMessage: ...
+
+    async def next_reply(self, timeout: float = 20.0) -> ChatMessage:
+        return await asyncio.wait_for(self.inbox.get(), timeout)
+
+    async def ask(self, text: str, timeout: float = 20.0) -> str:
+        await self.send(text)
+        return (await self.next_reply(timeout)).text()
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+class ChatClient(Participant):
+    def __init__(self, seed: str, agent: AgentRef, peers_dir: Path | None, *, acknowledge: bool = True) -> None:
+        super().__init__(seed, acknowledge=acknowledge)
+        self.agent = agent
+        self.peers_dir = peers_dir
+        self._runner: web.AppRunner | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self.endpoint = ""
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> Self:
         app = web.Application()
         app.router.add_post("/submit", self._receive)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -99,12 +131,6 @@ class ChatClient:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def __aenter__(self) -> ChatClient:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
     # --- sending ---------------------------------------------------------------
     async def post(self, body: str | bytes, content_type: str = "application/json") -> tuple[int, str]:
         """POST raw bytes to the agent's endpoint (the tests use this for hostile envelopes)."""
@@ -115,19 +141,12 @@ class ChatClient:
     async def send_model(self, model: Model) -> tuple[int, str]:
         return await self.post(sign_envelope(self.identity, self.agent.address, model).model_dump_json())
 
-    async def send(self, text: str, msg_id: uuid.UUID | None = None) -> ChatMessage:
+    async def send(self, text: str, msg_id: uuid.UUID | None = None) -> ChatMessage:  # type: ignore[override]
         message = ChatMessage(content=[TextContent(text=text)], msg_id=msg_id)
         status, body = await self.send_model(message)
         if status != 200:
             raise RuntimeError(f"agent refused the message: HTTP {status} {body}")
         return message
-
-    async def next_reply(self, timeout: float = 20.0) -> ChatMessage:
-        return await asyncio.wait_for(self.inbox.get(), timeout)
-
-    async def ask(self, text: str, timeout: float = 20.0) -> str:
-        await self.send(text)
-        return (await self.next_reply(timeout)).text()
 
     # --- receiving -------------------------------------------------------------
     async def _receive(self, request: web.Request) -> web.Response:

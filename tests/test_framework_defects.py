@@ -12,8 +12,10 @@ import json
 import time
 import uuid
 
+import ecdsa
 import pytest
 from aiohttp import web
+from uagents_core import identity as core_identity
 from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.identity import Identity
 
@@ -93,6 +95,9 @@ async def test_a_silent_peer_does_not_block_replies_to_others(agent):
         await runner.cleanup()
 
 
+SECP256K1_ORDER = ecdsa.SECP256k1.order
+
+
 async def test_a_replayed_envelope_is_processed_once(agent):
     """Defect 6: the same signed envelope posted twice."""
     async with agent.client("replayer") as replayer:
@@ -110,6 +115,22 @@ async def test_a_replayed_envelope_is_processed_once(agent):
     assert len(log_lines(agent, "dropped a replayed envelope")) == 1
     assert len(log_lines(agent, "outcome=duplicate_msg_id")) == 1
     assert len(log_lines(agent, "outcome=prompt")) == 1  # "hi" handled exactly once
+
+
+async def test_a_replay_with_the_signature_malleated_is_still_a_replay(agent):
+    """ECDSA signatures are malleable: (r, s) and (r, n - s) both verify. A replay memory keyed on the
+    signature let the same envelope through a second time with s flipped."""
+    async with agent.client("malleator") as malleator:
+        envelope = sign_envelope(malleator.identity, agent.address, ChatMessage(content=[TextContent(text="hi")]))
+        assert (await malleator.post(envelope.model_dump_json()))[0] == 200
+        await malleator.next_reply()
+        _, raw = core_identity._decode_bech32(envelope.signature)
+        r, s_value = raw[:32], int.from_bytes(raw[32:], "big")
+        envelope.signature = core_identity._encode_bech32("sig", r + (SECP256K1_ORDER - s_value).to_bytes(32, "big"))
+        assert envelope.verify()  # still a valid signature of the same envelope
+        await malleator.post(envelope.model_dump_json())
+    assert len(log_lines(agent, "dropped a replayed envelope")) == 1
+    assert len(log_lines(agent, "outcome=duplicate_msg_id")) == 0  # stopped at the gate, not deeper
 
 
 async def test_an_expired_envelope_is_refused(agent):

@@ -449,10 +449,17 @@ class GuardedASGIServer(ASGIServer):
 
 
 def _replay_key(envelope: dict | None) -> str | None:
-    """A short hash of what makes an envelope unique (its signature): never the raw, unbounded value."""
+    """A short hash of what the sender signed (the envelope's digest): never the raw, unbounded value.
+
+    Not the signature: ECDSA signatures are malleable ((r, s) and (r, n - s) both verify),
+    so a replay keyed on the signature came through again with s flipped."""
     if not envelope or not envelope.get("signature"):
         return None
-    return hashlib.sha256(str(envelope["signature"]).encode()).hexdigest()[:32]
+    try:
+        digest = Envelope.model_validate(envelope)._digest()
+    except (ValueError, TypeError):  # malformed: the framework refuses it anyway; still remember it
+        digest = hashlib.sha256(str(envelope["signature"]).encode()).digest()
+    return digest.hex()[:32]
 
 
 def connection_limit() -> int:

@@ -22,6 +22,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@scripts/ensure-chromium
+	@scripts/ensure-postgresql
 	$(PY) -m pytest
 
 lint: $(STAMP)

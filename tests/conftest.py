@@ -101,3 +101,22 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture(scope="session")
+def postgres_server():  # type: ignore[no-untyped-def]
+    """One real PostgreSQL for the whole run (Debian's package; `make test` installs it)."""
+    from pizza_agent.rehearsal.postgres_server import TemporaryPostgres
+
+    server = TemporaryPostgres().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_target(request, tmp_path):  # type: ignore[no-untyped-def]
+    """Where a ledger lives: a SQLite file, or a fresh PostgreSQL database (the ledger suite runs on both)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.sqlite3")
+    server = request.getfixturevalue("postgres_server")
+    return server.database(f"ledger_{request.node.name}"[:60].lower().translate(str.maketrans("[]-.", "____")))

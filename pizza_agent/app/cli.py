@@ -81,7 +81,7 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
         f"  endpoint:   {endpoint}",
         f"  mode:       {mode}",
         f"  layers:     {layer_banner(settings)}",
-        f"  ledger:     {settings.ledger_path} ({sum(stats['coupons_issued'].values())} coupons issued)",
+        f"  ledger:     {settings.ledger_display} ({sum(stats['coupons_issued'].values())} coupons issued)",
         f"  organizers: {len(settings.organizer_addresses)} address(es)",
         '  chat:       make chat, or .venv/bin/python chat.py "I want pizza"   (Ctrl+C stops the agent)',
     ]

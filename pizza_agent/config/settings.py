@@ -8,6 +8,7 @@ surfacing as a strange failure in the middle of the event.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -163,6 +164,10 @@ class Settings(BaseModel):
     agent_host: str = Field("127.0.0.1", alias="AGENT_HOST")
     data_dir: Path = Field(PROJECT_DIR / "data", alias="DATA_DIR")
     database_path: Path | None = Field(None, alias="DATABASE_PATH")
+    # postgresql://user:password@host:port/database: the ledger (and what replicas share) in PostgreSQL.
+    ledger_url: SecretStr = Field(SecretStr(""), alias="LEDGER_URL")
+    replica_name: str = Field("", alias="REPLICA_NAME", max_length=40)
+    failover_seconds: PositiveSeconds = Field(5.0, alias="FAILOVER_SECONDS")
     organizer_addresses: CommaList = Field([], alias="ORGANIZER_ADDRESSES")
     coupon_secret: SecretStr = Field(SecretStr(""), alias="COUPON_SECRET")
     coupon_pool_dir: Path | None = Field(None, alias="COUPON_POOL_DIR")
@@ -233,6 +238,29 @@ class Settings(BaseModel):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value
 
+    @field_validator("ledger_url")
+    @classmethod
+    def _ledger_url_is_postgresql(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if url and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql://user:password@host:port/database URL (or blank: SQLite)")
+        return value
+
+    @model_validator(mode="after")
+    def _replicas_share_their_secrets(self) -> Settings:
+        if self.ledger_url.get_secret_value():
+            missing = [
+                name
+                for name, value in (("COUPON_SECRET", self.coupon_secret), ("AGENT_SEED", self.agent_seed))
+                if not value.get_secret_value()
+            ]
+            if missing:
+                raise ValueError(
+                    f"with LEDGER_URL every replica must use the same {' and '.join(missing)}: set "
+                    f"{'them' if len(missing) > 1 else 'it'} (a generated one would differ per machine)"
+                )
+        return self
+
     @model_validator(mode="after")
     def _tokens_differ(self) -> Settings:
         vendor = self.vendor_token.get_secret_value()
@@ -253,6 +281,19 @@ class Settings(BaseModel):
         return self.database_path or self.data_dir / "ledger.sqlite3"
 
     @property
+    def ledger_target(self) -> str:
+        """What `Ledger()` opens: LEDGER_URL (PostgreSQL) if set, else the SQLite file."""
+        return self.ledger_url.get_secret_value() or str(self.ledger_path)
+
+    @property
+    def ledger_display(self) -> str:
+        """The ledger for people and logs: never the URL's password."""
+        url = self.ledger_url.get_secret_value()
+        if not url:
+            return str(self.ledger_path)
+        return re.sub(r"://([^:@/]+):[^@/]*@", r"://\1:***@", url)
+
+    @property
     def peers_dir(self) -> Path:
         """Where local clients register their loopback endpoints (local mode has no Almanac)."""
         return self.data_dir / "peers"
@@ -266,6 +307,7 @@ class Settings(BaseModel):
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line, a reply or status."""
         values = [
+            self.ledger_url,
             self.openai_api_key,
             self.asi1_api_key,
             self.agent_seed,
@@ -278,6 +320,7 @@ class Settings(BaseModel):
 
 
 _SECRET_FIELDS = {
+    "LEDGER_URL",
     "DASHBOARD_TOKEN",
     "VENDOR_TOKEN",
     "OPENAI_API_KEY",

@@ -32,7 +32,7 @@ def open_runtime(settings: Settings) -> Runtime:
     data = settings.data_dir
     seed = load_or_create_secret(data / "agent_seed", settings.agent_seed.get_secret_value())
     secret = load_or_create_secret(data / "coupon_secret", settings.coupon_secret.get_secret_value())
-    ledger = Ledger(settings.ledger_path)
+    ledger = Ledger(settings.ledger_target)
     if settings.coupon_pool_dir is not None:
         ledger.load_pools(settings.coupon_pool_dir)
     return Runtime(settings, seed, secret, CouponSigner(secret), ledger)
@@ -51,8 +51,9 @@ def open_existing_runtime(settings: Settings, *, writable: bool) -> Runtime:
     secret = settings.coupon_secret.get_secret_value() or read_secret(data / "coupon_secret")
     if not secret:
         raise DataDirError(f"no coupon secret in {data} (coupon_secret) and COUPON_SECRET is not set")
-    if not settings.ledger_path.is_file():
+    if not settings.ledger_url.get_secret_value() and not settings.ledger_path.is_file():
         raise DataDirError(f"no ledger at {settings.ledger_path}: is DATA_DIR the agent's data directory?")
     seed = settings.agent_seed.get_secret_value() or read_secret(data / "agent_seed") or ""
-    ledger = Ledger(settings.ledger_path) if writable else Ledger(settings.ledger_path, read_only=True)
+    target = settings.ledger_target
+    ledger = Ledger(target) if writable else Ledger(target, read_only=True)
     return Runtime(settings, seed, secret, CouponSigner(secret), ledger)

@@ -1,10 +1,15 @@
-"""The coupon ledger: SQLite (WAL), numbered migrations, one transaction per issuance.
+"""The coupon ledger: SQLite (WAL) or PostgreSQL, numbered migrations, one transaction per issuance.
 
 Why not uagents' `ctx.storage`: it rewrites a JSON file on every set and a
 kill -9 corrupts it (see the uagents notes). Coupons must survive a crash:
 a coupon is committed before the reply that carries it is sent, and the
 UNIQUE constraint on `coupons.address` makes "one per participant" a property
 of the database, not of our code paths.
+
+SQLite is the default (embedded, nothing to install). `LEDGER_URL=postgresql://…`
+puts the same ledger in PostgreSQL (postgres.py): the same SQL, the same five
+migrations, issuance serialized across replicas by an advisory lock, vendor
+pool codes claimed with FOR UPDATE SKIP LOCKED.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from pizza_agent.ledger.postgres import BUSY_ERRORS, PG_MIGRATIONS, PgConnection, is_postgres_url
 from pizza_agent.llm.static_layer import TIERS
 
 MIGRATIONS: list[str] = [
@@ -165,6 +172,11 @@ _COUPON_COLUMNS = (
 )
 
 
+# The advisory lock (PostgreSQL) that makes issuance one-at-a-time across replicas, as BEGIN
+# IMMEDIATE does for SQLite: "one coupon per participant" and tier caps hold with two machines.
+ISSUANCE_LOCK = 0x7E57_C0DE
+MIGRATION_LOCK = 0x7E57_0001
+
 # Seconds a write waits for another writer (another process holding the file) before giving up:
 # the participant is told to ask again in a minute, rather than waiting past the reply deadline.
 BUSY_TIMEOUT_SECONDS = 2.0
@@ -187,9 +199,19 @@ class Ledger:
         read_only: bool = False,
         busy_timeout: float = BUSY_TIMEOUT_SECONDS,
     ) -> None:
-        self.path = Path(path)
         self._clock = clock
         self.read_only = read_only
+        self.postgres = is_postgres_url(path)
+        if self.postgres:
+            self.url = str(path)
+            self.path = Path("postgresql")  # no file: identity checks always pass
+            self._identity = None
+            self._db: Any = PgConnection(self.url, read_only=read_only)
+            if not read_only:
+                self._migrate()
+            return
+        self.url = None
+        self.path = Path(path)
         if read_only:
             # A second connection for reads (WAL: never waits for a writer), or verify/redeem's check.
             if not self.path.exists():
@@ -214,7 +236,9 @@ class Ledger:
         self._migrate()
 
     def reader(self) -> Ledger:
-        """Another connection to the same file for reads: in WAL mode it never waits for a writer."""
+        """Another connection for reads: SQLite in WAL mode and PostgreSQL never make it wait for a writer."""
+        if self.postgres:
+            return Ledger(self.url, clock=self._clock, read_only=True)  # type: ignore[arg-type]
         if self._identity is None:
             return self
         return Ledger(self.path, clock=self._clock, read_only=True)
@@ -229,30 +253,46 @@ class Ledger:
 
     @contextmanager
     def _write(self) -> Iterator[None]:
-        """One write transaction: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any error."""
+        """One write transaction: BEGIN (IMMEDIATE on SQLite), then COMMIT, or ROLLBACK on any error."""
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise LedgerBusy(str(exc)) from exc
             raise
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
             self._db.execute("ROLLBACK")
+            if isinstance(exc, BUSY_ERRORS):
+                raise LedgerBusy(str(exc)) from exc
             raise
         self._db.execute("COMMIT")
 
+    def _one_issuer_at_a_time(self) -> None:
+        """Inside a write: PostgreSQL replicas wait for each other here (SQLite's BEGIN IMMEDIATE already did)."""
+        if self.postgres:
+            self._db.execute("SELECT pg_advisory_xact_lock(?)", (ISSUANCE_LOCK,))
+
     def _migrate(self) -> None:
-        self._db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
-        done = {row[0] for row in self._db.execute("SELECT version FROM schema_migrations")}
-        for version, script in enumerate(MIGRATIONS, start=1):
-            if version in done:
-                continue
-            with self._write():
-                for statement in filter(str.strip, script.split(";")):
-                    self._db.execute(statement)
-                self._db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, self._clock()))
+        real = "DOUBLE PRECISION" if self.postgres else "REAL"
+        if self.postgres:  # two replicas starting together: one migrates, the other waits and finds it done
+            self._db.execute("SELECT pg_advisory_lock(?)", (MIGRATION_LOCK,))
+        try:
+            self._db.execute(
+                f"CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at {real})"
+            )
+            done = {row[0] for row in self._db.execute("SELECT version FROM schema_migrations")}
+            for version, script in enumerate(PG_MIGRATIONS if self.postgres else MIGRATIONS, start=1):
+                if version in done:
+                    continue
+                with self._write():
+                    for statement in filter(str.strip, script.split(";")):
+                        self._db.execute(statement)
+                    self._db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, self._clock()))
+        finally:
+            if self.postgres:
+                self._db.execute("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))
 
     @property
     def schema_version(self) -> int:
@@ -265,7 +305,7 @@ class Ledger:
     def touch(self, address: str) -> None:
         """Count a participant once (the writes that record them call this in their own transaction)."""
         if self._db.execute("SELECT 1 FROM participants WHERE address=?", (address,)).fetchone() is None:
-            self._db.execute("INSERT OR IGNORE INTO participants VALUES (?, ?)", (address, self._clock()))
+            self._db.execute("INSERT INTO participants VALUES (?, ?) ON CONFLICT DO NOTHING", (address, self._clock()))
 
     def record_prompt(self, address: str, prompt: str, source: str) -> None:
         with self._write():
@@ -320,6 +360,7 @@ class Ledger:
         ran_out: list[str] = []
         self._check_identity()  # never a coupon into a file that is no longer the ledger
         with self._write():
+            self._one_issuer_at_a_time()
             existing = self.coupon_for(request.address)
             if existing is not None:
                 return Issued(existing, existing=True)
@@ -361,8 +402,9 @@ class Ledger:
             if cap is not None and self.generated_count(tier) >= cap:
                 return None
             return make_code(tier)
+        order = "seq LIMIT 1 FOR UPDATE SKIP LOCKED" if self.postgres else "rowid LIMIT 1"
         row = self._db.execute(
-            "SELECT code FROM pool_codes WHERE tier=? AND address IS NULL ORDER BY rowid LIMIT 1", (tier,)
+            f"SELECT code FROM pool_codes WHERE tier=? AND address IS NULL ORDER BY {order}", (tier,)
         ).fetchone()
         if row is None:
             return None
@@ -374,6 +416,8 @@ class Ledger:
         return [c for c in map(_coupon, rows) if c is not None]
 
     def integrity_ok(self) -> bool:
+        if self.postgres:  # the server checks its own pages; a query answering is what we can ask
+            return self._db.execute("SELECT 1").fetchone()[0] == 1
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     def redeem(self, code: str) -> tuple[Coupon | None, bool]:
@@ -411,13 +455,16 @@ class Ledger:
     def remember_messages(self, keys: list[tuple[str, float]]) -> None:
         """Record handled message ids with their expiry (one transaction), and forget expired ones."""
         with self._write():
-            self._db.executemany("INSERT OR REPLACE INTO seen_messages VALUES (?, ?)", keys)
+            self._db.executemany(
+                "INSERT INTO seen_messages VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires_at=excluded.expires_at",
+                keys,
+            )
             self._db.execute("DELETE FROM seen_messages WHERE expires_at < ?", (self._clock(),))
 
     # --- heuristic scores waiting for ASI1 ------------------------------------------
     def queue_rescore(self, address: str, story: str) -> None:
         self._db.execute(
-            "INSERT OR IGNORE INTO rescore_queue (address, story, queued_at) VALUES (?, ?, ?)",
+            "INSERT INTO rescore_queue (address, story, queued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (address, story, self._clock()),
         )
 
@@ -447,6 +494,7 @@ class Ledger:
         higher tier still has codes. The old code is voided in the same transaction.
         """
         with self._write():
+            self._one_issuer_at_a_time()
             old = self.coupon_for(address)
             if old is None or old.redeemed_at is not None or old.voided_at is not None:
                 return None
@@ -567,16 +615,19 @@ class Ledger:
                 codes = [row[0].strip() for row in csv.reader(handle) if row and row[0].strip()]
             codes = [c for c in codes if c.lower() != "code"]  # an optional header line
             with self._write():
-                before = self._db.total_changes
+                before = self._db.execute("SELECT COUNT(*) FROM pool_codes").fetchone()[0]
                 self._db.executemany(
-                    "INSERT OR IGNORE INTO pool_codes (code, tier) VALUES (?, ?)", [(c, tier) for c in codes]
+                    "INSERT INTO pool_codes (code, tier) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    [(c, tier) for c in codes],
                 )
-                added[tier] = self._db.total_changes - before
+                added[tier] = self._db.execute("SELECT COUNT(*) FROM pool_codes").fetchone()[0] - before
         return added
 
     def pool_sizes(self) -> dict[str, tuple[int, int]]:
         """tier -> (codes left, codes loaded) for tiers with a vendor pool."""
-        rows = self._db.execute("SELECT tier, SUM(address IS NULL), COUNT(*) FROM pool_codes GROUP BY tier")
+        rows = self._db.execute(
+            "SELECT tier, SUM(CASE WHEN address IS NULL THEN 1 ELSE 0 END), COUNT(*) FROM pool_codes GROUP BY tier"
+        )
         return {tier: (left, total) for tier, left, total in rows}
 
     def stats(self, caps: Mapping[str, int] | None = None) -> dict[str, object]:

@@ -1,0 +1,163 @@
+"""The PostgreSQL back-end of the ledger: a connection that speaks the ledger's SQL, and its migrations.
+
+`Ledger` is written once, in SQL both databases understand (`?` placeholders,
+`INSERT … ON CONFLICT`); this adapter turns the placeholders into psycopg's and
+maps PostgreSQL's lock time-out to `LedgerBusy`. The migrations are the same
+five, numbered the same, in PostgreSQL's types.
+
+Each `Ledger` owns one connection: the agent runs two (the writer thread's and
+the reader thread's, see worker.py), so a pool would add nothing but a lock.
+
+May import: nothing of ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+import psycopg.errors
+
+# Seconds a write waits for a row or advisory lock another replica holds, then LedgerBusy.
+LOCK_TIMEOUT_SECONDS = 2.0
+
+PG_MIGRATIONS: list[str] = [
+    # 1: participants, prompts given, coupons, vendor code pools
+    """
+    CREATE TABLE participants (
+        address TEXT PRIMARY KEY,
+        first_seen DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE prompts_given (
+        address TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        source TEXT NOT NULL,
+        given_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (address, prompt)
+    );
+    CREATE TABLE coupons (
+        code TEXT PRIMARY KEY,
+        address TEXT NOT NULL UNIQUE,
+        tier TEXT NOT NULL,
+        score INTEGER NOT NULL,
+        score_source TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        prompt TEXT,
+        story_hash TEXT NOT NULL,
+        flagged INTEGER NOT NULL DEFAULT 0,
+        issued_at DOUBLE PRECISION NOT NULL,
+        redeemed_at DOUBLE PRECISION
+    );
+    CREATE TABLE pool_codes (
+        seq BIGSERIAL,
+        code TEXT PRIMARY KEY,
+        tier TEXT NOT NULL,
+        address TEXT UNIQUE,
+        taken_at DOUBLE PRECISION
+    );
+    CREATE INDEX pool_free ON pool_codes (tier, address)
+    """,
+    # 2: voided codes, stories waiting for the participant's "yes", organizer controls
+    """
+    ALTER TABLE coupons ADD COLUMN voided_at DOUBLE PRECISION;
+    ALTER TABLE coupons ADD COLUMN void_reason TEXT;
+    CREATE TABLE voided_codes (
+        code TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        voided_at DOUBLE PRECISION NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE TABLE pending_stories (
+        address TEXT PRIMARY KEY,
+        story TEXT NOT NULL,
+        saved_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE controls (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        changed_at DOUBLE PRECISION NOT NULL,
+        changed_by TEXT NOT NULL
+    )
+    """,
+    # 3: stories scored by the local heuristic, to be scored again by ASI1 when it is back
+    """
+    CREATE TABLE rescore_queue (
+        address TEXT PRIMARY KEY,
+        story TEXT NOT NULL,
+        queued_at DOUBLE PRECISION NOT NULL,
+        done_at DOUBLE PRECISION,
+        outcome TEXT
+    )
+    """,
+    # 4: messages handled (a replay after a restart, or a mailbox redelivery, is recognised)
+    """
+    CREATE TABLE seen_messages (
+        key TEXT PRIMARY KEY,
+        expires_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX seen_messages_expiry ON seen_messages (expires_at)
+    """,
+    # 5: one canonical form per address (lowercase): variants merged, the first coupon kept
+    """
+    INSERT INTO voided_codes
+        SELECT code, lower(address), tier, issued_at, 'a second coupon for one participant (address case), merged'
+        FROM coupons c WHERE EXISTS (
+            SELECT 1 FROM coupons d WHERE lower(d.address) = lower(c.address) AND d.address != c.address
+            AND (d.issued_at < c.issued_at OR (d.issued_at = c.issued_at AND d.code < c.code)))
+        ON CONFLICT DO NOTHING;
+    DELETE FROM coupons WHERE code IN (SELECT code FROM voided_codes
+        WHERE reason = 'a second coupon for one participant (address case), merged');
+    UPDATE coupons SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM participants WHERE address != lower(address) AND lower(address) IN (SELECT address FROM participants);
+    UPDATE participants SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM prompts_given p WHERE address != lower(address)
+        AND EXISTS (SELECT 1 FROM prompts_given q WHERE q.address = lower(p.address) AND q.prompt = p.prompt);
+    UPDATE prompts_given SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM pending_stories WHERE address != lower(address)
+        AND lower(address) IN (SELECT address FROM pending_stories);
+    UPDATE pending_stories SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM rescore_queue WHERE address != lower(address)
+        AND lower(address) IN (SELECT address FROM rescore_queue);
+    UPDATE rescore_queue SET address = lower(address) WHERE address != lower(address)
+    """,
+]
+
+
+def is_postgres_url(target: object) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+class PgConnection:
+    """The few calls `Ledger` makes on a sqlite3 connection, on a psycopg one (autocommit: the
+    ledger says BEGIN and COMMIT itself)."""
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        self._conn.execute(f"SET lock_timeout = '{int(LOCK_TIMEOUT_SECONDS * 1000)}ms'")
+        if read_only:
+            self._conn.execute("SET default_transaction_read_only = on")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self._conn.execute(_placeholders(sql), params)  # type: ignore[arg-type]
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self._conn.cursor() as cursor:
+            cursor.executemany(_placeholders(sql), list(rows))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._conn.closed
+
+
+def _placeholders(sql: str) -> str:
+    """`?` (the ledger's, SQLite's) to `%s` (psycopg's). The ledger's SQL has no other `?` and no `%`."""
+    return sql.replace("?", "%s")
+
+
+BUSY_ERRORS = (psycopg.errors.LockNotAvailable, psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
+UNIQUE_VIOLATION = psycopg.errors.UniqueViolation

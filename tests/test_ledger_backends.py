@@ -1,0 +1,171 @@
+"""The ledger's promises, on SQLite and on a real PostgreSQL: every test runs against both back-ends.
+
+Several `Ledger` objects on one target stand for replicas (machines on one
+database; processes on one SQLite file), each used by one thread as the agent's
+writer thread uses its ledger.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.redemption import CodeState, redeem_code
+from pizza_agent.ledger.store import Issuance, Ledger, LedgerBusy
+
+SECRET = "a-test-coupon-secret-0123456789"
+signer = CouponSigner(SECRET)
+
+
+def request(address: str, tier: str = "standard") -> Issuance:
+    return Issuance(address, tier, 7, "asi1", "fun", "a prompt", "hash")
+
+
+def on_each(replicas: list[Ledger], times: int, call):  # type: ignore[no-untyped-def]
+    """Every replica on its own thread, `times` calls each, all at once; the results in call order."""
+
+    def run(index: int) -> list:
+        return [call(replicas[index], index * times + k) for k in range(times)]
+
+    with ThreadPoolExecutor(len(replicas)) as pool:
+        return [result for batch in pool.map(run, range(len(replicas))) for result in batch]
+
+
+def test_migrations_are_numbered_the_same_and_run_once(ledger_target):
+    first = Ledger(ledger_target)
+    assert first.schema_version == 5
+    first.close()
+    again = Ledger(ledger_target)  # a restart, or a second replica: nothing to do
+    assert again.schema_version == 5
+    again.close()
+
+
+def test_one_coupon_per_participant_across_replicas_racing(ledger_target):
+    replicas = [Ledger(ledger_target) for _ in range(4)]
+    try:
+        issued = on_each(replicas, 4, lambda ledger, i: ledger.issue(request("agent1qsame"), signer.new_code))
+        codes = {result.coupon.code for result in issued}
+        assert len(codes) == 1
+        assert sum(not result.existing for result in issued) == 1
+        assert len(replicas[0].coupons()) == 1
+    finally:
+        for ledger in replicas:
+            ledger.close()
+
+
+def test_tier_caps_hold_across_replicas(ledger_target):
+    replicas = [Ledger(ledger_target) for _ in range(3)]
+    try:
+        results = on_each(
+            replicas,
+            4,
+            lambda ledger, i: ledger.issue(
+                request(f"agent1qcapped{i}", "premium"), signer.new_code, fall_down=False, caps={"premium": 5}
+            ),
+        )
+        assert sum(r.coupon is not None for r in results) == 5
+        assert replicas[0].stats({"premium": 5})["left"]["premium"] == 0
+    finally:
+        for ledger in replicas:
+            ledger.close()
+
+
+def test_vendor_pool_codes_are_each_given_once_across_replicas(ledger_target, tmp_path):
+    pools = tmp_path / "pools"
+    pools.mkdir()
+    (pools / "basic.csv").write_text("code\n" + "\n".join(f"VENDOR-{i:03d}" for i in range(10)) + "\n")
+    replicas = [Ledger(ledger_target) for _ in range(3)]
+    try:
+        assert replicas[0].load_pools(pools) == {"basic": 10}
+        assert replicas[1].load_pools(pools) == {"basic": 0}  # loading twice adds nothing
+        results = on_each(
+            replicas, 5, lambda ledger, i: ledger.issue(request(f"agent1qpool{i}", "basic"), signer.new_code)
+        )
+        given = [r.coupon.code for r in results if r.coupon is not None]
+        assert sorted(given) == [f"VENDOR-{i:03d}" for i in range(10)]
+        assert sum(r.coupon is None and r.ran_out == ("basic",) for r in results) == 5
+        assert replicas[2].pool_sizes() == {"basic": (0, 10)}
+    finally:
+        for ledger in replicas:
+            ledger.close()
+
+
+def test_a_code_is_redeemed_exactly_once_by_tables_racing(ledger_target):
+    setup = Ledger(ledger_target)
+    code = setup.issue(request("agent1qhungry"), signer.new_code).coupon.code
+    tables = [Ledger(ledger_target) for _ in range(4)]
+    try:
+        outcomes = [r.state for r in on_each(tables, 2, lambda ledger, i: redeem_code(ledger, signer, code))]
+        assert outcomes.count(CodeState.VALID) == 1
+        assert outcomes.count(CodeState.ALREADY_REDEEMED) == 7
+    finally:
+        for ledger in [setup, *tables]:
+            ledger.close()
+
+
+def test_void_upgrade_and_replaced_codes(ledger_target):
+    ledger = Ledger(ledger_target)
+    old = ledger.issue(request("agent1qupgraded", "basic"), signer.new_code).coupon
+    voided_old, new = ledger.upgrade("agent1qupgraded", "premium", 9, "great", signer.new_code)
+    assert voided_old.code == old.code and new.tier == "premium"
+    assert ledger.replaced_code(old.code)[1] == "basic"
+    assert ledger.upgrade("agent1qupgraded", "basic", 2, "no downgrades", signer.new_code) is None
+    assert ledger.void(new.code, "lost phone").voided_at is not None
+    coupon, newly = ledger.redeem(new.code)
+    assert not newly and coupon.voided_at is not None
+    ledger.close()
+
+
+def test_handled_messages_controls_stories_and_rescores(ledger_target):
+    ledger = Ledger(ledger_target, clock=lambda: 1000.0)
+    ledger.remember_messages([("k1", 2000.0), ("k2", 500.0)])
+    ledger.remember_messages([("k1", 3000.0)])  # seen again: the later expiry wins
+    assert ledger.seen_message("k1") and not ledger.seen_message("k2")
+    ledger.set_control("paused", "back at 8", "organizer")
+    ledger.set_control("paused", "back at 9", "organizer")
+    assert ledger.control("paused") == "back at 9"
+    ledger.set_control("paused", None, "organizer")
+    assert ledger.control("paused") is None
+    ledger.hold_story("agent1qwaiting", "once upon a time")
+    ledger.hold_story("agent1qwaiting", "twice upon a time")
+    assert ledger.held_story("agent1qwaiting", max_age=60) == "twice upon a time"
+    ledger.queue_rescore("agent1qwaiting", "a story")
+    ledger.queue_rescore("agent1qwaiting", "the same participant again")
+    assert ledger.waiting_rescores() == [("agent1qwaiting", "a story")]
+    ledger.record_prompt("agent1qwaiting", "prompt one", "openai")
+    ledger.record_prompt("agent1qwaiting", "prompt one", "openai")
+    assert ledger.prompts_for("agent1qwaiting") == ["prompt one"]
+    assert ledger.pooled_prompts(exclude=set()) == ["prompt one"]
+    assert ledger.find_participant("…qwaiting") == "agent1qwaiting"
+    assert ledger.participant_facts("agent1qwaiting")["prompts"] == 1
+    assert ledger.stats()["participants"] == 1
+    assert ledger.integrity_ok()
+    ledger.close()
+
+
+def test_the_reader_sees_committed_writes(ledger_target):
+    writer = Ledger(ledger_target)
+    reader = writer.reader()
+    coupon = writer.issue(request("agent1qread"), signer.new_code).coupon
+    assert reader.find(coupon.code) == coupon
+    writer.close()
+    if reader is not writer:
+        reader.close()
+
+
+def test_a_write_waiting_on_another_replica_gives_up_as_busy(postgres_server):
+    """PostgreSQL only: SQLite's busy case is tested with a second process in test_hostile_traffic.py."""
+    ledger_target = postgres_server.database("ledger_busy")
+    holder, waiter = Ledger(ledger_target), Ledger(ledger_target)
+    holder._db.execute("BEGIN")
+    holder._db.execute("SELECT pg_advisory_xact_lock(?)", (0x7E57_C0DE,))  # another replica is issuing
+    try:
+        with pytest.raises(LedgerBusy):
+            waiter.issue(request("agent1qpatient"), signer.new_code)
+    finally:
+        holder._db.execute("ROLLBACK")
+    assert waiter.issue(request("agent1qpatient"), signer.new_code).coupon is not None
+    holder.close()
+    waiter.close()

@@ -12,8 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.postgres import PG_MIGRATIONS
 from pizza_agent.ledger.redemption import CodeState, redeem_code
-from pizza_agent.ledger.store import Issuance, Ledger, LedgerBusy
+from pizza_agent.ledger.store import MIGRATIONS, Issuance, Ledger, LedgerBusy
 
 SECRET = "a-test-coupon-secret-0123456789"
 signer = CouponSigner(SECRET)
@@ -35,10 +36,10 @@ def on_each(replicas: list[Ledger], times: int, call):  # type: ignore[no-untype
 
 def test_migrations_are_numbered_the_same_and_run_once(ledger_target):
     first = Ledger(ledger_target)
-    assert first.schema_version == 5
+    assert first.schema_version == len(MIGRATIONS) == len(PG_MIGRATIONS) == 6
     first.close()
     again = Ledger(ledger_target)  # a restart, or a second replica: nothing to do
-    assert again.schema_version == 5
+    assert again.schema_version == 6
     again.close()
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -152,6 +153,8 @@ class Organizer:
         self.started_at = time.time()
         self._started_mono = time.monotonic()
         self.reply_times: ReplyTimes | None = None  # set by the conversation that owns this organizer
+        # Replicas on one PostgreSQL: who polls the mailbox, who stands by (set by the transport).
+        self.replicas: Callable[[], Awaitable[dict[str, object]]] | None = None
 
     @property
     def content(self) -> StaticContent:
@@ -314,6 +317,7 @@ class Organizer:
             "pause_message": self.controls.paused,
             "ledger": stats,
             "replies": self.reply_times.summary() if self.reply_times else None,
+            "replicas": await self.replicas() if self.replicas else None,
             "rate_limit": {
                 "refused": self.limiter.refused,
                 "dropped": self.limiter.dropped,
@@ -377,6 +381,15 @@ class Organizer:
             for name, c in s["llm_calls"].items()  # type: ignore[union-attr]
         )
         lines.append(f"LLM calls in flight: {calls}")
+        replicas = s.get("replicas")
+        if replicas:
+            peers = ", ".join(
+                f"{p['name']} ({p['role']}, seen {p['seen_seconds_ago']}s ago)" for p in replicas["peers"]
+            )  # type: ignore[index]
+            lines.append(
+                f"replicas: this is {replicas['this']} ({replicas['role']}); polling the mailbox: "  # type: ignore[index]
+                f"{replicas['active'] or 'nobody right now'}; seen: {peers or '-'}"
+            )  # type: ignore[index]
         usage = ", ".join(f"{k}={v}" for k, v in s["layer_usage"].items()) or "none yet"  # type: ignore[union-attr]
         lines.append(f"layers used: {usage}")
         return "\n".join(lines)

@@ -3,7 +3,7 @@
 `Ledger` is written once, in SQL both databases understand (`?` placeholders,
 `INSERT … ON CONFLICT`); this adapter turns the placeholders into psycopg's and
 maps PostgreSQL's lock time-out to `LedgerBusy`. The migrations are the same
-five, numbered the same, in PostgreSQL's types.
+six, numbered the same, in PostgreSQL's types.
 
 Each `Ledger` owns one connection: the agent runs two (the writer thread's and
 the reader thread's, see worker.py), so a pool would add nothing but a lock.
@@ -121,6 +121,22 @@ PG_MIGRATIONS: list[str] = [
     DELETE FROM rescore_queue WHERE address != lower(address)
         AND lower(address) IN (SELECT address FROM rescore_queue);
     UPDATE rescore_queue SET address = lower(address) WHERE address != lower(address)
+    """,
+    # 6: replicas and the mailbox lease (leadership.py)
+    """
+    CREATE TABLE IF NOT EXISTS replicas (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        seen_at DOUBLE PRECISION NOT NULL,
+        started_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        backend_pid INTEGER NOT NULL,
+        renewed_at DOUBLE PRECISION NOT NULL,
+        taken_at DOUBLE PRECISION NOT NULL
+    )
     """,
 ]
 

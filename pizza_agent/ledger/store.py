@@ -123,6 +123,22 @@ MIGRATIONS: list[str] = [
     UPDATE OR IGNORE rescore_queue SET address = lower(address) WHERE address != lower(address);
     DELETE FROM rescore_queue WHERE address != lower(address);
     """,
+    # 6: replicas and the mailbox lease (used with PostgreSQL, see leadership.py; empty on SQLite)
+    """
+    CREATE TABLE IF NOT EXISTS replicas (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        seen_at REAL NOT NULL,
+        started_at REAL NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        backend_pid INTEGER NOT NULL,
+        renewed_at REAL NOT NULL,
+        taken_at REAL NOT NULL
+    );
+    """,
 ]
 
 

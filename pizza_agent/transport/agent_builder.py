@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 import uuid
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import uagents.asgi
@@ -31,6 +33,7 @@ from pizza_agent.event.conversation import Conversation
 from pizza_agent.event.rate_limit import Admit
 from pizza_agent.event.reply import Reply, sender_id
 from pizza_agent.event.runtime import Runtime
+from pizza_agent.ledger.leadership import MailboxLease
 from pizza_agent.llm import public_api
 from pizza_agent.llm.service import LLMService
 from pizza_agent.llm.static_layer import StaticContent
@@ -67,12 +70,27 @@ DROPPED_REPORT_SECONDS = 60.0
 RESCORE_SECONDS = 10.0
 
 
-def build_chat_protocol(conversation: Conversation, seen: HandledMessages, *, coupon_qr: bool = True) -> Protocol:
+def build_chat_protocol(
+    conversation: Conversation,
+    seen: HandledMessages,
+    *,
+    coupon_qr: bool = True,
+    handled_listeners: list[Callable[[str, object], None]] | None = None,
+) -> Protocol:
+    """The chat handlers. `handled_listeners` hear (sender, msg_id) when a message is done with."""
+    handled_listeners = handled_listeners if handled_listeners is not None else []
     protocol = Protocol(spec=chat_protocol_spec)
     acks_in_flight: set[asyncio.Task] = set()
 
     @protocol.on_message(ChatMessage)
     async def on_chat(ctx: Context, sender: str, msg: ChatMessage) -> None:
+        try:
+            await handle_chat(ctx, sender, msg)
+        finally:
+            for listener in handled_listeners:  # e.g. the mailbox client deletes the item now
+                listener(sender, msg.msg_id)
+
+    async def handle_chat(ctx: Context, sender: str, msg: ChatMessage) -> None:
         started = time.perf_counter()
         admit = conversation.admit(sender)
         if admit is Admit.DROP:  # a flood past its one warning costs no ack, no reply, no LLM call
@@ -92,6 +110,7 @@ def build_chat_protocol(conversation: Conversation, seen: HandledMessages, *, co
             log.info(
                 "message sender=%s outcome=no_text (%s): acknowledged, nothing to answer", sender_id(sender), kinds
             )
+            seen.answered(sender, msg.msg_id)
             return
         try:
             reply = (
@@ -116,6 +135,7 @@ def build_chat_protocol(conversation: Conversation, seen: HandledMessages, *, co
         if reply.end_session:
             contents.append(EndSessionContent())
         status = await ctx.send(sender, ChatMessage(content=contents))
+        seen.answered(sender, msg.msg_id)
         conversation.reply_times.record(time.perf_counter() - started)
         layers = ",".join(f"{step}:{layer}" for step, layer in reply.layers.items()) or "-"
         log.info(
@@ -180,6 +200,10 @@ def _construct(settings: Settings, seed: str) -> Agent:
     return agent
 
 
+def replica_name(settings: Settings) -> str:
+    return settings.replica_name or f"{socket.gethostname()}:{settings.agent_port}"
+
+
 def inspector_wanted(settings: Settings) -> bool:
     """The inspector is how an organizer connects the mailbox by hand; with an API key the agent does it itself."""
     if settings.agent_inspector == "auto":
@@ -210,7 +234,8 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
     conversation = Conversation(settings, llm, runtime.ledger, runtime.signer)
     # Local mode makes no outbound call at all, so the manifest is published only on Agentverse.
     seen = HandledMessages(conversation.db)
-    chat = build_chat_protocol(conversation, seen, coupon_qr=settings.coupon_qr)
+    handled_listeners: list[Callable[[str, object], None]] = []
+    chat = build_chat_protocol(conversation, seen, coupon_qr=settings.coupon_qr, handled_listeners=handled_listeners)
     agent.include(chat, publish_manifest=settings.agent_mode is AgentMode.AGENTVERSE)
 
     @agent.on_interval(period=DROPPED_REPORT_SECONDS)
@@ -237,6 +262,22 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
         mailbox = agent.mailbox_client
         if isinstance(mailbox, FastMailboxClient):
             server = agent._server  # type: ignore[attr-defined]
+            handled_listeners.append(mailbox.handled)
+            if settings.ledger_url.get_secret_value():
+                # Replicas on one PostgreSQL: one polls the mailbox, the others stand by.
+                lease = MailboxLease(
+                    settings.ledger_url.get_secret_value(), replica_name(settings), settings.failover_seconds
+                )
+                mailbox.may_poll = lease.is_active
+                conversation.organizer.replicas = lease.replicas
+
+                @agent.on_event("startup")
+                async def start_lease(ctx: Context) -> None:
+                    await lease.start()
+
+                @agent.on_event("shutdown")
+                async def stop_lease(ctx: Context) -> None:
+                    await lease.stop()
 
             @agent.on_event("startup")
             async def watch_mailbox(ctx: Context) -> None:

@@ -29,6 +29,10 @@ log = logging.getLogger("pizza.agent")
 FLUSH_SECONDS = 0.2
 
 
+def _key(sender: str, msg_id: object) -> str:
+    return hashlib.sha256(f"{sender}:{msg_id}".encode()).hexdigest()[:32]
+
+
 class HandledMessages:
     def __init__(self, db: LedgerWorker) -> None:
         self._memory = MessageIdGuard()
@@ -37,16 +41,24 @@ class HandledMessages:
         self._flushing: asyncio.Task[None] | None = None
 
     async def first_time(self, sender: str, msg_id: object) -> bool:
-        key = hashlib.sha256(f"{sender}:{msg_id}".encode()).hexdigest()[:32]
+        """Not handled before (in this process, or — answered — before a restart or on another replica)."""
+        key = _key(sender, msg_id)
         if not self._memory.first_time(key):
             return False
         with contextlib.suppress(LedgerBusy):
             if await self._db.seen_message(key):
                 return False  # handled before a restart
-        self._pending.append((key, time.time() + REPLAY_TTL_SECONDS))
+        return True
+
+    def answered(self, sender: str, msg_id: object) -> None:
+        """The reply went out: remember it in the ledger (in a batch, off the event loop).
+
+        Written after the answer, not before: a replica that dies between taking a
+        message and answering it leaves it unanswered in the ledger, so the replica
+        taking over (which gets it again from the mailbox) answers it."""
+        self._pending.append((_key(sender, msg_id), time.time() + REPLAY_TTL_SECONDS))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
-        return True
 
     async def _flush_soon(self) -> None:
         await asyncio.sleep(FLUSH_SECONDS)  # a batching window, not a wait for luck

@@ -32,10 +32,13 @@ May import: pizza_agent.config.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import random
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +50,7 @@ from uagents import Agent, Context, Model
 from uagents.dispatch import dispatcher
 from uagents.mailbox import AgentverseConnectRequest, MailboxClient, StoredEnvelope, register_in_agentverse
 from uagents.resolver import Resolver
+from uagents_core.contrib.protocols.chat import ChatMessage
 from uagents_core.envelope import Envelope
 from uagents_core.identity import is_user_address, parse_identifier
 from uagents_core.registration import RegistrationRequest
@@ -59,6 +63,9 @@ MAILBOX_CONCURRENCY = 32
 ALMANAC_CACHE_SIZE = 10_000
 ALMANAC_CACHE_SECONDS = 600.0
 HTTP_TIMEOUT_SECONDS = 10.0
+# A chat message's item is deleted once it is answered, or after this long whatever happened.
+ANSWER_WAIT_SECONDS = 30.0
+CHAT_MESSAGE_DIGEST = Model.build_schema_digest(ChatMessage)
 # Idle, the mailbox is polled once a second (the framework's interval); for this long after a poll
 # found items, every ACTIVE_POLL_SECONDS (at most 4 GETs a second, only while people are talking).
 ACTIVE_WINDOW_SECONDS = 10.0
@@ -94,6 +101,11 @@ class FastMailboxClient(MailboxClient):
         self._slots = asyncio.Semaphore(MAILBOX_CONCURRENCY)
         self._failures_logged = 0.0
         self._last_items_at = -ACTIVE_WINDOW_SECONDS
+        # Asked before every poll: a standby replica polls nothing (two pollers duplicate everything).
+        self.may_poll: Callable[[], bool] = lambda: True
+        # Chat messages are deleted once answered (`handled`), so a replica that dies in between
+        # leaves them for the one taking over; anything else is deleted once dispatched.
+        self._answered: dict[tuple[str, str], asyncio.Future[None]] = {}
 
     async def _check_mailbox_loop(self) -> None:
         timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT_SECONDS)
@@ -106,6 +118,9 @@ class FastMailboxClient(MailboxClient):
         ):
             while True:
                 found = 0
+                if not self.may_poll():
+                    await asyncio.sleep(ACTIVE_POLL_SECONDS)  # standing by: ask again soon
+                    continue
                 try:
                     found = await self._poll_once(polls, deletes)
                 except (aiohttp.ClientError, TimeoutError) as exc:
@@ -152,47 +167,70 @@ class FastMailboxClient(MailboxClient):
             if str(stored.uuid) not in self._in_hand:
                 self._in_hand.add(str(stored.uuid))
                 fresh.append(stored)
-        await asyncio.gather(*(self._dispatch_bounded(stored) for stored in fresh))
-        for stored in fresh:  # deleted in the background: a slow delete does not hold the next poll
-            task = asyncio.get_running_loop().create_task(self._delete_then_release(deletes, str(stored.uuid)))
+        waits = await asyncio.gather(*(self._dispatch_bounded(stored) for stored in fresh))
+        for stored, answered in zip(fresh, waits, strict=True):
+            # Deleted in the background (a slow delete does not hold the next poll), a chat message
+            # once it is answered.
+            task = asyncio.get_running_loop().create_task(
+                self._delete_then_release(deletes, str(stored.uuid), answered)
+            )
             self._deleting.add(task)
             task.add_done_callback(self._deleting.discard)
         return len(fresh)
 
-    async def _dispatch_bounded(self, stored: StoredEnvelope) -> None:
+    async def _dispatch_bounded(self, stored: StoredEnvelope) -> asyncio.Future[None] | None:
+        answered = None
         async with self._slots:
             try:
-                await self._dispatch(stored)
+                answered = await self._dispatch(stored)
             except Exception:  # one bad item must not stop the others
                 log.exception("a mailbox item could not be dispatched")
         # Verifying is CPU work that never yields: without this, a poll of 200 items is verified
         # to the end before the first handler runs and sends its acknowledgement.
         await asyncio.sleep(0)
+        return answered
 
-    async def _delete_then_release(self, session: aiohttp.ClientSession, uuid: str) -> None:
+    def handled(self, sender: str, msg_id: object) -> None:
+        """The chat handler is done with (sender, msg_id): its mailbox item may go."""
+        waiting = self._answered.pop((sender, str(msg_id)), None)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
+
+    async def _delete_then_release(
+        self, session: aiohttp.ClientSession, uuid: str, answered: asyncio.Future[None] | None = None
+    ) -> None:
         try:
+            if answered is not None:
+                with contextlib.suppress(TimeoutError):  # never kept for ever: deleted after the wait
+                    await asyncio.wait_for(answered, ANSWER_WAIT_SECONDS)
             await self._delete(session, uuid)
         finally:
             self._in_hand.discard(uuid)  # until now a poll still lists it: it is not dispatched twice
 
-    async def _dispatch(self, stored: StoredEnvelope) -> None:
+    async def _dispatch(self, stored: StoredEnvelope) -> asyncio.Future[None] | None:
+        """Verify and dispatch one item; for a chat message, a future that completes once it is answered."""
         try:
             env = Envelope.model_validate(stored.envelope)
         except ValidationError:
             log.warning("Received invalid envelope")
-            return
+            return None
         if stored.expires_at < datetime.now(UTC) or (env.expires and env.expires < time.time()):
             log.warning("dropped an expired envelope from the mailbox (sender …%s)", env.sender[-8:])
-            return
+            return None
         if not is_user_address(env.sender):
             try:
                 env.verify()
             except Exception as err:  # any failure to verify
                 log.warning("Received envelope that failed verification: %s", err)
-                return
+                return None
         if not dispatcher.contains(env.target):
             log.warning("Received envelope for unrecognized address")
-            return
+            return None
+        answered = None
+        if env.schema_digest == CHAT_MESSAGE_DIGEST:
+            msg_id = _msg_id(env.decode_payload())
+            if msg_id is not None:
+                answered = self._answered.setdefault((env.sender, msg_id), asyncio.get_running_loop().create_future())
         await dispatcher.dispatch_msg(
             sender=env.sender,
             destination=env.target,
@@ -200,6 +238,7 @@ class FastMailboxClient(MailboxClient):
             message=env.decode_payload(),
             session=env.session,
         )
+        return answered
 
     async def _delete(self, session: aiohttp.ClientSession, uuid: str) -> None:
         url = f"{self._agentverse.agents_api}/{self._identity.address}/mailbox/{uuid}"
@@ -209,6 +248,14 @@ class FastMailboxClient(MailboxClient):
                     self._warn_rarely(f"Failed to delete a mailbox item: HTTP {response.status}")
         except (aiohttp.ClientError, TimeoutError) as exc:
             self._warn_rarely(f"Failed to delete a mailbox item: {type(exc).__name__}")
+
+
+def _msg_id(payload: str) -> str | None:
+    try:
+        value = json.loads(payload).get("msg_id")
+    except (ValueError, AttributeError):
+        return None
+    return str(value) if value else None
 
 
 class AlmanacCache(Resolver):

@@ -1,0 +1,187 @@
+"""Which replica polls the mailbox: a lease in PostgreSQL, held by one replica, taken over in seconds.
+
+Two pollers of one Agentverse mailbox each get every message, so exactly one
+replica may poll. The active one holds a session-level advisory lock on its
+own connection and renews a lease row every second. When its process dies,
+its connection closes and PostgreSQL releases the lock at once; the standby's
+next attempt (every second) takes it. When it stalls (frozen, swapping, a
+laptop lid closed) the connection stays open, so the standby also watches the
+lease row: renewed longer than `FAILOVER_SECONDS` ago, it ends the holder's
+database session (`pg_terminate_backend`), which releases the lock. The old
+holder, if it wakes, finds its connection gone and stops polling before its
+next poll (`is_active()` is checked before each one).
+
+Times are the database server's clock, so replicas' clocks never disagree.
+Every replica also records itself in `replicas` each second: `status` names
+the active one and its peers.
+
+May import: pizza_agent.ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+import psycopg
+
+log = logging.getLogger("pizza.replicas")
+
+MAILBOX_LOCK = 0x7E57_BA11
+HEARTBEAT_SECONDS = 1.0
+NOW = "EXTRACT(EPOCH FROM clock_timestamp())"
+
+
+@dataclass(frozen=True)
+class Takeover:
+    """One change of hands, as the new holder saw it."""
+
+    previous: str | None
+    gap_seconds: float | None  # from the previous holder's last renewal to this takeover
+
+
+class MailboxLease:
+    def __init__(self, url: str, replica: str, failover_seconds: float = 5.0) -> None:
+        self.url = url
+        self.replica = replica
+        self.failover_seconds = failover_seconds
+        self.active = False
+        self.became_active = asyncio.Event()
+        self.takeovers: list[Takeover] = []
+        self._conn: psycopg.AsyncConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._started_at = time.time()
+        self._last_renewed = 0.0  # monotonic, by this replica
+
+    # --- what the mailbox client asks before each poll -------------------------------------------
+    def is_active(self) -> bool:
+        """Active and renewed within the failover window: otherwise another replica may be polling."""
+        return self.active and time.monotonic() - self._last_renewed < self.failover_seconds
+
+    # --- running -------------------------------------------------------------------------------
+    async def start(self) -> MailboxLease:
+        await self._connect()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                if self.active:
+                    await self._conn.execute("DELETE FROM leases WHERE name='mailbox' AND holder=%s", (self.replica,))
+                await self._conn.execute("DELETE FROM replicas WHERE name=%s", (self.replica,))
+            await self._conn.close()
+        self.active = False
+
+    async def _connect(self) -> None:
+        # The tables are the ledger's migration 6: the agent opened its ledger (and migrated) first.
+        self._conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=5)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if self._conn is None or self._conn.closed or self._conn.broken:
+                    self._lose("its database connection was lost")
+                    await self._connect()
+                await self.tick()
+            except (psycopg.Error, OSError) as exc:
+                self._lose(f"the database did not answer ({type(exc).__name__})")
+                if self._conn is not None:
+                    with contextlib.suppress(psycopg.Error):
+                        await self._conn.close()
+                self._conn = None
+            await asyncio.sleep(HEARTBEAT_SECONDS)  # the heartbeat period
+
+    async def tick(self) -> None:
+        """One heartbeat: renew (active), or try to take over (standby)."""
+        conn = self._conn
+        assert conn is not None
+        role = "active" if self.active else "standby"
+        await conn.execute(
+            f"INSERT INTO replicas VALUES (%s, %s, {NOW}, %s) "
+            "ON CONFLICT (name) DO UPDATE SET role=excluded.role, seen_at=excluded.seen_at",
+            (self.replica, role, self._started_at),
+        )
+        if self.active:
+            renewed = await conn.execute(
+                f"UPDATE leases SET renewed_at={NOW} WHERE name='mailbox' AND holder=%s", (self.replica,)
+            )
+            if renewed.rowcount == 1:
+                self._last_renewed = time.monotonic()
+            else:
+                self._lose("another replica holds the lease")
+            return
+        got = (await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (MAILBOX_LOCK,))).fetchone())[0]  # type: ignore[index]
+        if got:
+            await self._take(conn)
+            return
+        row = await (
+            await conn.execute(f"SELECT holder, backend_pid, {NOW} - renewed_at FROM leases WHERE name='mailbox'")
+        ).fetchone()
+        if row is not None and row[2] > self.failover_seconds:
+            holder, pid, silent_for = row
+            log.warning(
+                "replica %s: the active replica %s has not renewed for %.1fs: ending its session to take over",
+                self.replica,
+                holder,
+                silent_for,
+            )
+            await conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    async def _take(self, conn: psycopg.AsyncConnection) -> None:
+        previous = await (
+            await conn.execute(f"SELECT holder, {NOW} - renewed_at FROM leases WHERE name='mailbox'")
+        ).fetchone()
+        await conn.execute(
+            f"INSERT INTO leases VALUES ('mailbox', %s, pg_backend_pid(), {NOW}, {NOW}) "
+            "ON CONFLICT (name) DO UPDATE SET holder=excluded.holder, backend_pid=excluded.backend_pid, "
+            "renewed_at=excluded.renewed_at, taken_at=excluded.taken_at",
+            (self.replica,),
+        )
+        self.active = True
+        self._last_renewed = time.monotonic()
+        takeover = Takeover(previous[0] if previous else None, round(previous[1], 2) if previous else None)
+        self.takeovers.append(takeover)
+        self.became_active.set()
+        if takeover.previous and takeover.previous != self.replica:
+            log.warning(
+                "replica %s took over the mailbox from %s (%.1fs after its last renewal)",
+                self.replica,
+                takeover.previous,
+                takeover.gap_seconds or 0.0,
+            )
+        else:
+            log.warning("replica %s polls the mailbox (active); others stand by", self.replica)
+
+    def _lose(self, why: str) -> None:
+        if self.active:
+            log.warning("replica %s stops polling the mailbox: %s", self.replica, why)
+        self.active = False
+        self.became_active.clear()
+
+    # --- status --------------------------------------------------------------------------------
+    async def replicas(self) -> dict[str, object]:
+        """The active replica and every replica seen in the last minute (for `status`)."""
+        if self._conn is None or self._conn.closed:
+            return {"this": self.replica, "role": "standby", "active": None, "peers": []}
+        lease = await (
+            await self._conn.execute(f"SELECT holder, {NOW} - renewed_at FROM leases WHERE name='mailbox'")
+        ).fetchone()
+        rows = await (
+            await self._conn.execute(
+                f"SELECT name, role, {NOW} - seen_at FROM replicas WHERE seen_at > {NOW} - 60 ORDER BY name"
+            )
+        ).fetchall()
+        return {
+            "this": self.replica,
+            "role": "active" if self.is_active() else "standby",
+            "active": lease[0] if lease and lease[1] < self.failover_seconds else None,
+            "peers": [{"name": name, "role": role, "seen_seconds_ago": round(ago, 1)} for name, role, ago in rows],
+        }

@@ -1,0 +1,134 @@
+"""Two replicas, one giveaway: a real PostgreSQL, the Agentverse stand-in, kill -9 and SIGSTOP.
+
+Both replicas run `python agent.py` in agentverse mode with the same seed,
+coupon secret and LEDGER_URL. One polls the mailbox; the other stands by and
+takes over when the first dies or freezes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from uagents_core.identity import Identity
+
+from pizza_agent.ledger.codes import CODE_PATTERN
+from pizza_agent.ledger.store import Ledger
+from pizza_agent.rehearsal.agent_process import AgentProcess
+from pizza_agent.rehearsal.agentverse_standin import AgentverseStandIn
+from pizza_agent.rehearsal.asi_one import MailboxParticipant
+
+STORY = (
+    "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon. "
+    "The judges were confused, but our demo ran on pepperoni power and we shipped it."
+)
+FAILOVER = 3.0
+ORGANIZER_SEED = "replica-organizer"
+
+
+class Pair:
+    def __init__(self, standin: AgentverseStandIn, url: str, replicas: dict[str, AgentProcess]) -> None:
+        self.standin, self.url, self.replicas = standin, url, replicas
+
+    def active(self) -> str:
+        ledger = Ledger(self.url)
+        try:
+            row = ledger._db.execute("SELECT holder FROM leases WHERE name='mailbox'").fetchone()
+        finally:
+            ledger.close()
+        return row[0] if row else ""
+
+    def participant(self, seed: str) -> MailboxParticipant:
+        address = next(iter(self.replicas.values())).address
+        return MailboxParticipant(seed, self.standin, address)
+
+    def coupons(self) -> list:
+        ledger = Ledger(self.url)
+        try:
+            return ledger.coupons()
+        finally:
+            ledger.close()
+
+
+async def wait_until(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.05)  # polling for an event, with a deadline
+
+
+@pytest.fixture
+async def pair(tmp_path, postgres_server) -> AsyncIterator[Pair]:
+    standin = await AgentverseStandIn().start()
+    url = postgres_server.database(f"replicas_{tmp_path.name}"[:60].lower().replace("-", "_"))
+    env = {
+        "AGENT_MODE": "agentverse",
+        "AGENTVERSE_URL": standin.url,
+        "AGENTVERSE_API_KEY": "av-test-key-0123456789",
+        "LEDGER_URL": url,
+        "AGENT_SEED": "replicated-agent-seed-0123456789",
+        "COUPON_SECRET": "replicated-coupon-secret-0123456789",
+        "FAILOVER_SECONDS": str(FAILOVER),
+        "ORGANIZER_ADDRESSES": Identity.from_seed(ORGANIZER_SEED, 0).address,
+    }
+    replicas = {name: AgentProcess(tmp_path / name / "data", REPLICA_NAME=name, **env) for name in ("alpha", "beta")}
+    running = Pair(standin, url, replicas)
+    await replicas["alpha"].start(ready=lambda: running.active() == "alpha")
+    await replicas["beta"].start()
+    yield running
+    for replica in replicas.values():
+        if replica.proc is not None and replica.proc.poll() is None:
+            replica.proc.send_signal(signal.SIGCONT)
+        replica.stop()
+    await standin.stop()
+
+
+async def test_one_replica_polls_and_the_other_stands_by(pair):
+    async with pair.participant("early") as early:
+        assert "story prompt" in await early.ask("I want pizza")
+    await asyncio.sleep(1.5)  # a few heartbeats: the standby must still not poll
+    assert pair.active() == "alpha"
+    assert "polls the mailbox (active)" in pair.replicas["alpha"].logs()
+    assert "polls the mailbox" not in pair.replicas["beta"].logs()
+    assert "outcome=prompt" not in pair.replicas["beta"].logs()
+
+
+async def test_kill_9_of_the_active_replica_loses_nobody_and_doubles_nothing(pair):
+    async with pair.participant("through-the-crash") as alice, pair.participant("after-the-crash") as bob:
+        assert "story prompt" in await alice.ask("I want pizza")
+        pair.replicas["alpha"].stop(signal.SIGKILL)
+        killed_at = time.monotonic()
+        code = CODE_PATTERN.search(await alice.ask(STORY, timeout=30)).group(0)
+        gap = time.monotonic() - killed_at
+        assert "story prompt" in await bob.ask("I want pizza", timeout=30)
+    assert pair.active() == "beta"
+    assert gap < FAILOVER + 3  # the new poller answered soon after the crash
+    assert [c.code for c in pair.coupons()] == [code]
+    assert "took over the mailbox from alpha" in pair.replicas["beta"].logs()
+
+
+async def test_a_frozen_active_replica_is_fenced_off_and_the_standby_takes_over(pair):
+    alpha = pair.replicas["alpha"]
+    async with pair.participant("patient") as patient:
+        alpha.proc.send_signal(signal.SIGSTOP)  # frozen: its connection stays open, it renews nothing
+        assert "story prompt" in await patient.ask("I want pizza", timeout=30)
+        assert pair.active() == "beta"
+        alpha.proc.send_signal(signal.SIGCONT)  # it wakes up and must not poll again
+        await wait_until(lambda: "stops polling the mailbox" in alpha.logs())
+        code = CODE_PATTERN.search(await patient.ask(STORY, timeout=30)).group(0)
+        await asyncio.sleep(1.0)  # time for a duplicate to show, were alpha still polling
+        assert patient.inbox.empty()
+    assert [c.code for c in pair.coupons()] == [code]
+    assert "ending its session to take over" in pair.replicas["beta"].logs()
+
+
+async def test_status_names_the_active_replica_and_its_peers(pair):
+    async with pair.participant(ORGANIZER_SEED) as organizer:
+        status = await organizer.ask("status")
+    line = next(line for line in status.splitlines() if line.startswith("replicas:"))
+    assert line.startswith("replicas: this is alpha (active); polling the mailbox: alpha; seen: alpha (active")
+    assert "beta (standby" in line

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 9100
 
-.PHONY: setup run test lint format chat provider drill bench bench-injection bench-mailbox dashboard-demo clean
+.PHONY: setup run test lint format chat provider drill bench bench-injection bench-mailbox bench-postgres dashboard-demo clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@echo "Setting up $(VENV) from the pinned requirements (first time or after a requirements change, ~30 s)..."
@@ -47,6 +47,10 @@ bench-injection: $(STAMP)
 
 bench-mailbox: $(STAMP)
 	$(PY) bench/mailbox.py
+
+bench-postgres: $(STAMP)
+	@scripts/ensure-postgresql
+	$(PY) bench/postgres.py
 
 dashboard-demo: $(STAMP)
 	$(PY) -m pizza_agent.rehearsal.dashboard_demo

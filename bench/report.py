@@ -57,6 +57,20 @@ def _mailbox_section() -> str:
     return "\n".join(lines) + "\n" + targets
 
 
+def _postgres_section() -> str:
+    path = ROOT / "bench" / "results" / "postgres.json"
+    if not path.exists():
+        return "(not run yet: `make bench-postgres` writes bench/results/postgres.json)"
+    r = json.loads(path.read_text())
+    rounds = ", ".join(
+        f"{p:.0f}/{q:.0f}" for p, q in zip(r["rounds"]["postgresql"], r["rounds"]["sqlite"], strict=True)
+    )
+    return f"""| what | figure | target | |
+|---|---|---|---|
+| throughput, static path, PostgreSQL vs SQLite (one replica) | {r["msgs_per_s"]["postgresql"]:.0f} vs {r["msgs_per_s"]["sqlite"]:.0f} msg/s: ratio {r["ratio"]:.2f} (rounds PostgreSQL/SQLite: {rounds}) | ≥ 0.8 | {_met(r["ratio"] >= 0.8)} |
+"""
+
+
 def _injection_section() -> str:
     path = ROOT / "bench" / "results" / "injection.json"
     if not path.exists():
@@ -216,6 +230,22 @@ Through the whole drill: `python agent.py drill --via agentverse --rtt-ms 100` (
 the default fault timeline, every message through the stand-in's mailbox):
 
 {_drill("drill-agentverse.txt")}
+
+## Two machines, one giveaway: PostgreSQL and failover
+
+`make bench-postgres` (`bench/postgres.py`, about a minute; writes `bench/results/postgres.json`): one
+replica with `LEDGER_URL` on a real PostgreSQL on loopback (fsync on) against the SQLite file, figure 2's
+method (20 participants × 10 messages, every one a ledger write; three interleaved rounds, best of each).
+
+{_postgres_section()}
+
+The failover drill: `python agent.py drill --via agentverse --rtt-ms 100 --replicas 2 --kill-active-at 20s`
+(200 participants through the stand-in, the default fault timeline, two replicas on one PostgreSQL; at 20 s
+the active replica gets SIGKILL in the middle of the arrivals and of the OpenAI outage). Targets: every
+participant answered, 0 duplicate and 0 lost coupons, the mailbox taken over within 6 s, and OpenAI probed
+at most once per probe interval in total across both replicas (the breaker is handed over with the mailbox).
+
+{_drill("drill-failover.txt")}
 
 ## Start and stop
 

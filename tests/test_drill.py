@@ -34,6 +34,18 @@ async def test_the_drill_runs_through_the_agentverse_mailbox_with_wan_latency(tm
     assert "RESULT: PASS" in result.table(timeline)
 
 
+async def test_the_failover_drill_kills_the_active_replica_and_loses_nothing(tmp_path):
+    """`drill --via agentverse --replicas 2 --kill-active-at 5s`, CI-sized, on a real PostgreSQL."""
+    timeline = Timeline.load(CI_TIMELINE)
+    result, _ = await run_drill(
+        40, timeline, tmp_path, progress=False, via="agentverse", replicas=2, kill_active_at=5.0
+    )
+    assert result.failures() == [], result.table(timeline)
+    assert result.failover["killed"] == "replica-a" and result.failover["taken_by"] == "replica-b"
+    assert result.failover["takeover_seconds"] < 6.0
+    assert len(result.ledger_codes) == 40 and result.duplicates == 0 and result.unanswered == 0
+
+
 def test_the_drill_fails_a_deploy_on_any_broken_promise():
     timeline = Timeline.load(CI_TIMELINE)
     result = DrillResult(participants=2, deadline=6.0)

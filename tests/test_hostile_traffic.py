@@ -264,7 +264,7 @@ async def test_a_replayed_envelope_is_not_handled_again_after_a_restart(tmp_path
         assert await post(agent.endpoint, raw) == 200
         first = await replayer.next_reply()
         assert CODE_PATTERN.search(first.text())
-        await asyncio.sleep(0.5)  # past the agent's batching window for handled ids (FLUSH_SECONDS)
+        await asyncio.sleep(0.5)  # the answered id is written right after the answer; this is well past it
         agent.stop()
         before = len(agent.logs())  # the restarted agent appends to the same log file
         again = await AgentProcess(tmp_path / "data", AGENT_PORT=str(port)).start()

@@ -16,7 +16,9 @@ import pytest
 from uagents_core.identity import Identity
 
 from pizza_agent.ledger.codes import CODE_PATTERN
+from pizza_agent.ledger.leadership import MailboxLease
 from pizza_agent.ledger.store import Ledger
+from pizza_agent.llm.health import ProviderHealth
 from pizza_agent.rehearsal.agent_process import AgentProcess
 from pizza_agent.rehearsal.agentverse_standin import AgentverseStandIn
 from pizza_agent.rehearsal.asi_one import MailboxParticipant
@@ -100,6 +102,9 @@ async def test_one_replica_polls_and_the_other_stands_by(pair):
 async def test_kill_9_of_the_active_replica_loses_nobody_and_doubles_nothing(pair):
     async with pair.participant("through-the-crash") as alice, pair.participant("after-the-crash") as bob:
         assert "story prompt" in await alice.ask("I want pizza")
+        # Answered, recorded, deleted from the mailbox: then the crash (a crash in the milliseconds
+        # between sending a reply and recording it could only repeat that same reply).
+        await wait_until(lambda: not pair.standin.mailboxes[pair.replicas["alpha"].address])
         pair.replicas["alpha"].stop(signal.SIGKILL)
         killed_at = time.monotonic()
         code = CODE_PATTERN.search(await alice.ask(STORY, timeout=30)).group(0)
@@ -132,3 +137,31 @@ async def test_status_names_the_active_replica_and_its_peers(pair):
     line = next(line for line in status.splitlines() if line.startswith("replicas:"))
     assert line.startswith("replicas: this is alpha (active); polling the mailbox: alpha; seen: alpha (active")
     assert "beta (standby" in line
+
+
+async def test_the_breaker_travels_with_the_mailbox(postgres_server):
+    """A provider skipped on the dying replica stays skipped on the next, its probe on the same schedule."""
+    url = postgres_server.database("breaker_handover")
+    Ledger(url).close()  # the agent's ledger migrates first
+    clock = {"now": 1000.0}
+    dying_openai = ProviderHealth("openai", threshold=3, probe_interval=30, clock=lambda: clock["now"])
+    for _ in range(3):
+        dying_openai.record_failure(dying_openai.admit(), "TransientError: 503", 5.0)
+    assert dying_openai.skipping
+    clock["now"] += 12.0  # skipped for 12 s when it dies
+    dying = await MailboxLease(url, "dying", 1.0, breakers={"openai": dying_openai}).start()
+    await wait_until(lambda: dying.active)
+    await dying.tick()  # one heartbeat: the breaker is published
+    await dying._conn.close()  # its process dies: the session ends, the lock goes
+
+    fresh_openai = ProviderHealth("openai", threshold=3, probe_interval=30, clock=lambda: clock["now"])
+    taking_over = await MailboxLease(url, "taking-over", 1.0, breakers={"openai": fresh_openai}).start()
+    try:
+        await wait_until(lambda: taking_over.active)
+        assert fresh_openai.failures == 3 and fresh_openai.skipping
+        assert not fresh_openai.admit().allowed  # no probe yet: 12 of its 30 s had passed
+        clock["now"] += 18.5
+        assert fresh_openai.admit().probe  # due when it would have been on the dead replica
+    finally:
+        await taking_over.stop()
+        dying._task.cancel()

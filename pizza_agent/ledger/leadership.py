@@ -11,11 +11,18 @@ database session (`pg_terminate_backend`), which releases the lock. The old
 holder, if it wakes, finds its connection gone and stops polling before its
 next poll (`is_active()` is checked before each one).
 
+The breakers travel with the mailbox: the active replica publishes each
+provider's failure counter, how long it has been skipped and any 429
+cool-down every second; the replica taking over adopts them before its first
+poll. So a provider that is down stays skipped across a failover, and its
+probes keep their schedule (one per interval in total), instead of a fresh
+replica paying the outage again.
+
 Times are the database server's clock, so replicas' clocks never disagree.
 Every replica also records itself in `replicas` each second: `status` names
 the active one and its peers.
 
-May import: pizza_agent.ledger.
+May import: pizza_agent.ledger, pizza_agent.llm.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ import time
 from dataclasses import dataclass
 
 import psycopg
+
+from pizza_agent.llm.health import ProviderHealth
 
 log = logging.getLogger("pizza.replicas")
 
@@ -44,7 +53,14 @@ class Takeover:
 
 
 class MailboxLease:
-    def __init__(self, url: str, replica: str, failover_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        replica: str,
+        failover_seconds: float = 5.0,
+        breakers: dict[str, ProviderHealth] | None = None,
+    ) -> None:
+        self.breakers = breakers or {}
         self.url = url
         self.replica = replica
         self.failover_seconds = failover_seconds
@@ -115,6 +131,7 @@ class MailboxLease:
             )
             if renewed.rowcount == 1:
                 self._last_renewed = time.monotonic()
+                await self._publish_breakers(conn)
             else:
                 self._lose("another replica holds the lease")
             return
@@ -145,6 +162,7 @@ class MailboxLease:
             "renewed_at=excluded.renewed_at, taken_at=excluded.taken_at",
             (self.replica,),
         )
+        await self._adopt_breakers(conn)  # before the first poll
         self.active = True
         self._last_renewed = time.monotonic()
         takeover = Takeover(previous[0] if previous else None, round(previous[1], 2) if previous else None)
@@ -159,6 +177,44 @@ class MailboxLease:
             )
         else:
             log.warning("replica %s polls the mailbox (active); others stand by", self.replica)
+
+    async def _publish_breakers(self, conn: psycopg.AsyncConnection) -> None:
+        for name, health in self.breakers.items():
+            now = health.now()
+            skip_age = now - health.skip_started if health.skipping else 0.0
+            await conn.execute(
+                f"INSERT INTO provider_health VALUES (%s, %s, %s, %s, {NOW}, %s) ON CONFLICT (provider) DO UPDATE SET "
+                "failures=excluded.failures, skip_age=excluded.skip_age, cooldown_left=excluded.cooldown_left, "
+                "published_at=excluded.published_at, published_by=excluded.published_by",
+                (name, health.failures, skip_age, max(0.0, health.cooldown_until - now), self.replica),
+            )
+
+    async def _adopt_breakers(self, conn: psycopg.AsyncConnection) -> None:
+        rows = await (
+            await conn.execute(
+                f"SELECT provider, failures, skip_age, cooldown_left, {NOW} - published_at, published_by "
+                "FROM provider_health"
+            )
+        ).fetchall()
+        for name, failures, skip_age, cooldown_left, age, published_by in rows:
+            health = self.breakers.get(name)
+            if health is None or published_by == self.replica:
+                continue
+            now = health.now()
+            health.failures = min(health.threshold, max(health.failures, int(failures)))
+            if health.skipping:
+                health.skip_started = now - (skip_age + age)  # the probe keeps its schedule
+            if cooldown_left - age > 0:
+                health.cooldown_until = max(health.cooldown_until, now + cooldown_left - age)
+            if failures:
+                log.warning(
+                    "replica %s adopted %s's breaker from %s: failures=%d%s",
+                    self.replica,
+                    name,
+                    published_by,
+                    health.failures,
+                    f", skipped for {skip_age + age:.0f}s" if health.skipping else "",
+                )
 
     def _lose(self, why: str) -> None:
         if self.active:

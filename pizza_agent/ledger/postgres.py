@@ -3,7 +3,7 @@
 `Ledger` is written once, in SQL both databases understand (`?` placeholders,
 `INSERT … ON CONFLICT`); this adapter turns the placeholders into psycopg's and
 maps PostgreSQL's lock time-out to `LedgerBusy`. The migrations are the same
-six, numbered the same, in PostgreSQL's types.
+seven, numbered the same, in PostgreSQL's types.
 
 Each `Ledger` owns one connection: the agent runs two (the writer thread's and
 the reader thread's, see worker.py), so a pool would add nothing but a lock.
@@ -136,6 +136,17 @@ PG_MIGRATIONS: list[str] = [
         backend_pid INTEGER NOT NULL,
         renewed_at DOUBLE PRECISION NOT NULL,
         taken_at DOUBLE PRECISION NOT NULL
+    )
+    """,
+    # 7: each provider's breaker, handed from the active replica to the one taking over (leadership.py)
+    """
+    CREATE TABLE IF NOT EXISTS provider_health (
+        provider TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        skip_age DOUBLE PRECISION NOT NULL,
+        cooldown_left DOUBLE PRECISION NOT NULL,
+        published_at DOUBLE PRECISION NOT NULL,
+        published_by TEXT NOT NULL
     )
     """,
 ]

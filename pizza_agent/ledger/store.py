@@ -139,6 +139,17 @@ MIGRATIONS: list[str] = [
         taken_at REAL NOT NULL
     );
     """,
+    # 7: each provider's breaker, handed from the active replica to the one taking over (leadership.py)
+    """
+    CREATE TABLE IF NOT EXISTS provider_health (
+        provider TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        skip_age REAL NOT NULL,
+        cooldown_left REAL NOT NULL,
+        published_at REAL NOT NULL,
+        published_by TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -250,6 +261,12 @@ class Ledger:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._identity = _identity(self.path) if str(path) != ":memory:" else None
         self._migrate()
+
+    def twin(self, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Ledger:
+        """Another writing connection to the same ledger (the worker's bookkeeping thread)."""
+        if self._identity is None and not self.postgres:
+            return self  # in memory: there is only this one
+        return Ledger(self.url if self.postgres else self.path, clock=self._clock, busy_timeout=busy_timeout)  # type: ignore[arg-type]
 
     def reader(self) -> Ledger:
         """Another connection for reads: SQLite in WAL mode and PostgreSQL never make it wait for a writer."""

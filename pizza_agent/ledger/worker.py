@@ -49,6 +49,12 @@ READS = frozenset(
 )
 
 
+# Writes that only keep books (handled message ids): their own connection and thread, and a short
+# busy time-out, so they never queue ahead of a participant's coupon on the writer thread.
+BOOKKEEPING = frozenset({"remember_messages"})
+BOOKKEEPING_BUSY_SECONDS = 0.5
+
+
 class LedgerWorker:
     """`await worker.coupon_for(address)`: any Ledger method, run on the right thread.
 
@@ -60,9 +66,30 @@ class LedgerWorker:
         self._reader = ledger.reader()
         self._writes = ThreadPoolExecutor(1, thread_name_prefix="ledger-write")
         self._reads = ThreadPoolExecutor(1, thread_name_prefix="ledger-read")
+        self._books = ThreadPoolExecutor(1, thread_name_prefix="ledger-books")
+        self._bookkeeper: Ledger | None = None
         self._busy_until = 0.0
 
+    def _bookkeeping_ledger(self) -> Ledger:
+        if self._bookkeeper is None:
+            self._bookkeeper = self.ledger.twin(busy_timeout=BOOKKEEPING_BUSY_SECONDS)
+        return self._bookkeeper
+
     def __getattr__(self, name: str) -> Any:
+        if name in BOOKKEEPING:
+
+            async def bookkeeping_call(*args: Any, **kwargs: Any) -> Any:
+                def call() -> Any:
+                    try:
+                        return getattr(self._bookkeeping_ledger(), name)(*args, **kwargs)
+                    except sqlite3.OperationalError as exc:
+                        raise LedgerBusy(str(exc)) from exc
+
+                # An in-memory ledger has one connection: its books are kept on the writer thread.
+                executor = self._writes if self._bookkeeping_ledger() is self.ledger else self._books
+                return await asyncio.get_running_loop().run_in_executor(executor, call)
+
+            return bookkeeping_call
         read = name in READS
         method = getattr(self._reader if read else self.ledger, name)
         if read:
@@ -105,3 +132,4 @@ class LedgerWorker:
     def close(self) -> None:
         self._writes.shutdown(wait=True)
         self._reads.shutdown(wait=True)
+        self._books.shutdown(wait=True)

@@ -2,6 +2,7 @@
 
     python agent.py drill [--participants 200] [--timeline drills/default.toml] [--hostile]
     python agent.py drill --via agentverse [--rtt-ms 100]
+    python agent.py drill --via agentverse --replicas 2 --kill-active-at 20s
 
 Runs on a laptop with no keys and no internet: two local misbehaving providers
 (OpenAI and ASI1), the agent in local mode on a free loopback port, and N
@@ -21,9 +22,11 @@ while skipped: it can gate a deploy.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import math
+import signal
 import sys
 import tempfile
 import time
@@ -42,6 +45,7 @@ from pizza_agent.rehearsal.agentverse_standin import AgentverseStandIn, Faults
 from pizza_agent.rehearsal.asi_one import MailboxParticipant
 from pizza_agent.rehearsal.attacker import Attacker
 from pizza_agent.rehearsal.fault_provider import FaultProvider, is_fault
+from pizza_agent.rehearsal.postgres_server import TemporaryPostgres
 from pizza_agent.transport.chat_client import Participant
 from pizza_agent.workarounds.fast_crypto import use_libsecp256k1
 
@@ -51,6 +55,8 @@ SAMPLE_EVERY_SECONDS = 0.5
 # --hostile: rejected 60 KB envelopes sent during the run, and the memory growth allowed meanwhile.
 HOSTILE_BIG_ENVELOPES = 10_000
 HOSTILE_RSS_GROWTH_MB = 30
+# --kill-active-at: the standby must hold the mailbox within this many seconds of the kill.
+FAILOVER_TARGET_SECONDS = 6.0
 # Participants arrive over this share of the timeline, so the last ones finish inside it.
 ARRIVAL_SHARE = 0.85
 STORIES = [
@@ -105,6 +111,7 @@ class Exchange:
     phase: str
     latency: float | None  # None: unanswered
     text: str = ""
+    sent_at: float | None = None  # seconds from the drill's start
 
 
 @dataclass
@@ -133,6 +140,8 @@ class DrillResult:
     big_envelopes: int = 0
     rss_series_kb: list[int] = field(default_factory=list)  # sampled every second
     path: str = "local HTTP (loopback)"
+    failover: dict | None = None  # --kill-active-at: who was killed, when, who took over, how fast
+    extra_replies: int = 0  # replies nobody was waiting for (a message answered twice)
 
     @property
     def rss_growth_mb(self) -> float:
@@ -178,6 +187,12 @@ class DrillResult:
             problems.append(
                 f"OpenAI got {self.openai_requests_while_skipped} requests while skipped "
                 f"(at most {self.allowed_probes}: one per probe interval)"
+            )
+        if self.failover is not None and not self.failover.get("taken_by"):
+            problems.append(f"nobody took over after {self.failover['killed']} was killed")
+        if self.failover is not None and (self.failover.get("takeover_seconds") or 99) > FAILOVER_TARGET_SECONDS:
+            problems.append(
+                f"the failover took {self.failover.get('takeover_seconds')}s (at most {FAILOVER_TARGET_SECONDS:g})"
             )
         if self.hostile is not None and self.rss_growth_mb > HOSTILE_RSS_GROWTH_MB:
             problems.append(f"the agent's memory grew {self.rss_growth_mb:.0f} MB under attack (at most 30)")
@@ -253,6 +268,26 @@ class DrillResult:
                 + f" · growth {self.rss_growth_mb:.1f} MB while {self.big_envelopes} rejected 60 KB envelopes arrived"
             )
         rss = self.memory_kb.get("VmRSS", 0) / 1024
+        if self.failover is not None:
+            f = self.failover
+            waits = [
+                e.latency
+                for e in self.exchanges
+                if e.latency is not None
+                and e.sent_at is not None
+                and e.sent_at <= f["at_seconds"] + (f.get("takeover_seconds") or 0)
+                and e.sent_at + e.latency >= f["at_seconds"]
+            ]
+            lines.append(
+                f"failover: kill -9 of {f['killed']} (active) at {f['at_seconds']:.1f}s; "
+                + (
+                    f"{f['taken_by']} took over the mailbox {f['takeover_seconds']:.2f}s later"
+                    if f.get("taken_by")
+                    else "NOBODY took over"
+                )
+                + f"; {len(waits)} message(s) in flight across it, longest wait {max(waits, default=0):.2f}s"
+                + f"; replies nobody waited for: {self.extra_replies}"
+            )
         hwm = max(self.memory_kb.get("VmHWM", 0), self.peak_rss_kb) / 1024
         lines.append(f"agent memory: RSS {rss:.0f} MB at the end, peak {hwm:.0f} MB")
         problems = self.failures()
@@ -303,8 +338,15 @@ class Drill:
         hostile: bool = False,
         via: str = "http",
         rtt_ms: float = 0.0,
+        replicas: int = 1,
+        kill_active_at: float | None = None,
     ) -> None:
         self.via = via
+        self.replica_count = replicas
+        self.kill_active_at = kill_active_at
+        self.postgres: TemporaryPostgres | None = None
+        self.replicas: dict[str, AgentProcess] = {}
+        self.ledger_url: str | None = None
         self.rtt_ms = rtt_ms
         self.standin: AgentverseStandIn | None = None
         self.timeline = timeline
@@ -336,13 +378,18 @@ class Drill:
             def ready() -> bool:  # the agent has polled its (connected) mailbox once
                 return any(r.method == "GET" and r.path.endswith("/mailbox") and r.status == 200 for r in standin.log)
 
-        self.agent = await AgentProcess(self.workdir / "data", **env).start(ready)
+        if self.replica_count > 1:
+            self.agent = await self._start_replicas(env)
+        else:
+            self.agent = await AgentProcess(self.workdir / "data", **env).start(ready)
         self.result = DrillResult(self.count, float(env.get("REPLY_DEADLINE", "10")))
         self.result.path = (
             f"agentverse mailbox (stand-in, +{self.rtt_ms:g} ms per mailbox call)"
             if self.standin
             else "local HTTP (loopback)"
         )
+        if self.replica_count > 1:
+            self.result.path += f"; {self.replica_count} replicas on one PostgreSQL"
         self.clients = [self._participant_client(f"drill-participant-{i}") for i in range(self.count)]
         self.org = self._participant_client(ORGANIZER_SEED)
         try:
@@ -351,13 +398,65 @@ class Drill:
         finally:
             self.bar.close()
             await asyncio.gather(self.org.stop(), *(c.stop() for c in self.clients))
-            self.agent.stop()
+            for replica in self.replicas.values() or [self.agent]:
+                replica.stop()
             await self.openai.stop()
             await self.asi1.stop()
             if self.standin is not None:
                 await self.standin.stop()
         self._read_ledger()
+        if self.postgres is not None:
+            self.postgres.stop()
         return self.result
+
+    async def _start_replicas(self, env: dict[str, str]) -> AgentProcess:
+        """A real PostgreSQL, then N replicas with one seed, one coupon secret, one LEDGER_URL; the first active."""
+        self.postgres = TemporaryPostgres().start()
+        self.ledger_url = self.postgres.database("drill")
+        env = {
+            **env,
+            "LEDGER_URL": self.ledger_url,
+            "AGENT_SEED": "drill-replicated-seed-0123456789",
+            "COUPON_SECRET": "drill-replicated-coupon-secret-0123456789",
+        }
+        names = [f"replica-{chr(ord('a') + i)}" for i in range(self.replica_count)]
+        for name in names:
+            self.replicas[name] = AgentProcess(self.workdir / name / "data", REPLICA_NAME=name, **env)
+        first = names[0]
+        await self.replicas[first].start(ready=lambda: self._lease_holder() == first)
+        await asyncio.gather(*(self.replicas[name].start() for name in names[1:]))
+        return self.replicas[first]
+
+    def _lease_holder(self) -> str | None:
+        assert self.ledger_url is not None
+        ledger = Ledger(self.ledger_url)
+        try:
+            row = ledger._db.execute("SELECT holder, taken_at FROM leases WHERE name='mailbox'").fetchone()
+        finally:
+            ledger.close()
+        return row[0] if row else None
+
+    async def _kill_the_active_replica(self) -> None:
+        assert self.kill_active_at is not None
+        await asyncio.sleep(self.kill_active_at)  # the moment the timeline says
+        holder = self._lease_holder()
+        if holder is None or holder not in self.replicas:
+            return
+        killed_at = time.monotonic()
+        self.replicas[holder].stop(signal.SIGKILL)
+        self.result.failover = {"killed": holder, "at_seconds": round(killed_at - self.started, 1)}
+        while True:  # until another replica holds the lease
+            await asyncio.sleep(0.05)  # polling for the takeover
+            now_holder = self._lease_holder()
+            if now_holder and now_holder != holder:
+                self.result.failover.update(
+                    taken_by=now_holder, takeover_seconds=round(time.monotonic() - killed_at, 2)
+                )
+                self.agent = self.replicas[now_holder]
+                break
+            if time.monotonic() - killed_at > 60:
+                self.result.failover.update(taken_by=None, takeover_seconds=None)
+                break
 
     def _participant_client(self, seed: str) -> Participant:
         if self.standin is not None:
@@ -376,9 +475,12 @@ class Drill:
                 self.agent.address, self.agent.endpoint, self.agent.port, victims, HOSTILE_BIG_ENVELOPES
             )
             await attacker.start()
+        killer = asyncio.create_task(self._kill_the_active_replica()) if self.kill_active_at is not None else None
         try:
             await asyncio.gather(self._play_timeline(), *(self._participant(i, c) for i, c in enumerate(self.clients)))
         finally:
+            if killer is not None:
+                await killer
             if attacker is not None:
                 await attacker.stop()
                 self.result.hostile = attacker.counts.summary()
@@ -420,7 +522,8 @@ class Drill:
             current = await self._status()
             usage = Counter(current["layer_usage"])
             usage.subtract(previous["layer_usage"])
-            self.result.phase_usage[phase.name] = usage
+            # After a failover the counts are another replica's: a negative difference means "unknown".
+            self.result.phase_usage[phase.name] = +usage
             previous = current
 
     async def _participant(self, i: int, client: Participant) -> None:
@@ -434,14 +537,15 @@ class Drill:
             except (TimeoutError, RuntimeError, OSError):
                 self.result.exchanges.append(Exchange(i, kind, phase, None))
                 break
-            self.result.exchanges.append(Exchange(i, kind, phase, time.monotonic() - sent, reply))
+            self.result.exchanges.append(Exchange(i, kind, phase, time.monotonic() - sent, reply, sent - self.started))
             if kind == "story" and (match := CODE_PATTERN.search(reply)):
                 self.result.codes_seen[client.address] = match.group(0)
         self.bar.done += 1
         self.bar.show()
 
     def _read_ledger(self) -> None:
-        ledger = Ledger(self.agent.data_dir / "ledger.sqlite3")
+        self.result.extra_replies = sum(c.inbox.qsize() for c in self.clients)
+        ledger = Ledger(self.ledger_url or self.agent.data_dir / "ledger.sqlite3")
         addresses = {c.address for c in self.clients}
         mine = [c for c in ledger.coupons() if c.address in addresses]
         self.result.ledger_codes = {c.address: c.code for c in mine}
@@ -458,8 +562,11 @@ async def run_drill(
     hostile: bool = False,
     via: str = "http",
     rtt_ms: float = 0.0,
+    replicas: int = 1,
+    kill_active_at: float | None = None,
 ) -> tuple[DrillResult, Timeline]:
-    return await Drill(participants, timeline, workdir, progress, hostile, via, rtt_ms).run(), timeline
+    drill = Drill(participants, timeline, workdir, progress, hostile, via, rtt_ms, replicas, kill_active_at)
+    return await drill.run(), timeline
 
 
 def _probe_check(result: DrillResult, openai: FaultProvider, timeline: Timeline) -> None:
@@ -488,6 +595,17 @@ def _probe_check(result: DrillResult, openai: FaultProvider, timeline: Timeline)
                 break
     result.openai_requests_while_skipped = count
     result.allowed_probes = sum(int((b - a) // interval) + 1 for a, b in spans)
+
+
+def _seconds(text: str) -> float:
+    """`20`, `20s` or `1.5s`: seconds into the run."""
+    try:
+        value = float(text.removesuffix("s"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r} (e.g. 20s)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more seconds")
+    return value
 
 
 def main(argv: list[str]) -> int:
@@ -519,7 +637,26 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--rtt-ms", type=float, default=0.0, help="with --via agentverse: milliseconds added to every mailbox call"
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="with --via agentverse: this many replicas on one real PostgreSQL (one polls, the others stand by)",
+    )
+    parser.add_argument(
+        "--kill-active-at",
+        type=_seconds,
+        help="with --replicas 2 or more: kill -9 the active replica this far into the run (e.g. 20s)",
+    )
     args = parser.parse_args(argv)
+    if args.replicas < 1 or (args.replicas > 1 and args.via != "agentverse"):
+        print(
+            "--replicas needs --via agentverse (replicas share an Agentverse mailbox) and at least 1", file=sys.stderr
+        )
+        return 2
+    if args.kill_active_at is not None and args.replicas < 2:
+        print("--kill-active-at needs --replicas 2 or more (someone must take over)", file=sys.stderr)
+        return 2
     if args.rtt_ms < 0 or (args.rtt_ms and args.via != "agentverse"):
         print("--rtt-ms needs --via agentverse and a value of 0 or more", file=sys.stderr)
         return 2
@@ -555,6 +692,8 @@ def main(argv: list[str]) -> int:
                 hostile=args.hostile,
                 via=args.via,
                 rtt_ms=args.rtt_ms,
+                replicas=args.replicas,
+                kill_active_at=args.kill_active_at,
             )
         )
     print(result.table(timeline))

@@ -41,7 +41,9 @@ def postgres_bin() -> Path:
 
 
 class TemporaryPostgres:
-    def __init__(self) -> None:
+    def __init__(self, *, fsync: bool = False) -> None:
+        """`fsync`: as in production (benchmarks); off for tests, whose data dies with the server."""
+        self.fsync = fsync
         self.port = free_port()
         self.user = "pizza"
         self._tmp = tempfile.mkdtemp(prefix="pizza-pg-")
@@ -97,7 +99,7 @@ class TemporaryPostgres:
                     "-c",
                     "listen_addresses=127.0.0.1",
                     "-c",
-                    "fsync=off",  # a test server: the data dies with it anyway
+                    f"fsync={'on' if self.fsync else 'off'}",
                     "-c",
                     "max_connections=200",
                 ],

@@ -87,6 +87,7 @@ def build_chat_protocol(
         try:
             await handle_chat(ctx, sender, msg)
         finally:
+            await seen.recorded()  # the answered id is in the ledger before the mailbox item goes
             for listener in handled_listeners:  # e.g. the mailbox client deletes the item now
                 listener(sender, msg.msg_id)
 
@@ -266,7 +267,10 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
             if settings.ledger_url.get_secret_value():
                 # Replicas on one PostgreSQL: one polls the mailbox, the others stand by.
                 lease = MailboxLease(
-                    settings.ledger_url.get_secret_value(), replica_name(settings), settings.failover_seconds
+                    settings.ledger_url.get_secret_value(),
+                    replica_name(settings),
+                    settings.failover_seconds,
+                    breakers={"openai": llm.openai_health, "asi1": llm.asi1_health},
                 )
                 mailbox.may_poll = lease.is_active
                 conversation.organizer.replicas = lease.replicas

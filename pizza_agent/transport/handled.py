@@ -25,8 +25,8 @@ from pizza_agent.workarounds.uagents_compat import REPLAY_TTL_SECONDS, MessageId
 
 log = logging.getLogger("pizza.agent")
 
-# New ids wait this long to be written together.
-FLUSH_SECONDS = 0.2
+# How long the mailbox waits for an answered id to be written before deleting the item anyway.
+RECORD_WAIT_SECONDS = 5.0
 
 
 def _key(sender: str, msg_id: object) -> str:
@@ -51,18 +51,31 @@ class HandledMessages:
         return True
 
     def answered(self, sender: str, msg_id: object) -> None:
-        """The reply went out: remember it in the ledger (in a batch, off the event loop).
+        """The reply went out: remember it in the ledger at once (off the event loop).
 
         Written after the answer, not before: a replica that dies between taking a
         message and answering it leaves it unanswered in the ledger, so the replica
-        taking over (which gets it again from the mailbox) answers it."""
+        taking over (which gets it again from the mailbox) answers it. Written at
+        once, not after a batching delay: the window in which a replica can die
+        having answered but not recorded it is the write itself. Ids answered while
+        a write is under way go together in the next one."""
         self._pending.append((_key(sender, msg_id), time.time() + REPLAY_TTL_SECONDS))
         if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
+            self._flushing = asyncio.get_running_loop().create_task(self._flush_until_empty())
 
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(FLUSH_SECONDS)  # a batching window, not a wait for luck
-        await self.flush()
+    async def recorded(self) -> None:
+        """Wait (bounded) until every id answered so far is in the ledger: the mailbox deletes after this."""
+        with contextlib.suppress(TimeoutError, LedgerBusy):
+            while self._flushing is not None and not self._flushing.done():
+                await asyncio.wait_for(asyncio.shield(self._flushing), RECORD_WAIT_SECONDS)
+
+    async def _flush_until_empty(self) -> None:
+        await asyncio.sleep(0)  # the ids answered in this same turn of the loop go together
+        while self._pending:
+            before = len(self._pending)
+            await self.flush()
+            if len(self._pending) >= before:  # the ledger is busy: the next answered() tries again
+                return
 
     async def flush(self) -> None:
         batch, self._pending = self._pending, []

@@ -165,3 +165,13 @@ async def test_the_breaker_travels_with_the_mailbox(postgres_server):
     finally:
         await taking_over.stop()
         dying._task.cancel()
+
+
+async def test_a_pause_set_on_the_dying_replica_holds_on_the_next(pair):
+    async with pair.participant(ORGANIZER_SEED) as organizer, pair.participant("told-to-wait") as carol:
+        assert (await organizer.ask("pause Pizza at 8pm!")).startswith("Paused")
+        await wait_until(lambda: not pair.standin.mailboxes[pair.replicas["alpha"].address])
+        pair.replicas["alpha"].stop(signal.SIGKILL)
+        assert await carol.ask("I want pizza", timeout=30) == "Pizza at 8pm!"
+    assert pair.active() == "beta"
+    assert "controls read from the ledger: paused" in pair.replicas["beta"].logs()

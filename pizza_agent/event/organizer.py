@@ -94,6 +94,27 @@ class Controls:
                 ledger.set_control("force", None, "expired")
         return controls
 
+    async def refresh(self) -> None:
+        """Read pause and force again from the ledger: another replica may have changed them.
+
+        Called when this replica takes over the mailbox (the switches an organizer set on the
+        replica that died are the ones the event runs under)."""
+        assert self.db is not None
+        pause = await self.db.control("pause")
+        self.paused = None if pause is None else json.loads(pause).get("message", "")
+        force = await self.db.control("force")
+        state = json.loads(force) if force is not None else None
+        until = state.get("until") if state else None
+        if state is None or (until is not None and until <= time.time()):
+            self._llm.force(None, None)
+        else:
+            self._llm.force(state["layer"], None if until is None else until - time.time())
+        log.warning(
+            "controls read from the ledger: %s, %s",
+            "paused" if self.paused is not None else "running",
+            f"force {state['layer']}" if state and self._llm.status()["forced"] else "no force",
+        )
+
     async def _set(self, name: str, value: str | None, by: str) -> None:
         if self.db is not None:
             await self.db.set_control(name, value, by)

@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -61,6 +62,8 @@ class MailboxLease:
         breakers: dict[str, ProviderHealth] | None = None,
     ) -> None:
         self.breakers = breakers or {}
+        # Run when this replica takes over, before its first poll (e.g. read pause/force again).
+        self.on_takeover: list[Callable[[], Awaitable[None]]] = []
         self.url = url
         self.replica = replica
         self.failover_seconds = failover_seconds
@@ -163,6 +166,11 @@ class MailboxLease:
             (self.replica,),
         )
         await self._adopt_breakers(conn)  # before the first poll
+        for callback in self.on_takeover:
+            try:
+                await callback()
+            except Exception:  # the takeover goes on; the log says what failed
+                log.exception("replica %s: a takeover step failed", self.replica)
         self.active = True
         self._last_renewed = time.monotonic()
         takeover = Takeover(previous[0] if previous else None, round(previous[1], 2) if previous else None)

@@ -274,6 +274,7 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
                 )
                 mailbox.may_poll = lease.is_active
                 conversation.organizer.replicas = lease.replicas
+                lease.on_takeover.append(conversation.controls.refresh)
 
                 @agent.on_event("startup")
                 async def start_lease(ctx: Context) -> None:

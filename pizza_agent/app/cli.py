@@ -13,10 +13,10 @@ import argparse
 import json
 import logging
 import os
-import socket
 import sys
 
 from pizza_agent.app.logs import configure_logging
+from pizza_agent.app.preflight import port_is_free
 from pizza_agent.config.data_dir import DataDirError, DataDirLock
 from pizza_agent.config.data_dir import prepare as prepare_data_dir
 from pizza_agent.config.secret_files import SecretFileError
@@ -39,16 +39,6 @@ def layer_banner(settings: Settings) -> str:
             "static: ready",
         ]
     )
-
-
-def port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def run_agent(settings: Settings, content: StaticContent) -> int:

@@ -135,7 +135,8 @@ def _environment_names() -> list[str]:
     return [*file_names, *os.environ]
 
 
-def _port_free(host: str, port: int) -> bool:
+def port_is_free(host: str, port: int) -> bool:
+    """Could the agent bind (host, port) now? (Start-up and `check` ask the same question.)"""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -209,7 +210,7 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
         report.ok("data directory", f"{data} writable, no agent running on it")
 
     host = settings.agent_host if settings.agent_mode is AgentMode.LOCAL else "0.0.0.0"
-    if holder or _port_free(host, settings.agent_port):
+    if holder or port_is_free(host, settings.agent_port):
         report.ok("port", f"{settings.agent_port} on {host}" + (" (held by the running agent)" if holder else " free"))
     else:
         report.block("port", f"port {settings.agent_port} is in use; set AGENT_PORT to a free port")

@@ -10,6 +10,7 @@ mechanisms, each against what broke before.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from pathlib import Path
@@ -213,6 +214,35 @@ async def test_heuristic_coupons_are_scored_again_by_asi1_and_upgraded_never_dow
     conversation.ledger.queue_rescore(up, STORY)
     await conversation.rescorer.run_once(notify)
     assert conversation.ledger.coupon_for(up).tier == "premium"  # never a downgrade
+
+
+async def test_two_replicas_score_a_waiting_story_again_once(asi1_server, service_factory, postgres_server):
+    """Every replica runs the re-scorer: a waiting story is claimed by one, scored once, upgraded once."""
+    url = postgres_server.database("rescore_once")
+    asi1_server.set_fault("error-503")
+    settings = settings_for(None, asi1_server, ASI1_RETRY_COUNT="1")
+    signer = CouponSigner("u" * 32)
+    first, second = (Conversation(settings, service_factory(settings), Ledger(url), signer) for _ in range(2))
+    basic = (await first.handle("agent1upgrade", STORY)).code
+    asi1_server.set_fault("slow-0.3")
+    asi1_server.canned_answer = rubric(STORY, 9)
+    for replica in (first, second):
+        replica.llm.asi1_health.reset()
+    scored_before = len(asi1_server.requests_for("score-story"))
+    notes: list[tuple[str, str]] = []
+
+    async def notify(address: str, text: str) -> None:
+        notes.append((address, text))
+
+    scoring = asyncio.create_task(first.rescorer.run_once(notify))
+    while len(asi1_server.requests_for("score-story")) == scored_before:  # the first is asking ASI1 now
+        await asyncio.sleep(0.01)
+    assert await second.rescorer.run_once(notify) == 0  # the story is the first replica's
+    assert await scoring == 1
+    assert len(asi1_server.requests_for("score-story")) == scored_before + 1
+    [(address, text)] = notes
+    assert address == "agent1upgrade" and basic in text
+    assert second.ledger.coupon_for("agent1upgrade").tier == "premium"
 
 
 # --- 5. the model's reply text is checked before it is sent -----------------------------------------

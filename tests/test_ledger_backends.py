@@ -36,10 +36,10 @@ def on_each(replicas: list[Ledger], times: int, call):  # type: ignore[no-untype
 
 def test_migrations_are_numbered_the_same_and_run_once(ledger_target):
     first = Ledger(ledger_target)
-    assert first.schema_version == len(MIGRATIONS) == len(PG_MIGRATIONS) == 7
+    assert first.schema_version == len(MIGRATIONS) == len(PG_MIGRATIONS) == 8
     first.close()
     again = Ledger(ledger_target)  # a restart, or a second replica: nothing to do
-    assert again.schema_version == 7
+    assert again.schema_version == 8
     again.close()
 
 
@@ -170,3 +170,19 @@ def test_a_write_waiting_on_another_replica_gives_up_as_busy(postgres_server):
     assert waiter.issue(request("agent1qpatient"), signer.new_code).coupon is not None
     holder.close()
     waiter.close()
+
+
+def test_a_waiting_story_is_claimed_by_one_replica_and_a_lapsed_claim_is_free_again(ledger_target):
+    now = {"t": 1000.0}
+    first, second = (Ledger(ledger_target, clock=lambda: now["t"]) for _ in range(2))
+    first.queue_rescore("agent1qwaiting", "a story")
+    claims = on_each([first, second], 5, lambda ledger, _: ledger.claim_rescore("agent1qwaiting", 60))
+    assert claims.count(True) == 1
+    assert second.waiting_rescores() == []  # claimed: not offered to the other replica
+    now["t"] += 61  # the claiming replica died mid-call
+    assert second.waiting_rescores() == [("agent1qwaiting", "a story")]
+    assert second.claim_rescore("agent1qwaiting", 60)
+    second.release_rescore("agent1qwaiting")  # ASI1 failed again
+    assert first.claim_rescore("agent1qwaiting", 60)
+    first.finish_rescore("agent1qwaiting", "kept")
+    assert not second.claim_rescore("agent1qwaiting", 60) and second.waiting_rescores() == []

@@ -12,14 +12,16 @@ import signal
 import time
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from uagents_core.identity import Identity
 
 from pizza_agent.ledger.codes import CODE_PATTERN
 from pizza_agent.ledger.leadership import MailboxLease
+from pizza_agent.ledger.notifications import ControlsListener
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.llm.health import ProviderHealth
-from pizza_agent.rehearsal.agent_process import AgentProcess
+from pizza_agent.rehearsal.agent_process import AgentProcess, free_port
 from pizza_agent.rehearsal.agentverse_standin import AgentverseStandIn
 from pizza_agent.rehearsal.asi_one import MailboxParticipant
 
@@ -29,11 +31,26 @@ STORY = (
 )
 FAILOVER = 3.0
 ORGANIZER_SEED = "replica-organizer"
+DASHBOARD_TOKEN = "replica-dashboard-token-0123456789"
 
 
 class Pair:
     def __init__(self, standin: AgentverseStandIn, url: str, replicas: dict[str, AgentProcess]) -> None:
         self.standin, self.url, self.replicas = standin, url, replicas
+
+    async def dashboard(self, replica: str, command: str, args: str = "") -> str:
+        """Run an organizer command from one replica's dashboard (as its API is called by the page)."""
+        port = int(self.replicas[replica].env["DASHBOARD_PORT"])
+        await wait_until(lambda: f"dashboard on http://127.0.0.1:{port}/" in self.replicas[replica].logs())
+        headers = {"Authorization": f"Bearer {DASHBOARD_TOKEN}", "X-Pizza": "1"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"http://127.0.0.1:{port}/api/control", json={"command": command, "args": args}, headers=headers
+            ) as answer,
+        ):
+            assert answer.status == 200, await answer.text()
+            return (await answer.json())["result"]
 
     def active(self) -> str:
         ledger = Ledger(self.url)
@@ -77,7 +94,16 @@ async def pair(tmp_path, postgres_server) -> AsyncIterator[Pair]:
         "FAILOVER_SECONDS": str(FAILOVER),
         "ORGANIZER_ADDRESSES": Identity.from_seed(ORGANIZER_SEED, 0).address,
     }
-    replicas = {name: AgentProcess(tmp_path / name / "data", REPLICA_NAME=name, **env) for name in ("alpha", "beta")}
+    replicas = {
+        name: AgentProcess(
+            tmp_path / name / "data",
+            REPLICA_NAME=name,
+            DASHBOARD_TOKEN=DASHBOARD_TOKEN,
+            DASHBOARD_PORT=str(free_port()),
+            **env,
+        )
+        for name in ("alpha", "beta")
+    }
     running = Pair(standin, url, replicas)
     await replicas["alpha"].start(ready=lambda: running.active() == "alpha")
     await replicas["beta"].start()
@@ -175,3 +201,41 @@ async def test_a_pause_set_on_the_dying_replica_holds_on_the_next(pair):
         assert await carol.ask("I want pizza", timeout=30) == "Pizza at 8pm!"
     assert pair.active() == "beta"
     assert "controls read from the ledger: paused" in pair.replicas["beta"].logs()
+
+
+async def test_a_pause_pressed_on_the_standbys_dashboard_holds_on_the_active_replica(pair):
+    """Each replica serves its own dashboard: a switch flipped on any of them reaches the one answering."""
+    assert (await pair.dashboard("beta", "pause", "Pizza at 8pm!")).startswith("Paused")
+    await wait_until(lambda: "controls read from the ledger: paused" in pair.replicas["alpha"].logs())
+    async with pair.participant("told-by-the-standby") as dave:
+        assert await dave.ask("I want pizza") == "Pizza at 8pm!"
+        await pair.dashboard("beta", "resume")
+        await wait_until(lambda: "controls read from the ledger: running" in pair.replicas["alpha"].logs())
+        assert "story prompt" in await dave.ask("I want pizza")
+    assert pair.active() == "alpha"
+
+
+async def test_every_replica_hears_a_switch_change_even_one_that_was_away(postgres_server):
+    """NOTIFY reaches listeners at commit; a listener that lost its connection reads the switches again."""
+    url = postgres_server.database("controls_notify")
+    ledger = Ledger(url)
+    heard: asyncio.Queue[str | None] = asyncio.Queue()
+
+    async def read_again() -> None:
+        await heard.put(ledger.control("pause"))
+
+    listener = await ControlsListener(url, read_again).start()
+    try:
+        await asyncio.wait_for(listener.listening.wait(), 10)
+        ledger.set_control("pause", '{"message": ""}', "organizer")
+        assert await asyncio.wait_for(heard.get(), 10) == '{"message": ""}'
+        # Its session ends (a restarted database, a dropped link) and a switch changes meanwhile.
+        ledger._db.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE query LIKE 'LISTEN%%' AND pid <> pg_backend_pid()"
+        )
+        ledger._db.execute("DELETE FROM controls WHERE name='pause'")  # no notification sent
+        assert await asyncio.wait_for(heard.get(), 10) is None  # read again after reconnecting
+    finally:
+        await listener.stop()
+        ledger.close()

@@ -75,6 +75,7 @@ class Controls:
         self.db: LedgerWorker | None = None  # set by the conversation: writes go off the event loop
         self._llm = llm
         self.paused: str | None = None  # None: running; "" paused with the default message
+        self._forced_until: float | None = None  # wall-clock end of the current force, as stored
 
     @classmethod
     def load(cls, ledger: Ledger, llm: LLMService) -> Controls:
@@ -89,6 +90,7 @@ class Controls:
             until = state.get("until")
             if until is None or until > time.time():
                 llm.force(state["layer"], None if until is None else until - time.time())
+                controls._forced_until = until
                 log.warning("force %s still on from before this start", state["layer"])
             else:
                 ledger.set_control("force", None, "expired")
@@ -97,22 +99,30 @@ class Controls:
     async def refresh(self) -> None:
         """Read pause and force again from the ledger: another replica may have changed them.
 
-        Called when this replica takes over the mailbox (the switches an organizer set on the
-        replica that died are the ones the event runs under)."""
+        Called when any replica changes a switch (PostgreSQL notifies every replica:
+        ledger/notifications.py), every half minute in case a notification was lost,
+        and when this replica takes over the mailbox. Applies and logs only what changed.
+        """
         assert self.db is not None
         pause = await self.db.control("pause")
-        self.paused = None if pause is None else json.loads(pause).get("message", "")
+        paused = None if pause is None else json.loads(pause).get("message", "")
         force = await self.db.control("force")
         state = json.loads(force) if force is not None else None
         until = state.get("until") if state else None
-        if state is None or (until is not None and until <= time.time()):
-            self._llm.force(None, None)
-        else:
-            self._llm.force(state["layer"], None if until is None else until - time.time())
+        layer = None if state is None or (until is not None and until <= time.time()) else state["layer"]
+        pin_changed = layer != self._llm.text_chain.pinned_layer() or (
+            layer is not None and until != self._forced_until
+        )
+        if paused == self.paused and not pin_changed:
+            return
+        self.paused = paused
+        if pin_changed:
+            self._forced_until = until
+            self._llm.force(layer, None if layer is None or until is None else until - time.time())
         log.warning(
             "controls read from the ledger: %s, %s",
-            "paused" if self.paused is not None else "running",
-            f"force {state['layer']}" if state and self._llm.status()["forced"] else "no force",
+            "paused" if paused is not None else "running",
+            f"force {layer}" if layer is not None else "no force",
         )
 
     async def _set(self, name: str, value: str | None, by: str) -> None:
@@ -137,11 +147,12 @@ class Controls:
     async def force(self, layer: str | None, minutes: float | None, by: str) -> None:
         seconds = None if minutes is None else minutes * 60
         self._llm.force(layer, seconds)
+        self._forced_until = None if layer is None or seconds is None else time.time() + seconds
         if layer is None:
             await self._set("force", None, by)
             log.warning("force off by organizer=%s: every layer is used again", sender_id(by))
             return
-        until = None if seconds is None else time.time() + seconds
+        until = self._forced_until
         await self._set("force", json.dumps({"layer": layer, "until": until}), by)
         span = "until `force off`" if minutes is None else f"for {minutes:g} min"
         log.warning("force %s by organizer=%s %s", layer, sender_id(by), span)

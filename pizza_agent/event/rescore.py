@@ -43,12 +43,15 @@ class Rescorer:
         for address, story in await self.ledger.waiting_rescores(RESCORE_BATCH):
             if not self.asi1_back:
                 break
+            if not await self.ledger.claim_rescore(address):
+                continue  # another replica is scoring it
             coupon = await self.ledger.coupon_for(address)
             if coupon is None or coupon.redeemed_at is not None or coupon.voided_at is not None:
                 await self.ledger.finish_rescore(address, "coupon redeemed or voided: kept")
                 continue
             scored = await self.llm.score_story(story)
             if scored.value.source != "asi1":
+                await self.ledger.release_rescore(address)
                 break  # ASI1 failed again: the story waits for the next round
             tier = tier_for(scored.value.score, self.settings)
             if TIERS.index(tier) >= TIERS.index(coupon.tier):

@@ -3,7 +3,7 @@
 `Ledger` is written once, in SQL both databases understand (`?` placeholders,
 `INSERT … ON CONFLICT`); this adapter turns the placeholders into psycopg's and
 maps PostgreSQL's lock time-out to `LedgerBusy`. The migrations are the same
-seven, numbered the same, in PostgreSQL's types.
+eight, numbered the same, in PostgreSQL's types.
 
 Each `Ledger` owns one connection: the agent runs two (the writer thread's and
 the reader thread's, see worker.py), so a pool would add nothing but a lock.
@@ -148,6 +148,10 @@ PG_MIGRATIONS: list[str] = [
         published_at DOUBLE PRECISION NOT NULL,
         published_by TEXT NOT NULL
     )
+    """,
+    # 8: a waiting story is claimed by one replica's re-scorer at a time (scored once, upgraded once)
+    """
+    ALTER TABLE rescore_queue ADD COLUMN claimed_until DOUBLE PRECISION
     """,
 ]
 

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pizza_agent.ledger.notifications import CONTROLS_CHANNEL
 from pizza_agent.ledger.postgres import BUSY_ERRORS, PG_MIGRATIONS, PgConnection, is_postgres_url
 from pizza_agent.llm.static_layer import TIERS
 
@@ -150,6 +151,10 @@ MIGRATIONS: list[str] = [
         published_by TEXT NOT NULL
     );
     """,
+    # 8: a waiting story is claimed by one replica's re-scorer at a time (scored once, upgraded once)
+    """
+    ALTER TABLE rescore_queue ADD COLUMN claimed_until REAL;
+    """,
 ]
 
 
@@ -202,6 +207,8 @@ _COUPON_COLUMNS = (
 # The advisory lock (PostgreSQL) that makes issuance one-at-a-time across replicas, as BEGIN
 # IMMEDIATE does for SQLite: "one coupon per participant" and tier caps hold with two machines.
 ISSUANCE_LOCK = 0x7E57_C0DE
+# How long a replica's claim on a waiting story lasts if it never finishes (it died mid-call).
+RESCORE_CLAIM_SECONDS = 120.0
 MIGRATION_LOCK = 0x7E57_0001
 
 # Seconds a write waits for another writer (another process holding the file) before giving up:
@@ -502,10 +509,32 @@ class Ledger:
         )
 
     def waiting_rescores(self, limit: int = 20) -> list[tuple[str, str]]:
+        """Stories waiting for ASI1 that no replica is scoring right now (claims are taken one by one)."""
         rows = self._db.execute(
-            "SELECT address, story FROM rescore_queue WHERE done_at IS NULL ORDER BY queued_at LIMIT ?", (limit,)
+            "SELECT address, story FROM rescore_queue WHERE done_at IS NULL AND (claimed_until IS NULL OR "
+            "claimed_until < ?) ORDER BY queued_at LIMIT ?",
+            (self._clock(), limit),
         )
         return [(row[0], row[1]) for row in rows]
+
+    def claim_rescore(self, address: str, seconds: float = RESCORE_CLAIM_SECONDS) -> bool:
+        """Take a waiting story for this replica's re-scorer, or False if another one holds it.
+
+        Every replica runs the re-scorer: without the claim two of them would ask ASI1
+        about the same story and could upgrade it twice. A claim nobody finished (its
+        replica died mid-call) lapses after `seconds`.
+        """
+        now = self._clock()
+        claimed = self._db.execute(
+            "UPDATE rescore_queue SET claimed_until=? WHERE address=? AND done_at IS NULL "
+            "AND (claimed_until IS NULL OR claimed_until < ?)",
+            (now + seconds, address, now),
+        )
+        return claimed.rowcount == 1
+
+    def release_rescore(self, address: str) -> None:
+        """Give a claimed story back (ASI1 failed again): any replica may try it next round."""
+        self._db.execute("UPDATE rescore_queue SET claimed_until=NULL WHERE address=? AND done_at IS NULL", (address,))
 
     def finish_rescore(self, address: str, outcome: str) -> None:
         self._db.execute(
@@ -573,14 +602,18 @@ class Ledger:
         return row[0] if row else None
 
     def set_control(self, name: str, value: str | None, changed_by: str) -> None:
-        if value is None:
-            self._db.execute("DELETE FROM controls WHERE name=?", (name,))
-        else:
-            self._db.execute(
-                "INSERT INTO controls VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET value=excluded.value, "
-                "changed_at=excluded.changed_at, changed_by=excluded.changed_by",
-                (name, value, self._clock(), changed_by),
-            )
+        """Set (or clear) a switch; on PostgreSQL every replica is told at commit (notifications.py)."""
+        with self._write():
+            if value is None:
+                self._db.execute("DELETE FROM controls WHERE name=?", (name,))
+            else:
+                self._db.execute(
+                    "INSERT INTO controls VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET value=excluded.value, "
+                    "changed_at=excluded.changed_at, changed_by=excluded.changed_by",
+                    (name, value, self._clock(), changed_by),
+                )
+            if self.postgres:
+                self._db.execute("SELECT pg_notify(?, ?)", (CONTROLS_CHANNEL, name))
 
     # --- organizer look-ups --------------------------------------------------------
     def find_participant(self, fragment: str) -> str | None:

@@ -34,6 +34,7 @@ from pizza_agent.event.rate_limit import Admit
 from pizza_agent.event.reply import Reply, sender_id
 from pizza_agent.event.runtime import Runtime
 from pizza_agent.ledger.leadership import MailboxLease
+from pizza_agent.ledger.notifications import ControlsListener
 from pizza_agent.llm import public_api
 from pizza_agent.llm.service import LLMService
 from pizza_agent.llm.static_layer import StaticContent
@@ -254,6 +255,18 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
             await conversation.rescorer.run_once(notify)
         except Exception:  # a bug here must never stop the agent
             log.exception("re-scoring failed; it will be tried again")
+
+    if settings.ledger_url.get_secret_value():
+        # Every replica serves its own dashboard: a switch flipped on any of them reaches all of them.
+        listener = ControlsListener(settings.ledger_url.get_secret_value(), conversation.controls.refresh)
+
+        @agent.on_event("startup")
+        async def listen_for_controls(ctx: Context) -> None:
+            await listener.start()
+
+        @agent.on_event("shutdown")
+        async def stop_listening(ctx: Context) -> None:
+            await listener.stop()
 
     if settings.agent_mode is AgentMode.AGENTVERSE:
         agent.include(

@@ -95,3 +95,15 @@ def test_env_example_itself_is_a_valid_configuration():
     values = {k: v or "" for k, v in dotenv_values(PROJECT_DIR / ".env.example").items()}
     settings = load_settings(values)
     assert settings.openai_models == ["gpt-4o-mini"] and settings.reply_deadline == 10
+
+
+def test_replicas_refuse_the_framework_mailbox_client_which_cannot_stand_by():
+    replica = {
+        "LEDGER_URL": "postgresql://pizza@db.example.invalid/pizza",
+        "AGENT_SEED": "s" * 32,
+        "COUPON_SECRET": "c" * 32,
+        "AGENT_MODE": "agentverse",
+    }
+    assert load_settings(replica).mailbox_client == "fast"
+    with pytest.raises(ConfigError, match="MAILBOX_CLIENT=framework cannot stand by"):
+        load_settings({**replica, "MAILBOX_CLIENT": "framework"})

@@ -8,22 +8,25 @@ takes over when the first dies or freezes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.identity import Identity
 
-from pizza_agent.ledger.codes import CODE_PATTERN
-from pizza_agent.ledger.leadership import MailboxLease
+from pizza_agent.ledger.codes import CODE_PATTERN, CouponSigner
+from pizza_agent.ledger.leadership import ActiveLease
 from pizza_agent.ledger.notifications import ControlsListener
-from pizza_agent.ledger.store import Ledger
+from pizza_agent.ledger.store import Issuance, Ledger
 from pizza_agent.llm.health import ProviderHealth
 from pizza_agent.rehearsal.agent_process import AgentProcess, free_port
 from pizza_agent.rehearsal.agentverse_standin import AgentverseStandIn
 from pizza_agent.rehearsal.asi_one import MailboxParticipant
+from pizza_agent.transport.chat_client import AgentRef, ChatClient
 
 STORY = (
     "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon. "
@@ -55,7 +58,7 @@ class Pair:
     def active(self) -> str:
         ledger = Ledger(self.url)
         try:
-            row = ledger._db.execute("SELECT holder FROM leases WHERE name='mailbox'").fetchone()
+            row = ledger._db.execute("SELECT holder FROM leases WHERE name='active'").fetchone()
         finally:
             ledger.close()
         return row[0] if row else ""
@@ -80,8 +83,9 @@ async def wait_until(condition, timeout: float = 20.0) -> None:  # type: ignore[
         await asyncio.sleep(0.05)  # polling for an event, with a deadline
 
 
-@pytest.fixture
-async def pair(tmp_path, postgres_server) -> AsyncIterator[Pair]:
+@contextlib.asynccontextmanager
+async def running_pair(tmp_path, postgres_server, **per_replica: dict[str, str]) -> AsyncIterator[Pair]:  # type: ignore[no-untyped-def]
+    """alpha (active) and beta (standby) in agentverse mode; `per_replica`: extra variables by name."""
     standin = await AgentverseStandIn().start()
     url = postgres_server.database(f"replicas_{tmp_path.name}"[:60].lower().replace("-", "_"))
     env = {
@@ -100,19 +104,27 @@ async def pair(tmp_path, postgres_server) -> AsyncIterator[Pair]:
             REPLICA_NAME=name,
             DASHBOARD_TOKEN=DASHBOARD_TOKEN,
             DASHBOARD_PORT=str(free_port()),
-            **env,
+            **{**env, **per_replica.get(name, {})},
         )
         for name in ("alpha", "beta")
     }
     running = Pair(standin, url, replicas)
-    await replicas["alpha"].start(ready=lambda: running.active() == "alpha")
-    await replicas["beta"].start()
-    yield running
-    for replica in replicas.values():
-        if replica.proc is not None and replica.proc.poll() is None:
-            replica.proc.send_signal(signal.SIGCONT)
-        replica.stop()
-    await standin.stop()
+    try:
+        await replicas["alpha"].start(ready=lambda: running.active() == "alpha")
+        await replicas["beta"].start()
+        yield running
+    finally:
+        for replica in replicas.values():
+            if replica.proc is not None and replica.proc.poll() is None:
+                replica.proc.send_signal(signal.SIGCONT)
+            replica.stop()
+        await standin.stop()
+
+
+@pytest.fixture
+async def pair(tmp_path, postgres_server) -> AsyncIterator[Pair]:
+    async with running_pair(tmp_path, postgres_server) as running:
+        yield running
 
 
 async def test_one_replica_polls_and_the_other_stands_by(pair):
@@ -139,7 +151,7 @@ async def test_kill_9_of_the_active_replica_loses_nobody_and_doubles_nothing(pai
     assert pair.active() == "beta"
     assert gap < FAILOVER + 3  # the new poller answered soon after the crash
     assert [c.code for c in pair.coupons()] == [code]
-    assert "took over the mailbox from alpha" in pair.replicas["beta"].logs()
+    assert "took over from alpha" in pair.replicas["beta"].logs()
 
 
 async def test_a_frozen_active_replica_is_fenced_off_and_the_standby_takes_over(pair):
@@ -149,7 +161,7 @@ async def test_a_frozen_active_replica_is_fenced_off_and_the_standby_takes_over(
         assert "story prompt" in await patient.ask("I want pizza", timeout=30)
         assert pair.active() == "beta"
         alpha.proc.send_signal(signal.SIGCONT)  # it wakes up and must not poll again
-        await wait_until(lambda: "stops polling the mailbox" in alpha.logs())
+        await wait_until(lambda: "stops being the active one" in alpha.logs())
         code = CODE_PATTERN.search(await patient.ask(STORY, timeout=30)).group(0)
         await asyncio.sleep(1.0)  # time for a duplicate to show, were alpha still polling
         assert patient.inbox.empty()
@@ -175,13 +187,13 @@ async def test_the_breaker_travels_with_the_mailbox(postgres_server):
         dying_openai.record_failure(dying_openai.admit(), "TransientError: 503", 5.0)
     assert dying_openai.skipping
     clock["now"] += 12.0  # skipped for 12 s when it dies
-    dying = await MailboxLease(url, "dying", 1.0, breakers={"openai": dying_openai}).start()
+    dying = await ActiveLease(url, "dying", 1.0, breakers={"openai": dying_openai}).start()
     await wait_until(lambda: dying.active)
     await dying.tick()  # one heartbeat: the breaker is published
     await dying._conn.close()  # its process dies: the session ends, the lock goes
 
     fresh_openai = ProviderHealth("openai", threshold=3, probe_interval=30, clock=lambda: clock["now"])
-    taking_over = await MailboxLease(url, "taking-over", 1.0, breakers={"openai": fresh_openai}).start()
+    taking_over = await ActiveLease(url, "taking-over", 1.0, breakers={"openai": fresh_openai}).start()
     try:
         await wait_until(lambda: taking_over.active)
         assert fresh_openai.failures == 3 and fresh_openai.skipping
@@ -239,3 +251,88 @@ async def test_every_replica_hears_a_switch_change_even_one_that_was_away(postgr
     finally:
         await listener.stop()
         ledger.close()
+
+
+# --- local mode: replicas on one machine, on different ports, one DATA_DIR --------------------------------
+@pytest.fixture
+async def local_pair(tmp_path, postgres_server) -> AsyncIterator[Pair]:
+    url = postgres_server.database(f"local_{tmp_path.name}"[:60].lower().replace("-", "_"))
+    env = {
+        "AGENT_MODE": "local",
+        "LEDGER_URL": url,
+        "AGENT_SEED": "replicated-agent-seed-0123456789",
+        "COUPON_SECRET": "replicated-coupon-secret-0123456789",
+        "FAILOVER_SECONDS": str(FAILOVER),
+        "ORGANIZER_ADDRESSES": Identity.from_seed(ORGANIZER_SEED, 0).address,
+    }
+    shared = tmp_path / "data"  # both replicas share it: one peers/ folder, one agent.json listing both
+    replicas = {
+        name: AgentProcess(shared, REPLICA_NAME=name, shared_data_dir=True, **env) for name in ("alpha", "beta")
+    }
+    running = Pair(None, url, replicas)  # type: ignore[arg-type]
+    await replicas["alpha"].start(ready=lambda: running.active() == "alpha")
+    await replicas["beta"].start(ready=lambda: len(AgentRef.from_data_dir(shared).endpoints) == 2)
+    yield running
+    for replica in replicas.values():
+        replica.stop()
+
+
+async def test_local_replicas_list_both_endpoints_and_only_the_active_one_answers(local_pair):
+    alpha, beta = local_pair.replicas["alpha"], local_pair.replicas["beta"]
+    ref = AgentRef.from_data_dir(alpha.data_dir)
+    assert ref.endpoints == (alpha.endpoint, beta.endpoint)  # the active replica first
+    standby_only = AgentRef(ref.address, beta.endpoint)
+    async with ChatClient("standby-knocks", standby_only, alpha.data_dir / "peers", reach_seconds=0.5) as knock:
+        status, body = await knock.send_model(ChatMessage(content=[TextContent(text="I want pizza")]))
+    assert status == 503 and "standby" in body  # a sender goes on to the next endpoint
+    async with ChatClient("anyone", ref, alpha.data_dir / "peers") as anyone:
+        assert "story prompt" in await anyone.ask("I want pizza")
+    assert "outcome=prompt" not in beta.logs()
+    async with ChatClient(ORGANIZER_SEED, ref, alpha.data_dir / "peers") as organizer:
+        status = await organizer.ask("status")
+    line = next(line for line in status.splitlines() if line.startswith("replicas:"))
+    assert line.startswith("replicas: this is alpha (active); answering on its endpoint: alpha; seen: alpha (active")
+
+
+async def test_kill_9_of_the_active_local_replica_the_sender_moves_on_to_the_next_endpoint(local_pair):
+    alpha, beta = local_pair.replicas["alpha"], local_pair.replicas["beta"]
+    async with ChatClient(
+        "through-the-crash", AgentRef.from_data_dir(alpha.data_dir), alpha.data_dir / "peers"
+    ) as erin:
+        assert "story prompt" in await erin.ask("I want pizza")
+        alpha.stop(signal.SIGKILL)
+        killed_at = time.monotonic()
+        code = CODE_PATTERN.search(await erin.ask(STORY, timeout=30)).group(0)
+        gap = time.monotonic() - killed_at
+    assert local_pair.active() == "beta"
+    assert gap < FAILOVER + 3
+    assert [c.code for c in local_pair.coupons()] == [code]
+    # The dead one is dropped from the list once it has been silent for FAILOVER_SECONDS.
+    await wait_until(lambda: AgentRef.from_data_dir(beta.data_dir).endpoints == (beta.endpoint,))
+
+
+async def test_a_standby_calls_no_provider_not_even_to_score_a_story_again(tmp_path, postgres_server, asi1_server):
+    """While ASI1 is down every re-scoring round tries it: only the active replica's rounds may."""
+    asi1_server.set_fault("error-503")
+    keys = {
+        name: {"ASI1_API_KEY": f"asi1-key-of-{name}-0123456789", "ASI1_BASE_URL": asi1_server.base_url}
+        for name in ("alpha", "beta")
+    }
+    async with running_pair(tmp_path, postgres_server, **keys) as pair:
+        ledger = Ledger(pair.url)
+        try:  # a story the heuristic scored while ASI1 was down, waiting for ASI1
+            ledger.issue(
+                Issuance("agent1qwaiting", "basic", 5, "heuristic", "ok", "a prompt", "h"),
+                CouponSigner("c" * 32).new_code,
+            )
+            ledger.queue_rescore("agent1qwaiting", STORY)
+        finally:
+            ledger.close()
+
+        def asked_by(name: str) -> int:
+            return sum(keys[name]["ASI1_API_KEY"] in r.authorization for r in asi1_server.requests_for("score-story"))
+
+        await wait_until(lambda: asked_by("alpha") >= 1, timeout=30)  # the active replica's round
+        rounds = asked_by("alpha")
+        await wait_until(lambda: asked_by("alpha") > rounds, timeout=30)  # and its next: beta had a round too
+    assert asked_by("beta") == 0

@@ -10,14 +10,13 @@ May import: every room but pizza_agent.rehearsal.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 
 from pizza_agent.app.logs import configure_logging
 from pizza_agent.app.preflight import port_is_free
-from pizza_agent.config.data_dir import DataDirError, DataDirLock
+from pizza_agent.config.data_dir import DataDirError, DataDirLock, listed_endpoints, lock_name, write_agent_info
 from pizza_agent.config.data_dir import prepare as prepare_data_dir
 from pizza_agent.config.secret_files import SecretFileError
 from pizza_agent.config.settings import AgentMode, ConfigError, Settings, load_settings
@@ -44,7 +43,8 @@ def layer_banner(settings: Settings) -> str:
 def run_agent(settings: Settings, content: StaticContent) -> int:
     os.umask(0o077)  # every file the agent creates (the ledger's -wal and -shm too) is owner-only
     fixed = prepare_data_dir(settings.data_dir)
-    lock = DataDirLock(settings.data_dir)
+    replicated = bool(settings.ledger_url.get_secret_value())
+    lock = DataDirLock(settings.data_dir, lock_name(replicated, settings.agent_port))
     lock.acquire(port=settings.agent_port)
     bind_host = settings.agent_host if settings.agent_mode is AgentMode.LOCAL else "0.0.0.0"
     if not port_is_free(bind_host, settings.agent_port):
@@ -59,8 +59,16 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
 
     agent = build_agent(runtime, content)
     endpoint = f"http://{settings.agent_host}:{settings.agent_port}/submit"
-    info = {"address": agent.address, "endpoint": endpoint, "port": settings.agent_port, "pid": os.getpid()}
-    settings.agent_info_path.write_text(json.dumps(info))
+    # Replicas sharing DATA_DIR: keep the others' endpoints (the active replica rewrites the list each second).
+    others = [e for e in listed_endpoints(settings.agent_info_path) if e != endpoint] if replicated else []
+    info = {
+        "address": agent.address,
+        "endpoint": (others or [endpoint])[0],
+        "endpoints": [*others, endpoint],
+        "port": settings.agent_port,
+        "pid": os.getpid(),
+    }
+    write_agent_info(settings.agent_info_path, info)
     mode = settings.agent_mode.value
     if settings.agent_mode is AgentMode.LOCAL:
         mode += " (loopback only: no Almanac, no mailbox, no inspector)"

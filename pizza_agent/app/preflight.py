@@ -28,7 +28,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from pizza_agent.config.data_dir import is_locked
+from pizza_agent.config.data_dir import is_locked, lock_name
 from pizza_agent.config.settings import PROJECT_DIR, AgentMode, ConfigError, Settings, load_settings
 from pizza_agent.llm.errors import ProviderError
 from pizza_agent.llm.service import make_provider
@@ -199,7 +199,8 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
         report.block("static content", str(exc))
 
     data = settings.data_dir
-    holder = is_locked(data) if data.exists() else None
+    lock = lock_name(bool(settings.ledger_url.get_secret_value()), settings.agent_port)
+    holder = is_locked(data, lock) if data.exists() else None
     if holder:
         report.block("data directory", f"another agent is already running on {data} ({holder})")
     elif data.exists() and not os.access(data, os.W_OK | os.X_OK):

@@ -5,6 +5,9 @@ is kept 0700 and every file in it 0600 (fixed at start when we own them). A
 second agent on the same DATA_DIR would be a second writer of one ledger and
 overwrite `agent.json`: an advisory lock (`agent.lock`, held while the agent
 runs, released by the kernel if it dies) makes the second one refuse to start.
+Replicas on one PostgreSQL ledger (LEDGER_URL) may share a DATA_DIR: the
+ledger is not in it, `agent.json` lists every replica's endpoint, and the lock
+is per port (`agent-<port>.lock`), keeping only a second agent off one port.
 
 May import: nothing of ours.
 """
@@ -28,9 +31,29 @@ class DataDirError(Exception):
     """DATA_DIR cannot be used; the message says why in one line."""
 
 
+def lock_name(shared_ledger: bool, port: int) -> str:
+    """`agent.lock`; `agent-<port>.lock` for a replica of a shared (PostgreSQL) ledger."""
+    return f"agent-{port}.lock" if shared_ledger else LOCK_NAME
+
+
+def write_agent_info(path: Path, info: dict[str, object]) -> None:
+    """Write agent.json whole or not at all (a sender reading it never sees half a file)."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(info))
+    os.replace(partial, path)
+
+
+def listed_endpoints(path: Path) -> list[str]:
+    """The endpoints agent.json lists now (none if it is missing or unreadable)."""
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        info = json.loads(path.read_text())
+        return [str(e) for e in info.get("endpoints") or [info["endpoint"]]]
+    return []
+
+
 class DataDirLock:
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / LOCK_NAME
+    def __init__(self, data_dir: Path, name: str = LOCK_NAME) -> None:
+        self.path = data_dir / name
         self._fd: int | None = None
 
     def acquire(self, **facts: object) -> None:
@@ -60,9 +83,9 @@ def holder(lock_path: Path) -> str:
     return "pid unknown"
 
 
-def is_locked(data_dir: Path) -> str | None:
+def is_locked(data_dir: Path, name: str = LOCK_NAME) -> str | None:
     """Who holds DATA_DIR's lock (a running agent), or None. Takes nothing."""
-    path = data_dir / LOCK_NAME
+    path = data_dir / name
     if not path.exists():
         return None
     with open(path, "rb") as handle:

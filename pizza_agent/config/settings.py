@@ -259,6 +259,11 @@ class Settings(BaseModel):
                     f"with LEDGER_URL every replica must use the same {' and '.join(missing)}: set "
                     f"{'them' if len(missing) > 1 else 'it'} (a generated one would differ per machine)"
                 )
+            if self.mailbox_client == "framework" and self.agent_mode is AgentMode.AGENTVERSE:
+                raise ValueError(
+                    "MAILBOX_CLIENT=framework cannot stand by: with LEDGER_URL every replica would poll the "
+                    "mailbox and answer every message twice; use MAILBOX_CLIENT=fast (the default)"
+                )
         return self
 
     @model_validator(mode="after")

@@ -419,7 +419,7 @@ class Organizer:
                 f"{p['name']} ({p['role']}, seen {p['seen_seconds_ago']}s ago)" for p in replicas["peers"]
             )  # type: ignore[index]
             lines.append(
-                f"replicas: this is {replicas['this']} ({replicas['role']}); polling the mailbox: "  # type: ignore[index]
+                f"replicas: this is {replicas['this']} ({replicas['role']}); {replicas['doing']}: "  # type: ignore[index]
                 f"{replicas['active'] or 'nobody right now'}; seen: {peers or '-'}"
             )  # type: ignore[index]
         usage = ", ".join(f"{k}={v}" for k, v in s["layer_usage"].items()) or "none yet"  # type: ignore[union-attr]

@@ -1,7 +1,11 @@
-"""Which replica polls the mailbox: a lease in PostgreSQL, held by one replica, taken over in seconds.
+"""Which replica answers participants: a lease in PostgreSQL, held by one replica, taken over in seconds.
 
 Two pollers of one Agentverse mailbox each get every message, so exactly one
-replica may poll. The active one holds a session-level advisory lock on its
+replica may poll. In local mode every replica has an endpoint of its own and
+they are all listed (see `endpoints()`); only the active one accepts messages,
+the others answer 503, and a sender goes on to the next endpoint. So in both
+modes one replica calls the providers, and their breakers need no sharing
+beyond the handover below. The active one holds a session-level advisory lock on its
 own connection and renews a lease row every second. When its process dies,
 its connection closes and PostgreSQL releases the lock at once; the standby's
 next attempt (every second) takes it. When it stalls (frozen, swapping, a
@@ -9,7 +13,8 @@ laptop lid closed) the connection stays open, so the standby also watches the
 lease row: renewed longer than `FAILOVER_SECONDS` ago, it ends the holder's
 database session (`pg_terminate_backend`), which releases the lock. The old
 holder, if it wakes, finds its connection gone and stops polling before its
-next poll (`is_active()` is checked before each one).
+next poll (`is_active()` is checked before each one, and before each message
+accepted on a local endpoint).
 
 The breakers travel with the mailbox: the active replica publishes each
 provider's failure counter, how long it has been skipped and any 429
@@ -19,8 +24,10 @@ probes keep their schedule (one per interval in total), instead of a fresh
 replica paying the outage again.
 
 Times are the database server's clock, so replicas' clocks never disagree.
-Every replica also records itself in `replicas` each second: `status` names
-the active one and its peers.
+Every replica also records itself (and its endpoint) in `replicas` each second:
+`status` names the active one and its peers, and `on_endpoints` is told the
+list of live replicas' endpoints, the active one first, whenever it changes
+(the agent writes it into DATA_DIR/agent.json, where local senders find it).
 
 May import: pizza_agent.ledger, pizza_agent.llm.
 """
@@ -33,6 +40,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import psycopg
 
@@ -40,7 +48,12 @@ from pizza_agent.llm.health import ProviderHealth
 
 log = logging.getLogger("pizza.replicas")
 
-MAILBOX_LOCK = 0x7E57_BA11
+ACTIVE_LOCK = 0x7E57_BA11
+# What the active replica does, as the log and `status` say it.
+DUTIES = {
+    "mailbox": ("polls the mailbox", "polling the mailbox"),
+    "endpoint": ("answers on its endpoint", "answering on its endpoint"),
+}
 HEARTBEAT_SECONDS = 1.0
 NOW = "EXTRACT(EPOCH FROM clock_timestamp())"
 
@@ -53,15 +66,23 @@ class Takeover:
     gap_seconds: float | None  # from the previous holder's last renewal to this takeover
 
 
-class MailboxLease:
+class ActiveLease:
     def __init__(
         self,
         url: str,
         replica: str,
         failover_seconds: float = 5.0,
         breakers: dict[str, ProviderHealth] | None = None,
+        *,
+        endpoint: str = "",
+        serves: Literal["mailbox", "endpoint"] = "mailbox",
     ) -> None:
         self.breakers = breakers or {}
+        self.endpoint = endpoint
+        self.duty, self.doing = DUTIES[serves]  # what the active replica does, for the log and `status`
+        # Told the live replicas' endpoints (the active one first) whenever that list changes.
+        self.on_endpoints: list[Callable[[list[str]], None]] = []
+        self._endpoints: list[str] = []
         # Run when this replica takes over, before its first poll (e.g. read pause/force again).
         self.on_takeover: list[Callable[[], Awaitable[None]]] = []
         self.url = url
@@ -75,13 +96,13 @@ class MailboxLease:
         self._started_at = time.time()
         self._last_renewed = 0.0  # monotonic, by this replica
 
-    # --- what the mailbox client asks before each poll -------------------------------------------
+    # --- what the mailbox client asks before each poll (the local endpoint before each message) --
     def is_active(self) -> bool:
         """Active and renewed within the failover window: otherwise another replica may be polling."""
         return self.active and time.monotonic() - self._last_renewed < self.failover_seconds
 
     # --- running -------------------------------------------------------------------------------
-    async def start(self) -> MailboxLease:
+    async def start(self) -> ActiveLease:
         await self._connect()
         self._task = asyncio.get_running_loop().create_task(self._run())
         return self
@@ -94,7 +115,7 @@ class MailboxLease:
         if self._conn is not None:
             with contextlib.suppress(psycopg.Error):
                 if self.active:
-                    await self._conn.execute("DELETE FROM leases WHERE name='mailbox' AND holder=%s", (self.replica,))
+                    await self._conn.execute("DELETE FROM leases WHERE name='active' AND holder=%s", (self.replica,))
                 await self._conn.execute("DELETE FROM replicas WHERE name=%s", (self.replica,))
             await self._conn.close()
         self.active = False
@@ -124,13 +145,34 @@ class MailboxLease:
         assert conn is not None
         role = "active" if self.active else "standby"
         await conn.execute(
-            f"INSERT INTO replicas VALUES (%s, %s, {NOW}, %s) "
-            "ON CONFLICT (name) DO UPDATE SET role=excluded.role, seen_at=excluded.seen_at",
-            (self.replica, role, self._started_at),
+            f"INSERT INTO replicas (name, role, seen_at, started_at, endpoint) VALUES (%s, %s, {NOW}, %s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET role=excluded.role, seen_at=excluded.seen_at, endpoint=excluded.endpoint",
+            (self.replica, role, self._started_at, self.endpoint),
         )
+        await self._renew_or_take(conn)
+        await self._tell_endpoints(conn)  # after a takeover: the new active replica is listed first
+
+    async def _tell_endpoints(self, conn: psycopg.AsyncConnection) -> None:
+        rows = await (
+            await conn.execute(
+                "SELECT r.endpoint FROM replicas r LEFT JOIN leases l ON l.name='active' AND l.holder=r.name "
+                f"WHERE r.endpoint <> '' AND r.seen_at > {NOW} - %s ORDER BY l.holder IS NULL, r.name",
+                (self.failover_seconds,),
+            )
+        ).fetchall()
+        endpoints = [row[0] for row in rows]
+        if endpoints != self._endpoints:
+            self._endpoints = endpoints
+            for callback in self.on_endpoints:
+                try:
+                    callback(endpoints)
+                except OSError:
+                    log.exception("replica %s: telling the endpoint list failed", self.replica)
+
+    async def _renew_or_take(self, conn: psycopg.AsyncConnection) -> None:
         if self.active:
             renewed = await conn.execute(
-                f"UPDATE leases SET renewed_at={NOW} WHERE name='mailbox' AND holder=%s", (self.replica,)
+                f"UPDATE leases SET renewed_at={NOW} WHERE name='active' AND holder=%s", (self.replica,)
             )
             if renewed.rowcount == 1:
                 self._last_renewed = time.monotonic()
@@ -138,12 +180,12 @@ class MailboxLease:
             else:
                 self._lose("another replica holds the lease")
             return
-        got = (await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (MAILBOX_LOCK,))).fetchone())[0]  # type: ignore[index]
+        got = (await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (ACTIVE_LOCK,))).fetchone())[0]  # type: ignore[index]
         if got:
             await self._take(conn)
             return
         row = await (
-            await conn.execute(f"SELECT holder, backend_pid, {NOW} - renewed_at FROM leases WHERE name='mailbox'")
+            await conn.execute(f"SELECT holder, backend_pid, {NOW} - renewed_at FROM leases WHERE name='active'")
         ).fetchone()
         if row is not None and row[2] > self.failover_seconds:
             holder, pid, silent_for = row
@@ -157,10 +199,10 @@ class MailboxLease:
 
     async def _take(self, conn: psycopg.AsyncConnection) -> None:
         previous = await (
-            await conn.execute(f"SELECT holder, {NOW} - renewed_at FROM leases WHERE name='mailbox'")
+            await conn.execute(f"SELECT holder, {NOW} - renewed_at FROM leases WHERE name='active'")
         ).fetchone()
         await conn.execute(
-            f"INSERT INTO leases VALUES ('mailbox', %s, pg_backend_pid(), {NOW}, {NOW}) "
+            f"INSERT INTO leases VALUES ('active', %s, pg_backend_pid(), {NOW}, {NOW}) "
             "ON CONFLICT (name) DO UPDATE SET holder=excluded.holder, backend_pid=excluded.backend_pid, "
             "renewed_at=excluded.renewed_at, taken_at=excluded.taken_at",
             (self.replica,),
@@ -178,13 +220,13 @@ class MailboxLease:
         self.became_active.set()
         if takeover.previous and takeover.previous != self.replica:
             log.warning(
-                "replica %s took over the mailbox from %s (%.1fs after its last renewal)",
+                "replica %s took over from %s (%.1fs after its last renewal)",
                 self.replica,
                 takeover.previous,
                 takeover.gap_seconds or 0.0,
             )
         else:
-            log.warning("replica %s polls the mailbox (active); others stand by", self.replica)
+            log.warning("replica %s %s (active); others stand by", self.replica, self.duty)
 
     async def _publish_breakers(self, conn: psycopg.AsyncConnection) -> None:
         for name, health in self.breakers.items():
@@ -226,7 +268,7 @@ class MailboxLease:
 
     def _lose(self, why: str) -> None:
         if self.active:
-            log.warning("replica %s stops polling the mailbox: %s", self.replica, why)
+            log.warning("replica %s stops being the active one: %s", self.replica, why)
         self.active = False
         self.became_active.clear()
 
@@ -234,9 +276,9 @@ class MailboxLease:
     async def replicas(self) -> dict[str, object]:
         """The active replica and every replica seen in the last minute (for `status`)."""
         if self._conn is None or self._conn.closed:
-            return {"this": self.replica, "role": "standby", "active": None, "peers": []}
+            return {"this": self.replica, "role": "standby", "doing": self.doing, "active": None, "peers": []}
         lease = await (
-            await self._conn.execute(f"SELECT holder, {NOW} - renewed_at FROM leases WHERE name='mailbox'")
+            await self._conn.execute(f"SELECT holder, {NOW} - renewed_at FROM leases WHERE name='active'")
         ).fetchone()
         rows = await (
             await self._conn.execute(
@@ -246,6 +288,7 @@ class MailboxLease:
         return {
             "this": self.replica,
             "role": "active" if self.is_active() else "standby",
+            "doing": self.doing,
             "active": lease[0] if lease and lease[1] < self.failover_seconds else None,
             "peers": [{"name": name, "role": role, "seen_seconds_ago": round(ago, 1)} for name, role, ago in rows],
         }

@@ -149,9 +149,11 @@ PG_MIGRATIONS: list[str] = [
         published_by TEXT NOT NULL
     )
     """,
-    # 8: a waiting story is claimed by one replica's re-scorer at a time (scored once, upgraded once)
+    # 8: a waiting story is claimed by one replica's re-scorer at a time (scored once, upgraded once);
+    #    each replica's endpoint (local mode lists them all in agent.json)
     """
-    ALTER TABLE rescore_queue ADD COLUMN claimed_until DOUBLE PRECISION
+    ALTER TABLE rescore_queue ADD COLUMN claimed_until DOUBLE PRECISION;
+    ALTER TABLE replicas ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''
     """,
 ]
 

@@ -49,10 +49,20 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 class AgentProcess:
-    def __init__(self, data_dir: Path, *, script: Path | None = None, fd_limit: int | None = None, **env: str) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        script: Path | None = None,
+        fd_limit: int | None = None,
+        shared_data_dir: bool = False,
+        **env: str,
+    ) -> None:
         """`script`: another agent program taking (port, data_dir), e.g. the benchmark's echo agent.
-        `fd_limit`: the agent's descriptor limit (RLIMIT_NOFILE), as on a default laptop."""
+        `fd_limit`: the agent's descriptor limit (RLIMIT_NOFILE), as on a default laptop.
+        `shared_data_dir`: a replica on a DATA_DIR other replicas use too (agent.json is theirs as well)."""
         self.data_dir = data_dir
+        self.shared_data_dir = shared_data_dir
         self.script = script
         self.fd_limit = fd_limit
         self.port = int(env.pop("AGENT_PORT", 0)) or free_port()
@@ -77,8 +87,8 @@ class AgentProcess:
         """Start the agent; returns once it answers HEAD /submit as ready and `ready()` (if given) is true,
         e.g. "the Agentverse stand-in has seen its first mailbox poll"."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        info = self.data_dir / "agent.json"
-        info.unlink(missing_ok=True)
+        if not self.shared_data_dir:
+            (self.data_dir / "agent.json").unlink(missing_ok=True)
         log = self.log_path.open("a")
         started = time.monotonic()
         command = [sys.executable, str(PROJECT_DIR / "agent.py")]

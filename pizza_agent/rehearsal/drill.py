@@ -431,7 +431,7 @@ class Drill:
         assert self.ledger_url is not None
         ledger = Ledger(self.ledger_url)
         try:
-            row = ledger._db.execute("SELECT holder, taken_at FROM leases WHERE name='mailbox'").fetchone()
+            row = ledger._db.execute("SELECT holder, taken_at FROM leases WHERE name='active'").fetchone()
         finally:
             ledger.close()
         return row[0] if row else None
@@ -651,7 +651,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.replicas < 1 or (args.replicas > 1 and args.via != "agentverse"):
         print(
-            "--replicas needs --via agentverse (replicas share an Agentverse mailbox) and at least 1", file=sys.stderr
+            "--replicas needs --via agentverse and at least 1: the drill rehearses the mailbox, which keeps "
+            "what a dying replica had taken (local replicas: tests/test_replicas.py and docs/deploy.md)",
+            file=sys.stderr,
         )
         return 2
     if args.kill_active_at is not None and args.replicas < 2:

@@ -28,12 +28,13 @@ from uagents_core.contrib.protocols.chat import (
     chat_protocol_spec,
 )
 
+from pizza_agent.config.data_dir import write_agent_info
 from pizza_agent.config.settings import AgentMode, Settings
 from pizza_agent.event.conversation import Conversation
 from pizza_agent.event.rate_limit import Admit
 from pizza_agent.event.reply import Reply, sender_id
 from pizza_agent.event.runtime import Runtime
-from pizza_agent.ledger.leadership import MailboxLease
+from pizza_agent.ledger.leadership import ActiveLease
 from pizza_agent.ledger.notifications import ControlsListener
 from pizza_agent.llm import public_api
 from pizza_agent.llm.service import LLMService
@@ -202,6 +203,51 @@ def _construct(settings: Settings, seed: str) -> Agent:
     return agent
 
 
+def replica_lease(settings: Settings, agent: Agent, conversation: Conversation) -> ActiveLease:
+    """Replicas on one PostgreSQL: one is active (polls the mailbox, or accepts on its local endpoint).
+
+    In local mode each replica lists every live replica's endpoint in the shared
+    DATA_DIR/agent.json (the active one first) and a standby refuses messages with
+    503, so a sender goes on to the next endpoint: the note on several endpoints per address.
+    """
+    local = settings.agent_mode is AgentMode.LOCAL
+    endpoint = f"http://{settings.agent_host}:{settings.agent_port}/submit" if local else ""
+    llm = conversation.llm
+    lease = ActiveLease(
+        settings.ledger_url.get_secret_value(),
+        replica_name(settings),
+        settings.failover_seconds,
+        breakers={"openai": llm.openai_health, "asi1": llm.asi1_health},
+        endpoint=endpoint,
+        serves="endpoint" if local else "mailbox",
+    )
+    conversation.organizer.replicas = lease.replicas
+    lease.on_takeover.append(conversation.controls.refresh)
+    if local:
+        agent._server.may_serve = lease.is_active  # type: ignore[attr-defined]
+
+        def list_endpoints(endpoints: list[str]) -> None:
+            info = {
+                "address": agent.address,
+                "endpoint": endpoints[0],
+                "endpoints": endpoints,
+                "port": settings.agent_port,
+            }
+            write_agent_info(settings.agent_info_path, info)
+
+        lease.on_endpoints.append(list_endpoints)
+
+    @agent.on_event("startup")
+    async def start_lease(ctx: Context) -> None:
+        await lease.start()
+
+    @agent.on_event("shutdown")
+    async def stop_lease(ctx: Context) -> None:
+        await lease.stop()
+
+    return lease
+
+
 def replica_name(settings: Settings) -> str:
     return settings.replica_name or f"{socket.gethostname()}:{settings.agent_port}"
 
@@ -246,8 +292,13 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
         if report:
             log.warning(report)
 
+    lease = replica_lease(settings, agent, conversation) if settings.ledger_url.get_secret_value() else None
+
     @agent.on_interval(period=RESCORE_SECONDS)
     async def rescore(ctx: Context) -> None:
+        if lease is not None and not lease.is_active():
+            return  # a standby calls no provider: one replica keeps the breakers' discipline
+
         async def notify(address: str, text: str) -> None:
             await ctx.send(address, ChatMessage(content=[TextContent(text=text)]))
 
@@ -277,25 +328,8 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
         if isinstance(mailbox, FastMailboxClient):
             server = agent._server  # type: ignore[attr-defined]
             handled_listeners.append(mailbox.handled)
-            if settings.ledger_url.get_secret_value():
-                # Replicas on one PostgreSQL: one polls the mailbox, the others stand by.
-                lease = MailboxLease(
-                    settings.ledger_url.get_secret_value(),
-                    replica_name(settings),
-                    settings.failover_seconds,
-                    breakers={"openai": llm.openai_health, "asi1": llm.asi1_health},
-                )
-                mailbox.may_poll = lease.is_active
-                conversation.organizer.replicas = lease.replicas
-                lease.on_takeover.append(conversation.controls.refresh)
-
-                @agent.on_event("startup")
-                async def start_lease(ctx: Context) -> None:
-                    await lease.start()
-
-                @agent.on_event("shutdown")
-                async def stop_lease(ctx: Context) -> None:
-                    await lease.stop()
+            if lease is not None:
+                mailbox.may_poll = lease.is_active  # one replica polls the mailbox, the others stand by
 
             @agent.on_event("startup")
             async def watch_mailbox(ctx: Context) -> None:

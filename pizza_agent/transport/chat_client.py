@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Self
 
 import aiohttp
+import stamina
 from aiohttp import web
 from uagents_core.contrib.protocols.chat import ChatAcknowledgement, ChatMessage, TextContent, chat_protocol_spec
 from uagents_core.envelope import Envelope
@@ -36,17 +37,45 @@ ACK_DIGEST = Model.build_schema_digest(ChatAcknowledgement)
 PROTOCOL_DIGEST = chat_protocol_spec.digest
 # How long a signed envelope stays valid (the agent refuses expired ones).
 ENVELOPE_TTL_SECONDS = 60
+# How long a sender keeps trying when every endpoint is a standby or down (a takeover takes ≤ FAILOVER_SECONDS + 1).
+REACH_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
 class AgentRef:
+    """Where the agent is: its address and endpoints (several when replicas share DATA_DIR)."""
+
     address: str
     endpoint: str
+    endpoints: tuple[str, ...] = ()  # every replica's, the active one first; () = (endpoint,)
+    source: Path | None = None  # the agent.json it was read from, read again when no endpoint answers
+
+    def __post_init__(self) -> None:
+        if not self.endpoints:
+            object.__setattr__(self, "endpoints", (self.endpoint,))
 
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> AgentRef:
         info = json.loads((data_dir / "agent.json").read_text())
-        return cls(info["address"], info["endpoint"])
+        endpoints = tuple(info.get("endpoints") or [info["endpoint"]])
+        return cls(info["address"], endpoints[0], endpoints, data_dir / "agent.json")
+
+    def reread(self) -> AgentRef:
+        """The list as agent.json has it now (a replica may have taken over, or joined)."""
+        if self.source is None:
+            return self
+        try:
+            return AgentRef.from_data_dir(self.source.parent)
+        except (OSError, ValueError, KeyError, TypeError):
+            return self
+
+
+class StandingBy(Exception):
+    """No endpoint accepted the message: each refused the connection or answered 503 (a standby)."""
+
+    def __init__(self, answer: tuple[int, str] | None, refused: Exception | None) -> None:
+        super().__init__("no endpoint accepted the message")
+        self.answer, self.refused = answer, refused
 
 
 def sign_envelope(identity: Identity, target: str, model: Model, session: uuid.UUID | None = None) -> Envelope:
@@ -102,9 +131,18 @@ class Participant(ABC):
 
 
 class ChatClient(Participant):
-    def __init__(self, seed: str, agent: AgentRef, peers_dir: Path | None, *, acknowledge: bool = True) -> None:
+    def __init__(
+        self,
+        seed: str,
+        agent: AgentRef,
+        peers_dir: Path | None,
+        *,
+        acknowledge: bool = True,
+        reach_seconds: float = REACH_SECONDS,
+    ) -> None:
         super().__init__(seed, acknowledge=acknowledge)
         self.agent = agent
+        self.reach_seconds = reach_seconds
         self.peers_dir = peers_dir
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -133,10 +171,45 @@ class ChatClient(Participant):
 
     # --- sending ---------------------------------------------------------------
     async def post(self, body: str | bytes, content_type: str = "application/json") -> tuple[int, str]:
-        """POST raw bytes to the agent's endpoint (the tests use this for hostile envelopes)."""
+        """POST raw bytes to the agent (the tests use this for hostile envelopes too): (status, body).
+
+        As a uAgents sender does with an address that has several endpoints: each in
+        turn until one accepts. A 503 (a replica standing by) or a refused connection
+        (a replica that died) moves on to the next; when none accepted, the list is
+        read again and tried again for up to `reach_seconds` (a standby takes over
+        within FAILOVER_SECONDS). One endpoint that refuses the connection fails at once.
+        """
         assert self._http is not None, "start() the client first"
-        async with self._http.post(self.agent.endpoint, data=body, headers={"content-type": content_type}) as resp:
-            return resp.status, await resp.text()
+        try:
+            async for attempt in stamina.retry_context(
+                on=StandingBy, attempts=None, timeout=self.reach_seconds, wait_initial=0.1, wait_max=1.0
+            ):
+                with attempt:
+                    return await self._post_once(body, content_type)
+        except StandingBy as exc:
+            if exc.answer is not None:
+                return exc.answer
+            assert exc.refused is not None
+            raise exc.refused from None
+        raise AssertionError("unreachable: the retry context either returns or raises")
+
+    async def _post_once(self, body: str | bytes, content_type: str) -> tuple[int, str]:
+        assert self._http is not None
+        answer: tuple[int, str] | None = None
+        refused: Exception | None = None
+        for endpoint in self.agent.endpoints:
+            try:
+                async with self._http.post(endpoint, data=body, headers={"content-type": content_type}) as resp:
+                    text = await resp.text()
+                    if resp.status != 503:
+                        return resp.status, text
+                    answer = (resp.status, text)
+            except aiohttp.ClientConnectionError as exc:
+                refused = exc
+        if answer is None and refused is not None and len(self.agent.endpoints) == 1:
+            raise refused  # the agent is not running: say so now
+        self.agent = self.agent.reread()
+        raise StandingBy(answer, refused)
 
     async def send_model(self, model: Model) -> tuple[int, str]:
         return await self.post(sign_envelope(self.identity, self.agent.address, model).model_dump_json())

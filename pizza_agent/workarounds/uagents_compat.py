@@ -51,6 +51,7 @@ import stat
 import sys
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -305,6 +306,8 @@ class GuardedASGIServer(ASGIServer):
     connection_limit: int = 512
     allowed_origin: str | None = None  # the only origin whose pages may call the inspector (Agentverse's)
     mailbox_connected: bool = False  # from then on the inspector's /connect is closed
+    # Replicas in local mode: a standby refuses messages with 503 and the sender tries the next endpoint.
+    may_serve: Callable[[], bool] | None = None
     _recent: _RecentKeys
 
     @classmethod
@@ -358,6 +361,8 @@ class GuardedASGIServer(ASGIServer):
             return await self._refuse(send, 403, "the mailbox is connected already", scope)
         if scope.get("type") != "http" or scope.get("method") != "POST" or scope.get("path") != "/submit":
             return await super().__call__(scope, receive, send)
+        if self.may_serve is not None and not self.may_serve():
+            return await self._standing_by(send, scope)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length", b"0")
         if declared.isdigit() and int(declared) > self.max_bytes:
@@ -442,6 +447,18 @@ class GuardedASGIServer(ASGIServer):
         if key is not None and not self._recent.first_time(key, keep_for=keep_for):
             return None, "replay"
         return envelope, None
+
+    async def _standing_by(self, send: Any, scope: dict) -> None:
+        # Not a warning: while a replica stands by, every sender that tries it first lands here.
+        log.info("standby: sent %s on to the active replica (HTTP 503)", _client(scope))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")],
+            }
+        )
+        await send({"type": "http.response.body", "body": STANDBY_BODY})
 
     async def _refuse(self, send: Any, status: int, reason: str, scope: dict) -> None:
         log.warning("refused envelope from %s: HTTP %d %s", _client(scope), status, reason)
@@ -575,6 +592,7 @@ class LocalPeerResolver(Resolver):
         return endpoint
 
 
+STANDBY_BODY = json.dumps({"error": "this replica is on standby: send to the next endpoint"}).encode()
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 
 

@@ -229,3 +229,19 @@ async def test_organizer_commands_only_from_organizers(start_agent, openai_serve
         assert "Organizer commands" in await org.ask("help")
         assert "Organizer commands" not in await mallory.ask("help")
     assert agent.logs().count("refused organizer command") == 3
+
+
+async def test_a_spent_budget_stays_spent_after_a_restart(start_agent, openai_server, asi1_server):
+    env = provider_env(
+        openai_server.base_url, asi1_server.base_url, MODEL_PRICES="gpt-4o-mini=100000/100000", OPENAI_BUDGET_USD="1"
+    )
+    agent = await start_agent(**env)
+    async with agent.client("before-the-reboot") as first:
+        assert "story prompt" in await first.ask("I want pizza")  # OpenAI answered: more than $1 spent
+    assert openai_server.requests
+    agent.stop()
+    restarted = await start_agent(AGENT_PORT=str(agent.port), **env)
+    openai_calls = len(openai_server.requests)
+    async with restarted.client("after-the-reboot") as second:
+        assert "story prompt" in await second.ask("I want pizza")
+    assert len(openai_server.requests) == openai_calls  # OpenAI stays off: its budget was spent before

@@ -36,10 +36,10 @@ def on_each(replicas: list[Ledger], times: int, call):  # type: ignore[no-untype
 
 def test_migrations_are_numbered_the_same_and_run_once(ledger_target):
     first = Ledger(ledger_target)
-    assert first.schema_version == len(MIGRATIONS) == len(PG_MIGRATIONS) == 8
+    assert first.schema_version == len(MIGRATIONS) == len(PG_MIGRATIONS) == 9
     first.close()
     again = Ledger(ledger_target)  # a restart, or a second replica: nothing to do
-    assert again.schema_version == 8
+    assert again.schema_version == 9
     again.close()
 
 
@@ -186,3 +186,19 @@ def test_a_waiting_story_is_claimed_by_one_replica_and_a_lapsed_claim_is_free_ag
     assert first.claim_rescore("agent1qwaiting", 60)
     first.finish_rescore("agent1qwaiting", "kept")
     assert not second.claim_rescore("agent1qwaiting", 60) and second.waiting_rescores() == []
+
+
+def test_spend_added_by_replicas_at_once_adds_up(ledger_target):
+    replicas = [Ledger(ledger_target) for _ in range(3)]
+    try:
+        on_each(
+            replicas, 10, lambda ledger, _: ledger.add_spend([("openai", "gpt-4o-mini", "reply", 1, 100, 20, 0.01)])
+        )
+        replicas[0].add_spend([("asi1", "asi1-mini", "score", 2, 300, 40, 0.0)])
+        totals = {row[:3]: row[3:] for row in replicas[1].spend_totals()}
+        calls, prompt_tokens, completion_tokens, cost = totals[("openai", "gpt-4o-mini", "reply")]
+        assert (calls, prompt_tokens, completion_tokens) == (30, 3000, 600) and cost == pytest.approx(0.30)
+        assert totals[("asi1", "asi1-mini", "score")][:3] == (2, 300, 40)
+    finally:
+        for ledger in replicas:
+            ledger.close()

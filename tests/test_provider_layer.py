@@ -13,6 +13,9 @@ import time
 import pytest
 from conftest import settings_for
 
+from pizza_agent.event.spend_book import SpendBook
+from pizza_agent.ledger.store import Ledger
+from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.fallback import FallbackChain, HedgePolicy
 from pizza_agent.llm.health import LATENCY_WINDOW, ProviderHealth
 
@@ -173,3 +176,22 @@ async def test_generated_prompts_are_served_before_static_ones_when_both_provide
     assert (second.layer, second.value) == ("pool", pooled[1])
     third = await service.generate_prompt(set(pooled), pooled=pooled)
     assert third.layer == "static"
+
+
+async def test_a_spent_budget_stays_spent_after_a_restart_or_a_takeover(openai_server, asi1_server, service_factory):
+    """The spend is kept in the ledger: the next process (or the replica taking over) starts from it."""
+    settings = settings_for(openai_server, asi1_server, MODEL_PRICES="gpt-4o-mini=100000/100000", OPENAI_BUDGET_USD="1")
+    ledger = LedgerWorker(Ledger(":memory:"))
+    before = service_factory(settings)
+    assert (await before.generate_prompt()).layer == "openai"  # more than $1
+    await SpendBook(before.spend, ledger).save()
+
+    after = service_factory(settings)
+    book = SpendBook(after.spend, ledger)
+    await book.load()
+    assert (await after.generate_prompt()).layer == "asi1"
+    assert after.status()["providers"]["openai"]["unavailable_reason"].startswith("budget spent")
+    await book.save()
+    await book.load()  # loading again counts nothing twice
+    assert after.spend.spent("openai") == pytest.approx(before.spend.spent("openai"))
+    assert after.spend.snapshot()["asi1"]["prompt_tokens"] > 0

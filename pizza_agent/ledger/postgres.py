@@ -3,7 +3,7 @@
 `Ledger` is written once, in SQL both databases understand (`?` placeholders,
 `INSERT … ON CONFLICT`); this adapter turns the placeholders into psycopg's and
 maps PostgreSQL's lock time-out to `LedgerBusy`. The migrations are the same
-eight, numbered the same, in PostgreSQL's types.
+nine, numbered the same, in PostgreSQL's types.
 
 Each `Ledger` owns one connection: the agent runs two (the writer thread's and
 the reader thread's, see worker.py), so a pool would add nothing but a lock.
@@ -154,6 +154,19 @@ PG_MIGRATIONS: list[str] = [
     """
     ALTER TABLE rescore_queue ADD COLUMN claimed_until DOUBLE PRECISION;
     ALTER TABLE replicas ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''
+    """,
+    # 9: what the providers cost, added to by every process and replica (a budget holds across restarts)
+    """
+    CREATE TABLE spend (
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        task TEXT NOT NULL,
+        calls BIGINT NOT NULL,
+        prompt_tokens BIGINT NOT NULL,
+        completion_tokens BIGINT NOT NULL,
+        cost_usd DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (provider, model, task)
+    )
     """,
 ]
 

@@ -157,6 +157,19 @@ MIGRATIONS: list[str] = [
     ALTER TABLE rescore_queue ADD COLUMN claimed_until REAL;
     ALTER TABLE replicas ADD COLUMN endpoint TEXT NOT NULL DEFAULT '';
     """,
+    # 9: what the providers cost, added to by every process and replica (a budget holds across restarts)
+    """
+    CREATE TABLE spend (
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        task TEXT NOT NULL,
+        calls INTEGER NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        cost_usd REAL NOT NULL,
+        PRIMARY KEY (provider, model, task)
+    );
+    """,
 ]
 
 
@@ -502,6 +515,24 @@ class Ledger:
                 keys,
             )
             self._db.execute("DELETE FROM seen_messages WHERE expires_at < ?", (self._clock(),))
+
+    # --- what the providers cost (llm/usage.py keeps the running figures) ----------------
+    def add_spend(self, rows: list[tuple[str, str, str, int, int, int, float]]) -> None:
+        """Add to the totals (never overwrite): every replica adds what it spent, at any time."""
+        with self._write():
+            self._db.executemany(
+                "INSERT INTO spend VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(provider, model, task) DO UPDATE SET "
+                "calls=spend.calls+excluded.calls, prompt_tokens=spend.prompt_tokens+excluded.prompt_tokens, "
+                "completion_tokens=spend.completion_tokens+excluded.completion_tokens, "
+                "cost_usd=spend.cost_usd+excluded.cost_usd",
+                rows,
+            )
+
+    def spend_totals(self) -> list[tuple[str, str, str, int, int, int, float]]:
+        rows = self._db.execute(
+            "SELECT provider, model, task, calls, prompt_tokens, completion_tokens, cost_usd FROM spend"
+        ).fetchall()
+        return [(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), float(r[6])) for r in rows]
 
     # --- heuristic scores waiting for ASI1 ------------------------------------------
     def queue_rescore(self, address: str, story: str) -> None:

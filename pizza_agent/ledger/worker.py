@@ -28,6 +28,7 @@ BUSY_COOLDOWN_SECONDS = 1.0
 # The ledger calls that only read: they go to the reader connection and never wait for a writer.
 READS = frozenset(
     {
+        "spend_totals",
         "coupon_for",
         "find",
         "prompts_for",
@@ -51,7 +52,7 @@ READS = frozenset(
 
 # Writes that only keep books (handled message ids): their own connection and thread, and a short
 # busy time-out, so they never queue ahead of a participant's coupon on the writer thread.
-BOOKKEEPING = frozenset({"remember_messages"})
+BOOKKEEPING = frozenset({"remember_messages", "add_spend"})
 BOOKKEEPING_BUSY_SECONDS = 0.5
 
 

@@ -15,6 +15,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+# provider, model, task, calls, prompt tokens, completion tokens, USD: one line of the ledger's spend table.
+SpendRow = tuple[str, str, str, int, int, int, float]
+
 
 @dataclass(frozen=True, slots=True)
 class Completion:
@@ -51,6 +54,8 @@ class Spend:
     by_key: dict[tuple[str, str, str], Tally] = field(default_factory=lambda: defaultdict(Tally))
     # Told about every completion (provider, model, task, completion): the metrics' token histogram.
     observer: Callable[[str, str, str, Completion], None] | None = None
+    # What was spent since the last `take_unsaved()`: the part of `by_key` the ledger does not have yet.
+    unsaved: dict[tuple[str, str, str], Tally] = field(default_factory=lambda: defaultdict(Tally))
 
     def cost_of(self, model: str, completion: Completion) -> float:
         price = self.prices.get(model)
@@ -61,12 +66,27 @@ class Spend:
         if self.observer is not None:
             self.observer(provider, model, task, completion)
         cost = self.cost_of(model, completion)
-        tally = self.by_key[(provider, model, task)]
-        tally.calls += 1
-        tally.prompt_tokens += completion.prompt_tokens
-        tally.completion_tokens += completion.completion_tokens
-        tally.cost_usd += cost
+        row = (provider, model, task, 1, completion.prompt_tokens, completion.completion_tokens, cost)
+        _add(self.by_key, [row])
+        _add(self.unsaved, [row])
         return cost
+
+    # --- kept in the ledger (event/spend_book.py): a budget holds across restarts and takeovers ---
+    def take_unsaved(self) -> list[SpendRow]:
+        """What was spent since the last call, as rows to add to the ledger's totals."""
+        rows = _rows(self.unsaved)
+        self.unsaved.clear()
+        return rows
+
+    def give_back(self, rows: list[SpendRow]) -> None:
+        """Rows the ledger did not take (it was busy): they are saved with the next ones."""
+        _add(self.unsaved, rows)
+
+    def restore(self, totals: list[SpendRow]) -> None:
+        """The ledger's totals (every process and replica so far) plus what is not saved yet."""
+        self.by_key.clear()
+        _add(self.by_key, totals)
+        _add(self.by_key, _rows(self.unsaved))
 
     def spent(self, provider: str) -> float:
         return sum(t.cost_usd for (name, _, _), t in self.by_key.items() if name == provider)
@@ -101,3 +121,16 @@ class Spend:
             providers.setdefault(provider, {"cost_usd": 0.0, "prompt_tokens": 0, "completion_tokens": 0})
             providers[provider]["budget_usd"] = budget
         return providers
+
+
+def _rows(tallies: dict[tuple[str, str, str], Tally]) -> list[SpendRow]:
+    return [(*key, t.calls, t.prompt_tokens, t.completion_tokens, t.cost_usd) for key, t in tallies.items()]
+
+
+def _add(tallies: dict[tuple[str, str, str], Tally], rows: list[SpendRow]) -> None:
+    for provider, model, task, calls, prompt_tokens, completion_tokens, cost in rows:
+        tally = tallies[(provider, model, task)]
+        tally.calls += calls
+        tally.prompt_tokens += prompt_tokens
+        tally.completion_tokens += completion_tokens
+        tally.cost_usd += cost

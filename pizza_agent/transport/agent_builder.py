@@ -34,6 +34,7 @@ from pizza_agent.event.conversation import Conversation
 from pizza_agent.event.rate_limit import Admit
 from pizza_agent.event.reply import Reply, sender_id
 from pizza_agent.event.runtime import Runtime
+from pizza_agent.event.spend_book import SAVE_SECONDS, SpendBook
 from pizza_agent.ledger.leadership import ActiveLease
 from pizza_agent.ledger.notifications import ControlsListener
 from pizza_agent.llm import public_api
@@ -292,7 +293,24 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
         if report:
             log.warning(report)
 
+    spend_book = SpendBook(llm.spend, conversation.db)
+
+    @agent.on_event("startup")
+    async def load_spend(ctx: Context) -> None:
+        await spend_book.load()  # a budget spent before a restart stays spent
+
+    @agent.on_interval(period=SAVE_SECONDS)
+    async def save_spend(ctx: Context) -> None:
+        await spend_book.save()
+
     lease = replica_lease(settings, agent, conversation) if settings.ledger_url.get_secret_value() else None
+    if lease is not None:
+
+        async def spend_so_far() -> None:
+            await spend_book.save()
+            await spend_book.load()  # with what the replica before this one spent
+
+        lease.on_takeover.append(spend_so_far)
 
     @agent.on_interval(period=RESCORE_SECONDS)
     async def rescore(ctx: Context) -> None:
@@ -362,6 +380,7 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
         for app in web_app:
             await app.stop()
         await seen.flush()
+        await spend_book.save()
         await llm.aclose()
         await agent._dispenser.aclose()  # type: ignore[attr-defined]
         resolver = getattr(agent, "_resolver", None)

@@ -205,6 +205,36 @@ async def test_the_breaker_travels_with_the_mailbox(postgres_server):
         dying._task.cancel()
 
 
+async def test_a_standby_shows_the_active_replicas_breakers(postgres_server):
+    """Every replica skips OpenAI together: the standby's status says what the active one lives with."""
+    url = postgres_server.database("breaker_mirror")
+    Ledger(url).close()
+    clock = {"now": 1000.0}
+    active_openai = ProviderHealth("openai", threshold=3, probe_interval=30, clock=lambda: clock["now"])
+    standby_openai = ProviderHealth("openai", threshold=3, probe_interval=30, clock=lambda: clock["now"])
+    active = await ActiveLease(url, "active-one", 5.0, breakers={"openai": active_openai}).start()
+    standby = ActiveLease(url, "standby-one", 5.0, breakers={"openai": standby_openai})
+    await standby._connect()  # ticked by hand below
+    try:
+        await wait_until(lambda: active.active)
+        for _ in range(3):
+            active_openai.record_failure(active_openai.admit(), "TransientError: 503", 5.0)
+        await active.tick()
+        await standby.tick()
+        assert standby_openai.skipping and not standby.active
+        assert not standby_openai.admit().allowed
+        clock["now"] += 30
+        probe = active_openai.admit()
+        assert probe.probe
+        active_openai.record_success(probe, 80.0)  # OpenAI is back
+        await active.tick()
+        await standby.tick()
+        assert not standby_openai.skipping
+    finally:
+        await active.stop()
+        await standby.stop()
+
+
 async def test_a_pause_set_on_the_dying_replica_holds_on_the_next(pair):
     async with pair.participant(ORGANIZER_SEED) as organizer, pair.participant("told-to-wait") as carol:
         assert (await organizer.ask("pause Pizza at 8pm!")).startswith("Paused")

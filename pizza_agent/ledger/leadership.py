@@ -18,10 +18,11 @@ accepted on a local endpoint).
 
 The breakers travel with the mailbox: the active replica publishes each
 provider's failure counter, how long it has been skipped and any 429
-cool-down every second; the replica taking over adopts them before its first
-poll. So a provider that is down stays skipped across a failover, and its
-probes keep their schedule (one per interval in total), instead of a fresh
-replica paying the outage again.
+cool-down every second; a standby shows them as they are (it calls no
+provider), and the replica taking over adopts them before its first poll.
+So a provider that is down stays skipped across a failover, and its probes
+keep their schedule (one per interval in total), instead of a fresh replica
+paying the outage again.
 
 Times are the database server's clock, so replicas' clocks never disagree.
 Every replica also records itself (and its endpoint) in `replicas` each second:
@@ -184,6 +185,7 @@ class ActiveLease:
         if got:
             await self._take(conn)
             return
+        await self._mirror_breakers(conn)
         row = await (
             await conn.execute(f"SELECT holder, backend_pid, {NOW} - renewed_at FROM leases WHERE name='active'")
         ).fetchone()
@@ -265,6 +267,25 @@ class ActiveLease:
                     health.failures,
                     f", skipped for {skip_age + age:.0f}s" if health.skipping else "",
                 )
+
+    async def _mirror_breakers(self, conn: psycopg.AsyncConnection) -> None:
+        """A standby shows the active replica's breakers as they are (it calls no provider itself):
+        its status and dashboard tell the truth, and a takeover starts from the same state."""
+        rows = await (
+            await conn.execute(
+                f"SELECT provider, failures, skip_age, cooldown_left, {NOW} - published_at "
+                f"FROM provider_health WHERE published_by <> %s AND published_at > {NOW} - %s",
+                (self.replica, max(10.0, 2 * self.failover_seconds)),  # not what a replica long gone left
+            )
+        ).fetchall()
+        for name, failures, skip_age, cooldown_left, age in rows:
+            health = self.breakers.get(name)
+            if health is None:
+                continue
+            now = health.now()
+            health.failures = min(health.threshold, int(failures))
+            health.skip_started = now - (skip_age + age) if health.skipping else 0.0
+            health.cooldown_until = now + cooldown_left - age if cooldown_left - age > 0 else 0.0
 
     def _lose(self, why: str) -> None:
         if self.active:

@@ -244,6 +244,8 @@ The failover drill: `python agent.py drill --via agentverse --rtt-ms 100 --repli
 the active replica gets SIGKILL in the middle of the arrivals and of the OpenAI outage). Targets: every
 participant answered, 0 duplicate and 0 lost coupons, the mailbox taken over within 6 s, and OpenAI probed
 at most once per probe interval in total across both replicas (the breaker is handed over with the mailbox).
+The `spend` line is the total of both replicas (the spend is kept in the ledger and the replica taking over
+starts from it): it matches a single agent's whole run above; before, it showed only the second replica's part.
 
 {_drill("drill-failover.txt")}
 

@@ -132,3 +132,32 @@ def test_the_drill_rejects_bad_arguments_in_one_line(args, line):
     done = subprocess.run([*AGENT, "drill", *args], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip() == line
+
+
+async def test_check_reaches_the_postgresql_ledger_or_says_why_not(tmp_path, postgres_server):
+    replica = {"AGENT_SEED": "replica-seed-0123456789abcdef", "COUPON_SECRET": "replica-secret-0123456789abcdef"}
+    url = postgres_server.database("check_ledger")
+    code, out, _ = await run("check", env=base_env(tmp_path / "data", LEDGER_URL=url, **replica))
+    line = next(line for line in out.splitlines() if "ledger" in line)
+    assert "PostgreSQL 15" in line and "reachable" in line, out
+    unreachable = "postgresql://pizza:hunter2-not-shown@127.0.0.1:9/pizza"  # port 9: nothing listens
+    code, out, err = await run("check", env=base_env(tmp_path / "data", LEDGER_URL=unreachable, **replica))
+    assert code == 2
+    assert "ledger" in out and "cannot reach postgresql://pizza:***@127.0.0.1:9/pizza" in out
+    assert "hunter2" not in out + err
+    code, out, _ = await run("check", env=base_env(tmp_path / "data"))
+    assert f"SQLite {tmp_path / 'data' / 'ledger.sqlite3'}" in out
+
+
+async def test_an_unreachable_postgresql_ledger_stops_the_agent_with_one_line(tmp_path):
+    env = base_env(
+        tmp_path / "data",
+        LEDGER_URL="postgresql://pizza:hunter2-not-shown@127.0.0.1:9/pizza",  # port 9: nothing listens
+        AGENT_SEED="replica-seed-0123456789abcdef",
+        COUPON_SECRET="replica-secret-0123456789abcdef",
+    )
+    for command in ([], ["verify", "PREMIUM-AAAAAAAA-BBBBBBBB"]):
+        code, _, err = await run(*command, env=env)
+        assert code == 2
+        assert err.startswith("error: cannot reach the ledger at postgresql://pizza:***@127.0.0.1:9/pizza")
+        assert "LEDGER_URL" in err and "Traceback" not in err and "hunter2" not in err

@@ -202,3 +202,29 @@ def test_spend_added_by_replicas_at_once_adds_up(ledger_target):
     finally:
         for ledger in replicas:
             ledger.close()
+
+
+def test_a_lost_postgresql_connection_is_made_again_and_no_write_is_guessed(postgres_server):
+    """A managed PostgreSQL restarts or fails over: the ledger's sessions end under it."""
+    url = postgres_server.database("connection_lost")
+    ledger = Ledger(url)
+    admin = Ledger(url)
+    try:
+        ledger.issue(request("agent1qbefore"), signer.new_code)
+
+        def end_the_ledgers_session() -> None:
+            admin._db.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+        end_the_ledgers_session()
+        assert ledger.coupon_for("agent1qbefore") is not None  # a read is simply asked again
+        end_the_ledgers_session()
+        with pytest.raises(LedgerBusy):  # a write is not repeated blindly: the caller says "try again"
+            ledger.issue(request("agent1qafter"), signer.new_code)
+        assert ledger.issue(request("agent1qafter"), signer.new_code).coupon.address == "agent1qafter"
+        assert len(admin.coupons()) == 2
+    finally:
+        ledger.close()
+        admin.close()

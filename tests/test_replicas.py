@@ -366,3 +366,35 @@ async def test_a_standby_calls_no_provider_not_even_to_score_a_story_again(tmp_p
         rounds = asked_by("alpha")
         await wait_until(lambda: asked_by("alpha") > rounds, timeout=30)  # and its next: beta had a round too
     assert asked_by("beta") == 0
+
+
+async def test_the_agent_outlives_its_database_sessions_ending(tmp_path, postgres_server):
+    """A managed PostgreSQL restarts at dinner: every session of the agent ends under it."""
+    url = postgres_server.database("sessions_end")
+    agent = await AgentProcess(
+        tmp_path / "data",
+        AGENT_MODE="local",
+        LEDGER_URL=url,
+        AGENT_SEED="replicated-agent-seed-0123456789",
+        COUPON_SECRET="replicated-coupon-secret-0123456789",
+    ).start()
+    try:
+        async with agent.client("outlives-the-restart") as frank:
+            assert "story prompt" in await frank.ask("I want pizza")
+            ledger = Ledger(url)
+            try:
+                ledger._db.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            finally:
+                ledger.close()
+            replies = [await frank.ask(STORY)]
+            while "coupon book is busy" in replies[-1] and len(replies) < 5:
+                await asyncio.sleep(1.0)  # as the reply asks: send it again a moment later
+                replies.append(await frank.ask(STORY))
+        assert CODE_PATTERN.search(replies[-1]), replies
+        assert [c.code for c in Ledger(url).coupons()] == [CODE_PATTERN.search(replies[-1]).group(0)]
+        assert "Traceback" not in agent.logs()
+    finally:
+        agent.stop()

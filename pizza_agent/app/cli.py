@@ -21,6 +21,7 @@ from pizza_agent.config.data_dir import prepare as prepare_data_dir
 from pizza_agent.config.secret_files import SecretFileError
 from pizza_agent.config.settings import AgentMode, ConfigError, Settings, load_settings
 from pizza_agent.event.runtime import open_existing_runtime, open_runtime
+from pizza_agent.ledger.errors import LedgerUnreachable
 from pizza_agent.ledger.redemption import check_code, redeem_code
 from pizza_agent.llm.static_layer import StaticContent, StaticContentError
 
@@ -187,4 +188,14 @@ def main(argv: list[str] | None = None) -> int:
         return run_agent(settings, content)
     except (ConfigError, SecretFileError, StaticContentError, DataDirError) as exc:
         print(exc, file=sys.stderr)
+        return 2
+    except LedgerUnreachable as exc:
+        reason = str(exc)
+        for secret in settings.secrets:
+            reason = reason.replace(secret, "***")
+        print(
+            f"error: cannot reach the ledger at {settings.ledger_display}: {reason}; "
+            "check LEDGER_URL and the server (python agent.py check)",
+            file=sys.stderr,
+        )
         return 2

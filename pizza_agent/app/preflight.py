@@ -26,10 +26,12 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 
+import psycopg
 from dotenv import dotenv_values
 
 from pizza_agent.config.data_dir import is_locked, lock_name
 from pizza_agent.config.settings import PROJECT_DIR, AgentMode, ConfigError, Settings, load_settings
+from pizza_agent.ledger.postgres import PG_MIGRATIONS, server_facts
 from pizza_agent.llm.errors import ProviderError
 from pizza_agent.llm.service import make_provider
 from pizza_agent.llm.static_layer import StaticContent, StaticContentError
@@ -210,6 +212,8 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
     else:
         report.ok("data directory", f"{data} writable, no agent running on it")
 
+    check_ledger(report, settings, timeout)
+
     host = settings.agent_host if settings.agent_mode is AgentMode.LOCAL else "0.0.0.0"
     if holder or port_is_free(host, settings.agent_port):
         report.ok("port", f"{settings.agent_port} on {host}" + (" (held by the running agent)" if holder else " free"))
@@ -235,6 +239,24 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
     (openai_live, openai_why), (asi1_live, asi1_why) = asyncio.run(both())
     report.layers = [("OpenAI", openai_live, openai_why), ("ASI1", asi1_live, asi1_why), ("static", True, "always")]
     return report
+
+
+def check_ledger(report: Report, settings: Settings, timeout: float) -> None:
+    """SQLite needs nothing; a PostgreSQL ledger must answer before the event (its password never shown)."""
+    url = settings.ledger_url.get_secret_value()
+    if not url:
+        report.ok("ledger", f"SQLite {settings.ledger_path}")
+        return
+    try:
+        version, schema = server_facts(url, timeout)
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        for secret in settings.secrets:
+            reason = reason.replace(secret, "***")
+        report.block("ledger", f"cannot reach {settings.ledger_display}: {reason}")
+        return
+    migrations = f"schema {schema}/{len(PG_MIGRATIONS)}" if schema else "empty: the agent creates the tables"
+    report.ok("ledger", f"PostgreSQL {version} at {settings.ledger_display} reachable, {migrations}")
 
 
 def _existing_parent(path: Path) -> Path:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pizza_agent.ledger.errors import LedgerBusy, LedgerGone
 from pizza_agent.ledger.notifications import CONTROLS_CHANNEL
 from pizza_agent.ledger.postgres import BUSY_ERRORS, PG_MIGRATIONS, PgConnection, is_postgres_url
 from pizza_agent.llm.static_layer import TIERS
@@ -229,14 +230,6 @@ MIGRATION_LOCK = 0x7E57_0001
 # Seconds a write waits for another writer (another process holding the file) before giving up:
 # the participant is told to ask again in a minute, rather than waiting past the reply deadline.
 BUSY_TIMEOUT_SECONDS = 2.0
-
-
-class LedgerGone(Exception):
-    """The ledger file was deleted or replaced while the agent ran: no coupon may be issued into it."""
-
-
-class LedgerBusy(Exception):
-    """Another writer held the ledger longer than BUSY_TIMEOUT_SECONDS."""
 
 
 class Ledger:

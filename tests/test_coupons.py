@@ -117,3 +117,32 @@ def test_redeem_works_once_and_survives_a_restart(issued):
     second = run_cli(data, "redeem", code)  # a new process: the ledger, not memory, remembers
     assert second.returncode == 3 and "already redeemed" in second.stdout
     assert "redeemed 20" in run_cli(data, "verify", code).stdout
+
+
+def test_a_restart_with_another_coupon_secret_is_refused_before_it_forges_every_code(tmp_path):
+    """Codes are signed with COUPON_SECRET: another one would make every code issued so far "forged"."""
+    data = tmp_path / "data"
+    started = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "agent.py"), "verify", "BASIC-AAAAAAAA-BBBBBBBB"],
+        env=base_env(data, COUPON_SECRET=SECRET),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 2  # verify creates nothing: no ledger yet
+    from pizza_agent.config.settings import load_settings
+    from pizza_agent.event.runtime import open_runtime
+
+    open_runtime(load_settings({"DATA_DIR": str(data), "COUPON_SECRET": SECRET})).ledger.close()  # the agent's start
+    other = "another-coupon-secret-0123456789"
+    for args in (["verify", "BASIC-AAAAAAAA-BBBBBBBB"], []):
+        refused = subprocess.run(
+            [sys.executable, str(PROJECT_DIR / "agent.py"), *args],
+            env=base_env(data, COUPON_SECRET=other),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 2, refused.stderr
+        assert "a different COUPON_SECRET" in refused.stderr and "Traceback" not in refused.stderr
+        assert other not in refused.stderr and SECRET not in refused.stderr

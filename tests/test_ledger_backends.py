@@ -36,10 +36,10 @@ def on_each(replicas: list[Ledger], times: int, call):  # type: ignore[no-untype
 
 def test_migrations_are_numbered_the_same_and_run_once(ledger_target):
     first = Ledger(ledger_target)
-    assert first.schema_version == len(MIGRATIONS) == len(PG_MIGRATIONS) == 9
+    assert first.schema_version == len(MIGRATIONS) == len(PG_MIGRATIONS) == 10
     first.close()
     again = Ledger(ledger_target)  # a restart, or a second replica: nothing to do
-    assert again.schema_version == 9
+    assert again.schema_version == 10
     again.close()
 
 
@@ -228,3 +228,15 @@ def test_a_lost_postgresql_connection_is_made_again_and_no_write_is_guessed(post
     finally:
         ledger.close()
         admin.close()
+
+
+def test_the_ledger_remembers_which_secrets_it_was_started_with(ledger_target):
+    first, second = Ledger(ledger_target), Ledger(ledger_target)
+    try:
+        assert first.check_identity({"AGENT_SEED": "fp-seed", "COUPON_SECRET": "fp-secret"}) == []
+        assert second.check_identity({"AGENT_SEED": "fp-seed", "COUPON_SECRET": "fp-secret"}) == []
+        assert second.check_identity({"AGENT_SEED": "fp-seed", "COUPON_SECRET": "fp-typo"}) == ["COUPON_SECRET"]
+        assert second.check_identity({"COUPON_SECRET": "fp-typo"}, record=False) == ["COUPON_SECRET"]
+    finally:
+        first.close()
+        second.close()

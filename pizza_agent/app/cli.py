@@ -21,7 +21,7 @@ from pizza_agent.config.data_dir import prepare as prepare_data_dir
 from pizza_agent.config.secret_files import SecretFileError
 from pizza_agent.config.settings import AgentMode, ConfigError, Settings, load_settings
 from pizza_agent.event.runtime import open_existing_runtime, open_runtime
-from pizza_agent.ledger.errors import LedgerUnreachable
+from pizza_agent.ledger.errors import LedgerIdentityMismatch, LedgerUnreachable
 from pizza_agent.ledger.redemption import check_code, redeem_code
 from pizza_agent.llm.static_layer import StaticContent, StaticContentError
 
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             return redeem_command(settings, args.code)
         content = StaticContent.load(settings.static_content_dir)  # organizer-edited files: fail now, not mid-event
         return run_agent(settings, content)
-    except (ConfigError, SecretFileError, StaticContentError, DataDirError) as exc:
+    except (ConfigError, SecretFileError, StaticContentError, DataDirError, LedgerIdentityMismatch) as exc:
         print(exc, file=sys.stderr)
         return 2
     except LedgerUnreachable as exc:

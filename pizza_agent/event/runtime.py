@@ -6,12 +6,14 @@ May import: pizza_agent.config, pizza_agent.ledger.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from pizza_agent.config.data_dir import DataDirError
 from pizza_agent.config.secret_files import load_or_create_secret, read_secret
 from pizza_agent.config.settings import Settings
 from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.errors import LedgerIdentityMismatch
 from pizza_agent.ledger.store import Ledger
 
 
@@ -28,11 +30,37 @@ class Runtime:
         return [*self.settings.secrets, self.seed, self.coupon_secret]
 
 
+# Why each secret must stay the same for the life of a ledger (the refusal says it).
+IDENTITY_MATTERS = {
+    "COUPON_SECRET": "its codes are signed with that one: with another, every code issued so far reads as forged",
+    "AGENT_SEED": "another seed is another agent address: participants of the first would not reach this one",
+}
+
+
+def fingerprint(name: str, value: str) -> str:
+    """A one-way tag of a secret, safe to keep in the ledger (the secrets are long and random)."""
+    return hashlib.sha256(f"pizza-agent identity {name}:{value}".encode()).hexdigest()[:24]
+
+
+def check_identity(settings: Settings, ledger: Ledger, values: dict[str, str], *, record: bool) -> None:
+    """Refuse (LedgerIdentityMismatch, one line) a seed or coupon secret the ledger was not started with."""
+    differ = ledger.check_identity({name: fingerprint(name, v) for name, v in values.items() if v}, record=record)
+    if differ:
+        ledger.close()
+        name = differ[0]
+        raise LedgerIdentityMismatch(
+            f"error: the ledger {settings.ledger_display} was started with a different {name} "
+            f"({IDENTITY_MATTERS[name]}); "
+            f"use the same {name} on every machine and every restart, or a fresh ledger for a new event"
+        )
+
+
 def open_runtime(settings: Settings) -> Runtime:
     data = settings.data_dir
     seed = load_or_create_secret(data / "agent_seed", settings.agent_seed.get_secret_value())
     secret = load_or_create_secret(data / "coupon_secret", settings.coupon_secret.get_secret_value())
     ledger = Ledger(settings.ledger_target)
+    check_identity(settings, ledger, {"COUPON_SECRET": secret, "AGENT_SEED": seed}, record=True)
     if settings.coupon_pool_dir is not None:
         ledger.load_pools(settings.coupon_pool_dir)
     return Runtime(settings, seed, secret, CouponSigner(secret), ledger)
@@ -56,4 +84,5 @@ def open_existing_runtime(settings: Settings, *, writable: bool) -> Runtime:
     seed = settings.agent_seed.get_secret_value() or read_secret(data / "agent_seed") or ""
     target = settings.ledger_target
     ledger = Ledger(target) if writable else Ledger(target, read_only=True)
+    check_identity(settings, ledger, {"COUPON_SECRET": secret}, record=False)
     return Runtime(settings, seed, secret, CouponSigner(secret), ledger)

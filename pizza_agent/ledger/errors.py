@@ -18,3 +18,7 @@ class LedgerGone(Exception):
 
 class LedgerUnreachable(Exception):
     """The PostgreSQL server did not take the connection (down, wrong host, port or password)."""
+
+
+class LedgerIdentityMismatch(Exception):
+    """The ledger was started with another AGENT_SEED or COUPON_SECRET; the message says which and why it matters."""

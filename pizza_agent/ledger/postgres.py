@@ -3,7 +3,7 @@
 `Ledger` is written once, in SQL both databases understand (`?` placeholders,
 `INSERT … ON CONFLICT`); this adapter turns the placeholders into psycopg's and
 maps PostgreSQL's lock time-out to `LedgerBusy`. The migrations are the same
-nine, numbered the same, in PostgreSQL's types.
+ten, numbered the same, in PostgreSQL's types.
 
 Each `Ledger` owns one connection: the agent runs two (the writer thread's and
 the reader thread's, see worker.py), so a pool would add nothing but a lock.
@@ -175,6 +175,14 @@ PG_MIGRATIONS: list[str] = [
         completion_tokens BIGINT NOT NULL,
         cost_usd DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (provider, model, task)
+    )
+    """,
+    # 10: fingerprints of the seed and coupon secret the ledger was started with (never the secrets)
+    """
+    CREATE TABLE identity (
+        name TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        set_at DOUBLE PRECISION NOT NULL
     )
     """,
 ]

@@ -171,6 +171,14 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (provider, model, task)
     );
     """,
+    # 10: fingerprints of the seed and coupon secret the ledger was started with (never the secrets)
+    """
+    CREATE TABLE identity (
+        name TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        set_at REAL NOT NULL
+    );
+    """,
 ]
 
 
@@ -508,6 +516,23 @@ class Ledger:
                 keys,
             )
             self._db.execute("DELETE FROM seen_messages WHERE expires_at < ?", (self._clock(),))
+
+    # --- which seed and coupon secret this ledger belongs to ------------------------------
+    def check_identity(self, fingerprints: dict[str, str], *, record: bool = True) -> list[str]:
+        """The names whose fingerprint differs from the one recorded at the ledger's first start.
+
+        `record`: remember the ones not recorded yet (the agent's start; `verify` only compares).
+        A ledger's codes are signed with its COUPON_SECRET and its participants know one
+        address: a replica or a restart with another secret or seed must not serve it.
+        """
+        rows = dict(self._db.execute("SELECT name, fingerprint FROM identity").fetchall())
+        differ = [name for name, fp in fingerprints.items() if name in rows and rows[name] != fp]
+        missing = [(name, fp, self._clock()) for name, fp in fingerprints.items() if name not in rows]
+        if record and missing and not differ:
+            with self._write():
+                self._db.executemany("INSERT INTO identity VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING", missing)
+            return self.check_identity(fingerprints, record=False)  # a replica starting at the same moment
+        return differ
 
     # --- what the providers cost (llm/usage.py keeps the running figures) ----------------
     def add_spend(self, rows: list[tuple[str, str, str, int, int, int, float]]) -> None:

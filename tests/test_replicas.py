@@ -398,3 +398,28 @@ async def test_the_agent_outlives_its_database_sessions_ending(tmp_path, postgre
         assert "Traceback" not in agent.logs()
     finally:
         agent.stop()
+
+
+async def test_a_replica_name_in_use_is_refused_but_a_crashed_replicas_name_is_free(tmp_path, postgres_server):
+    """Two machines cloned from one image, both `pizza:8000`: the second must not pass for the first."""
+    url = postgres_server.database("replica_names")
+    env = {
+        "AGENT_MODE": "local",
+        "LEDGER_URL": url,
+        "AGENT_SEED": "replicated-agent-seed-0123456789",
+        "COUPON_SECRET": "replicated-coupon-secret-0123456789",
+        "REPLICA_NAME": "pizza-1",
+    }
+    first = await AgentProcess(tmp_path / "one" / "data", **env).start()
+    clone = AgentProcess(tmp_path / "two" / "data", **env)
+    try:
+        await wait_until(lambda: "answers on its endpoint (active)" in first.logs())
+        with pytest.raises(RuntimeError, match="exited with 2"):
+            await clone.start()
+        assert "REPLICA_NAME pizza-1 is used by a running replica" in clone.logs()
+        first.stop(signal.SIGKILL)  # its session ends with it: the name is free for the restart
+        restarted = await AgentProcess(tmp_path / "one" / "data", **env).start()
+        restarted.stop()
+    finally:
+        first.stop()
+        clone.stop()

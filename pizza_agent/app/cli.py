@@ -22,6 +22,7 @@ from pizza_agent.config.secret_files import SecretFileError
 from pizza_agent.config.settings import AgentMode, ConfigError, Settings, load_settings
 from pizza_agent.event.runtime import open_existing_runtime, open_runtime
 from pizza_agent.ledger.errors import LedgerIdentityMismatch, LedgerUnreachable
+from pizza_agent.ledger.leadership import name_in_use
 from pizza_agent.ledger.redemption import check_code, redeem_code
 from pizza_agent.llm.static_layer import StaticContent, StaticContentError
 
@@ -52,6 +53,15 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
         print(f"error: port {settings.agent_port} is in use; set AGENT_PORT to a free port", file=sys.stderr)
         return 2
     runtime = open_runtime(settings)
+    url = settings.ledger_url.get_secret_value()
+    if url and name_in_use(url, settings.replica):
+        runtime.ledger.close()
+        print(
+            f"error: REPLICA_NAME {settings.replica} is used by a running replica on this ledger: "
+            "give each replica its own REPLICA_NAME",
+            file=sys.stderr,
+        )
+        return 2
     configure_logging(settings, runtime.secrets)
     for change in fixed:
         log.warning("DATA_DIR permissions fixed (owner-only): %s", change)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -280,6 +281,11 @@ class Settings(BaseModel):
         if self.story_min_chars >= self.story_max_chars:
             raise ValueError("STORY_MIN_CHARS must be below STORY_MAX_CHARS")
         return self
+
+    @property
+    def replica(self) -> str:
+        """This replica's name among the others on one LEDGER_URL (REPLICA_NAME, else host:port)."""
+        return self.replica_name or f"{socket.gethostname()}:{self.agent_port}"
 
     @property
     def ledger_path(self) -> Path:

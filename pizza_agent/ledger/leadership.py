@@ -59,6 +59,18 @@ HEARTBEAT_SECONDS = 1.0
 NOW = "EXTRACT(EPOCH FROM clock_timestamp())"
 
 
+def name_in_use(url: str, replica: str) -> bool:
+    """Does a running replica already go by this name? (Its database session is alive; a crashed
+    replica's ended with it, so a restart under the same name is fine.) Checked before starting."""
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        row = conn.execute(
+            "SELECT 1 FROM replicas r JOIN pg_stat_activity a ON a.pid = r.backend_pid "
+            "WHERE r.name = %s AND r.backend_pid <> 0",
+            (replica,),
+        ).fetchone()
+    return row is not None
+
+
 @dataclass(frozen=True)
 class Takeover:
     """One change of hands, as the new holder saw it."""
@@ -146,8 +158,9 @@ class ActiveLease:
         assert conn is not None
         role = "active" if self.active else "standby"
         await conn.execute(
-            f"INSERT INTO replicas (name, role, seen_at, started_at, endpoint) VALUES (%s, %s, {NOW}, %s, %s) "
-            "ON CONFLICT (name) DO UPDATE SET role=excluded.role, seen_at=excluded.seen_at, endpoint=excluded.endpoint",
+            "INSERT INTO replicas (name, role, seen_at, started_at, endpoint, backend_pid) "
+            f"VALUES (%s, %s, {NOW}, %s, %s, pg_backend_pid()) ON CONFLICT (name) DO UPDATE SET role=excluded.role, "
+            "seen_at=excluded.seen_at, endpoint=excluded.endpoint, backend_pid=excluded.backend_pid",
             (self.replica, role, self._started_at, self.endpoint),
         )
         await self._renew_or_take(conn)

@@ -159,10 +159,11 @@ PG_MIGRATIONS: list[str] = [
     )
     """,
     # 8: a waiting story is claimed by one replica's re-scorer at a time (scored once, upgraded once);
-    #    each replica's endpoint (local mode lists them all in agent.json)
+    #    each replica's endpoint (local mode lists them all in agent.json) and database session
     """
     ALTER TABLE rescore_queue ADD COLUMN claimed_until DOUBLE PRECISION;
-    ALTER TABLE replicas ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''
+    ALTER TABLE replicas ADD COLUMN endpoint TEXT NOT NULL DEFAULT '';
+    ALTER TABLE replicas ADD COLUMN backend_pid INTEGER NOT NULL DEFAULT 0
     """,
     # 9: what the providers cost, added to by every process and replica (a budget holds across restarts)
     """

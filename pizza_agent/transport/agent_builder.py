@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -216,7 +215,7 @@ def replica_lease(settings: Settings, agent: Agent, conversation: Conversation) 
     llm = conversation.llm
     lease = ActiveLease(
         settings.ledger_url.get_secret_value(),
-        replica_name(settings),
+        settings.replica,
         settings.failover_seconds,
         breakers={"openai": llm.openai_health, "asi1": llm.asi1_health},
         endpoint=endpoint,
@@ -247,10 +246,6 @@ def replica_lease(settings: Settings, agent: Agent, conversation: Conversation) 
         await lease.stop()
 
     return lease
-
-
-def replica_name(settings: Settings) -> str:
-    return settings.replica_name or f"{socket.gethostname()}:{settings.agent_port}"
 
 
 def inspector_wanted(settings: Settings) -> bool:

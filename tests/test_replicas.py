@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -18,12 +20,13 @@ import pytest
 from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.identity import Identity
 
+from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.ledger.codes import CODE_PATTERN, CouponSigner
 from pizza_agent.ledger.leadership import ActiveLease
 from pizza_agent.ledger.notifications import ControlsListener
 from pizza_agent.ledger.store import Issuance, Ledger
 from pizza_agent.llm.health import ProviderHealth
-from pizza_agent.rehearsal.agent_process import AgentProcess, free_port
+from pizza_agent.rehearsal.agent_process import AgentProcess, base_env, free_port
 from pizza_agent.rehearsal.agentverse_standin import AgentverseStandIn
 from pizza_agent.rehearsal.asi_one import MailboxParticipant
 from pizza_agent.transport.chat_client import AgentRef, ChatClient
@@ -423,3 +426,23 @@ async def test_a_replica_name_in_use_is_refused_but_a_crashed_replicas_name_is_f
     finally:
         first.stop()
         clone.stop()
+
+
+async def test_chat_py_rides_out_a_local_takeover_quietly(local_pair):
+    alpha = local_pair.replicas["alpha"]
+    alpha.stop(signal.SIGKILL)  # agent.json still lists it first: chat.py finds it dead, then beta standing by
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(PROJECT_DIR / "chat.py"),
+        "--seed",
+        "chatting-through-it",
+        "I want pizza",
+        env=base_env(alpha.data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, (out, err)
+    assert "story prompt" in out.decode()
+    assert "Traceback" not in err.decode() and "stamina" not in err.decode()
+    assert local_pair.active() == "beta"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from pathlib import Path
@@ -36,6 +37,9 @@ def client_seed(explicit: str | None, data_dir: Path) -> str:
 
 
 async def converse(args: argparse.Namespace) -> int:
+    # Trying the next replica's endpoint during a takeover is routine: stamina's default hook would
+    # print a warning with a traceback for each try into the participant's terminal.
+    logging.getLogger("stamina").setLevel(logging.ERROR)
     settings = load_settings()
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
     if args.agent:

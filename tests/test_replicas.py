@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from playwright.async_api import async_playwright, expect
+from test_dashboard import chromium_path
 from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.identity import Identity
 
@@ -446,3 +448,21 @@ async def test_chat_py_rides_out_a_local_takeover_quietly(local_pair):
     assert "story prompt" in out.decode()
     assert "Traceback" not in err.decode() and "stamina" not in err.decode()
     assert local_pair.active() == "beta"
+
+
+async def test_the_standbys_dashboard_says_it_is_the_standby_and_who_answers(pair):
+    port = int(pair.replicas["beta"].env["DASHBOARD_PORT"])
+    await wait_until(lambda: f"dashboard on http://127.0.0.1:{port}/" in pair.replicas["beta"].logs())
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            page = await browser.new_page()
+            await page.goto(f"http://127.0.0.1:{port}/login")
+            await page.fill("input[name=name]", "Sam")
+            await page.fill("input[name=token]", DASHBOARD_TOKEN)
+            await page.click("button[type=submit]")
+            replicas = page.locator("#replicas")
+            await expect(replicas).to_contain_text("this is beta (standby)", timeout=10_000)
+            await expect(replicas).to_contain_text("polling the mailbox: alpha")
+        finally:
+            await browser.close()

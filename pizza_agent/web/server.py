@@ -264,6 +264,7 @@ class WebApp:
             "hedges": status["hedges"],
             "spend": status["spend"],
             "forced": status["forced"],
+            "replicas": status.get("replicas"),  # None with one agent; else which replica this is, who answers
         }
 
     async def _control(self, request: web.Request) -> web.StreamResponse:

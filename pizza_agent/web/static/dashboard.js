@@ -30,6 +30,14 @@ function sparkline(points, max) {
 
 function render(s) {
   el("verdict").textContent = s.verdict;
+  // Replicas: each serves this page; the switches pressed here reach the one answering participants.
+  const replicas = el("replicas");
+  replicas.hidden = !s.replicas;
+  if (s.replicas) {
+    const seen = s.replicas.peers.map((p) => `${p.name} (${p.role})`).join(", ") || "–";
+    replicas.textContent = `Replicas: this is ${s.replicas.this} (${s.replicas.role}) · ` +
+      `${s.replicas.doing}: ${s.replicas.active || "nobody right now"} · seen: ${seen}`;
+  }
   const banner = el("banner");
   banner.hidden = !s.banner;
   banner.textContent = s.banner || "";

@@ -66,9 +66,12 @@ class Spend:
         if self.observer is not None:
             self.observer(provider, model, task, completion)
         cost = self.cost_of(model, completion)
-        row = (provider, model, task, 1, completion.prompt_tokens, completion.completion_tokens, cost)
-        _add(self.by_key, [row])
-        _add(self.unsaved, [row])
+        key = (provider, model, task)
+        for tally in (self.by_key[key], self.unsaved[key]):  # on every call's path: no rows built
+            tally.calls += 1
+            tally.prompt_tokens += completion.prompt_tokens
+            tally.completion_tokens += completion.completion_tokens
+            tally.cost_usd += cost
         return cost
 
     # --- kept in the ledger (event/spend_book.py): a budget holds across restarts and takeovers ---

@@ -31,6 +31,7 @@ from pizza_agent.ledger.codes import CODE_PATTERN
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.ledger.worker import BUSY_COOLDOWN_SECONDS
 from pizza_agent.rehearsal.agent_process import AgentProcess, base_env
+from pizza_agent.rehearsal.attacker import forged_envelope
 from pizza_agent.transport.chat_client import PROTOCOL_DIGEST, sign_envelope
 from pizza_agent.workarounds.uagents_compat import HeaderTimeoutH11
 
@@ -54,21 +55,6 @@ async def post(url: str, body: bytes, **headers: str) -> int:
         return response.status
 
 
-def bad_signature_envelope(target: str, sender: str, signature: str) -> bytes:
-    envelope = Envelope(
-        version=1,
-        sender=sender,
-        target=target,
-        session=uuid.uuid4(),
-        schema_digest="model:" + "0" * 64,
-        protocol_digest=PROTOCOL_DIGEST,
-        expires=int(time.time()) + 60,
-    )
-    envelope.encode_payload(ChatMessage(content=[TextContent(text="x")]).json())
-    envelope.signature = signature
-    return envelope.model_dump_json().encode()
-
-
 # --- 1. unauthenticated memory growth --------------------------------------------------------------
 async def test_rejected_envelopes_leave_nothing_behind(agent):
     """Before: every rejected envelope with a 58 KB signature was kept (8,000 -> +464 MB)."""
@@ -76,7 +62,7 @@ async def test_rejected_envelopes_leave_nothing_behind(agent):
     before = agent.memory_kb()["VmRSS"]
     statuses = []
     for i in range(1500):
-        body = bad_signature_envelope(agent.address, attacker.address, "sig1" + f"{i:06d}" + "q" * 58_000)
+        body = forged_envelope(agent.address, attacker.address, "sig1" + f"{i:06d}" + "q" * 58_000)
         statuses.append(await post(agent.endpoint, body))
     grown_mb = (agent.memory_kb()["VmRSS"] - before) / 1024
     assert set(statuses) == {400}
@@ -89,7 +75,7 @@ async def test_rejected_envelopes_leave_nothing_behind(agent):
 async def test_a_forged_sync_request_cannot_swallow_a_victims_reply(agent):
     """Before: a bad-signature sync request naming the victim left a future that ate the victim's replies."""
     async with agent.client("suppression-victim") as victim:
-        forged = bad_signature_envelope(agent.address, victim.address, "sig1" + "q" * 100)
+        forged = forged_envelope(agent.address, victim.address, "sig1" + "q" * 100)
         stop = asyncio.Event()
 
         async def attack() -> list[int]:

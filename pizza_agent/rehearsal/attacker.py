@@ -34,6 +34,22 @@ BIG_SIGNATURE_CHARS = 60_000
 HALF_OPEN_CONNECTIONS = 300
 
 
+def forged_envelope(target: str, sender: str, signature: str) -> bytes:
+    """A chat envelope claiming `sender`, with a made-up signature (the gate must refuse it)."""
+    envelope = Envelope(
+        version=1,
+        sender=sender,
+        target=target,
+        session=uuid.uuid4(),
+        schema_digest="model:" + "0" * 64,
+        protocol_digest=PROTOCOL_DIGEST,
+        expires=int(time.time()) + 60,
+    )
+    envelope.encode_payload(ChatMessage(content=[TextContent(text="x")]).json())
+    envelope.signature = signature
+    return envelope.model_dump_json().encode()
+
+
 @dataclass
 class AttackCounts:
     sent: Counter[str] = field(default_factory=Counter)
@@ -93,18 +109,7 @@ class Attacker:
             self.counts.record(kind, 0)
 
     def _forged(self, sender: str, signature: str) -> bytes:
-        envelope = Envelope(
-            version=1,
-            sender=sender,
-            target=self.address,
-            session=uuid.uuid4(),
-            schema_digest="model:" + "0" * 64,
-            protocol_digest=PROTOCOL_DIGEST,
-            expires=int(time.time()) + 60,
-        )
-        envelope.encode_payload(ChatMessage(content=[TextContent(text="x")]).json())
-        envelope.signature = signature
-        return envelope.model_dump_json().encode()
+        return forged_envelope(self.address, sender, signature)
 
     async def _big_envelopes(self) -> None:
         while not self._stop.is_set() and self.counts.sent["big rejected envelope"] < self.big_envelopes:

@@ -200,11 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     except LedgerUnreachable as exc:
-        reason = str(exc)
-        for secret in settings.secrets:
-            reason = reason.replace(secret, "***")
         print(
-            f"error: cannot reach the ledger at {settings.ledger_display}: {reason}; "
+            f"error: cannot reach the ledger at {settings.ledger_display}: {settings.redact(str(exc))}; "
             "check LEDGER_URL and the server (python agent.py check)",
             file=sys.stderr,
         )

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 
-import psycopg
 from dotenv import dotenv_values
 
 from pizza_agent.config.data_dir import is_locked, lock_name
 from pizza_agent.config.settings import PROJECT_DIR, AgentMode, ConfigError, Settings, load_settings
+from pizza_agent.ledger.errors import LedgerUnreachable
 from pizza_agent.ledger.postgres import PG_MIGRATIONS, server_facts
 from pizza_agent.llm.errors import ProviderError
 from pizza_agent.llm.service import make_provider
@@ -249,11 +249,8 @@ def check_ledger(report: Report, settings: Settings, timeout: float) -> None:
         return
     try:
         version, schema = server_facts(url, timeout)
-    except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        for secret in settings.secrets:
-            reason = reason.replace(secret, "***")
-        report.block("ledger", f"cannot reach {settings.ledger_display}: {reason}")
+    except LedgerUnreachable as exc:
+        report.block("ledger", f"cannot reach {settings.ledger_display}: {settings.redact(str(exc))}")
         return
     migrations = f"schema {schema}/{len(PG_MIGRATIONS)}" if schema else "empty: the agent creates the tables"
     report.ok("ledger", f"PostgreSQL {version} at {settings.ledger_display} reachable, {migrations}")

@@ -329,6 +329,12 @@ class Settings(BaseModel):
         ]
         return [v.get_secret_value() for v in values if v.get_secret_value()]
 
+    def redact(self, text: str) -> str:
+        """`text` with every configured secret replaced by *** (for a line a person will read)."""
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
 
 _SECRET_FIELDS = {
     "LEDGER_URL",

@@ -192,11 +192,16 @@ PG_MIGRATIONS: list[str] = [
 def server_facts(url: str, timeout: float) -> tuple[str, int]:
     """(server version, schema version: 0 before the first migration) for `agent.py check`.
 
-    Raises psycopg.Error when the server cannot be reached or refuses the login."""
-    with psycopg.connect(url, connect_timeout=max(1, round(timeout))) as conn:
-        version = str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]  # type: ignore[index]
-        exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]  # type: ignore[index]
-        schema = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0] if exists else 0  # type: ignore[index]
+    Raises LedgerUnreachable (one line) when the server cannot be reached or refuses the login."""
+    try:
+        with psycopg.connect(url, connect_timeout=max(1, round(timeout))) as conn:
+            version = str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]  # type: ignore[index]
+            exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]  # type: ignore[index]
+            schema = (
+                conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0] if exists else 0
+            )  # type: ignore[index]
+    except psycopg.Error as exc:
+        raise LedgerUnreachable(_first_line(exc)) from None
     return version, int(schema)
 
 

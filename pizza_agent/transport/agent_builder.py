@@ -203,8 +203,9 @@ def _construct(settings: Settings, seed: str) -> Agent:
     return agent
 
 
-def replica_lease(settings: Settings, agent: Agent, conversation: Conversation) -> ActiveLease:
-    """Replicas on one PostgreSQL: one is active (polls the mailbox, or accepts on its local endpoint).
+def join_replicas(settings: Settings, agent: Agent, conversation: Conversation) -> ActiveLease:
+    """Replicas on one PostgreSQL: one is active (polls the mailbox, or accepts on its local endpoint),
+    and each hears the organizer's switches flipped on any of them (LISTEN/NOTIFY).
 
     In local mode each replica lists every live replica's endpoint in the shared
     DATA_DIR/agent.json (the active one first) and a standby refuses messages with
@@ -237,13 +238,18 @@ def replica_lease(settings: Settings, agent: Agent, conversation: Conversation) 
 
         lease.on_endpoints.append(list_endpoints)
 
+    # Every replica serves its own dashboard: a switch flipped on any of them reaches all of them.
+    listener = ControlsListener(settings.ledger_url.get_secret_value(), conversation.controls.refresh)
+
     @agent.on_event("startup")
-    async def start_lease(ctx: Context) -> None:
+    async def start_replica(ctx: Context) -> None:
         await lease.start()
+        await listener.start()
 
     @agent.on_event("shutdown")
-    async def stop_lease(ctx: Context) -> None:
+    async def stop_replica(ctx: Context) -> None:
         await lease.stop()
+        await listener.stop()
 
     return lease
 
@@ -298,7 +304,7 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
     async def save_spend(ctx: Context) -> None:
         await spend_book.save()
 
-    lease = replica_lease(settings, agent, conversation) if settings.ledger_url.get_secret_value() else None
+    lease = join_replicas(settings, agent, conversation) if settings.ledger_url.get_secret_value() else None
     if lease is not None:
 
         async def spend_so_far() -> None:
@@ -319,18 +325,6 @@ def build_agent(runtime: Runtime, content: StaticContent) -> Agent:
             await conversation.rescorer.run_once(notify)
         except Exception:  # a bug here must never stop the agent
             log.exception("re-scoring failed; it will be tried again")
-
-    if settings.ledger_url.get_secret_value():
-        # Every replica serves its own dashboard: a switch flipped on any of them reaches all of them.
-        listener = ControlsListener(settings.ledger_url.get_secret_value(), conversation.controls.refresh)
-
-        @agent.on_event("startup")
-        async def listen_for_controls(ctx: Context) -> None:
-            await listener.start()
-
-        @agent.on_event("shutdown")
-        async def stop_listening(ctx: Context) -> None:
-            await listener.stop()
 
     if settings.agent_mode is AgentMode.AGENTVERSE:
         agent.include(

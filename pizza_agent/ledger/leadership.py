@@ -254,51 +254,52 @@ class ActiveLease:
                 (name, health.failures, skip_age, max(0.0, health.cooldown_until - now), self.replica),
             )
 
-    async def _adopt_breakers(self, conn: psycopg.AsyncConnection) -> None:
+    async def _published_breakers(
+        self, conn: psycopg.AsyncConnection, within: float | None = None
+    ) -> list[tuple[ProviderHealth, str, int, float, float]]:
+        """Other replicas' published breakers, as of now: (health here, by whom, failures, seconds
+        skipped, seconds of cool-down left). `within`: only rows published that recently."""
+        fresh = f" AND published_at > {NOW} - %s" if within is not None else ""
         rows = await (
             await conn.execute(
-                f"SELECT provider, failures, skip_age, cooldown_left, {NOW} - published_at, published_by "
-                "FROM provider_health"
+                f"SELECT provider, published_by, failures, skip_age + ({NOW} - published_at), "
+                f"cooldown_left - ({NOW} - published_at) FROM provider_health WHERE published_by <> %s{fresh}",
+                (self.replica,) if within is None else (self.replica, within),
             )
         ).fetchall()
-        for name, failures, skip_age, cooldown_left, age, published_by in rows:
-            health = self.breakers.get(name)
-            if health is None or published_by == self.replica:
-                continue
+        return [
+            (self.breakers[name], by, int(failures), skipped_for, cooldown_left)
+            for name, by, failures, skipped_for, cooldown_left in rows
+            if name in self.breakers
+        ]
+
+    async def _adopt_breakers(self, conn: psycopg.AsyncConnection) -> None:
+        for health, published_by, failures, skipped_for, cooldown_left in await self._published_breakers(conn):
             now = health.now()
-            health.failures = min(health.threshold, max(health.failures, int(failures)))
+            health.failures = min(health.threshold, max(health.failures, failures))
             if health.skipping:
-                health.skip_started = now - (skip_age + age)  # the probe keeps its schedule
-            if cooldown_left - age > 0:
-                health.cooldown_until = max(health.cooldown_until, now + cooldown_left - age)
+                health.skip_started = now - skipped_for  # the probe keeps its schedule
+            if cooldown_left > 0:
+                health.cooldown_until = max(health.cooldown_until, now + cooldown_left)
             if failures:
                 log.warning(
                     "replica %s adopted %s's breaker from %s: failures=%d%s",
                     self.replica,
-                    name,
+                    health.name,
                     published_by,
                     health.failures,
-                    f", skipped for {skip_age + age:.0f}s" if health.skipping else "",
+                    f", skipped for {skipped_for:.0f}s" if health.skipping else "",
                 )
 
     async def _mirror_breakers(self, conn: psycopg.AsyncConnection) -> None:
         """A standby shows the active replica's breakers as they are (it calls no provider itself):
         its status and dashboard tell the truth, and a takeover starts from the same state."""
-        rows = await (
-            await conn.execute(
-                f"SELECT provider, failures, skip_age, cooldown_left, {NOW} - published_at "
-                f"FROM provider_health WHERE published_by <> %s AND published_at > {NOW} - %s",
-                (self.replica, max(10.0, 2 * self.failover_seconds)),  # not what a replica long gone left
-            )
-        ).fetchall()
-        for name, failures, skip_age, cooldown_left, age in rows:
-            health = self.breakers.get(name)
-            if health is None:
-                continue
+        within = max(10.0, 2 * self.failover_seconds)  # not what a replica long gone left
+        for health, _, failures, skipped_for, cooldown_left in await self._published_breakers(conn, within):
             now = health.now()
-            health.failures = min(health.threshold, int(failures))
-            health.skip_started = now - (skip_age + age) if health.skipping else 0.0
-            health.cooldown_until = now + cooldown_left - age if cooldown_left - age > 0 else 0.0
+            health.failures = min(health.threshold, failures)
+            health.skip_started = now - skipped_for if health.skipping else 0.0
+            health.cooldown_until = now + cooldown_left if cooldown_left > 0 else 0.0
 
     def _lose(self, why: str) -> None:
         if self.active:

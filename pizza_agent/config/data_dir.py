@@ -43,11 +43,15 @@ def write_agent_info(path: Path, info: dict[str, object]) -> None:
     os.replace(partial, path)
 
 
+def endpoints_in(info: dict[str, object]) -> list[str]:
+    """agent.json's endpoints, the active replica first (a single agent lists one: `endpoint`)."""
+    return [str(e) for e in info.get("endpoints") or [info["endpoint"]]]  # type: ignore[union-attr]
+
+
 def listed_endpoints(path: Path) -> list[str]:
     """The endpoints agent.json lists now (none if it is missing or unreadable)."""
-    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
-        info = json.loads(path.read_text())
-        return [str(e) for e in info.get("endpoints") or [info["endpoint"]]]
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, KeyError):
+        return endpoints_in(json.loads(path.read_text()))
     return []
 
 

@@ -30,6 +30,7 @@ from uagents_core.envelope import Envelope
 from uagents_core.identity import Identity
 from uagents_core.models import Model
 
+from pizza_agent.config.data_dir import endpoints_in
 from pizza_agent.workarounds.uagents_compat import register_local_peer
 
 CHAT_DIGEST = Model.build_schema_digest(ChatMessage)
@@ -57,7 +58,7 @@ class AgentRef:
     @classmethod
     def from_data_dir(cls, data_dir: Path) -> AgentRef:
         info = json.loads((data_dir / "agent.json").read_text())
-        endpoints = tuple(info.get("endpoints") or [info["endpoint"]])
+        endpoints = tuple(endpoints_in(info))
         return cls(info["address"], endpoints[0], endpoints, data_dir / "agent.json")
 
     def reread(self) -> AgentRef:

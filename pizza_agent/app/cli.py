@@ -45,7 +45,8 @@ def layer_banner(settings: Settings) -> str:
 def run_agent(settings: Settings, content: StaticContent) -> int:
     os.umask(0o077)  # every file the agent creates (the ledger's -wal and -shm too) is owner-only
     fixed = prepare_data_dir(settings.data_dir)
-    replicated = bool(settings.ledger_url.get_secret_value())
+    ledger_url = settings.ledger_url.get_secret_value()
+    replicated = bool(ledger_url)
     lock = DataDirLock(settings.data_dir, lock_name(replicated, settings.agent_port))
     lock.acquire(port=settings.agent_port)
     bind_host = settings.agent_host if settings.agent_mode is AgentMode.LOCAL else "0.0.0.0"
@@ -53,8 +54,7 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
         print(f"error: port {settings.agent_port} is in use; set AGENT_PORT to a free port", file=sys.stderr)
         return 2
     runtime = open_runtime(settings)
-    url = settings.ledger_url.get_secret_value()
-    if url and name_in_use(url, settings.replica):
+    if replicated and name_in_use(ledger_url, settings.replica):
         runtime.ledger.close()
         print(
             f"error: REPLICA_NAME {settings.replica} is used by a running replica on this ledger: "

@@ -572,9 +572,10 @@ class Ledger:
     def claim_rescore(self, address: str, seconds: float = RESCORE_CLAIM_SECONDS) -> bool:
         """Take a waiting story for this replica's re-scorer, or False if another one holds it.
 
-        Every replica runs the re-scorer: without the claim two of them would ask ASI1
-        about the same story and could upgrade it twice. A claim nobody finished (its
-        replica died mid-call) lapses after `seconds`.
+        Only the active replica runs the re-scorer, but around a takeover (a frozen replica
+        waking up) two may: without the claim both would ask ASI1 about the same story and
+        could upgrade it twice. A claim nobody finished (its replica died mid-call) lapses
+        after `seconds`.
         """
         now = self._clock()
         claimed = self._db.execute(

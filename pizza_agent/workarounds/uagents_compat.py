@@ -451,14 +451,9 @@ class GuardedASGIServer(ASGIServer):
     async def _standing_by(self, send: Any, scope: dict) -> None:
         # Not a warning: while a replica stands by, every sender that tries it first lands here.
         log.info("standby: sent %s on to the active replica (HTTP 503)", _client(scope))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")],
-            }
+        await self._asgi_send(
+            send=send, status_code=503, headers={"content-type": "application/json", "retry-after": "1"}, body=STANDBY
         )
-        await send({"type": "http.response.body", "body": STANDBY_BODY})
 
     async def _refuse(self, send: Any, status: int, reason: str, scope: dict) -> None:
         log.warning("refused envelope from %s: HTTP %d %s", _client(scope), status, reason)
@@ -592,7 +587,7 @@ class LocalPeerResolver(Resolver):
         return endpoint
 
 
-STANDBY_BODY = json.dumps({"error": "this replica is on standby: send to the next endpoint"}).encode()
+STANDBY = {"error": "this replica is on standby: send to the next endpoint"}
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 
 

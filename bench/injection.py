@@ -28,10 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pizza_agent.config.settings import load_settings  # noqa: E402
-from pizza_agent.event.tiers import tier_for  # noqa: E402
+from pizza_agent.domain.tiers import TIERS, tier_for  # noqa: E402
 from pizza_agent.llm.injection_guard import inspect_story  # noqa: E402
 from pizza_agent.llm.service import LLMService  # noqa: E402
-from pizza_agent.llm.static_layer import TIERS, heuristic_score  # noqa: E402
+from pizza_agent.llm.static_layer import heuristic_score  # noqa: E402
 from pizza_agent.llm.tasks import ScoreTask  # noqa: E402
 from pizza_agent.rehearsal.fault_provider import FaultProvider  # noqa: E402
 from pizza_agent.rehearsal.injection_corpus import benign_cases, injection_cases  # noqa: E402

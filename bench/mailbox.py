@@ -139,7 +139,7 @@ async def redelivery() -> dict[str, int]:
             agent.stop()
             await standin.stop()
         ledger = Ledger(Path(tmp) / "data" / "ledger.sqlite3")
-        coupons = ledger.coupons()
+        coupons = ledger.coupons.all()
         ledger.close()
     per_address: dict[str, int] = {}
     for coupon in coupons:

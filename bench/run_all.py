@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 import openai  # noqa: E402
 
 from pizza_agent.config.settings import load_settings  # noqa: E402
+from pizza_agent.domain.content import StaticContent  # noqa: E402
 from pizza_agent.llm.fallback import ChainResult, FallbackChain, ProviderLayer  # noqa: E402
 from pizza_agent.llm.health import ProviderHealth  # noqa: E402
 from pizza_agent.llm.service import LLMService  # noqa: E402
-from pizza_agent.llm.static_layer import StaticContent  # noqa: E402
 from pizza_agent.llm.tasks import PromptTask  # noqa: E402
 from pizza_agent.llm.usage import Completion  # noqa: E402
 from pizza_agent.rehearsal.agent_process import AgentProcess  # noqa: E402

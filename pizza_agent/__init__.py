@@ -1,17 +1,31 @@
 """Pizza Agent: a resilient uAgents chat agent that trades short stories for pizza coupons.
 
-Rooms, each a sub-package with one concern (docs/architecture.md draws them):
-
-- `config`      settings and secret files; imports nothing of ours.
-- `llm`         providers, health, the one fallback chain, tasks, static layer; imports config.
-- `ledger`      the coupon ledger and signed codes; imports config and llm.static_layer (the tier names).
-- `event`       the conversation, rate limit and the runtime it needs; imports config, llm, ledger.
-- `workarounds` every uagents 0.26.1 workaround; imports no room of ours but config.
-- `transport`   the uAgents agent and the loopback participant client; imports the rooms above.
-- `app`         the command lines (agent.py, chat.py) and logging; imports every room but rehearsal.
-- `rehearsal`   fault provider, drill, agent subprocess helper: for rehearsing the event,
-                never imported by anything that runs at the event.
+One sub-package ("room") per job. `ROOMS` below is the one list of what each
+room may import of ours: `tests/test_architecture.py` reads it (and fails on
+an import it does not allow, on a cycle, and on a private uagents attribute
+used outside `workarounds`), and checks docs/architecture.md's "may import"
+column against it. Each room's own docstring says what the room owns.
 
 The top-level `agent.py`, `chat.py`, `openai_functions.py` and `asi1_client.py`
 are thin public faces over these rooms; nothing in the package imports them.
 """
+
+# room: the rooms of ours it may import. Nothing that runs at the event imports `rehearsal`.
+ROOMS: dict[str, frozenset[str]] = {
+    "config": frozenset(),
+    "domain": frozenset(),
+    "llm": frozenset({"config", "domain"}),
+    "ledger": frozenset({"config", "domain"}),
+    "replicas": frozenset({"config", "domain", "ledger"}),
+    "event": frozenset({"config", "domain", "llm", "ledger"}),
+    "workarounds": frozenset({"config"}),
+    "client": frozenset({"config", "workarounds"}),
+    "web": frozenset({"config", "domain", "llm", "ledger", "event"}),
+    "transport": frozenset({"domain", "event", "workarounds"}),
+    "app": frozenset(
+        {"config", "domain", "llm", "ledger", "replicas", "event", "workarounds", "client", "web", "transport"}
+    ),
+    "rehearsal": frozenset(
+        {"config", "domain", "llm", "ledger", "replicas", "event", "workarounds", "client", "web", "transport", "app"}
+    ),
+}

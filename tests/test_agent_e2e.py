@@ -86,7 +86,7 @@ async def test_full_flow_under_each_provider_condition(start_agent, openai_serve
     address, text = await full_flow(agent, f"e2e-{scenario}")
     code = code_in(text)
     assert f"layers={layers}" in await coupon_log_line(agent, address)
-    coupon = ledger_of(agent).coupon_for(address)
+    coupon = ledger_of(agent).coupons.coupon_for(address)
     assert coupon is not None and coupon.code == code and coupon.score_source == source
     assert coupon.tier in text  # the reply names the tier
     assert coupon.prompt is not None  # the prompt the participant was given is on record
@@ -110,8 +110,8 @@ async def test_two_participants_at_once_each_get_their_own_coupon(start_agent):
     codes = [code_in(t) for t in texts]
     assert codes[0] != codes[1]
     ledger = ledger_of(agent)
-    assert ledger.coupon_for(alice.address).code == codes[0]
-    assert ledger.coupon_for(bob.address).code == codes[1]
+    assert ledger.coupons.coupon_for(alice.address).code == codes[0]
+    assert ledger.coupons.coupon_for(bob.address).code == codes[1]
 
 
 async def test_two_stories_in_flight_from_one_participant_yield_one_coupon(start_agent):
@@ -123,8 +123,8 @@ async def test_two_stories_in_flight_from_one_participant_yield_one_coupon(start
         assert len(codes) == 1
         again = await carol.ask("Can I have another pizza?")
     assert code_in(again) in codes and "already" in again
-    assert ledger_of(agent).stats()["coupons_issued"] == {"premium": 0, "standard": 0, "basic": 0} | {
-        ledger_of(agent).coupon_for(carol.address).tier: 1
+    assert ledger_of(agent).coupons.stats()["coupons_issued"] == {"premium": 0, "standard": 0, "basic": 0} | {
+        ledger_of(agent).coupons.coupon_for(carol.address).tier: 1
     }
 
 
@@ -135,7 +135,7 @@ async def test_story_length_limits_get_specific_replies(start_agent):
         long = await dave.ask("word " * 100)
     assert "at least 40 characters (yours has 23)" in short
     assert "under 300 characters" in long and "yours has" in long
-    assert ledger_of(agent).coupon_for(dave.address) is None
+    assert ledger_of(agent).coupons.coupon_for(dave.address) is None
 
 
 async def test_prompts_are_never_repeated_to_one_participant(start_agent):
@@ -169,14 +169,14 @@ async def test_sigkill_mid_burst_loses_and_doubles_nothing(start_agent, tmp_path
         restarted = await start_agent(AGENT_PORT=str(port))
         ledger = ledger_of(restarted)
         for address, code in received.items():  # every code a participant saw is on record
-            assert ledger.coupon_for(address).code == code
+            assert ledger.coupons.coupon_for(address).code == code
         for client in clients:  # everyone can now get exactly one coupon: theirs
             client.agent = restarted.ref
             text = await client.ask(STORY if client.address not in received else "hi")
             code = code_in(text)
             if client.address in received:
                 assert code == received[client.address]
-        codes = [ledger.coupon_for(c.address).code for c in clients]
+        codes = [ledger.coupons.coupon_for(c.address).code for c in clients]
         assert len(codes) == len(set(codes)) == len(clients)
     finally:
         for client in clients:

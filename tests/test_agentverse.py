@@ -52,7 +52,7 @@ class Running:
     def coupons(self) -> list:
         ledger = Ledger(self.agent.data_dir / "ledger.sqlite3")
         try:
-            return ledger.coupons()
+            return ledger.coupons.all()
         finally:
             ledger.close()
 

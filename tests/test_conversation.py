@@ -10,8 +10,9 @@ from conftest import settings_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pizza_agent.app.composition import assemble_event
 from pizza_agent.config.settings import load_settings
-from pizza_agent.event.conversation import Conversation, clean_text
+from pizza_agent.event.conversation import clean_text
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.llm.service import LLMService
@@ -23,7 +24,9 @@ async def test_one_deadline_covers_every_step_of_a_message(openai_server, asi1_s
     openai_server.set_fault("silent")
     asi1_server.set_fault("silent")
     settings = settings_for(openai_server, asi1_server, REPLY_DEADLINE="1.5", OPENAI_TIMEOUT="8", ASI1_TIMEOUT="8")
-    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("s" * 32))
+    conversation = assemble_event(
+        settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("s" * 32)
+    ).conversation
     started = time.monotonic()
     reply = await conversation.handle("agent1slow", STORY)  # intent, score and reply: three tasks
     assert time.monotonic() - started <= 1.5 + 0.05
@@ -56,7 +59,7 @@ _NASTY = st.sampled_from(
 def garbage_conversation(tmp_path_factory):
     path = tmp_path_factory.mktemp("garbage") / "ledger.db"
     service = LLMService(_SETTINGS)
-    return Conversation(_SETTINGS, service, Ledger(path), CouponSigner("g" * 32))
+    return assemble_event(_SETTINGS, service, Ledger(path), CouponSigner("g" * 32)).conversation
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -68,7 +71,7 @@ def test_any_text_gets_a_clear_reply_and_the_ledger_stays_sound(garbage_conversa
     if text.strip().lower().lstrip("/") in ("status", "reset"):
         assert reply.outcome == "refused"  # nobody here is an organizer
     ledger = garbage_conversation.ledger
-    coupons = ledger.coupons()
+    coupons = ledger.coupons.all()
     assert len({c.address for c in coupons}) == len(coupons)  # one coupon per participant
     for coupon in coupons:
         check = garbage_conversation.signer.check(coupon.code)

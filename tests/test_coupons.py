@@ -9,7 +9,9 @@ import pytest
 
 from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.ledger.codes import ALPHABET, CouponSigner
-from pizza_agent.ledger.store import MIGRATIONS, Issuance, Ledger
+from pizza_agent.ledger.coupons import Issuance
+from pizza_agent.ledger.schema import MIGRATIONS
+from pizza_agent.ledger.store import Ledger
 from pizza_agent.rehearsal.agent_process import base_env
 
 SECRET = "a-test-coupon-secret-0123456789"
@@ -17,7 +19,7 @@ SECRET = "a-test-coupon-secret-0123456789"
 
 def issue(ledger: Ledger, signer: CouponSigner, address: str, tier: str = "standard", score: int = 7):
     request = Issuance(address, tier, score, "asi1", "fun", "a prompt", "hash")
-    return ledger.issue(request, signer.new_code).coupon
+    return ledger.coupons.issue(request, signer.new_code).coupon
 
 
 def test_codes_verify_and_every_single_character_change_is_rejected():
@@ -50,7 +52,7 @@ def test_one_coupon_per_participant_is_a_database_property(tmp_path):
     import sqlite3
 
     with pytest.raises(sqlite3.IntegrityError):
-        ledger._db.execute(
+        ledger.db.execute(
             "INSERT INTO coupons (code, address, tier, score, score_source, story_hash, issued_at) "
             "VALUES ('X', 'agent1alice', 'basic', 1, 'asi1', 'h', 0)"
         )
@@ -62,17 +64,19 @@ def test_vendor_pools_are_used_and_an_exhausted_tier_falls_down(tmp_path):
     (pools / "premium.csv").write_text("code\nVENDOR-P-1\n")
     (pools / "standard.csv").write_text("VENDOR-S-1\n")
     ledger, signer = Ledger(tmp_path / "l.db"), CouponSigner(SECRET)
-    assert ledger.load_pools(pools) == {"premium": 1, "standard": 1}
-    assert ledger.load_pools(pools) == {"premium": 0, "standard": 0}  # loading twice adds nothing
+    assert ledger.coupons.load_pools(pools) == {"premium": 1, "standard": 1}
+    assert ledger.coupons.load_pools(pools) == {"premium": 0, "standard": 0}  # loading twice adds nothing
     assert issue(ledger, signer, "a1", "premium").code == "VENDOR-P-1"
     fallen = issue(ledger, signer, "a2", "premium")
     assert (fallen.code, fallen.tier) == ("VENDOR-S-1", "standard")
     generated = issue(ledger, signer, "a3", "premium")  # basic has no pool: generated codes
     assert generated.tier == "basic" and signer.check(generated.code).authentic
-    assert ledger.stats()["pool_left"] == {"premium": 0, "standard": 0}
+    assert ledger.coupons.stats()["pool_left"] == {"premium": 0, "standard": 0}
     strict = Ledger(tmp_path / "l.db")
     assert (
-        strict.issue(Issuance("a4", "standard", 7, "asi1", "", None, "h"), signer.new_code, fall_down=False).coupon
+        strict.coupons.issue(
+            Issuance("a4", "standard", 7, "asi1", "", None, "h"), signer.new_code, fall_down=False
+        ).coupon
         is None
     )
 

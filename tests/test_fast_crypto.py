@@ -11,7 +11,7 @@ from uagents_core import identity as core_identity
 from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.identity import Identity
 
-from pizza_agent.transport.chat_client import sign_envelope
+from pizza_agent.client.chat_client import sign_envelope
 from pizza_agent.workarounds.fast_crypto import use_ecdsa, use_libsecp256k1
 
 N = ecdsa.SECP256k1.order

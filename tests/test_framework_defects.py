@@ -1,6 +1,6 @@
 """Each uagents 0.26.1 defect reproduced against the real agent: it keeps serving everyone else.
 
-The workarounds live in uagents_compat.py. Each test sends what broke the
+The workarounds live in pizza_agent/workarounds/ (docs/framework-defects.md lists them). Each test sends what broke the
 framework, then checks an honest participant is still answered.
 """
 
@@ -19,8 +19,8 @@ from uagents_core import identity as core_identity
 from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.identity import Identity
 
-from pizza_agent.rehearsal.agent_process import AgentProcess
-from pizza_agent.transport.chat_client import ChatClient, sign_envelope
+from pizza_agent.client.chat_client import ChatClient, sign_envelope
+from pizza_agent.rehearsal.agent_process import AgentProcess, provider_env
 from pizza_agent.workarounds.uagents_compat import register_local_peer
 
 HONEST_REPLY_WITHIN = 8.0  # seconds; far below the 30 s a blocked reply queue would take
@@ -184,3 +184,38 @@ async def test_a_reply_to_an_unknown_address_does_not_stall_others(agent):
         for _ in range(5):
             await stranger.send("I want pizza")
         await honest_participant_is_served(agent)
+
+
+async def test_handlers_run_concurrently(tmp_path, openai_server):
+    """Defect 3: the framework runs one handler at a time unless told otherwise.
+
+    Two participants ask at once while OpenAI takes 3 s to answer each call: both calls are
+    at the provider together (serialized handlers would keep it at one)."""
+    openai_server.set_fault("slow-3")
+    env = provider_env(openai_server.base_url, None, OPENAI_TIMEOUT="10", LLM_STALL_AFTER="20", REPLY_DEADLINE="20")
+    agent = await AgentProcess(tmp_path / "data", **env).start()
+    try:
+        first, second = agent.client("first"), agent.client("second")
+        async with first, second:
+            await asyncio.gather(first.ask("I want pizza", timeout=30), second.ask("I want pizza", timeout=30))
+        assert openai_server.max_in_flight >= 2
+    finally:
+        agent.stop()
+
+
+def _listening(port: int) -> set[str]:
+    """The local addresses a TCP socket listens on at `port` (Linux's /proc/net tables)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as handle:
+            for row in list(handle)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, _, hex_port = local.rpartition(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.add(address)
+    return found
+
+
+async def test_a_local_agent_listens_on_loopback_only(agent):
+    """Defect 17: the framework binds 0.0.0.0 whatever the endpoint says; local mode binds AGENT_HOST."""
+    assert _listening(agent.port) == {"0100007F"}  # 127.0.0.1, and no wildcard (00000000) socket

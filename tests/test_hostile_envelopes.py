@@ -17,9 +17,9 @@ from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.envelope import Envelope
 from uagents_core.identity import Identity
 
+from pizza_agent.client.chat_client import CHAT_DIGEST, PROTOCOL_DIGEST, sign_envelope
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.rehearsal.agent_process import AgentProcess
-from pizza_agent.transport.chat_client import CHAT_DIGEST, PROTOCOL_DIGEST, sign_envelope
 
 ATTACKER = Identity.from_seed("raw-envelope-attacker", 0)
 EXAMPLES = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))

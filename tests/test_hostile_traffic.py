@@ -26,13 +26,13 @@ from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.envelope import Envelope
 from uagents_core.identity import Identity
 
+from pizza_agent.client.chat_client import PROTOCOL_DIGEST, sign_envelope
 from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.ledger.codes import CODE_PATTERN
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.ledger.worker import BUSY_COOLDOWN_SECONDS
 from pizza_agent.rehearsal.agent_process import AgentProcess, base_env
 from pizza_agent.rehearsal.attacker import forged_envelope
-from pizza_agent.transport.chat_client import PROTOCOL_DIGEST, sign_envelope
 from pizza_agent.workarounds.uagents_compat import HeaderTimeoutH11
 
 STORY = (
@@ -112,7 +112,7 @@ async def test_an_uppercase_address_is_not_a_second_participant(agent):
         upper.sign(farmer.identity)
         upper.verify()  # the signature really is valid for the uppercase string
         assert await post(agent.endpoint, upper.model_dump_json().encode()) == 400
-    coupons = Ledger(agent.data_dir / "ledger.sqlite3").coupons()
+    coupons = Ledger(agent.data_dir / "ledger.sqlite3").coupons.all()
     assert [c.code for c in coupons] == [code]
 
 
@@ -138,7 +138,7 @@ async def test_a_locked_ledger_does_not_stall_the_event_loop(agent):
         await asyncio.sleep(BUSY_COOLDOWN_SECONDS)  # writes fail fast this long after a lock was seen
         later = await second.ask(STORY, timeout=HONEST_WITHIN)
     assert CODE_PATTERN.search(later)
-    assert Ledger(agent.data_dir / "ledger.sqlite3").coupon_for(second.address).code in later
+    assert Ledger(agent.data_dir / "ledger.sqlite3").coupons.coupon_for(second.address).code in later
 
 
 # --- 5. the ledger deleted while running ----------------------------------------------------------------

@@ -12,9 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.postgres import PG_MIGRATIONS
+from pizza_agent.ledger.coupons import Issuance
+from pizza_agent.ledger.errors import LedgerBusy
 from pizza_agent.ledger.redemption import CodeState, redeem_code
-from pizza_agent.ledger.store import MIGRATIONS, Issuance, Ledger, LedgerBusy
+from pizza_agent.ledger.schema import MIGRATIONS, migrations_for
+from pizza_agent.ledger.store import Ledger
 
 SECRET = "a-test-coupon-secret-0123456789"
 signer = CouponSigner(SECRET)
@@ -36,21 +38,53 @@ def on_each(replicas: list[Ledger], times: int, call):  # type: ignore[no-untype
 
 def test_migrations_are_numbered_the_same_and_run_once(ledger_target):
     first = Ledger(ledger_target)
-    assert first.schema_version == len(MIGRATIONS) == len(PG_MIGRATIONS) == 10
+    assert first.schema_version == len(MIGRATIONS) == len(migrations_for("postgres")) == 10
     first.close()
     again = Ledger(ledger_target)  # a restart, or a second replica: nothing to do
     assert again.schema_version == 10
     again.close()
 
 
+def _columns(ledger: Ledger) -> dict[str, list[str]]:
+    """Every table of ours and its columns, in the order the database lists them."""
+    if ledger.postgres:
+        rows = ledger.db.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        ).fetchall()
+    else:
+        tables = [r[0] for r in ledger.db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()]
+        rows = [(t, r[1]) for t in sorted(tables) for r in ledger.db.execute(f"PRAGMA table_info({t})").fetchall()]
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, []).append(column)
+    return columns
+
+
+def test_both_dialects_create_the_same_tables_and_columns(tmp_path, postgres_server):
+    """One list of migrations (schema.py) for both; where the SQL differs, this says the result does not.
+
+    The one column PostgreSQL has and SQLite does not is the vendor pool's claim order (`seq`:
+    SQLite has `rowid` for it)."""
+    sqlite, postgres = Ledger(tmp_path / "l.db"), Ledger(postgres_server.database("same_tables"))
+    try:
+        on_postgres = _columns(postgres)
+        on_postgres["pool_codes"].remove("seq")
+        assert _columns(sqlite) == on_postgres
+        assert {"coupons", "pool_codes", "participants", "controls", "spend", "identity"} <= set(on_postgres)
+    finally:
+        sqlite.close()
+        postgres.close()
+
+
 def test_one_coupon_per_participant_across_replicas_racing(ledger_target):
     replicas = [Ledger(ledger_target) for _ in range(4)]
     try:
-        issued = on_each(replicas, 4, lambda ledger, i: ledger.issue(request("agent1qsame"), signer.new_code))
+        issued = on_each(replicas, 4, lambda ledger, i: ledger.coupons.issue(request("agent1qsame"), signer.new_code))
         codes = {result.coupon.code for result in issued}
         assert len(codes) == 1
         assert sum(not result.existing for result in issued) == 1
-        assert len(replicas[0].coupons()) == 1
+        assert len(replicas[0].coupons.all()) == 1
     finally:
         for ledger in replicas:
             ledger.close()
@@ -62,12 +96,12 @@ def test_tier_caps_hold_across_replicas(ledger_target):
         results = on_each(
             replicas,
             4,
-            lambda ledger, i: ledger.issue(
+            lambda ledger, i: ledger.coupons.issue(
                 request(f"agent1qcapped{i}", "premium"), signer.new_code, fall_down=False, caps={"premium": 5}
             ),
         )
         assert sum(r.coupon is not None for r in results) == 5
-        assert replicas[0].stats({"premium": 5})["left"]["premium"] == 0
+        assert replicas[0].coupons.stats({"premium": 5})["left"]["premium"] == 0
     finally:
         for ledger in replicas:
             ledger.close()
@@ -79,15 +113,15 @@ def test_vendor_pool_codes_are_each_given_once_across_replicas(ledger_target, tm
     (pools / "basic.csv").write_text("code\n" + "\n".join(f"VENDOR-{i:03d}" for i in range(10)) + "\n")
     replicas = [Ledger(ledger_target) for _ in range(3)]
     try:
-        assert replicas[0].load_pools(pools) == {"basic": 10}
-        assert replicas[1].load_pools(pools) == {"basic": 0}  # loading twice adds nothing
+        assert replicas[0].coupons.load_pools(pools) == {"basic": 10}
+        assert replicas[1].coupons.load_pools(pools) == {"basic": 0}  # loading twice adds nothing
         results = on_each(
-            replicas, 5, lambda ledger, i: ledger.issue(request(f"agent1qpool{i}", "basic"), signer.new_code)
+            replicas, 5, lambda ledger, i: ledger.coupons.issue(request(f"agent1qpool{i}", "basic"), signer.new_code)
         )
         given = [r.coupon.code for r in results if r.coupon is not None]
         assert sorted(given) == [f"VENDOR-{i:03d}" for i in range(10)]
         assert sum(r.coupon is None and r.ran_out == ("basic",) for r in results) == 5
-        assert replicas[2].pool_sizes() == {"basic": (0, 10)}
+        assert replicas[2].coupons.pool_sizes() == {"basic": (0, 10)}
     finally:
         for ledger in replicas:
             ledger.close()
@@ -95,7 +129,7 @@ def test_vendor_pool_codes_are_each_given_once_across_replicas(ledger_target, tm
 
 def test_a_code_is_redeemed_exactly_once_by_tables_racing(ledger_target):
     setup = Ledger(ledger_target)
-    code = setup.issue(request("agent1qhungry"), signer.new_code).coupon.code
+    code = setup.coupons.issue(request("agent1qhungry"), signer.new_code).coupon.code
     tables = [Ledger(ledger_target) for _ in range(4)]
     try:
         outcomes = [r.state for r in on_each(tables, 2, lambda ledger, i: redeem_code(ledger, signer, code))]
@@ -108,40 +142,40 @@ def test_a_code_is_redeemed_exactly_once_by_tables_racing(ledger_target):
 
 def test_void_upgrade_and_replaced_codes(ledger_target):
     ledger = Ledger(ledger_target)
-    old = ledger.issue(request("agent1qupgraded", "basic"), signer.new_code).coupon
-    voided_old, new = ledger.upgrade("agent1qupgraded", "premium", 9, "great", signer.new_code)
+    old = ledger.coupons.issue(request("agent1qupgraded", "basic"), signer.new_code).coupon
+    voided_old, new = ledger.coupons.upgrade("agent1qupgraded", "premium", 9, "great", signer.new_code)
     assert voided_old.code == old.code and new.tier == "premium"
-    assert ledger.replaced_code(old.code)[1] == "basic"
-    assert ledger.upgrade("agent1qupgraded", "basic", 2, "no downgrades", signer.new_code) is None
-    assert ledger.void(new.code, "lost phone").voided_at is not None
-    coupon, newly = ledger.redeem(new.code)
+    assert ledger.coupons.replaced_code(old.code)[1] == "basic"
+    assert ledger.coupons.upgrade("agent1qupgraded", "basic", 2, "no downgrades", signer.new_code) is None
+    assert ledger.coupons.void(new.code, "lost phone").voided_at is not None
+    coupon, newly = ledger.coupons.redeem(new.code)
     assert not newly and coupon.voided_at is not None
     ledger.close()
 
 
 def test_handled_messages_controls_stories_and_rescores(ledger_target):
     ledger = Ledger(ledger_target, clock=lambda: 1000.0)
-    ledger.remember_messages([("k1", 2000.0), ("k2", 500.0)])
-    ledger.remember_messages([("k1", 3000.0)])  # seen again: the later expiry wins
-    assert ledger.seen_message("k1") and not ledger.seen_message("k2")
-    ledger.set_control("paused", "back at 8", "organizer")
-    ledger.set_control("paused", "back at 9", "organizer")
-    assert ledger.control("paused") == "back at 9"
-    ledger.set_control("paused", None, "organizer")
-    assert ledger.control("paused") is None
-    ledger.hold_story("agent1qwaiting", "once upon a time")
-    ledger.hold_story("agent1qwaiting", "twice upon a time")
-    assert ledger.held_story("agent1qwaiting", max_age=60) == "twice upon a time"
-    ledger.queue_rescore("agent1qwaiting", "a story")
-    ledger.queue_rescore("agent1qwaiting", "the same participant again")
-    assert ledger.waiting_rescores() == [("agent1qwaiting", "a story")]
-    ledger.record_prompt("agent1qwaiting", "prompt one", "openai")
-    ledger.record_prompt("agent1qwaiting", "prompt one", "openai")
-    assert ledger.prompts_for("agent1qwaiting") == ["prompt one"]
-    assert ledger.pooled_prompts(exclude=set()) == ["prompt one"]
-    assert ledger.find_participant("…qwaiting") == "agent1qwaiting"
-    assert ledger.participant_facts("agent1qwaiting")["prompts"] == 1
-    assert ledger.stats()["participants"] == 1
+    ledger.books.remember_messages([("k1", 2000.0), ("k2", 500.0)])
+    ledger.books.remember_messages([("k1", 3000.0)])  # seen again: the later expiry wins
+    assert ledger.books.seen_message("k1") and not ledger.books.seen_message("k2")
+    ledger.controls.set("paused", "back at 8", "organizer")
+    ledger.controls.set("paused", "back at 9", "organizer")
+    assert ledger.controls.get("paused") == "back at 9"
+    ledger.controls.set("paused", None, "organizer")
+    assert ledger.controls.get("paused") is None
+    ledger.state.hold_story("agent1qwaiting", "once upon a time")
+    ledger.state.hold_story("agent1qwaiting", "twice upon a time")
+    assert ledger.state.held_story("agent1qwaiting", max_age=60) == "twice upon a time"
+    ledger.state.queue_rescore("agent1qwaiting", "a story")
+    ledger.state.queue_rescore("agent1qwaiting", "the same participant again")
+    assert ledger.state.waiting_rescores() == [("agent1qwaiting", "a story")]
+    ledger.state.record_prompt("agent1qwaiting", "prompt one", "openai")
+    ledger.state.record_prompt("agent1qwaiting", "prompt one", "openai")
+    assert ledger.state.prompts_for("agent1qwaiting") == ["prompt one"]
+    assert ledger.state.pooled_prompts(exclude=set()) == ["prompt one"]
+    assert ledger.state.find_participant("…qwaiting") == "agent1qwaiting"
+    assert ledger.state.participant_facts("agent1qwaiting")["prompts"] == 1
+    assert ledger.coupons.stats()["participants"] == 1
     assert ledger.integrity_ok()
     ledger.close()
 
@@ -149,8 +183,8 @@ def test_handled_messages_controls_stories_and_rescores(ledger_target):
 def test_the_reader_sees_committed_writes(ledger_target):
     writer = Ledger(ledger_target)
     reader = writer.reader()
-    coupon = writer.issue(request("agent1qread"), signer.new_code).coupon
-    assert reader.find(coupon.code) == coupon
+    coupon = writer.coupons.issue(request("agent1qread"), signer.new_code).coupon
+    assert reader.coupons.find(coupon.code) == coupon
     writer.close()
     if reader is not writer:
         reader.close()
@@ -160,14 +194,14 @@ def test_a_write_waiting_on_another_replica_gives_up_as_busy(postgres_server):
     """PostgreSQL only: SQLite's busy case is tested with a second process in test_hostile_traffic.py."""
     ledger_target = postgres_server.database("ledger_busy")
     holder, waiter = Ledger(ledger_target), Ledger(ledger_target)
-    holder._db.execute("BEGIN")
-    holder._db.execute("SELECT pg_advisory_xact_lock(?)", (0x7E57_C0DE,))  # another replica is issuing
+    holder.db.execute("BEGIN")
+    holder.db.execute("SELECT pg_advisory_xact_lock(?)", (0x7E57_C0DE,))  # another replica is issuing
     try:
         with pytest.raises(LedgerBusy):
-            waiter.issue(request("agent1qpatient"), signer.new_code)
+            waiter.coupons.issue(request("agent1qpatient"), signer.new_code)
     finally:
-        holder._db.execute("ROLLBACK")
-    assert waiter.issue(request("agent1qpatient"), signer.new_code).coupon is not None
+        holder.db.execute("ROLLBACK")
+    assert waiter.coupons.issue(request("agent1qpatient"), signer.new_code).coupon is not None
     holder.close()
     waiter.close()
 
@@ -175,27 +209,29 @@ def test_a_write_waiting_on_another_replica_gives_up_as_busy(postgres_server):
 def test_a_waiting_story_is_claimed_by_one_replica_and_a_lapsed_claim_is_free_again(ledger_target):
     now = {"t": 1000.0}
     first, second = (Ledger(ledger_target, clock=lambda: now["t"]) for _ in range(2))
-    first.queue_rescore("agent1qwaiting", "a story")
-    claims = on_each([first, second], 5, lambda ledger, _: ledger.claim_rescore("agent1qwaiting", 60))
+    first.state.queue_rescore("agent1qwaiting", "a story")
+    claims = on_each([first, second], 5, lambda ledger, _: ledger.state.claim_rescore("agent1qwaiting", 60))
     assert claims.count(True) == 1
-    assert second.waiting_rescores() == []  # claimed: not offered to the other replica
+    assert second.state.waiting_rescores() == []  # claimed: not offered to the other replica
     now["t"] += 61  # the claiming replica died mid-call
-    assert second.waiting_rescores() == [("agent1qwaiting", "a story")]
-    assert second.claim_rescore("agent1qwaiting", 60)
-    second.release_rescore("agent1qwaiting")  # ASI1 failed again
-    assert first.claim_rescore("agent1qwaiting", 60)
-    first.finish_rescore("agent1qwaiting", "kept")
-    assert not second.claim_rescore("agent1qwaiting", 60) and second.waiting_rescores() == []
+    assert second.state.waiting_rescores() == [("agent1qwaiting", "a story")]
+    assert second.state.claim_rescore("agent1qwaiting", 60)
+    second.state.release_rescore("agent1qwaiting")  # ASI1 failed again
+    assert first.state.claim_rescore("agent1qwaiting", 60)
+    first.state.finish_rescore("agent1qwaiting", "kept")
+    assert not second.state.claim_rescore("agent1qwaiting", 60) and second.state.waiting_rescores() == []
 
 
 def test_spend_added_by_replicas_at_once_adds_up(ledger_target):
     replicas = [Ledger(ledger_target) for _ in range(3)]
     try:
         on_each(
-            replicas, 10, lambda ledger, _: ledger.add_spend([("openai", "gpt-4o-mini", "reply", 1, 100, 20, 0.01)])
+            replicas,
+            10,
+            lambda ledger, _: ledger.books.add_spend([("openai", "gpt-4o-mini", "reply", 1, 100, 20, 0.01)]),
         )
-        replicas[0].add_spend([("asi1", "asi1-mini", "score", 2, 300, 40, 0.0)])
-        totals = {row[:3]: row[3:] for row in replicas[1].spend_totals()}
+        replicas[0].books.add_spend([("asi1", "asi1-mini", "score", 2, 300, 40, 0.0)])
+        totals = {row[:3]: row[3:] for row in replicas[1].books.spend_totals()}
         calls, prompt_tokens, completion_tokens, cost = totals[("openai", "gpt-4o-mini", "reply")]
         assert (calls, prompt_tokens, completion_tokens) == (30, 3000, 600) and cost == pytest.approx(0.30)
         assert totals[("asi1", "asi1-mini", "score")][:3] == (2, 300, 40)
@@ -210,21 +246,21 @@ def test_a_lost_postgresql_connection_is_made_again_and_no_write_is_guessed(post
     ledger = Ledger(url)
     admin = Ledger(url)
     try:
-        ledger.issue(request("agent1qbefore"), signer.new_code)
+        ledger.coupons.issue(request("agent1qbefore"), signer.new_code)
 
         def end_the_ledgers_session() -> None:
-            admin._db.execute(
+            admin.db.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
 
         end_the_ledgers_session()
-        assert ledger.coupon_for("agent1qbefore") is not None  # a read is simply asked again
+        assert ledger.coupons.coupon_for("agent1qbefore") is not None  # a read is simply asked again
         end_the_ledgers_session()
         with pytest.raises(LedgerBusy):  # a write is not repeated blindly: the caller says "try again"
-            ledger.issue(request("agent1qafter"), signer.new_code)
-        assert ledger.issue(request("agent1qafter"), signer.new_code).coupon.address == "agent1qafter"
-        assert len(admin.coupons()) == 2
+            ledger.coupons.issue(request("agent1qafter"), signer.new_code)
+        assert ledger.coupons.issue(request("agent1qafter"), signer.new_code).coupon.address == "agent1qafter"
+        assert len(admin.coupons.all()) == 2
     finally:
         ledger.close()
         admin.close()
@@ -233,10 +269,10 @@ def test_a_lost_postgresql_connection_is_made_again_and_no_write_is_guessed(post
 def test_the_ledger_remembers_which_secrets_it_was_started_with(ledger_target):
     first, second = Ledger(ledger_target), Ledger(ledger_target)
     try:
-        assert first.check_identity({"AGENT_SEED": "fp-seed", "COUPON_SECRET": "fp-secret"}) == []
-        assert second.check_identity({"AGENT_SEED": "fp-seed", "COUPON_SECRET": "fp-secret"}) == []
-        assert second.check_identity({"AGENT_SEED": "fp-seed", "COUPON_SECRET": "fp-typo"}) == ["COUPON_SECRET"]
-        assert second.check_identity({"COUPON_SECRET": "fp-typo"}, record=False) == ["COUPON_SECRET"]
+        assert first.books.check_identity({"AGENT_SEED": "fp-seed", "COUPON_SECRET": "fp-secret"}) == []
+        assert second.books.check_identity({"AGENT_SEED": "fp-seed", "COUPON_SECRET": "fp-secret"}) == []
+        assert second.books.check_identity({"AGENT_SEED": "fp-seed", "COUPON_SECRET": "fp-typo"}) == ["COUPON_SECRET"]
+        assert second.books.check_identity({"COUPON_SECRET": "fp-typo"}, record=False) == ["COUPON_SECRET"]
     finally:
         first.close()
         second.close()

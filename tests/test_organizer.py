@@ -15,11 +15,13 @@ import pytest
 from conftest import FakeClock, settings_for
 from uagents_core.identity import Identity
 
+from pizza_agent.app.composition import assemble_event
+from pizza_agent.domain.reply import sender_id
 from pizza_agent.event.conversation import Conversation
-from pizza_agent.event.reply import sender_id
 from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.coupons import Issuance
 from pizza_agent.ledger.redemption import CodeState, check_code, redeem_code
-from pizza_agent.ledger.store import Issuance, Ledger
+from pizza_agent.ledger.store import Ledger
 from pizza_agent.llm.health import ProviderHealth
 
 ORGANIZER = Identity.from_seed("organizer-unit-tests", 0).address
@@ -32,7 +34,9 @@ STORY = (
 def make_conversation(service_factory, tmp_path):
     def make(openai=None, asi1=None, **env: str) -> Conversation:
         settings = settings_for(openai, asi1, tmp_path, ORGANIZER_ADDRESSES=ORGANIZER, **env)
-        return Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("o" * 32))
+        return assemble_event(
+            settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("o" * 32)
+        ).conversation
 
     return make
 
@@ -47,11 +51,11 @@ async def test_an_empty_premium_pool_gives_standard_and_says_so(make_conversatio
         {n: {"score": 9, "quote": quote, "why": "ok"} for n in ("craft", "theme", "originality")}
     )
     conversation = make_conversation(None, asi1_server, COUPON_POOL_DIR=str(pools))
-    conversation.ledger.load_pools(pools)
+    conversation.db.ledger.coupons.load_pools(pools)
     await conversation.handle("agent1first", STORY)  # takes the only premium code
     with caplog.at_level(logging.WARNING):
         reply = await conversation.handle("agent1second", STORY)
-    coupon = conversation.ledger.coupon_for("agent1second")
+    coupon = conversation.db.ledger.coupons.coupon_for("agent1second")
     assert coupon.tier == "standard"
     assert "scored 9/10, which earns a premium pizza, but the premium coupons have run out" in reply.text
     assert f"standard pizza coupon code: {coupon.code}" in reply.text
@@ -67,7 +71,7 @@ async def test_when_every_tier_is_gone_every_tier_is_logged(make_conversation, c
     assert reply.outcome == "pool_exhausted"
     assert "coupons ran out for every tier offered (basic)" in caplog.text  # the heuristic scored basic
     conversation = make_conversation(TIER_CAPS="premium:0,standard:0,basic:0")
-    issued = conversation.ledger.issue(
+    issued = conversation.db.ledger.coupons.issue(
         Issuance("agent1x", "premium", 9, "asi1", "", None, "h"),
         conversation.signer.new_code,
         caps=conversation.settings.tier_caps,
@@ -79,8 +83,12 @@ async def test_tier_caps_limit_generated_codes_and_status_shows_what_is_left(mak
     conversation = make_conversation(TIER_CAPS="basic:2")
     for i in range(2):
         assert (await conversation.handle(f"agent1cap{i}", STORY)).outcome == "coupon"
-    assert (await conversation.status_data())["ledger"]["left"] == {"premium": None, "standard": None, "basic": 0}
-    assert "basic 2 issued, 0 left" in (await conversation.status_text())
+    assert (await conversation.organizer.status_data())["ledger"]["left"] == {
+        "premium": None,
+        "standard": None,
+        "basic": 0,
+    }
+    assert "basic 2 issued, 0 left" in (await conversation.organizer.status_text())
     assert (await conversation.handle("agent1cap9", STORY)).outcome == "pool_exhausted"
 
 
@@ -92,8 +100,8 @@ async def test_pause_tells_participants_and_issues_nothing_until_resume(make_con
     assert paused.outcome == "pause" and "Pizza is on its way, back at 8pm!" in paused.text
     reply = await conversation.handle("agent1hungry", STORY)
     assert reply.outcome == "paused" and reply.text == "Pizza is on its way, back at 8pm!"
-    assert conversation.ledger.coupon_for("agent1hungry") is None
-    assert (await conversation.status_text()).startswith(
+    assert conversation.db.ledger.coupons.coupon_for("agent1hungry") is None
+    assert (await conversation.organizer.status_text()).startswith(
         "serving everyone: paused — participants are told: Pizza is on"
     )
     assert f"paused by organizer={sender_id(ORGANIZER)}" in caplog.text
@@ -115,12 +123,12 @@ async def test_force_pins_a_layer_for_minutes_then_lets_go(make_conversation, op
     reply = await conversation.handle(ORGANIZER, "force asi1 10")
     assert "Forced asi1 for intent, prompts and replies for 10 minutes" in reply.text
     assert (await conversation.llm.understand_intent("hello")).layer == "asi1"
-    assert "forced: asi1 for 10m 00s more" in (await conversation.status_text())
+    assert "forced: asi1 for 10m 00s more" in (await conversation.organizer.status_text())
     clock.advance(601)
     assert (await conversation.llm.understand_intent("hello")).layer == "openai"
     await conversation.handle(ORGANIZER, "force static")
     assert (await conversation.llm.understand_intent("hello")).layer == "static"
-    assert "(forced static)" in (await conversation.status_text()).splitlines()[0]
+    assert "(forced static)" in (await conversation.organizer.status_text()).splitlines()[0]
     await conversation.handle(ORGANIZER, "force off")
     assert (await conversation.llm.understand_intent("hello")).layer == "openai"
     assert "Usage" in (await conversation.handle(ORGANIZER, "force gemini")).text
@@ -142,7 +150,7 @@ async def test_reload_reads_new_static_content_and_pool_files(make_conversation,
     reply = await conversation.handle(ORGANIZER, "reload")
     assert reply.text == "Reloaded: static content reloaded (12 prompts); vendor pools: standard +2."
     assert "I'm the Reloaded Pizza Agent." in (await conversation.handle("agent1h", "help")).text
-    assert (await conversation.status_data())["ledger"]["left"]["standard"] == 2
+    assert (await conversation.organizer.status_data())["ledger"]["left"]["standard"] == 2
     (content / "prompts.toml").write_text("prompts = []\n")
     broken = await conversation.handle(ORGANIZER, "reload")
     assert broken.text.startswith("Static content NOT reloaded (the old one stays in use): prompts.toml")
@@ -160,9 +168,9 @@ async def test_lookup_void_and_export(make_conversation, tmp_path):
 
     voided = await conversation.handle(ORGANIZER, f"void {code} shared on social media")
     assert voided.text.startswith(f"VOIDED basic coupon {code}")
-    assert check_code(conversation.ledger, conversation.signer, code).state is CodeState.VOIDED
-    assert redeem_code(conversation.ledger, conversation.signer, code).state is CodeState.VOIDED
-    assert "shared on social media" in check_code(conversation.ledger, conversation.signer, code).line
+    assert check_code(conversation.db.ledger.coupons, conversation.signer, code).state is CodeState.VOIDED
+    assert redeem_code(conversation.db.ledger.coupons, conversation.signer, code).state is CodeState.VOIDED
+    assert "shared on social media" in check_code(conversation.db.ledger.coupons, conversation.signer, code).line
     assert (await conversation.handle(participant, "hi")).code == code  # still their one coupon, used up
 
     exported = await conversation.handle(ORGANIZER, "export")
@@ -211,7 +219,7 @@ async def test_status_reads_at_a_glance(make_conversation, openai_server):
     openai_server.set_fault("rate-limit-40")
     conversation = make_conversation(openai_server, None, OPENAI_RETRY_COUNT="1")
     await conversation.handle("agent1someone", "hello")
-    text = await conversation.status_text()
+    text = await conversation.organizer.status_text()
     lines = text.splitlines()
     assert lines[0] == "serving everyone: yes — intent/prompt/reply via static rules, scoring via the local heuristic"
     assert lines[1].startswith("up 0s (since 20")
@@ -230,7 +238,9 @@ async def test_a_rejected_key_says_off_and_how_to_fix_it(make_conversation, open
     openai_server.set_fault("unauthorized")
     conversation = make_conversation(openai_server, None)
     await conversation.handle("agent1someone", "hello")
-    assert "openai: off — HTTP 401: key rejected; fix the key, then send `reset`" in (await conversation.status_text())
+    assert "openai: off — HTTP 401: key rejected; fix the key, then send `reset`" in (
+        await conversation.organizer.status_text()
+    )
 
 
 async def test_reset_says_what_it_actually_did(make_conversation, openai_server):

@@ -7,8 +7,8 @@ from conftest import settings_for
 
 import asi1_client
 import openai_functions
+from pizza_agent.domain.scores import Intent
 from pizza_agent.llm.service import LLMService
-from pizza_agent.llm.static_layer import Intent
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import asyncio
 from conftest import settings_for
 from uagents_core.identity import Identity
 
+from pizza_agent.app.composition import assemble_event
 from pizza_agent.config.settings import load_settings
-from pizza_agent.event.conversation import Conversation
 from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.store import Ledger
@@ -30,10 +30,12 @@ def test_ten_per_window_then_one_warning_then_silence_until_the_window_frees(clo
 async def test_organizers_are_exempt(tmp_path):
     organizer = Identity.from_seed("rate-limit-organizer", 0).address
     settings = load_settings({"ORGANIZER_ADDRESSES": organizer, "SENDER_RATE_LIMIT": "2"})
-    conversation = Conversation(settings, LLMService(settings), Ledger(tmp_path / "l.db"), CouponSigner("c" * 32))
+    conversation = assemble_event(
+        settings, LLMService(settings), Ledger(tmp_path / "l.db"), CouponSigner("c" * 32)
+    ).conversation
     assert all(conversation.admit(organizer) is Admit.OK for _ in range(50))
     assert [conversation.admit("agent1someone") for _ in range(3)] == [Admit.OK, Admit.OK, Admit.SLOW_DOWN]
-    assert "rate-limited messages 1" in (await conversation.status_text())
+    assert "rate-limited messages 1" in (await conversation.organizer.status_text())
 
 
 async def test_a_full_provider_spills_to_the_next_layer_at_once(openai_server, asi1_server, service_factory):

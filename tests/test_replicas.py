@@ -22,16 +22,17 @@ from test_dashboard import chromium_path
 from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.identity import Identity
 
+from pizza_agent.client.chat_client import AgentRef, ChatClient
 from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.ledger.codes import CODE_PATTERN, CouponSigner
-from pizza_agent.ledger.leadership import ActiveLease
-from pizza_agent.ledger.notifications import ControlsListener
-from pizza_agent.ledger.store import Issuance, Ledger
+from pizza_agent.ledger.coupons import Issuance
+from pizza_agent.ledger.store import Ledger
 from pizza_agent.llm.health import ProviderHealth
 from pizza_agent.rehearsal.agent_process import AgentProcess, base_env, free_port
 from pizza_agent.rehearsal.agentverse_standin import AgentverseStandIn
 from pizza_agent.rehearsal.asi_one import MailboxParticipant
-from pizza_agent.transport.chat_client import AgentRef, ChatClient
+from pizza_agent.replicas.lease import ActiveLease
+from pizza_agent.replicas.notifications import ControlsListener
 
 STORY = (
     "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon. "
@@ -63,7 +64,7 @@ class Pair:
     def active(self) -> str:
         ledger = Ledger(self.url)
         try:
-            row = ledger._db.execute("SELECT holder FROM leases WHERE name='active'").fetchone()
+            row = ledger.db.execute("SELECT holder FROM leases WHERE name='active'").fetchone()
         finally:
             ledger.close()
         return row[0] if row else ""
@@ -75,7 +76,7 @@ class Pair:
     def coupons(self) -> list:
         ledger = Ledger(self.url)
         try:
-            return ledger.coupons()
+            return ledger.coupons.all()
         finally:
             ledger.close()
 
@@ -269,19 +270,19 @@ async def test_every_replica_hears_a_switch_change_even_one_that_was_away(postgr
     heard: asyncio.Queue[str | None] = asyncio.Queue()
 
     async def read_again() -> None:
-        await heard.put(ledger.control("pause"))
+        await heard.put(ledger.controls.get("pause"))
 
     listener = await ControlsListener(url, read_again).start()
     try:
         await asyncio.wait_for(listener.listening.wait(), 10)
-        ledger.set_control("pause", '{"message": ""}', "organizer")
+        ledger.controls.set("pause", '{"message": ""}', "organizer")
         assert await asyncio.wait_for(heard.get(), 10) == '{"message": ""}'
         # Its session ends (a restarted database, a dropped link) and a switch changes meanwhile.
-        ledger._db.execute(
+        ledger.db.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE query LIKE 'LISTEN%%' AND pid <> pg_backend_pid()"
         )
-        ledger._db.execute("DELETE FROM controls WHERE name='pause'")  # no notification sent
+        ledger.db.execute("DELETE FROM controls WHERE name='pause'")  # no notification sent
         assert await asyncio.wait_for(heard.get(), 10) is None  # read again after reconnecting
     finally:
         await listener.stop()
@@ -356,11 +357,11 @@ async def test_a_standby_calls_no_provider_not_even_to_score_a_story_again(tmp_p
     async with running_pair(tmp_path, postgres_server, **keys) as pair:
         ledger = Ledger(pair.url)
         try:  # a story the heuristic scored while ASI1 was down, waiting for ASI1
-            ledger.issue(
+            ledger.coupons.issue(
                 Issuance("agent1qwaiting", "basic", 5, "heuristic", "ok", "a prompt", "h"),
                 CouponSigner("c" * 32).new_code,
             )
-            ledger.queue_rescore("agent1qwaiting", STORY)
+            ledger.state.queue_rescore("agent1qwaiting", STORY)
         finally:
             ledger.close()
 
@@ -388,7 +389,7 @@ async def test_the_agent_outlives_its_database_sessions_ending(tmp_path, postgre
             assert "story prompt" in await frank.ask("I want pizza")
             ledger = Ledger(url)
             try:
-                ledger._db.execute(
+                ledger.db.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
@@ -399,7 +400,7 @@ async def test_the_agent_outlives_its_database_sessions_ending(tmp_path, postgre
                 await asyncio.sleep(1.0)  # as the reply asks: send it again a moment later
                 replies.append(await frank.ask(STORY))
         assert CODE_PATTERN.search(replies[-1]), replies
-        assert [c.code for c in Ledger(url).coupons()] == [CODE_PATTERN.search(replies[-1]).group(0)]
+        assert [c.code for c in Ledger(url).coupons.all()] == [CODE_PATTERN.search(replies[-1]).group(0)]
         assert "Traceback" not in agent.logs()
     finally:
         agent.stop()

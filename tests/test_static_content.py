@@ -8,7 +8,8 @@ import shutil
 import pytest
 
 from pizza_agent.config.settings import PROJECT_DIR
-from pizza_agent.llm.static_layer import TIERS, StaticContent, StaticContentError
+from pizza_agent.domain.content import StaticContent, StaticContentError
+from pizza_agent.domain.tiers import TIERS
 
 SOURCE = PROJECT_DIR / "static_content"
 

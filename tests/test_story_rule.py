@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import settings_for
 
-from pizza_agent.event.conversation import Conversation
+from pizza_agent.app.composition import assemble_event
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.store import Ledger
 
@@ -51,7 +51,7 @@ def conversation(request, openai_server, asi1_server, service_factory, tmp_path)
         asi1_server.set_fault("intent-story")
         settings = settings_for(None, asi1_server)
     ledger = Ledger(tmp_path / "ledger.db")
-    return Conversation(settings, service_factory(settings), ledger, CouponSigner("r" * 32))
+    return assemble_event(settings, service_factory(settings), ledger, CouponSigner("r" * 32)).conversation
 
 
 async def test_no_request_greeting_or_question_is_ever_scored(conversation):
@@ -61,9 +61,9 @@ async def test_no_request_greeting_or_question_is_ever_scored(conversation):
         assert first.outcome == "prompt"
         reply = await conversation.handle(sender, text)
         assert reply.outcome not in ("coupon", "pool_exhausted"), f"{category}: {text!r} was scored"
-        assert conversation.ledger.coupon_for(sender) is None
+        assert conversation.db.ledger.coupons.coupon_for(sender) is None
         assert reply.outcome in ("prompt", "help", "confirm_story"), f"{category}: {text!r} -> {reply.outcome}"
-    assert conversation.ledger.coupons() == []
+    assert conversation.db.ledger.coupons.all() == []
 
 
 async def test_a_request_the_llm_took_for_a_story_gets_a_prompt_and_a_question(
@@ -71,16 +71,20 @@ async def test_a_request_the_llm_took_for_a_story_gets_a_prompt_and_a_question(
 ):
     openai_server.set_fault("intent-story")
     settings = settings_for(openai_server, asi1_server)
-    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    conversation = assemble_event(
+        settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32)
+    ).conversation
     reply = await conversation.handle("agent1polite", "I would like a pizza coupon for me and my team please")
     assert reply.outcome == "confirm_story"
     assert "reply YES" in reply.text and "here's one" in reply.text  # asked, and given a prompt anyway
-    assert conversation.ledger.coupon_for("agent1polite") is None
+    assert conversation.db.ledger.coupons.coupon_for("agent1polite") is None
 
 
 async def test_genuine_stories_are_scored_at_once_in_static_mode(service_factory, tmp_path):
     settings = settings_for(None, None)
-    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    conversation = assemble_event(
+        settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32)
+    ).conversation
     for category, story in STORIES:
         sender = f"agent1story{next(_ids)}"
         await conversation.handle(sender, "hi, I want pizza")
@@ -93,19 +97,23 @@ async def test_when_the_readings_disagree_the_participants_yes_scores_the_held_s
 ):
     openai_server.set_fault("intent-greeting")  # the LLM misses a genuine story
     settings = settings_for(openai_server, asi1_server)
-    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    conversation = assemble_event(
+        settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32)
+    ).conversation
     story = STORIES[0][1]
     asked = await conversation.handle("agent1unsure", story)
-    assert asked.outcome == "confirm_story" and conversation.ledger.coupon_for("agent1unsure") is None
+    assert asked.outcome == "confirm_story" and conversation.db.ledger.coupons.coupon_for("agent1unsure") is None
     scored = await conversation.handle("agent1unsure", "Yes!")
     assert scored.outcome == "coupon" and scored.layers["intent"] == "confirmed"
-    assert conversation.ledger.coupon_for("agent1unsure").code == scored.code
+    assert conversation.db.ledger.coupons.coupon_for("agent1unsure").code == scored.code
 
 
 async def test_sending_the_same_story_again_counts_as_yes(openai_server, asi1_server, service_factory, tmp_path):
     openai_server.set_fault("intent-other")
     settings = settings_for(openai_server, asi1_server)
-    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    conversation = assemble_event(
+        settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32)
+    ).conversation
     story = STORIES[1][1]
     assert (await conversation.handle("agent1again", story)).outcome == "confirm_story"
     assert (await conversation.handle("agent1again", story)).outcome == "coupon"
@@ -113,7 +121,9 @@ async def test_sending_the_same_story_again_counts_as_yes(openai_server, asi1_se
 
 async def test_yes_without_a_held_story_is_not_a_story(service_factory, tmp_path):
     settings = settings_for(None, None)
-    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    conversation = assemble_event(
+        settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32)
+    ).conversation
     assert (await conversation.handle("agent1yes", "yes")).outcome == "prompt"
 
 
@@ -122,7 +132,9 @@ async def test_a_too_short_story_is_told_why(intent_fault, openai_server, asi1_s
     if intent_fault:
         openai_server.set_fault(intent_fault)
     settings = settings_for(openai_server if intent_fault else None, asi1_server if intent_fault else None)
-    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    conversation = assemble_event(
+        settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32)
+    ).conversation
     reply = await conversation.handle("agent1short", "The laptop ate my code.")
     assert reply.outcome == "story_too_short"
     assert "at least 40 characters (yours has 23)" in reply.text
@@ -131,7 +143,9 @@ async def test_a_too_short_story_is_told_why(intent_fault, openai_server, asi1_s
 @pytest.mark.parametrize("text", ["🍕🍕🍕", "🙂", "!!! ??? ...", "🍕 🚀 💻 🔥 🎉 🍕 🚀 💻 🔥 🎉 🍕 🚀 💻 🔥 🎉"])
 async def test_emoji_only_messages_are_told_why(text, service_factory, tmp_path):
     settings = settings_for(None, None)
-    conversation = Conversation(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32))
+    conversation = assemble_event(
+        settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("r" * 32)
+    ).conversation
     reply = await conversation.handle("agent1emoji", text)
     assert reply.outcome == "no_words"
     assert "emoji alone" in reply.text

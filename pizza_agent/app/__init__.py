@@ -1,4 +1,5 @@
-"""The command lines people run (`agent.py`, `chat.py`) and the agent's logging.
+"""The composition root and the command lines people run (`agent.py`, `chat.py`), with the agent's logging.
 
-May import: every room but pizza_agent.rehearsal.
+`composition.py` builds every component and registers every resource in start
+order; `cli.py` and `chat_cli.py` are thin layers over it and the rooms.
 """

@@ -7,7 +7,6 @@
 It finds the agent from the agent's data directory (DATA_DIR/agent.json);
 `--agent ADDRESS --port N` points it elsewhere. `--seed` (or CHAT_SEED) picks
 the client's identity, so one machine can play several participants.
-May import: pizza_agent.config, pizza_agent.transport.
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ from pathlib import Path
 
 import aiohttp
 
+from pizza_agent.client.chat_client import AgentRef, ChatClient
 from pizza_agent.config.settings import ConfigError, load_settings
-from pizza_agent.transport.chat_client import AgentRef, ChatClient
 
 
 def client_seed(explicit: str | None, data_dir: Path) -> str:

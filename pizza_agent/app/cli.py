@@ -4,7 +4,6 @@ A thin layer: the conversation lives in pizza_agent.event, providers and
 fallback in pizza_agent.llm, the ledger in pizza_agent.ledger, and every
 uagents workaround in pizza_agent.workarounds. `agent.py drill` is dispatched
 by agent.py itself, so the running agent never imports the rehearsal tools.
-May import: every room but pizza_agent.rehearsal.
 """
 
 from __future__ import annotations
@@ -20,11 +19,11 @@ from pizza_agent.config.data_dir import DataDirError, DataDirLock, listed_endpoi
 from pizza_agent.config.data_dir import prepare as prepare_data_dir
 from pizza_agent.config.secret_files import SecretFileError
 from pizza_agent.config.settings import AgentMode, ConfigError, Settings, load_settings
+from pizza_agent.domain.content import StaticContent, StaticContentError
 from pizza_agent.event.runtime import open_existing_runtime, open_runtime
 from pizza_agent.ledger.errors import LedgerIdentityMismatch, LedgerUnreachable
-from pizza_agent.ledger.leadership import name_in_use
 from pizza_agent.ledger.redemption import check_code, redeem_code
-from pizza_agent.llm.static_layer import StaticContent, StaticContentError
+from pizza_agent.replicas.lease import name_in_use
 
 log = logging.getLogger("pizza.agent")
 
@@ -66,9 +65,9 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
     for change in fixed:
         log.warning("DATA_DIR permissions fixed (owner-only): %s", change)
 
-    from pizza_agent.transport.agent_builder import build_agent  # late: uagents takes 0.7 s to import
+    from pizza_agent.app.composition import compose_agent  # late: uagents takes 0.7 s to import
 
-    agent = build_agent(runtime, content)
+    agent = compose_agent(runtime, content)
     endpoint = f"http://{settings.agent_host}:{settings.agent_port}/submit"
     # Replicas sharing DATA_DIR: keep the others' endpoints (the active replica rewrites the list each second).
     others = [e for e in listed_endpoints(settings.agent_info_path) if e != endpoint] if replicated else []
@@ -83,7 +82,7 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
     mode = settings.agent_mode.value
     if settings.agent_mode is AgentMode.LOCAL:
         mode += " (loopback only: no Almanac, no mailbox, no inspector)"
-    stats = runtime.ledger.stats()
+    stats = runtime.ledger.coupons.stats()
     banner = [
         "Pizza Agent",
         f"  address:    {agent.address}",
@@ -106,14 +105,14 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
 # --- vendor commands ----------------------------------------------------------------
 def verify_command(settings: Settings, code: str) -> int:
     runtime = open_existing_runtime(settings, writable=False)
-    checked = check_code(runtime.ledger, runtime.signer, code)
+    checked = check_code(runtime.ledger.coupons, runtime.signer, code)
     print(checked.line)
     return int(checked.state)
 
 
 def redeem_command(settings: Settings, code: str) -> int:
     runtime = open_existing_runtime(settings, writable=True)
-    checked = redeem_code(runtime.ledger, runtime.signer, code)
+    checked = redeem_code(runtime.ledger.coupons, runtime.signer, code)
     print(checked.line)
     return int(checked.state)
 

@@ -4,8 +4,6 @@ Text by default (`time LEVEL logger: message`), or one JSON object per line with
 LOG_FORMAT=json for log shippers; LOG_FILE= adds a rotating file (stdlib
 `logging.handlers`). The framework's own loggers are routed here too
 (pizza_agent.workarounds), so every line carries a timestamp.
-
-May import: pizza_agent.config.
 """
 
 from __future__ import annotations

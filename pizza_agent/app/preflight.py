@@ -9,8 +9,6 @@ OpenAI and ASI1 answer (models list plus one tiny completion, each within
 Exit codes: 0 ready · 1 would start degraded (a layer off or failing, or a
 warning) · 2 would not start. Lines that stop a start go to stderr as well,
 one per problem.
-
-May import: pizza_agent.config, pizza_agent.llm.
 """
 
 from __future__ import annotations
@@ -30,11 +28,12 @@ from dotenv import dotenv_values
 
 from pizza_agent.config.data_dir import is_locked, lock_name
 from pizza_agent.config.settings import PROJECT_DIR, AgentMode, ConfigError, Settings, load_settings
+from pizza_agent.domain.content import StaticContent, StaticContentError
 from pizza_agent.ledger.errors import LedgerUnreachable
-from pizza_agent.ledger.postgres import PG_MIGRATIONS, server_facts
+from pizza_agent.ledger.postgres import server_facts
+from pizza_agent.ledger.schema import MIGRATIONS
 from pizza_agent.llm.errors import ProviderError
 from pizza_agent.llm.service import make_provider
-from pizza_agent.llm.static_layer import StaticContent, StaticContentError
 
 DEPENDENCIES = ("uagents", "uagents_core", "openai", "aiohttp", "pydantic", "dotenv", "stamina")
 PING_TIMEOUT_SECONDS = 5.0
@@ -182,7 +181,31 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
     report.ok("configuration", f"mode {settings.agent_mode.value}, {len(settings.organizer_addresses)} organizer(s)")
     for problem in misspelled_variables(_environment_names()):
         report.warn("configuration", problem)
+    check_dependencies(report)
+    try:
+        content = StaticContent.load(settings.static_content_dir)
+        report.ok("static content", f"{len(content.prompts)} prompts, {settings.static_content_dir}")
+    except StaticContentError as exc:
+        report.block("static content", str(exc))
+    holder = check_data_dir(report, settings)
+    check_ledger(report, settings, timeout)
+    host = settings.agent_host if settings.agent_mode is AgentMode.LOCAL else "0.0.0.0"
+    if holder or port_is_free(host, settings.agent_port):
+        report.ok("port", f"{settings.agent_port} on {host}" + (" (held by the running agent)" if holder else " free"))
+    else:
+        report.block("port", f"port {settings.agent_port} is in use; set AGENT_PORT to a free port")
+    if settings.agent_mode is AgentMode.AGENTVERSE:
+        check_agentverse(report, settings)
 
+    async def both() -> list[tuple[bool, str]]:
+        return list(await asyncio.gather(ping("openai", settings, timeout), ping("asi1", settings, timeout)))
+
+    (openai_live, openai_why), (asi1_live, asi1_why) = asyncio.run(both())
+    report.layers = [("OpenAI", openai_live, openai_why), ("ASI1", asi1_live, asi1_why), ("static", True, "always")]
+    return report
+
+
+def check_dependencies(report: Report) -> None:
     missing = []
     for module in DEPENDENCIES:
         try:
@@ -194,12 +217,9 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
     else:
         report.ok("dependencies", "all importable")
 
-    try:
-        content = StaticContent.load(settings.static_content_dir)
-        report.ok("static content", f"{len(content.prompts)} prompts, {settings.static_content_dir}")
-    except StaticContentError as exc:
-        report.block("static content", str(exc))
 
+def check_data_dir(report: Report, settings: Settings) -> str | None:
+    """DATA_DIR writable and free; returns what holds it if an agent is running on it."""
     data = settings.data_dir
     lock = lock_name(bool(settings.ledger_url.get_secret_value()), settings.agent_port)
     holder = is_locked(data, lock) if data.exists() else None
@@ -211,34 +231,21 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
         report.block("data directory", f"DATA_DIR {data} cannot be created here")
     else:
         report.ok("data directory", f"{data} writable, no agent running on it")
+    return holder
 
-    check_ledger(report, settings, timeout)
 
-    host = settings.agent_host if settings.agent_mode is AgentMode.LOCAL else "0.0.0.0"
-    if holder or port_is_free(host, settings.agent_port):
-        report.ok("port", f"{settings.agent_port} on {host}" + (" (held by the running agent)" if holder else " free"))
-    else:
-        report.block("port", f"port {settings.agent_port} is in use; set AGENT_PORT to a free port")
-
-    if settings.agent_mode is AgentMode.AGENTVERSE:
-        if not settings.openai_api_key.get_secret_value() and not settings.asi1_api_key.get_secret_value():
-            report.warn("agentverse", "no OPENAI_API_KEY and no ASI1_API_KEY: every answer will be static")
-        if not settings.organizer_addresses:
-            report.warn("agentverse", "no ORGANIZER_ADDRESSES: nobody can run status, pause or reset from chat")
-        if not settings.agentverse_api_key.get_secret_value() and settings.agent_inspector == "off":
-            report.warn(
-                "agentverse",
-                "no AGENTVERSE_API_KEY and AGENT_INSPECTOR=off: the mailbox can only be one connected before",
-            )
-        if not settings.agent_readme.is_file():
-            report.warn("agentverse", f"AGENT_README {settings.agent_readme} does not exist: no readme on Agentverse")
-
-    async def both() -> list[tuple[bool, str]]:
-        return list(await asyncio.gather(ping("openai", settings, timeout), ping("asi1", settings, timeout)))
-
-    (openai_live, openai_why), (asi1_live, asi1_why) = asyncio.run(both())
-    report.layers = [("OpenAI", openai_live, openai_why), ("ASI1", asi1_live, asi1_why), ("static", True, "always")]
-    return report
+def check_agentverse(report: Report, settings: Settings) -> None:
+    if not settings.openai_api_key.get_secret_value() and not settings.asi1_api_key.get_secret_value():
+        report.warn("agentverse", "no OPENAI_API_KEY and no ASI1_API_KEY: every answer will be static")
+    if not settings.organizer_addresses:
+        report.warn("agentverse", "no ORGANIZER_ADDRESSES: nobody can run status, pause or reset from chat")
+    if not settings.agentverse_api_key.get_secret_value() and settings.agent_inspector == "off":
+        report.warn(
+            "agentverse",
+            "no AGENTVERSE_API_KEY and AGENT_INSPECTOR=off: the mailbox can only be one connected before",
+        )
+    if not settings.agent_readme.is_file():
+        report.warn("agentverse", f"AGENT_README {settings.agent_readme} does not exist: no readme on Agentverse")
 
 
 def check_ledger(report: Report, settings: Settings, timeout: float) -> None:
@@ -252,7 +259,7 @@ def check_ledger(report: Report, settings: Settings, timeout: float) -> None:
     except LedgerUnreachable as exc:
         report.block("ledger", f"cannot reach {settings.ledger_display}: {settings.redact(str(exc))}")
         return
-    migrations = f"schema {schema}/{len(PG_MIGRATIONS)}" if schema else "empty: the agent creates the tables"
+    migrations = f"schema {schema}/{len(MIGRATIONS)}" if schema else "empty: the agent creates the tables"
     report.ok("ledger", f"PostgreSQL {version} at {settings.ledger_display} reachable, {migrations}")
 
 

@@ -1,4 +1,1 @@
-"""Configuration: settings read once from the environment and `.env`, secret files kept 0600.
-
-May import: nothing of ours.
-"""
+"""Configuration: settings read once from the environment and `.env`, secret files kept 0600."""

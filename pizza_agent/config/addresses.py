@@ -3,8 +3,6 @@
 bech32 accepts an all-uppercase address and a signature covers the string as
 sent, so `AGENT1Q…` and `agent1q…` would otherwise be two participants for
 one key. Every lookup and write uses the form returned here.
-
-May import: nothing of ours (bech32 comes with uagents).
 """
 
 from __future__ import annotations

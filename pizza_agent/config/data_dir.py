@@ -8,8 +8,6 @@ runs, released by the kernel if it dies) makes the second one refuse to start.
 Replicas on one PostgreSQL ledger (LEDGER_URL) may share a DATA_DIR: the
 ledger is not in it, `agent.json` lists every replica's endpoint, and the lock
 is per port (`agent-<port>.lock`), keeping only a second agent off one port.
-
-May import: nothing of ours.
 """
 
 from __future__ import annotations

@@ -7,8 +7,6 @@ agent module only adds transport.
 Participants are keyed on the sender's agent address (authenticated by the
 envelope signature), never on the chat session. What counts as a story is
 decided in story_rule.py; organizer commands live in organizer.py.
-
-May import: pizza_agent.config, pizza_agent.llm, pizza_agent.ledger, pizza_agent.event.
 """
 
 from __future__ import annotations
@@ -20,18 +18,17 @@ import unicodedata
 import weakref
 
 from pizza_agent.config.settings import Settings
+from pizza_agent.domain.content import StaticContent
+from pizza_agent.domain.reply import Reply, sender_id
+from pizza_agent.domain.tiers import tier_for
 from pizza_agent.event.organizer import Controls, Organizer, parse_command
 from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
-from pizza_agent.event.reply import Reply, sender_id
-from pizza_agent.event.reply_times import ReplyTimes
-from pizza_agent.event.rescore import Rescorer
 from pizza_agent.event.story_rule import Decision, decide
-from pizza_agent.event.tiers import tier_for
 from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.store import Coupon, Issuance, Ledger, LedgerBusy, LedgerGone
+from pizza_agent.ledger.coupons import Coupon, Issuance, Issued
+from pizza_agent.ledger.errors import LedgerBusy, LedgerGone
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.service import LLMService
-from pizza_agent.llm.static_layer import StaticContent
 
 log = logging.getLogger("pizza.conversation")
 
@@ -51,25 +48,26 @@ def clean_text(text: str) -> str:
 
 
 class Conversation:
+    """Turns one participant's message into a `Reply`; built by the composition root (app/composition.py)."""
+
     def __init__(
         self,
         settings: Settings,
         llm: LLMService,
-        ledger: Ledger,
+        ledger: LedgerWorker,
         signer: CouponSigner,
-        limiter: SenderRateLimiter | None = None,
+        *,
+        organizer: Organizer,
+        controls: Controls,
+        limiter: SenderRateLimiter,
     ) -> None:
         self.settings = settings
         self.llm = llm
-        self.ledger = ledger  # for tests and the command line; the conversation goes through self.db
-        self.db = LedgerWorker(ledger)
+        self.db = ledger
         self.signer = signer
-        self.limiter = limiter or SenderRateLimiter(settings.sender_rate_limit, settings.sender_rate_window)
-        self.controls = Controls.load(ledger, llm)  # at start, before any concurrent use
-        self.organizer = Organizer(settings, llm, self.db, signer, self.limiter, self.controls)
-        self.rescorer = Rescorer(settings, llm, self.db, signer)
-        self.reply_times = ReplyTimes()
-        self.organizer.reply_times = self.reply_times
+        self.organizer = organizer
+        self.controls = controls
+        self.limiter = limiter
         self._low_announced: set[tuple[str, str]] = set()
         # Weak: a participant's lock lives only while one of their messages holds it.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -117,7 +115,7 @@ class Conversation:
     async def _converse(self, sender: str, text: str) -> Reply:
         # One deadline for the whole message: intent, score and reply share REPLY_DEADLINE.
         deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
-        coupon = await self.db.coupon_for(sender)
+        coupon = await self.db.read(lambda ledger: ledger.coupons.coupon_for(sender))
         if coupon is not None:
             return self._already(coupon)
         if self.controls.paused is not None:
@@ -125,7 +123,7 @@ class Conversation:
         if len(text) > self.settings.story_max_chars:
             message = self.content.message("story_too_long", max_chars=self.settings.story_max_chars, length=len(text))
             return Reply(message, "story_too_long", intent="story")
-        held = await self.db.held_story(sender, HELD_STORY_SECONDS)
+        held = await self.db.read(lambda ledger: ledger.state.held_story(sender, HELD_STORY_SECONDS))
         if held is not None and (self.content.is_confirmation(text) or text == held):
             return await self._story(sender, held, {"intent": "confirmed"}, deadline)
         reading = self.content.read(text, self.settings.story_min_chars)
@@ -143,17 +141,18 @@ class Conversation:
         if decision is Decision.HELP:
             return Reply(self.content.message("help"), "help", intent=kind, layers=layers)
         if decision is Decision.CONFIRM:
-            await self.db.hold_story(sender, text)
+            await self.db.write(lambda ledger: ledger.state.hold_story(sender, text))
             return await self._prompt(sender, kind, layers, deadline, "confirm_story")
         return await self._prompt(sender, kind, layers, deadline)
 
     async def _prompt(
         self, sender: str, kind: str, layers: dict[str, str], deadline: float, message: str = "prompt_intro"
     ) -> Reply:
-        given = set(await self.db.prompts_for(sender))
-        prompt = await self.llm.generate_prompt(given, deadline, pooled=await self.db.pooled_prompts(given))
+        given = set(await self.db.read(lambda ledger: ledger.state.prompts_for(sender)))
+        pooled = await self.db.read(lambda ledger: ledger.state.pooled_prompts(given))
+        prompt = await self.llm.generate_prompt(given, deadline, pooled=pooled)
         try:
-            await self.db.record_prompt(sender, prompt.value, prompt.layer)
+            await self.db.write(lambda ledger: ledger.state.record_prompt(sender, prompt.value, prompt.layer))
         except LedgerBusy:
             log.warning("ledger busy: the prompt given to sender=%s is not on record", sender_id(sender))
         layers["prompt"] = prompt.layer
@@ -170,7 +169,7 @@ class Conversation:
         layers["score"] = scored.layer
         score = scored.value
         if score.instructions_only:
-            await self.db.drop_held_story(sender)
+            await self._drop_held_story(sender)
             log.info("story of sender=%s was only instructions to the judge: not scored", sender_id(sender))
             return Reply(self.content.message("instructions_only"), "instructions_only", intent="story", layers=layers)
         request = Issuance(
@@ -179,17 +178,21 @@ class Conversation:
             score=score.score,
             score_source=score.source,
             reason=score.reason,
-            prompt=await self.db.last_prompt(sender),
+            prompt=await self.db.read(lambda ledger: ledger.state.last_prompt(sender)),
             story_hash=hashlib.sha256(story.encode()).hexdigest(),
             flagged=score.flagged,
         )
-        issued = await self.db.issue(
-            request, self.signer.new_code, fall_down=self.settings.tier_fallback_down, caps=self.settings.tier_caps
+        settings = self.settings
+        issued = await self.db.write(
+            lambda ledger: ledger.coupons.issue(
+                request, self.signer.new_code, fall_down=settings.tier_fallback_down, caps=settings.tier_caps
+            )
         )
-        await self.db.drop_held_story(sender)
+        await self._drop_held_story(sender)
         coupon = issued.coupon
         if coupon is not None and not issued.existing and score.source == "heuristic":
-            await self.db.queue_rescore(sender, story)  # ASI1 scores it again when it is back: upgrades only
+            # ASI1 scores it again when it is back: upgrades only
+            await self.db.write(lambda ledger: ledger.state.queue_rescore(sender, story))
         if coupon is None:
             log.warning(
                 "coupons ran out for every tier offered (%s) sender=%s score=%d",
@@ -198,6 +201,18 @@ class Conversation:
                 score.score,
             )
             return Reply(self.content.message("tier_exhausted"), "pool_exhausted", intent="story", layers=layers)
+        return await self._coupon_reply(sender, story, request, issued, coupon, layers, deadline)
+
+    async def _coupon_reply(
+        self,
+        sender: str,
+        story: str,
+        request: Issuance,
+        issued: Issued,
+        coupon: Coupon,
+        layers: dict[str, str],
+        deadline: float,
+    ) -> Reply:
         log.info(
             "coupon issued sender=%s tier=%s score=%d source=%s flagged=%s",
             sender_id(sender),
@@ -224,12 +239,16 @@ class Conversation:
         layers["reply"] = reply.layer
         return Reply(reply.value, "coupon", end_session=True, intent="story", layers=layers, code=coupon.code)
 
+    async def _drop_held_story(self, sender: str) -> None:
+        await self.db.write(lambda ledger: ledger.state.drop_held_story(sender))
+
     async def _warn_if_running_low(self, tier: str) -> None:
         """One WARNING when a limited tier gets low (≤ 10 % left) and one when it is empty."""
-        left = (await self.db.stats(self.settings.tier_caps))["left"][tier]  # type: ignore[index]
+        caps = self.settings.tier_caps
+        left = (await self.db.read(lambda ledger: ledger.coupons.left(caps)))[tier]
         if left is None:
             return
-        pools = await self.db.pool_sizes()
+        pools = await self.db.read(lambda ledger: ledger.coupons.pool_sizes())
         total = pools[tier][1] if tier in pools else self.settings.tier_caps[tier]  # type: ignore[index]
         level = "empty" if left == 0 else "low" if left <= POOL_LOW_SHARE * total else None
         if level is not None and (tier, level) not in self._low_announced:
@@ -239,10 +258,3 @@ class Conversation:
     def _already(self, coupon: Coupon) -> Reply:
         text = self.content.message("already_has_coupon", code=coupon.code, tier=coupon.tier)
         return Reply(text, "repeat_coupon", end_session=True, code=coupon.code)
-
-    # --- for the transport and the tests -------------------------------------------
-    async def status_data(self) -> dict[str, object]:
-        return await self.organizer.status_data()
-
-    async def status_text(self) -> str:
-        return await self.organizer.status_text()

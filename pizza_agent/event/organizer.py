@@ -7,7 +7,6 @@ command: for non-organizers only a bare command of a few words is.
 
 Pause and force are kept in the ledger, so they survive a restart.
 
-May import: pizza_agent.config, pizza_agent.llm, pizza_agent.ledger.
 """
 
 from __future__ import annotations
@@ -20,15 +19,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pizza_agent.config.settings import Settings
+from pizza_agent.domain.content import StaticContent, StaticContentError
+from pizza_agent.domain.reply import Reply, sender_id
+from pizza_agent.domain.tiers import TIERS
 from pizza_agent.event.rate_limit import SenderRateLimiter
-from pizza_agent.event.reply import Reply, sender_id
 from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.redemption import CodeState, check_code, when
-from pizza_agent.ledger.store import Ledger
+from pizza_agent.ledger.redemption import CodeCheck, CodeState, check_code, when
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.service import LLMService
-from pizza_agent.llm.static_layer import TIERS, StaticContent, StaticContentError
 
 log = logging.getLogger("pizza.organizer")
 
@@ -70,21 +69,22 @@ def _duration(seconds: float) -> str:
 class Controls:
     """Pause and force: an organizer's switches, kept in the ledger across restarts."""
 
-    def __init__(self, ledger: Ledger, llm: LLMService) -> None:
+    def __init__(self, ledger: LedgerWorker, llm: LLMService) -> None:
         self._ledger = ledger
-        self.db: LedgerWorker | None = None  # set by the conversation: writes go off the event loop
         self._llm = llm
         self.paused: str | None = None  # None: running; "" paused with the default message
         self._forced_until: float | None = None  # wall-clock end of the current force, as stored
 
     @classmethod
-    def load(cls, ledger: Ledger, llm: LLMService) -> Controls:
+    def load(cls, ledger: LedgerWorker, llm: LLMService) -> Controls:
+        """Read the switches at start, before the event loop serves anyone (so directly, not on a thread)."""
         controls = cls(ledger, llm)
-        pause = ledger.control("pause")
+        switches = ledger.ledger.controls
+        pause = switches.get("pause")
         if pause is not None:
             controls.paused = json.loads(pause).get("message", "")
             log.warning("the giveaway is paused (since before this start): send `resume` to continue")
-        force = ledger.control("force")
+        force = switches.get("force")
         if force is not None:
             state = json.loads(force)
             until = state.get("until")
@@ -93,20 +93,19 @@ class Controls:
                 controls._forced_until = until
                 log.warning("force %s still on from before this start", state["layer"])
             else:
-                ledger.set_control("force", None, "expired")
+                switches.set("force", None, "expired")
         return controls
 
     async def refresh(self) -> None:
         """Read pause and force again from the ledger: another replica may have changed them.
 
         Called when any replica changes a switch (PostgreSQL notifies every replica:
-        ledger/notifications.py), every half minute in case a notification was lost,
+        replicas/notifications.py), every half minute in case a notification was lost,
         and when this replica takes over the mailbox. Applies and logs only what changed.
         """
-        assert self.db is not None
-        pause = await self.db.control("pause")
+        pause = await self._ledger.read(lambda ledger: ledger.controls.get("pause"))
         paused = None if pause is None else json.loads(pause).get("message", "")
-        force = await self.db.control("force")
+        force = await self._ledger.read(lambda ledger: ledger.controls.get("force"))
         state = json.loads(force) if force is not None else None
         until = state.get("until") if state else None
         layer = None if state is None or (until is not None and until <= time.time()) else state["layer"]
@@ -126,10 +125,7 @@ class Controls:
         )
 
     async def _set(self, name: str, value: str | None, by: str) -> None:
-        if self.db is not None:
-            await self.db.set_control(name, value, by)
-        else:
-            self._ledger.set_control(name, value, by)
+        await self._ledger.write(lambda ledger: ledger.controls.set(name, value, by))
 
     async def pause(self, message: str, by: str) -> None:
         self.paused = message
@@ -173,6 +169,8 @@ class Organizer:
         signer: CouponSigner,
         limiter: SenderRateLimiter,
         controls: Controls,
+        reply_times: ReplyTimes | None = None,
+        replicas: Callable[[], Awaitable[dict[str, object]]] | None = None,
     ) -> None:
         self.settings = settings
         self.llm = llm
@@ -180,13 +178,12 @@ class Organizer:
         self.signer = signer
         self.limiter = limiter
         self.controls = controls
-        controls.db = ledger
         self.addresses = frozenset(settings.organizer_addresses)
         self.started_at = time.time()
         self._started_mono = time.monotonic()
-        self.reply_times: ReplyTimes | None = None  # set by the conversation that owns this organizer
-        # Replicas on one PostgreSQL: who polls the mailbox, who stands by (set by the transport).
-        self.replicas: Callable[[], Awaitable[dict[str, object]]] | None = None
+        self.reply_times = reply_times
+        # Replicas on one PostgreSQL: who polls the mailbox, who stands by (None: a single agent).
+        self.replicas = replicas
 
     @property
     def content(self) -> StaticContent:
@@ -272,7 +269,8 @@ class Organizer:
         self.llm.reload_content(content)
         parts = [f"static content reloaded ({len(content.prompts)} prompts)"]
         if settings.coupon_pool_dir is not None:
-            added = await self.ledger.load_pools(settings.coupon_pool_dir)
+            pools = settings.coupon_pool_dir
+            added = await self.ledger.write(lambda ledger: ledger.coupons.load_pools(pools))
             parts.append("vendor pools: " + (", ".join(f"{t} +{n}" for t, n in added.items()) or "no files"))
         log.warning("organizer=%s reloaded: %s", sender_id(sender), "; ".join(parts))
         return "Reloaded: " + "; ".join(parts) + "."
@@ -282,25 +280,25 @@ class Organizer:
         if not target:
             return "Usage: lookup <participant address, or its last 8+ characters> | lookup <code>"
         ledger = self.ledger
-        known = (await ledger.participant_facts(target))["first_seen"]
-        address = target if known else await ledger.find_participant(target)
+        known = (await ledger.read(lambda ledger: ledger.state.participant_facts(target)))["first_seen"]
+        address = target if known else await ledger.read(lambda ledger: ledger.state.find_participant(target))
         if address is None:
-            checked = await ledger.read_with(check_code, self.signer, target)
+            checked = await self._check(target)
             if checked.coupon is None and checked.state is CodeState.INVALID and "-" not in target:
                 return f"No participant matches {target!r} (give more of the address, or a code)."
             owner = f" · participant {sender_id(checked.coupon.address)}" if checked.coupon else ""
             return checked.line + owner
-        facts = await ledger.participant_facts(address)
+        facts = await ledger.read(lambda ledger: ledger.state.participant_facts(address))
         lines = [
             f"participant {sender_id(address)}: first seen {when(facts['first_seen'])}, {facts['prompts']} prompt(s)"
         ]  # type: ignore[arg-type]
         if facts["story_waiting_for_yes"]:
             lines.append("a story is waiting for their YES")
-        coupon = await ledger.coupon_for(address)
+        coupon = await ledger.read(lambda ledger: ledger.coupons.coupon_for(address))
         if coupon is None:
             lines.append("no coupon yet")
         else:
-            lines.append((await ledger.read_with(check_code, self.signer, coupon.code)).line)
+            lines.append((await self._check(coupon.code)).line)
             lines.append(f"score {coupon.score} by {coupon.score_source}, flagged {'yes' if coupon.flagged else 'no'}")
         return "\n".join(lines)
 
@@ -308,13 +306,14 @@ class Organizer:
         code, _, reason = args.strip().partition(" ")
         if not code:
             return "Usage: void <code> [reason]"
-        checked = await self.ledger.read_with(check_code, self.signer, code)
+        checked = await self._check(code)
         if checked.coupon is None or checked.state is CodeState.INVALID:
             return checked.line
         if checked.state is not CodeState.VALID:
             return f"Not voided: {checked.line}"
         reason = reason.strip() or f"voided by organizer {sender_id(sender)}"
-        coupon = await self.ledger.void(checked.coupon.code, reason)
+        voiding = checked.coupon.code
+        coupon = await self.ledger.write(lambda ledger: ledger.coupons.void(voiding, reason))
         assert coupon is not None
         log.warning(
             "organizer=%s voided %s coupon %s of sender=%s: %s",
@@ -327,19 +326,23 @@ class Organizer:
         owner = sender_id(coupon.address)
         return f"VOIDED {coupon.tier} coupon {coupon.code} (participant {owner}): it now fails verify and redeem."
 
+    async def _check(self, code: str) -> CodeCheck:
+        return await self.ledger.read(lambda ledger: check_code(ledger.coupons, self.signer, code))
+
     async def _export(self, sender: str, args: str) -> str:
         folder = self.settings.data_dir / "exports"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = folder / f"coupons-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S-%f')}.csv"
-        rows = await self.ledger.export_csv(path)
+        rows = await self.ledger.read(lambda ledger: ledger.coupons.export_csv(path))
         log.warning("organizer=%s exported %d coupons to %s", sender_id(sender), rows, path)
         return f"Exported {rows} coupon(s) to {path}"
 
     # --- status ----------------------------------------------------------------------
     async def status_data(self) -> dict[str, object]:
         llm = self.llm.status()
-        stats = await self.ledger.stats(self.settings.tier_caps)
-        stats["ledger_file_ok"] = await self.ledger.identity_ok()
+        caps = self.settings.tier_caps
+        stats = await self.ledger.read(lambda ledger: ledger.coupons.stats(caps))
+        stats["ledger_file_ok"] = await self.ledger.read(lambda ledger: ledger.identity_ok())
         return {
             **llm,
             "verdict": self._verdict(llm, stats),

@@ -1,7 +1,4 @@
-"""How long participants waited for their replies, over the last minutes (the dashboard's p50/p95).
-
-May import: nothing of ours.
-"""
+"""How long participants waited for their replies, over the last minutes (the dashboard's p50/p95)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """The pieces a running event needs, opened once: settings, the agent's seed, coupon signer, ledger.
 
 The agent and the vendor commands (verify, redeem) open the same runtime.
-May import: pizza_agent.config, pizza_agent.ledger.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ def fingerprint(name: str, value: str) -> str:
 
 def check_identity(settings: Settings, ledger: Ledger, values: dict[str, str], *, record: bool) -> None:
     """Refuse (LedgerIdentityMismatch, one line) a seed or coupon secret the ledger was not started with."""
-    differ = ledger.check_identity({name: fingerprint(name, v) for name, v in values.items() if v}, record=record)
+    differ = ledger.books.check_identity({name: fingerprint(name, v) for name, v in values.items() if v}, record=record)
     if differ:
         ledger.close()
         name = differ[0]
@@ -62,7 +61,7 @@ def open_runtime(settings: Settings) -> Runtime:
     ledger = Ledger(settings.ledger_target)
     check_identity(settings, ledger, {"COUPON_SECRET": secret, "AGENT_SEED": seed}, record=True)
     if settings.coupon_pool_dir is not None:
-        ledger.load_pools(settings.coupon_pool_dir)
+        ledger.coupons.load_pools(settings.coupon_pool_dir)
     return Runtime(settings, seed, secret, CouponSigner(secret), ledger)
 
 

@@ -7,14 +7,13 @@ was spent since the last save is added to the ledger's totals every few
 seconds, and the totals are read back at start and when this replica takes
 over. At most the last few seconds of a process that died are not counted.
 
-May import: pizza_agent.llm, pizza_agent.ledger.
 """
 
 from __future__ import annotations
 
 import logging
 
-from pizza_agent.ledger.store import LedgerBusy
+from pizza_agent.ledger.errors import LedgerBusy
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.usage import Spend
 
@@ -31,14 +30,14 @@ class SpendBook:
 
     async def load(self) -> None:
         """Start from what every process and replica spent so far (plus what this one has not saved)."""
-        self.spend.restore(await self.ledger.spend_totals())
+        self.spend.restore(await self.ledger.read(lambda ledger: ledger.books.spend_totals()))
 
     async def save(self) -> None:
         rows = self.spend.take_unsaved()
         if not rows:
             return
         try:
-            await self.ledger.add_spend(rows)
+            await self.ledger.keep_books(lambda ledger: ledger.books.add_spend(rows))
         except LedgerBusy:
             self.spend.give_back(rows)  # saved with the next ones
             log.warning("the ledger was busy: spend is saved at the next try")

@@ -13,15 +13,13 @@ and thanks in every language it has cues for. Then:
   scores it. Nothing is lost and nothing is spent by mistake;
 - a short message that asks for nothing is a too-short story attempt, and is told so;
 - a question gets the help text; anything else gets a story prompt.
-
-May import: pizza_agent.llm.static_layer.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from pizza_agent.llm.static_layer import TextReading
+from pizza_agent.domain.content import TextReading
 
 
 class Decision(StrEnum):

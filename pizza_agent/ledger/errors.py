@@ -1,8 +1,7 @@
 """What the ledger raises that its callers handle: busy (ask again soon), gone, unreachable.
 
-Apart from store.py so the PostgreSQL adapter (postgres.py) can raise them too.
+Apart from the connection (database.py) so the PostgreSQL adapter (postgres.py) can raise them too.
 
-May import: nothing of ours.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import IntEnum
 
 from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.store import Coupon, Ledger
+from pizza_agent.ledger.coupons import Coupon, CouponBook
 
 
 class CodeState(IntEnum):
@@ -35,7 +35,7 @@ def when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def check_code(ledger: Ledger, signer: CouponSigner, raw: str) -> CodeCheck:
+def check_code(book: CouponBook, signer: CouponSigner, raw: str) -> CodeCheck:
     code = raw.strip()
     signature = signer.check(code)
     if signature.well_formed:
@@ -44,9 +44,9 @@ def check_code(ledger: Ledger, signer: CouponSigner, raw: str) -> CodeCheck:
             return CodeCheck(
                 CodeState.INVALID, f"INVALID {code}: the code's signature does not match (altered or made up)"
             )
-    coupon = ledger.find(code)
+    coupon = book.find(code)
     if coupon is None:
-        replaced = ledger.replaced_code(code)
+        replaced = book.replaced_code(code)
         if replaced is not None:
             _, tier, voided_at, reason = replaced
             return CodeCheck(CodeState.VOIDED, f"VOIDED {tier} coupon {code} at {when(voided_at)}: {reason}")
@@ -66,15 +66,15 @@ def check_code(ledger: Ledger, signer: CouponSigner, raw: str) -> CodeCheck:
     return CodeCheck(CodeState.VALID, line, coupon)
 
 
-def redeem_code(ledger: Ledger, signer: CouponSigner, raw: str) -> CodeCheck:
+def redeem_code(book: CouponBook, signer: CouponSigner, raw: str) -> CodeCheck:
     """Redeem once: VALID means redeemed by this call; anyone else gets ALREADY_REDEEMED with the time."""
-    checked = check_code(ledger, signer, raw)
+    checked = check_code(book, signer, raw)
     if checked.state is CodeState.VALID and checked.coupon is not None:
-        coupon, newly = ledger.redeem(checked.coupon.code)
+        coupon, newly = book.redeem(checked.coupon.code)
         if coupon is None:
             return CodeCheck(CodeState.INVALID, f"INVALID {checked.coupon.code}: no such code was issued")
         if not newly:  # redeemed (or voided) a moment ago, at another table
-            checked = check_code(ledger, signer, coupon.code)
+            checked = check_code(book, signer, coupon.code)
     if checked.state is not CodeState.VALID or checked.coupon is None:
         if checked.state is CodeState.ALREADY_REDEEMED and checked.coupon and checked.coupon.redeemed_at:
             line = f"REFUSED {checked.coupon.code}: already redeemed {when(checked.coupon.redeemed_at)}"

@@ -1,5 +1,4 @@
-"""The LLM layer: errors, provider health, the one fallback chain, providers, tasks, static layer.
+"""The LLM layer: errors, provider health, the one fallback chain, providers, tasks, the heuristic scorer.
 
 OpenAI → ASI1 → static for intent, prompts and replies; ASI1 → heuristic for scores.
-May import: pizza_agent.config.
 """

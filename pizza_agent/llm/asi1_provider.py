@@ -2,7 +2,6 @@
 
 It is the second layer for intent, prompts and replies, and the scorer of
 stories (the score chain's only provider, before the local heuristic).
-May import: pizza_agent.llm.errors.
 """
 
 from __future__ import annotations

@@ -29,8 +29,6 @@ answer, which cannot fail. Per layer:
 Every decision is recorded once in a `ChainResult` (layer, model, attempts,
 latency, hedged, tokens, cost, and a trail of why earlier layers fell through)
 that feeds logs, status and tests alike.
-
-May import: pizza_agent.llm (errors, health, usage).
 """
 
 from __future__ import annotations
@@ -260,7 +258,7 @@ class FallbackChain:
             except Exception:  # an observer's bug never costs a reply
                 log.exception("the call observer failed")
 
-    # --- an organizer's `force` (seed 001's force_provider) --------------------
+    # --- an organizer's `force`: pin one layer for a while ------------------------
     def pin(self, layer: str | None, seconds: float | None = None) -> None:
         """Use only `layer` ("static": no provider) for `seconds` (None: until unpinned); None unpins."""
         self.pinned = layer

@@ -30,8 +30,6 @@ are examined together and one by one only when their run is flagged, so the
 work is proportional to the length (`GuardVerdict.work`, bounded by a property
 test). Before: one `re` pattern was quadratic on runs of newlines (1.6 s for a
 valid 4 KB story).
-
-May import: nothing of ours.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The top-level `openai_functions.py` and `asi1_client.py` re-export these names
 (the way stamina re-exports from a private core); the package never imports
-those faces. May import: pizza_agent.config, pizza_agent.llm.
+those faces.
 
 Each call always returns a usable result and never raises for provider
 trouble. The `*_result` forms return a `ChainResult` that also says which
@@ -16,9 +16,9 @@ One `LLMService` is built lazily from the environment on first use;
 from __future__ import annotations
 
 from pizza_agent.config.settings import load_settings
+from pizza_agent.domain.scores import Intent, StoryScore
 from pizza_agent.llm.fallback import ChainResult
 from pizza_agent.llm.service import LLMService
-from pizza_agent.llm.static_layer import Intent, StoryScore
 
 __all__ = [
     "configure",

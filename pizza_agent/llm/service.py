@@ -15,6 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from pizza_agent.config.settings import Settings
+from pizza_agent.domain.content import StaticContent
+from pizza_agent.domain.scores import Intent, StoryScore
 from pizza_agent.llm.fallback import (
     ChainResult,
     ChatProvider,
@@ -26,7 +28,6 @@ from pizza_agent.llm.fallback import (
 )
 from pizza_agent.llm.health import ProviderHealth
 from pizza_agent.llm.injection_guard import inspect_story, remove_quotes
-from pizza_agent.llm.static_layer import Intent, StaticContent, StoryScore
 from pizza_agent.llm.tasks import DetectTask, IntentTask, PromptTask, ReplyTask, ScoreTask
 from pizza_agent.llm.usage import Price, Spend
 

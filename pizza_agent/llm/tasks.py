@@ -11,8 +11,6 @@ Answers are read strictly: the score comes from a rubric whose every criterion
 must quote the story; only the model's own JSON object counts (never one that
 also occurs in the story); non-integers and out-of-range values are an unusable
 answer, never clamped.
-
-May import: pizza_agent.llm (errors, fallback, static_layer, usage).
 """
 
 from __future__ import annotations
@@ -27,9 +25,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, ValidationError
 
+from pizza_agent.domain.content import StaticContent
+from pizza_agent.domain.scores import Intent, IntentKind, StoryScore
 from pizza_agent.llm.errors import UnusableAnswer
 from pizza_agent.llm.fallback import Messages
-from pizza_agent.llm.static_layer import Intent, IntentKind, StaticContent, StoryScore, heuristic_score
+from pizza_agent.llm.static_layer import heuristic_score
 
 log = logging.getLogger("pizza.tasks")
 
@@ -137,7 +137,7 @@ class PromptTask:
     content: StaticContent
     rng: random.Random
     avoid: set[str] = field(default_factory=set)
-    pooled: list[str] = field(default_factory=list)  # prompts OpenAI/ASI1 wrote earlier (seed 003's cache)
+    pooled: list[str] = field(default_factory=list)  # prompts OpenAI/ASI1 wrote earlier (a response cache)
     name: str = "prompt"
     max_tokens: int = 120  # one or two sentences
     temperature: float = 0.9  # creative: every participant a different prompt

@@ -4,9 +4,7 @@ Every provider returns a `Completion` with the token counts of its `usage`
 field. `Spend` adds them up per provider, model and task and prices them from
 the per-model table (MODEL_PRICES, USD per million tokens). When a provider's
 budget (OPENAI_BUDGET_USD, ASI1_BUDGET_USD) is spent, its health skips it with
-the reason in status (seed 001's cost protection).
-
-May import: nothing of ours.
+the reason in status (cost protection: a budget is a promise to the credit card).
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""Rehearsal tools: the misbehaving provider, the outage drill, the agent-subprocess helper.
+"""Rehearsal tools: the misbehaving provider, the outage drill, the stand-ins, the agent-subprocess helper.
 
 They exercise the agent from outside; nothing that runs at the event imports them.
-May import: every room.
 """

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import aiohttp
 
+from pizza_agent.client.chat_client import AgentRef, ChatClient
 from pizza_agent.config.settings import PROJECT_DIR
-from pizza_agent.transport.chat_client import AgentRef, ChatClient
 
 START_DEADLINE_SECONDS = 20.0
 

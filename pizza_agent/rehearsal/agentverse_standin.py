@@ -1,7 +1,7 @@
 """An Agentverse stand-in: the Almanac API, the mailbox and identity/registration, on loopback.
 
 uagents 0.26.1 in mailbox mode talks to Agentverse only over HTTP (the calls are
-listed in shared/notes/agentverse-offline.md); with `AGENTVERSE_URL` pointing
+the routes below: Almanac, mailbox, identity); with `AGENTVERSE_URL` pointing
 here, the real agent runs its real mailbox path offline, and tests and the drill
 can see every call it makes.
 
@@ -24,8 +24,6 @@ connection: the real service is HTTPS, so a new connection costs TCP and TLS han
 delivered twice (`duplicate`, delivered again once after its first delete) and
 expired envelopes (`expire_next`). Every request is logged (time, method, path,
 status, host asked for).
-
-May import: nothing of ours but pizza_agent.config.
 """
 
 from __future__ import annotations
@@ -135,7 +133,7 @@ class AgentverseStandIn:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]  # the port bound (0 asks the system for a free one)
         return self
 
     async def stop(self) -> None:

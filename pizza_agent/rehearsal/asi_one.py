@@ -10,8 +10,6 @@
 - `python -m pizza_agent.rehearsal.asi_one`: a real uAgents agent (mailbox=True) doing
   the same through the stand-in's HTTP API only: registration, mailbox polling,
   Almanac resolution. The end-to-end test runs it as a subprocess.
-
-May import: pizza_agent.transport, pizza_agent.rehearsal.
 """
 
 from __future__ import annotations
@@ -37,8 +35,8 @@ from uagents_core.contrib.protocols.chat import (
 from uagents_core.envelope import Envelope
 from uagents_core.models import Model
 
+from pizza_agent.client.chat_client import ACK_DIGEST, CHAT_DIGEST, Participant, sign_envelope
 from pizza_agent.rehearsal.agentverse_standin import AgentverseStandIn
-from pizza_agent.transport.chat_client import ACK_DIGEST, CHAT_DIGEST, Participant, sign_envelope
 
 
 class MailboxParticipant(Participant):

@@ -8,8 +8,6 @@
 - guard-cost stories: valid, signed 4 KB stories made of newline runs (event-loop time).
 
 Each kind runs in its own loop until stopped; `counts` says what was sent and how it was answered.
-
-May import: pizza_agent.transport, pizza_agent.rehearsal.
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.envelope import Envelope
 from uagents_core.identity import Identity
 
-from pizza_agent.transport.chat_client import PROTOCOL_DIGEST, sign_envelope
+from pizza_agent.client.chat_client import PROTOCOL_DIGEST, sign_envelope
 
 BIG_SIGNATURE_CHARS = 60_000
 HALF_OPEN_CONNECTIONS = 300

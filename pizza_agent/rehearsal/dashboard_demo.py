@@ -12,8 +12,6 @@ and the banner move. A person watches http://127.0.0.1:8080/; Ctrl+C stops it.
 `--screenshots DIR` instead runs a few participants, then saves the dashboard and
 the food-table page (a code to redeem: green; the same code again: red) as PNGs
 with the system chromium, and exits.
-
-May import: every room.
 """
 
 from __future__ import annotations

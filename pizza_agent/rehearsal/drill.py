@@ -37,6 +37,7 @@ from pathlib import Path
 
 from uagents_core.identity import Identity
 
+from pizza_agent.client.chat_client import Participant
 from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.ledger.codes import CODE_PATTERN
 from pizza_agent.ledger.store import Ledger
@@ -46,7 +47,6 @@ from pizza_agent.rehearsal.asi_one import MailboxParticipant
 from pizza_agent.rehearsal.attacker import Attacker
 from pizza_agent.rehearsal.fault_provider import FaultProvider, is_fault
 from pizza_agent.rehearsal.postgres_server import TemporaryPostgres
-from pizza_agent.transport.chat_client import Participant
 from pizza_agent.workarounds.fast_crypto import use_libsecp256k1
 
 DEFAULT_TIMELINE = PROJECT_DIR / "drills" / "default.toml"
@@ -431,7 +431,7 @@ class Drill:
         assert self.ledger_url is not None
         ledger = Ledger(self.ledger_url)
         try:
-            row = ledger._db.execute("SELECT holder, taken_at FROM leases WHERE name='active'").fetchone()
+            row = ledger.db.execute("SELECT holder, taken_at FROM leases WHERE name='active'").fetchone()
         finally:
             ledger.close()
         return row[0] if row else None
@@ -547,7 +547,7 @@ class Drill:
         self.result.extra_replies = sum(c.inbox.qsize() for c in self.clients)
         ledger = Ledger(self.ledger_url or self.agent.data_dir / "ledger.sqlite3")
         addresses = {c.address for c in self.clients}
-        mine = [c for c in ledger.coupons() if c.address in addresses]
+        mine = [c for c in ledger.coupons.all() if c.address in addresses]
         self.result.ledger_codes = {c.address: c.code for c in mine}
         self.result.ledger_tiers = {c.address: c.tier for c in mine}
         ledger.close()

@@ -153,7 +153,7 @@ class FaultProvider:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]  # the port bound (0 asks the system for a free one)
         return self
 
     async def stop(self) -> None:

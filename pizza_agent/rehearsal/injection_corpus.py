@@ -4,8 +4,6 @@ tests/data/injection_corpus.toml holds base stories and snippets by category;
 snippet i goes into base story (i mod len(base)) at the start, after the first
 sentence, or at the end (i mod 3). The clean twin is the base story alone.
 The tests and `make bench-injection` read the corpus through this module only.
-
-May import: pizza_agent.config.
 """
 
 from __future__ import annotations

@@ -7,8 +7,6 @@ afterwards. PostgreSQL refuses to run as root: as root it runs as `nobody`.
 
     with TemporaryPostgres() as pg:
         url = pg.database("ledger_test")   # postgresql://pizza@127.0.0.1:PORT/ledger_test
-
-May import: pizza_agent.rehearsal.
 """
 
 from __future__ import annotations

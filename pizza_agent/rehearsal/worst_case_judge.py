@@ -10,8 +10,6 @@ leetspeak, letters spelled out with dashes, `\\uXXXX` escapes — and in each
 reading looks for a sentence that asks, tells or asserts a score for this
 story, in eight languages. Like a real model, it reads spotlighting marks
 (datamarking) as the spaces they stand for.
-
-May import: nothing of ours.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""uAgents transport: the agent and its chat-protocol handlers, and the loopback participant client.
+"""The chat transport: ChatMessages in, conversation calls, replies (with a coupon's QR) out.
 
-May import: pizza_agent.config, pizza_agent.llm, pizza_agent.ledger, pizza_agent.event,
-pizza_agent.workarounds.
+`chat_handlers.py` turns each message into one `Conversation.handle` call and
+the reply into chat content; `handled.py` makes a message id handled once,
+across restarts and replicas. Everything else about the agent is built by
+the composition root (app/composition.py).
 """

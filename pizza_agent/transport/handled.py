@@ -8,7 +8,8 @@ small batches off the event loop: a crash between handling and writing can
 only cause a repeat of the same answer, because coupons are exactly-once in
 the ledger anyway.
 
-May import: pizza_agent.ledger, pizza_agent.workarounds.
+Where the ids are kept is handed in (`HandledStore`; the composition root
+gives the ledger's bookkeeping), so this room needs no ledger of its own.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ import contextlib
 import hashlib
 import logging
 import time
+from typing import Protocol
 
-from pizza_agent.ledger.store import LedgerBusy
-from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.workarounds.uagents_compat import REPLAY_TTL_SECONDS, MessageIdGuard
 
 log = logging.getLogger("pizza.agent")
@@ -29,14 +29,26 @@ log = logging.getLogger("pizza.agent")
 RECORD_WAIT_SECONDS = 5.0
 
 
+class HandledStore(Protocol):
+    """Where handled ids outlive the process: the ledger's bookkeeping, across restarts and replicas."""
+
+    async def seen(self, key: str) -> bool:
+        """Was this key recorded (and is it unexpired)? False when the store cannot answer now."""
+        ...
+
+    async def remember(self, keys: list[tuple[str, float]]) -> bool:
+        """Record (key, expires_at) pairs; False when the store was busy (the caller tries again)."""
+        ...
+
+
 def _key(sender: str, msg_id: object) -> str:
     return hashlib.sha256(f"{sender}:{msg_id}".encode()).hexdigest()[:32]
 
 
 class HandledMessages:
-    def __init__(self, db: LedgerWorker) -> None:
+    def __init__(self, store: HandledStore) -> None:
         self._memory = MessageIdGuard()
-        self._db = db
+        self._store = store
         self._pending: list[tuple[str, float]] = []
         self._flushing: asyncio.Task[None] | None = None
 
@@ -45,10 +57,7 @@ class HandledMessages:
         key = _key(sender, msg_id)
         if not self._memory.first_time(key):
             return False
-        with contextlib.suppress(LedgerBusy):
-            if await self._db.seen_message(key):
-                return False  # handled before a restart
-        return True
+        return not await self._store.seen(key)  # False: handled before a restart
 
     def answered(self, sender: str, msg_id: object) -> None:
         """The reply went out: remember it in the ledger at once (off the event loop).
@@ -65,7 +74,7 @@ class HandledMessages:
 
     async def recorded(self) -> None:
         """Wait (bounded) until every id answered so far is in the ledger: the mailbox deletes after this."""
-        with contextlib.suppress(TimeoutError, LedgerBusy):
+        with contextlib.suppress(TimeoutError):
             while self._flushing is not None and not self._flushing.done():
                 await asyncio.wait_for(asyncio.shield(self._flushing), RECORD_WAIT_SECONDS)
 
@@ -81,8 +90,6 @@ class HandledMessages:
         batch, self._pending = self._pending, []
         if not batch:
             return
-        try:
-            await self._db.remember_messages(batch)
-        except LedgerBusy:
+        if not await self._store.remember(batch):
             self._pending = batch + self._pending  # the next flush tries again
             log.warning("ledger busy: %d handled message id(s) will be written later", len(batch))

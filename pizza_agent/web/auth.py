@@ -6,8 +6,6 @@ random session id in an HttpOnly, SameSite=Strict cookie; the token itself
 never travels again, and is never stored in the browser. Scripts (Prometheus)
 may send `Authorization: Bearer <token>` instead. Tokens are compared in
 constant time. Failed logins are limited per client address and logged.
-
-May import: pizza_agent.config.
 """
 
 from __future__ import annotations

@@ -11,8 +11,6 @@ Two kinds of figure:
   spend, paused.
 
 Each `EventMetrics` has its own registry (tests build several in one process).
-
-May import: pizza_agent.llm, pizza_agent.event.
 """
 
 from __future__ import annotations

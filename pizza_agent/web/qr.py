@@ -1,6 +1,6 @@
 """QR images of coupon codes: what the participant's reply carries and the food table scans.
 
-segno writes PNG without Pillow. May import: nothing of ours.
+segno writes PNG without Pillow.
 """
 
 from __future__ import annotations

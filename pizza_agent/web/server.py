@@ -16,7 +16,6 @@ exactly once across the page, the command line and several tables.
 POSTs need JSON with the header `X-Pizza: 1` (a cross-site form cannot send
 either) on top of the SameSite=Strict cookie.
 
-May import: pizza_agent.config, pizza_agent.llm, pizza_agent.ledger, pizza_agent.event.
 """
 
 from __future__ import annotations
@@ -36,10 +35,12 @@ from typing import Any
 from aiohttp import web
 
 from pizza_agent.config.settings import Settings
-from pizza_agent.event.conversation import Conversation
-from pizza_agent.event.organizer import DASHBOARD_COMMANDS
-from pizza_agent.event.reply import sender_id
+from pizza_agent.domain.reply import sender_id
+from pizza_agent.event.organizer import DASHBOARD_COMMANDS, Organizer
+from pizza_agent.event.reply_times import ReplyTimes
+from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.redemption import CodeCheck, CodeState, check_code, redeem_code
+from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.web.auth import LoginLimiter, Role, Session, Sessions, Tokens
 from pizza_agent.web.metrics import EventMetrics
 
@@ -69,15 +70,24 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class WebApp:
-    def __init__(self, settings: Settings, conversation: Conversation, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        settings: Settings,
+        organizer: Organizer,
+        ledger: LedgerWorker,
+        signer: CouponSigner,
+        reply_times: ReplyTimes,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.settings = settings
-        self.conversation = conversation
-        self.organizer = conversation.organizer
+        self.organizer = organizer
+        self.ledger = ledger
+        self.signer = signer
         self.tokens = Tokens(settings.dashboard_token.get_secret_value(), settings.vendor_token.get_secret_value())
         self.sessions = Sessions(clock)
         self.logins = LoginLimiter(clock)
         self.metrics = EventMetrics()
-        self.metrics.watch(conversation.llm, conversation.reply_times)
+        self.metrics.watch(organizer.llm, reply_times)
         self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY_KEPT)
         self._runner: web.AppRunner | None = None
         self._sampler: asyncio.Task[None] | None = None
@@ -106,7 +116,7 @@ class WebApp:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.dashboard_host, self.settings.dashboard_port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]  # the port bound (0 asks the system for a free one)
         self._sampler = asyncio.get_running_loop().create_task(self._sample_forever())
         log.warning(
             "dashboard on http://%s:%d/ (organizers), food-table page on /table%s",
@@ -278,7 +288,7 @@ class WebApp:
         return web.json_response({"result": text})
 
     async def _export(self, request: web.Request) -> web.StreamResponse:
-        coupons = await self.conversation.db.coupons()
+        coupons = await self.ledger.read(lambda ledger: ledger.coupons.all())
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["code", "participant", "tier", "score", "flagged", "issued_at", "redeemed_at", "voided_at"])
@@ -306,12 +316,12 @@ class WebApp:
     # --- the food table ---------------------------------------------------------------------------
     async def _table_check(self, request: web.Request) -> web.StreamResponse:
         code = await _code_from(request)
-        checked = await self.conversation.db.read_with(check_code, self.conversation.signer, code)
+        checked = await self.ledger.read(lambda ledger: check_code(ledger.coupons, self.signer, code))
         return web.json_response(_table_view(checked, redeemed_now=False))
 
     async def _table_redeem(self, request: web.Request) -> web.StreamResponse:
         code = await _code_from(request)
-        checked = await self.conversation.db.write_with(redeem_code, self.conversation.signer, code)
+        checked = await self.ledger.write(lambda ledger: redeem_code(ledger.coupons, self.signer, code))
         session: Session = request["session"]
         log.warning("table %r: %s", session.name, checked.line)
         return web.json_response(_table_view(checked, redeemed_now=checked.state is CodeState.VALID))

@@ -1,5 +1,5 @@
-"""Every workaround for a uagents 0.26.1 defect, in one room, each reproduced by a test
-(tests/test_framework_defects.py).
+"""Every workaround for a uagents 0.26.1 defect, in one room, each reproduced by a test.
 
-May import: pizza_agent.config (and uagents).
+The only room that touches uagents' private attributes; docs/framework-defects.md
+lists each defect, its reproduction, the workaround and the test.
 """

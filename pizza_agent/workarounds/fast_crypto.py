@@ -11,8 +11,6 @@ same way), high-S signatures accepted as ecdsa accepts them, a wrong signature
 raises ecdsa's BadSignatureError, and anything libsecp256k1 cannot parse (a
 malformed key or signature) goes to the original implementation, which raises
 what it always raised. tests/test_fast_crypto.py checks each against ecdsa.
-
-May import: nothing of ours.
 """
 
 from __future__ import annotations

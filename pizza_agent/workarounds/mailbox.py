@@ -1,6 +1,6 @@
 """uagents 0.26.1 in mailbox mode (Agentverse), made fast and offline-rehearsable.
 
-Defects worked around here (shared/notes/agentverse-offline.md), each with a test
+Defects worked around here (docs/framework-defects.md), each with a test
 in tests/test_agentverse.py:
 9a. The mailbox client handles one item at a time, opens a new HTTP session for
     every poll and every DELETE, and waits for all of it before the next poll:
@@ -25,8 +25,6 @@ in tests/test_agentverse.py:
     readiness probe need it) and keeps the agent alive.
 The mailbox can also be connected without the inspector: `connect_mailbox()`
 with an Agentverse API key does what the inspector's "Connect" button does.
-
-May import: pizza_agent.config.
 """
 
 from __future__ import annotations

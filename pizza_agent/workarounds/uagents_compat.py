@@ -1,4 +1,4 @@
-"""Every workaround for uagents 0.26.1, in one place (see shared/notes/uagents-0.26.1.md).
+"""The workarounds of the local path for uagents 0.26.1 (docs/framework-defects.md has each defect).
 
 Defects worked around here, each with a test in tests/test_framework_defects.py:
 1. Poison message: a schema-violating ChatMessage raised pydantic v1's

@@ -5,14 +5,13 @@ of them, while only one replica answers participants. The switches live in
 the ledger (`controls`) and every replica keeps them in memory, read on every
 message; so a change must reach the others at once. The ledger sends a
 `NOTIFY` on `CONTROLS_CHANNEL` in the transaction that changes a switch (see
-`Ledger.set_control`); each replica listens on a connection of its own and
+`ControlSwitches.set` in ledger/controls.py); each replica listens on a connection of its own and
 reads the switches again when told.
 
 Notifications are not queued for a listener that is away: after a reconnect
 the switches are read again, and every `resync_seconds` anyway (the short TTL
 of the cached copy, should a notification ever be lost with its connection).
 
-May import: nothing of ours.
 """
 
 from __future__ import annotations
@@ -24,9 +23,10 @@ from collections.abc import Awaitable, Callable
 
 import psycopg
 
+from pizza_agent.ledger.controls import CONTROLS_CHANNEL
+
 log = logging.getLogger("pizza.replicas")
 
-CONTROLS_CHANNEL = "pizza_controls"
 # How long the in-memory copy of the switches is trusted with no notification at all.
 RESYNC_SECONDS = 30.0
 RECONNECT_SECONDS = 1.0

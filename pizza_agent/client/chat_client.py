@@ -157,7 +157,7 @@ class ChatClient(Participant):
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = self._runner.addresses[0][1]  # the port the system chose
         self.endpoint = f"http://127.0.0.1:{port}/submit"
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         if self.peers_dir is not None:

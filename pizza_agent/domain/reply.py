@@ -1,7 +1,4 @@
-"""The answer to one message, as the transport sends it, and the one short form of a sender in logs.
-
-May import: nothing of ours.
-"""
+"""The answer to one message, as the transport sends it, and the one short form of a sender in logs."""
 
 from __future__ import annotations
 

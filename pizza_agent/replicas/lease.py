@@ -30,7 +30,6 @@ Every replica also records itself (and its endpoint) in `replicas` each second:
 list of live replicas' endpoints, the active one first, whenever it changes
 (the agent writes it into DATA_DIR/agent.json, where local senders find it).
 
-May import: pizza_agent.ledger, pizza_agent.llm.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ from typing import Literal
 
 import psycopg
 
-from pizza_agent.llm.health import ProviderHealth
+from pizza_agent.replicas.breakers import NOW, Breaker, PublishedBreakers
 
 log = logging.getLogger("pizza.replicas")
 
@@ -56,7 +55,6 @@ DUTIES = {
     "endpoint": ("answers on its endpoint", "answering on its endpoint"),
 }
 HEARTBEAT_SECONDS = 1.0
-NOW = "EXTRACT(EPOCH FROM clock_timestamp())"
 
 
 def name_in_use(url: str, replica: str) -> bool:
@@ -85,12 +83,12 @@ class ActiveLease:
         url: str,
         replica: str,
         failover_seconds: float = 5.0,
-        breakers: dict[str, ProviderHealth] | None = None,
+        breakers: dict[str, Breaker] | None = None,
         *,
         endpoint: str = "",
         serves: Literal["mailbox", "endpoint"] = "mailbox",
     ) -> None:
-        self.breakers = breakers or {}
+        self.breakers = PublishedBreakers(breakers or {}, replica)
         self.endpoint = endpoint
         self.duty, self.doing = DUTIES[serves]  # what the active replica does, for the log and `status`
         # Told the live replicas' endpoints (the active one first) whenever that list changes.
@@ -190,7 +188,7 @@ class ActiveLease:
             )
             if renewed.rowcount == 1:
                 self._last_renewed = time.monotonic()
-                await self._publish_breakers(conn)
+                await self.breakers.publish(conn)
             else:
                 self._lose("another replica holds the lease")
             return
@@ -198,7 +196,7 @@ class ActiveLease:
         if got:
             await self._take(conn)
             return
-        await self._mirror_breakers(conn)
+        await self.breakers.mirror(conn, within=max(10.0, 2 * self.failover_seconds))  # not a long-gone replica's
         row = await (
             await conn.execute(f"SELECT holder, backend_pid, {NOW} - renewed_at FROM leases WHERE name='active'")
         ).fetchone()
@@ -222,7 +220,7 @@ class ActiveLease:
             "renewed_at=excluded.renewed_at, taken_at=excluded.taken_at",
             (self.replica,),
         )
-        await self._adopt_breakers(conn)  # before the first poll
+        await self.breakers.adopt(conn)  # before the first poll
         for callback in self.on_takeover:
             try:
                 await callback()
@@ -242,64 +240,6 @@ class ActiveLease:
             )
         else:
             log.warning("replica %s %s (active); others stand by", self.replica, self.duty)
-
-    async def _publish_breakers(self, conn: psycopg.AsyncConnection) -> None:
-        for name, health in self.breakers.items():
-            now = health.now()
-            skip_age = now - health.skip_started if health.skipping else 0.0
-            await conn.execute(
-                f"INSERT INTO provider_health VALUES (%s, %s, %s, %s, {NOW}, %s) ON CONFLICT (provider) DO UPDATE SET "
-                "failures=excluded.failures, skip_age=excluded.skip_age, cooldown_left=excluded.cooldown_left, "
-                "published_at=excluded.published_at, published_by=excluded.published_by",
-                (name, health.failures, skip_age, max(0.0, health.cooldown_until - now), self.replica),
-            )
-
-    async def _published_breakers(
-        self, conn: psycopg.AsyncConnection, within: float | None = None
-    ) -> list[tuple[ProviderHealth, str, int, float, float]]:
-        """Other replicas' published breakers, as of now: (health here, by whom, failures, seconds
-        skipped, seconds of cool-down left). `within`: only rows published that recently."""
-        fresh = f" AND published_at > {NOW} - %s" if within is not None else ""
-        rows = await (
-            await conn.execute(
-                f"SELECT provider, published_by, failures, skip_age + ({NOW} - published_at), "
-                f"cooldown_left - ({NOW} - published_at) FROM provider_health WHERE published_by <> %s{fresh}",
-                (self.replica,) if within is None else (self.replica, within),
-            )
-        ).fetchall()
-        return [
-            (self.breakers[name], by, int(failures), skipped_for, cooldown_left)
-            for name, by, failures, skipped_for, cooldown_left in rows
-            if name in self.breakers
-        ]
-
-    async def _adopt_breakers(self, conn: psycopg.AsyncConnection) -> None:
-        for health, published_by, failures, skipped_for, cooldown_left in await self._published_breakers(conn):
-            now = health.now()
-            health.failures = min(health.threshold, max(health.failures, failures))
-            if health.skipping:
-                health.skip_started = now - skipped_for  # the probe keeps its schedule
-            if cooldown_left > 0:
-                health.cooldown_until = max(health.cooldown_until, now + cooldown_left)
-            if failures:
-                log.warning(
-                    "replica %s adopted %s's breaker from %s: failures=%d%s",
-                    self.replica,
-                    health.name,
-                    published_by,
-                    health.failures,
-                    f", skipped for {skipped_for:.0f}s" if health.skipping else "",
-                )
-
-    async def _mirror_breakers(self, conn: psycopg.AsyncConnection) -> None:
-        """A standby shows the active replica's breakers as they are (it calls no provider itself):
-        its status and dashboard tell the truth, and a takeover starts from the same state."""
-        within = max(10.0, 2 * self.failover_seconds)  # not what a replica long gone left
-        for health, _, failures, skipped_for, cooldown_left in await self._published_breakers(conn, within):
-            now = health.now()
-            health.failures = min(health.threshold, failures)
-            health.skip_started = now - skipped_for if health.skipping else 0.0
-            health.cooldown_until = now + cooldown_left if cooldown_left > 0 else 0.0
 
     def _lose(self, why: str) -> None:
         if self.active:

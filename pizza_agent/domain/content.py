@@ -1,0 +1,276 @@
+"""The event's own words: prompts, reply templates, participant-facing messages, and the keyword reading of a message.
+
+They live in `static_content/*.toml` so organizers can edit them without
+touching code; `StaticContent.load` checks them at start-up and names the file
+and entry of any mistake. The static layer (llm) answers from them when no
+model does; the conversation (event) speaks with them; the ledger never needs them.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from pizza_agent.domain.scores import Intent, IntentKind
+from pizza_agent.domain.tiers import TIERS
+
+REPLY_PLACEHOLDERS = {"story_detail", "score", "tier", "code"}
+MESSAGE_PLACEHOLDERS = {
+    "prompt",
+    "min_chars",
+    "max_chars",
+    "length",
+    "code",
+    "tier",
+    "max_bytes",
+    "score",
+    "wanted",
+    "old",
+}
+REQUIRED_MESSAGES = (
+    "prompt_intro",
+    "story_too_short",
+    "story_too_long",
+    "already_has_coupon",
+    "help",
+    "organizer_help",
+    "not_authorized",
+    "unreadable",
+    "too_large",
+    "empty",
+    "tier_exhausted",
+    "busy",
+    "slow_down",
+    "internal_error",
+    "confirm_story",
+    "no_words",
+    "tier_fell_down",
+    "paused",
+    "instructions_only",
+    "upgraded",
+    "ledger_busy",
+    "ledger_gone",
+)
+
+
+class StaticContentError(Exception):
+    """An organizer-edited file is wrong; the message names the file and the entry."""
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+class TextReading(BaseModel):
+    """What the keyword rules see in one message (the static layer's intent, and the second opinion)."""
+
+    kind: IntentKind
+    words: int
+    no_words: bool  # emoji or punctuation only
+    question: bool
+    request_like: bool  # talks to the agent: a request, question, greeting, thanks or support
+    story_shaped: bool  # long enough, a sentence or more, no question, no request cue
+
+
+class StaticContent(BaseModel):
+    prompts: list[str]
+    templates: dict[str, list[str]]
+    keywords: dict[str, list[str]]
+    request_cues: list[str]
+    question: dict[str, list[str]]
+    messages: dict[str, str]
+
+    @classmethod
+    def load(cls, directory: Path) -> StaticContent:
+        prompts_doc = _read_toml(directory / "prompts.toml")
+        replies_doc = _read_toml(directory / "replies.toml")
+        intents_doc = _read_toml(directory / "intents.toml")
+        messages_doc = _read_toml(directory / "messages.toml")
+
+        prompts = _string_list(prompts_doc.get("prompts"), "prompts.toml", "prompts")
+        if len(prompts) < 10:
+            raise StaticContentError(f"prompts.toml: 'prompts' needs at least 10 entries, has {len(prompts)}")
+        for i, prompt in enumerate(prompts):
+            if len(prompt.strip()) < 20:
+                raise StaticContentError(f"prompts.toml: prompts[{i}] is shorter than 20 characters")
+
+        templates: dict[str, list[str]] = {}
+        for tier in TIERS:
+            entry = f"[{tier}] templates"
+            section = replies_doc.get(tier)
+            items = _string_list(section.get("templates") if isinstance(section, dict) else None, "replies.toml", entry)
+            for i, template in enumerate(items):
+                names = _checked_placeholders(template, REPLY_PLACEHOLDERS, "replies.toml", f"{entry}[{i}]")
+                if "code" not in names:
+                    raise StaticContentError(f"replies.toml: {entry}[{i}] must contain {{code}}")
+            templates[tier] = items
+
+        keywords: dict[str, list[str]] = {}
+        for kind in ("pizza_request", "help", "greeting"):
+            section = intents_doc.get(kind)
+            entry = f"[{kind}] keywords"
+            items = _string_list(section.get("keywords") if isinstance(section, dict) else None, "intents.toml", entry)
+            keywords[kind] = [item.lower().strip() for item in items]
+        request = intents_doc.get("request")
+        cues = _string_list(
+            request.get("cues") if isinstance(request, dict) else None, "intents.toml", "[request] cues"
+        )
+        confirm = intents_doc.get("confirm")
+        keywords["confirm"] = [
+            item.lower().strip()
+            for item in _string_list(
+                confirm.get("keywords") if isinstance(confirm, dict) else None, "intents.toml", "[confirm] keywords"
+            )
+        ]
+        question_doc = intents_doc.get("question")
+        question = {
+            name: [
+                w.lower().strip()
+                for w in _string_list(
+                    question_doc.get(name) if isinstance(question_doc, dict) else None,
+                    "intents.toml",
+                    f"[question] {name}",
+                )
+            ]
+            for name in ("wh_words", "wh_next", "verbs", "verb_next")
+        }
+
+        messages: dict[str, str] = {}
+        for name in REQUIRED_MESSAGES:
+            value = messages_doc.get(name)
+            if not isinstance(value, str) or not value.strip():
+                raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")
+            _checked_placeholders(value, MESSAGE_PLACEHOLDERS, "messages.toml", name)
+            messages[name] = value
+        return cls(
+            prompts=prompts,
+            templates=templates,
+            keywords=keywords,
+            request_cues=[cue.lower().strip() for cue in cues],
+            question=question,
+            messages=messages,
+        )
+
+    # --- the static answers --------------------------------------------------
+    def keyword_intent(self, text: str, story_min_chars: int) -> Intent:
+        return Intent(kind=self.read(text, story_min_chars).kind)
+
+    def read(self, text: str, story_min_chars: int) -> TextReading:
+        """The keyword rules' reading of a message (see static_content/intents.toml).
+
+        A story is long enough, has 8 words or more, is no question and carries
+        no request cue. A short message of a few words that asks for nothing is a
+        (too short) story attempt, so the participant is told why, not re-prompted.
+        """
+        lowered = " ".join(text.lower().split())
+        words = re.findall(r"\w+(?:'\w+)?", lowered)
+        question = self.is_question(lowered, words)
+        request_like = question or any(_matches(cue, lowered) for cue in self.request_cues)
+        request_like = request_like or any(_starts_with(greeting, lowered) for greeting in self.keywords["greeting"])
+        story_shaped = len(lowered) >= story_min_chars and len(words) >= 8 and not request_like
+        kind: IntentKind
+        if story_shaped:
+            kind = "story"
+        elif not words:
+            kind = "other"
+        elif question and not any(_matches(k, lowered) for k in self.keywords["pizza_request"]):
+            kind = "help"
+        else:
+            kind = next(
+                (
+                    k
+                    for k in ("help", "pizza_request", "greeting")
+                    if any(_matches(w, lowered) for w in self.keywords[k])
+                ),
+                "story" if len(words) >= 3 and not request_like else "other",
+            )
+        no_words = not any(ch.isalnum() for ch in text)
+        return TextReading(
+            kind=kind,
+            words=len(words),
+            no_words=no_words,
+            question=question,
+            request_like=request_like,
+            story_shaped=story_shaped,
+        )
+
+    def is_question(self, lowered: str, words: list[str]) -> bool:
+        if lowered.rstrip().endswith(("?", "？")) or lowered.lstrip().startswith("¿"):
+            return True
+        if len(words) < 2:
+            return False
+        first, second = words[0], words[1]
+        q = self.question
+        return (first in q["wh_words"] and second in q["wh_next"]) or (first in q["verbs"] and second in q["verb_next"])
+
+    def is_confirmation(self, text: str) -> bool:
+        lowered = " ".join(text.lower().split()).strip(" .!")
+        return lowered in self.keywords["confirm"]
+
+    def pick_prompt(self, avoid: set[str], rng: random.Random) -> str:
+        fresh = [p for p in self.prompts if p not in avoid]
+        return rng.choice(fresh or self.prompts)
+
+    def render_reply(self, *, tier: str, score: int, code: str, story: str, rng: random.Random) -> str:
+        template = rng.choice(self.templates[tier])
+        return template.format(story_detail=story_detail(story), score=score, tier=tier, code=code)
+
+    def message(self, name: str, **values: object) -> str:
+        return self.messages[name].format(**values)
+
+
+def _matches(keyword: str, text: str) -> bool:
+    # Whole words for alphabetic scripts; a plain substring for anything else, and for
+    # Chinese and Japanese, which put no spaces (so no word boundaries) between words.
+    if re.fullmatch(r"[\w' -]+", keyword) and not any(ord(ch) >= 0x2E80 for ch in keyword):
+        return re.search(rf"\b{re.escape(keyword)}\b", text) is not None
+    return keyword in text
+
+
+def _starts_with(keyword: str, text: str) -> bool:
+    """The message opens with `keyword` as a whole word ("hi there", not "hiking")."""
+    return text.startswith(keyword) and (len(text) == len(keyword) or not text[len(keyword)].isalnum())
+
+
+def story_detail(story: str, limit: int = 60) -> str:
+    """A short phrase from the story for a personal touch: its first sentence, trimmed."""
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])", " ".join(story.split()), maxsplit=1)[0]
+    first = first.replace('"', "'")
+    if len(first) <= limit:
+        return first.rstrip(".!?")
+    return first[:limit].rsplit(" ", 1)[0] + "..."
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise StaticContentError(f"{path.name}: file missing in {path.parent}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise StaticContentError(f"{path.name}: not valid TOML ({exc})") from None
+
+
+def _string_list(value: object, file: str, entry: str) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise StaticContentError(f"{file}: '{entry}' must be a non-empty list of strings")
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise StaticContentError(f"{file}: '{entry}'[{i}] must be a non-empty string")
+    return value
+
+
+def _checked_placeholders(template: str, allowed: set[str], file: str, entry: str) -> set[str]:
+    try:
+        names = _placeholders(template)
+    except ValueError as exc:
+        raise StaticContentError(f"{file}: {entry} has a broken placeholder ({exc})") from None
+    unknown = names - allowed
+    if unknown:
+        raise StaticContentError(f"{file}: {entry} uses unknown placeholder(s) {sorted(unknown)}")
+    return names

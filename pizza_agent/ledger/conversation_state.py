@@ -1,0 +1,128 @@
+"""Where each participant's conversation stands: seen when, prompts given, a story held for "yes", re-scores.
+
+Kept in the ledger (not in memory) so a restart or a takeover by another
+replica picks every conversation up where it was.
+"""
+
+from __future__ import annotations
+
+from pizza_agent.ledger.database import Database
+
+# How long a replica's claim on a waiting story lasts if it never finishes (it died mid-call).
+RESCORE_CLAIM_SECONDS = 120.0
+
+
+def touch_participant(db: Database, address: str) -> None:
+    """Count a participant once (the writes that record them call this in their own transaction)."""
+    if db.execute("SELECT 1 FROM participants WHERE address=?", (address,)).fetchone() is None:
+        db.execute("INSERT INTO participants VALUES (?, ?) ON CONFLICT DO NOTHING", (address, db.clock()))
+
+
+class ConversationState:
+    """Owns `participants`, `prompts_given`, `pending_stories` and `rescore_queue`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- prompts ----------------------------------------------------------------------------
+    def record_prompt(self, address: str, prompt: str, source: str) -> None:
+        with self._db.write():
+            touch_participant(self._db, address)
+            self._db.execute(
+                "INSERT INTO prompts_given VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(address, prompt) DO UPDATE SET given_at=excluded.given_at",
+                (address, prompt, source, self._db.clock()),
+            )
+
+    def prompts_for(self, address: str) -> list[str]:
+        rows = self._db.execute("SELECT prompt FROM prompts_given WHERE address=? ORDER BY given_at", (address,))
+        return [row[0] for row in rows]
+
+    def pooled_prompts(self, exclude: set[str], limit: int = 20) -> list[str]:
+        """Prompts OpenAI or ASI1 wrote (a response cache), the least-served first, none in `exclude`."""
+        rows = self._db.execute(
+            "SELECT prompt FROM prompts_given WHERE source IN ('openai', 'asi1') "
+            "GROUP BY prompt ORDER BY COUNT(*), MIN(given_at) LIMIT ?",
+            (limit + len(exclude),),
+        )
+        return [row[0] for row in rows if row[0] not in exclude][:limit]
+
+    def last_prompt(self, address: str) -> str | None:
+        prompts = self.prompts_for(address)
+        return prompts[-1] if prompts else None
+
+    # --- stories waiting for the participant's "yes" ----------------------------------------
+    def hold_story(self, address: str, story: str) -> None:
+        with self._db.write():
+            touch_participant(self._db, address)
+            self._db.execute(
+                "INSERT INTO pending_stories VALUES (?, ?, ?) "
+                "ON CONFLICT(address) DO UPDATE SET story=excluded.story, saved_at=excluded.saved_at",
+                (address, story, self._db.clock()),
+            )
+
+    def held_story(self, address: str, max_age: float) -> str | None:
+        row = self._db.execute("SELECT story, saved_at FROM pending_stories WHERE address=?", (address,)).fetchone()
+        return row[0] if row and row[1] >= self._db.clock() - max_age else None
+
+    def drop_held_story(self, address: str) -> None:
+        self._db.execute("DELETE FROM pending_stories WHERE address=?", (address,))
+
+    # --- heuristic scores waiting for ASI1 --------------------------------------------------
+    def queue_rescore(self, address: str, story: str) -> None:
+        self._db.execute(
+            "INSERT INTO rescore_queue (address, story, queued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (address, story, self._db.clock()),
+        )
+
+    def waiting_rescores(self, limit: int = 20) -> list[tuple[str, str]]:
+        """Stories waiting for ASI1 that no replica is scoring right now (claims are taken one by one)."""
+        rows = self._db.execute(
+            "SELECT address, story FROM rescore_queue WHERE done_at IS NULL AND (claimed_until IS NULL OR "
+            "claimed_until < ?) ORDER BY queued_at LIMIT ?",
+            (self._db.clock(), limit),
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def claim_rescore(self, address: str, seconds: float = RESCORE_CLAIM_SECONDS) -> bool:
+        """Take a waiting story for this replica's re-scorer, or False if another one holds it.
+
+        Only the active replica runs the re-scorer, but around a takeover (a frozen replica
+        waking up) two may: without the claim both would ask ASI1 about the same story and
+        could upgrade it twice. A claim nobody finished (its replica died mid-call) lapses
+        after `seconds`.
+        """
+        now = self._db.clock()
+        claimed = self._db.execute(
+            "UPDATE rescore_queue SET claimed_until=? WHERE address=? AND done_at IS NULL "
+            "AND (claimed_until IS NULL OR claimed_until < ?)",
+            (now + seconds, address, now),
+        )
+        return claimed.rowcount == 1
+
+    def release_rescore(self, address: str) -> None:
+        """Give a claimed story back (ASI1 failed again): any replica may try it next round."""
+        self._db.execute("UPDATE rescore_queue SET claimed_until=NULL WHERE address=? AND done_at IS NULL", (address,))
+
+    def finish_rescore(self, address: str, outcome: str) -> None:
+        self._db.execute(
+            "UPDATE rescore_queue SET done_at=?, outcome=?, story='' WHERE address=?",
+            (self._db.clock(), outcome, address),
+        )
+
+    # --- organizer look-ups -----------------------------------------------------------------
+    def find_participant(self, fragment: str) -> str | None:
+        """A participant's full address from the address or its unique tail (as logs show it: …abcd1234)."""
+        fragment = fragment.strip().lstrip("…").lower()
+        if len(fragment) < 6 or not fragment.isalnum():
+            return None
+        rows = self._db.execute(
+            "SELECT address FROM participants WHERE address LIKE ? LIMIT 2", (f"%{fragment}",)
+        ).fetchall()
+        return rows[0][0] if len(rows) == 1 else None
+
+    def participant_facts(self, address: str) -> dict[str, object]:
+        first = self._db.execute("SELECT first_seen FROM participants WHERE address=?", (address,)).fetchone()
+        prompts = self._db.execute("SELECT COUNT(*) FROM prompts_given WHERE address=?", (address,)).fetchone()[0]
+        held = self._db.execute("SELECT 1 FROM pending_stories WHERE address=?", (address,)).fetchone()
+        return {"first_seen": first[0] if first else None, "prompts": prompts, "story_waiting_for_yes": bool(held)}

@@ -1,0 +1,335 @@
+"""The coupon book: issuing exactly once, vendor pools, redemption, voids and upgrades, and the counts.
+
+Every change is one transaction on the shared `Database`; issuance and upgrades
+take the issuer lock first, so "one coupon per participant" and the tier caps
+hold across threads, processes and replicas.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pizza_agent.domain.tiers import TIERS
+from pizza_agent.ledger.conversation_state import touch_participant
+from pizza_agent.ledger.database import Database
+
+
+@dataclass(frozen=True)
+class Coupon:
+    code: str
+    address: str
+    tier: str
+    score: int
+    score_source: str
+    issued_at: float
+    redeemed_at: float | None = None
+    prompt: str | None = None
+    story_hash: str = ""
+    reason: str = ""
+    flagged: bool = False
+    voided_at: float | None = None
+    void_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What `CouponBook.issue` did: the coupon (None: every tier it could offer ran out), and which tiers ran out."""
+
+    coupon: Coupon | None
+    ran_out: tuple[str, ...] = ()
+    existing: bool = False
+
+
+@dataclass(frozen=True)
+class Issuance:
+    """What the conversation asks the ledger to record for one participant."""
+
+    address: str
+    tier: str
+    score: int
+    score_source: str
+    reason: str
+    prompt: str | None
+    story_hash: str
+    flagged: bool = False
+
+
+COUPON_COLUMNS = (
+    "code, address, tier, score, score_source, issued_at, redeemed_at, prompt, story_hash, reason, flagged, "
+    "voided_at, void_reason"
+)
+EXPORT_COLUMNS = (
+    "code",
+    "participant",
+    "tier",
+    "score",
+    "score_source",
+    "flagged",
+    "issued_at",
+    "redeemed_at",
+    "voided_at",
+    "void_reason",
+)
+
+
+class CouponBook:
+    """Owns `coupons`, `pool_codes` and `voided_codes`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # --- reading ------------------------------------------------------------------------
+    def coupon_for(self, address: str) -> Coupon | None:
+        row = self._db.execute(f"SELECT {COUPON_COLUMNS} FROM coupons WHERE address=?", (address,)).fetchone()
+        return _coupon(row)
+
+    def find(self, code: str) -> Coupon | None:
+        row = self._db.execute(f"SELECT {COUPON_COLUMNS} FROM coupons WHERE code=?", (code.strip(),)).fetchone()
+        return _coupon(row)
+
+    def all(self) -> list[Coupon]:
+        rows = self._db.execute(f"SELECT {COUPON_COLUMNS} FROM coupons ORDER BY issued_at").fetchall()
+        return [c for c in map(_coupon, rows) if c is not None]
+
+    def replaced_code(self, code: str) -> tuple[str, str, float, str] | None:
+        """(address, tier, voided_at, reason) of a code that was replaced by another one, if it was."""
+        return self._db.execute(
+            "SELECT address, tier, voided_at, reason FROM voided_codes WHERE code=?", (code.strip(),)
+        ).fetchone()
+
+    def generated_count(self, tier: str) -> int:
+        """Coupons of `tier` with codes we generated (not from a vendor pool), voided ones included."""
+        return self._db.execute(
+            "SELECT COUNT(*) FROM coupons WHERE tier=? AND code NOT IN (SELECT code FROM pool_codes)", (tier,)
+        ).fetchone()[0]
+
+    # --- issuing --------------------------------------------------------------------------
+    def issue(
+        self,
+        request: Issuance,
+        make_code: Callable[[str], str],
+        *,
+        fall_down: bool = True,
+        caps: Mapping[str, int] | None = None,
+    ) -> Issued:
+        """One coupon for `request.address`, exactly once, in one transaction.
+
+        The participant's existing coupon if there is one; otherwise a new one
+        of the requested tier or, with `fall_down`, of the first lower tier that
+        has codes left (a vendor pool not empty, or generated codes under the
+        tier's cap). `ran_out` names every tier tried that had none left.
+        """
+        ran_out: list[str] = []
+        self._db.check_file()  # never a coupon into a file that is no longer the ledger
+        with self._db.write():
+            self._db.one_issuer_at_a_time()
+            existing = self.coupon_for(request.address)
+            if existing is not None:
+                return Issued(existing, existing=True)
+            touch_participant(self._db, request.address)
+            tiers = TIERS[TIERS.index(request.tier) :] if fall_down else (request.tier,)
+            for tier in tiers:
+                code = self._take_code(tier, request.address, make_code, (caps or {}).get(tier))
+                if code is not None:
+                    break
+                ran_out.append(tier)
+            else:
+                return Issued(None, tuple(ran_out))
+            self._db.execute(
+                f"INSERT INTO coupons ({COUPON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, NULL)",
+                (
+                    code,
+                    request.address,
+                    tier,
+                    request.score,
+                    request.score_source,
+                    self._db.clock(),
+                    request.prompt,
+                    request.story_hash,
+                    request.reason,
+                    int(request.flagged),
+                ),
+            )
+        return Issued(self.coupon_for(request.address), tuple(ran_out))
+
+    def _take_code(self, tier: str, address: str, make_code: Callable[[str], str], cap: int | None) -> str | None:
+        has_pool = self._db.execute("SELECT 1 FROM pool_codes WHERE tier=? LIMIT 1", (tier,)).fetchone()
+        if not has_pool:
+            if cap is not None and self.generated_count(tier) >= cap:
+                return None
+            return make_code(tier)
+        order = "seq LIMIT 1 FOR UPDATE SKIP LOCKED" if self._db.postgres else "rowid LIMIT 1"
+        row = self._db.execute(
+            f"SELECT code FROM pool_codes WHERE tier=? AND address IS NULL ORDER BY {order}", (tier,)
+        ).fetchone()
+        if row is None:
+            return None
+        self._db.execute(
+            "UPDATE pool_codes SET address=?, taken_at=? WHERE code=?", (address, self._db.clock(), row[0])
+        )
+        return row[0]
+
+    def upgrade(
+        self,
+        address: str,
+        tier: str,
+        score: int,
+        reason: str,
+        make_code: Callable[[str], str],
+        caps: Mapping[str, int] | None = None,
+    ) -> tuple[Coupon, Coupon] | None:
+        """Replace a participant's coupon with one of a higher tier: (old, new), or None if not allowed.
+
+        Never a downgrade, never for a redeemed or voided coupon, and only when the
+        higher tier still has codes. The old code is voided in the same transaction.
+        """
+        with self._db.write():
+            self._db.one_issuer_at_a_time()
+            old = self.coupon_for(address)
+            if old is None or old.redeemed_at is not None or old.voided_at is not None:
+                return None
+            if TIERS.index(tier) >= TIERS.index(old.tier):
+                return None  # not higher (TIERS runs from premium down)
+            # A vendor code stays taken (never handed out again), but frees the participant for a new one.
+            self._db.execute("UPDATE pool_codes SET address=address || '#replaced' WHERE code=?", (old.code,))
+            code = self._take_code(tier, address, make_code, (caps or {}).get(tier))
+            if code is None:
+                return None
+            self._db.execute(
+                "INSERT INTO voided_codes VALUES (?, ?, ?, ?, ?)",
+                (old.code, address, old.tier, self._db.clock(), f"replaced by a {tier} code after ASI1 scored again"),
+            )
+            self._db.execute(
+                "UPDATE coupons SET code=?, tier=?, score=?, score_source='asi1', reason=? WHERE address=?",
+                (code, tier, score, reason, address),
+            )
+        new = self.coupon_for(address)
+        assert new is not None
+        return old, new
+
+    # --- at the table and by organizers ---------------------------------------------------
+    def redeem(self, code: str) -> tuple[Coupon | None, bool]:
+        """Mark a code redeemed. Returns (coupon, newly_redeemed); (None, False) if unknown.
+
+        A voided code is never redeemed (newly_redeemed False, coupon.voided_at set).
+        """
+        with self._db.write():
+            updated = self._db.execute(
+                "UPDATE coupons SET redeemed_at=? WHERE code=? AND redeemed_at IS NULL AND voided_at IS NULL",
+                (self._db.clock(), code.strip()),
+            ).rowcount
+        return self.find(code), bool(updated)
+
+    def void(self, code: str, reason: str) -> Coupon | None:
+        """Void a code (it then fails verify and redeem). The participant keeps their one coupon used up."""
+        with self._db.write():
+            self._db.execute(
+                "UPDATE coupons SET voided_at=?, void_reason=? WHERE code=? AND voided_at IS NULL",
+                (self._db.clock(), reason, code.strip()),
+            )
+        return self.find(code)
+
+    def export_csv(self, path: Path) -> int:
+        """Every coupon, issued and redeemed, as CSV (owner-only file); returns the row count."""
+        rows = self.all()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(EXPORT_COLUMNS)
+            for c in rows:
+                writer.writerow(
+                    [
+                        c.code,
+                        c.address,
+                        c.tier,
+                        c.score,
+                        c.score_source,
+                        int(c.flagged),
+                        _iso(c.issued_at),
+                        _iso(c.redeemed_at),
+                        _iso(c.voided_at),
+                        c.void_reason or "",
+                    ]
+                )
+        return len(rows)
+
+    # --- vendor pools -----------------------------------------------------------------------
+    def load_pools(self, directory: Path) -> dict[str, int]:
+        """Add the codes of `<tier>.csv` files (first column) to the pools; returns codes added."""
+        added: dict[str, int] = {}
+        for tier in TIERS:
+            path = directory / f"{tier}.csv"
+            if not path.exists():
+                continue
+            with path.open(newline="") as handle:
+                codes = [row[0].strip() for row in csv.reader(handle) if row and row[0].strip()]
+            codes = [c for c in codes if c.lower() != "code"]  # an optional header line
+            with self._db.write():
+                before = self._db.execute("SELECT COUNT(*) FROM pool_codes").fetchone()[0]
+                self._db.executemany(
+                    "INSERT INTO pool_codes (code, tier) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    [(c, tier) for c in codes],
+                )
+                added[tier] = self._db.execute("SELECT COUNT(*) FROM pool_codes").fetchone()[0] - before
+        return added
+
+    def pool_sizes(self) -> dict[str, tuple[int, int]]:
+        """tier -> (codes left, codes loaded) for tiers with a vendor pool."""
+        rows = self._db.execute(
+            "SELECT tier, SUM(CASE WHEN address IS NULL THEN 1 ELSE 0 END), COUNT(*) FROM pool_codes GROUP BY tier"
+        )
+        return {tier: (left, total) for tier, left, total in rows}
+
+    def left(self, caps: Mapping[str, int] | None = None) -> dict[str, int | None]:
+        """Per tier: vendor pool codes left, or cap minus generated (None: no limit)."""
+        pools = {tier: left for tier, (left, _) in self.pool_sizes().items()}
+        left: dict[str, int | None] = {}
+        for tier in TIERS:
+            if tier in pools:
+                left[tier] = pools[tier]
+            elif caps and tier in caps:
+                left[tier] = max(0, caps[tier] - self.generated_count(tier))
+            else:
+                left[tier] = None
+        return left
+
+    def stats(self, caps: Mapping[str, int] | None = None) -> dict[str, object]:
+        """Counts for status (`left` as in `left()`), participants and re-scores included."""
+        count = self._count
+        issued = dict(self._db.execute("SELECT tier, COUNT(*) FROM coupons GROUP BY tier").fetchall())
+        pools = {tier: left for tier, (left, _) in self.pool_sizes().items()}
+        redeemed_by_tier = self._db.execute(
+            "SELECT tier, COUNT(*) FROM coupons WHERE redeemed_at IS NOT NULL GROUP BY tier"
+        ).fetchall()
+        return {
+            "left": self.left(caps),
+            "rescore_waiting": count("SELECT COUNT(*) FROM rescore_queue WHERE done_at IS NULL"),
+            "coupons_voided": count("SELECT COUNT(*) FROM coupons WHERE voided_at IS NOT NULL"),
+            "participants": count("SELECT COUNT(*) FROM participants"),
+            "coupons_issued": {tier: issued.get(tier, 0) for tier in TIERS},
+            "coupons_redeemed_by_tier": dict(redeemed_by_tier),
+            "coupons_redeemed": count("SELECT COUNT(*) FROM coupons WHERE redeemed_at IS NOT NULL"),
+            "pool_left": {tier: pools[tier] for tier in TIERS if tier in pools},
+            "flagged": count("SELECT COUNT(*) FROM coupons WHERE flagged=1"),
+        }
+
+    def _count(self, sql: str) -> int:
+        return self._db.execute(sql).fetchone()[0]
+
+
+def _coupon(row: tuple | None) -> Coupon | None:
+    if row is None:
+        return None
+    code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, flagged, *void = row
+    return Coupon(
+        code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, bool(flagged), *void
+    )
+
+
+def _iso(timestamp: float | None) -> str:
+    return "" if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")

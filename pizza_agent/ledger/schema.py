@@ -1,0 +1,219 @@
+"""The ledger's tables: one numbered list of migrations for SQLite and PostgreSQL alike.
+
+Each migration is written once. Where the two databases name a type
+differently, the text says `{REAL}` or `{BIGINT}`; where they need different
+SQL (the data migration 5, and the pool's claim order, which is `rowid` on
+SQLite and a sequence column on PostgreSQL), the entry is a `Dialects` pair.
+`tests/test_ledger_backends.py` creates both and compares every table and column.
+
+A migration is numbered forever: a ledger records the numbers it applied, so
+new tables and columns are new entries at the end, never edits of old ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dialects:
+    sqlite: str
+    postgres: str
+
+
+TYPES = {
+    "sqlite": {"REAL": "REAL", "BIGINT": "INTEGER", "POOL_SEQ": ""},
+    "postgres": {"REAL": "DOUBLE PRECISION", "BIGINT": "BIGINT", "POOL_SEQ": "seq BIGSERIAL,"},
+}
+
+MIGRATIONS: list[str | Dialects] = [
+    # 1: participants, prompts given, coupons, vendor code pools
+    """
+    CREATE TABLE participants (
+        address TEXT PRIMARY KEY,
+        first_seen {REAL} NOT NULL
+    );
+    CREATE TABLE prompts_given (
+        address TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        source TEXT NOT NULL,
+        given_at {REAL} NOT NULL,
+        PRIMARY KEY (address, prompt)
+    );
+    CREATE TABLE coupons (
+        code TEXT PRIMARY KEY,
+        address TEXT NOT NULL UNIQUE,
+        tier TEXT NOT NULL,
+        score INTEGER NOT NULL,
+        score_source TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        prompt TEXT,
+        story_hash TEXT NOT NULL,
+        flagged INTEGER NOT NULL DEFAULT 0,
+        issued_at {REAL} NOT NULL,
+        redeemed_at {REAL}
+    );
+    CREATE TABLE pool_codes (
+        {POOL_SEQ}
+        code TEXT PRIMARY KEY,
+        tier TEXT NOT NULL,
+        address TEXT UNIQUE,
+        taken_at {REAL}
+    );
+    CREATE INDEX pool_free ON pool_codes (tier, address)
+    """,
+    # 2: voided codes, stories waiting for the participant's "yes", organizer controls
+    """
+    ALTER TABLE coupons ADD COLUMN voided_at {REAL};
+    ALTER TABLE coupons ADD COLUMN void_reason TEXT;
+    CREATE TABLE voided_codes (
+        code TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        voided_at {REAL} NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE TABLE pending_stories (
+        address TEXT PRIMARY KEY,
+        story TEXT NOT NULL,
+        saved_at {REAL} NOT NULL
+    );
+    CREATE TABLE controls (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        changed_at {REAL} NOT NULL,
+        changed_by TEXT NOT NULL
+    )
+    """,
+    # 3: stories scored by the local heuristic, to be scored again by ASI1 when it is back
+    """
+    CREATE TABLE rescore_queue (
+        address TEXT PRIMARY KEY,
+        story TEXT NOT NULL,
+        queued_at {REAL} NOT NULL,
+        done_at {REAL},
+        outcome TEXT
+    )
+    """,
+    # 4: messages handled (a replay after a restart, or a mailbox redelivery, is recognised)
+    """
+    CREATE TABLE seen_messages (
+        key TEXT PRIMARY KEY,
+        expires_at {REAL} NOT NULL
+    );
+    CREATE INDEX seen_messages_expiry ON seen_messages (expires_at)
+    """,
+    # 5: one canonical form per address (lowercase): variants merged, the first coupon kept
+    Dialects(
+        sqlite="""
+    INSERT OR IGNORE INTO voided_codes
+        SELECT code, lower(address), tier, issued_at, 'a second coupon for one participant (address case), merged'
+        FROM coupons c WHERE EXISTS (
+            SELECT 1 FROM coupons d WHERE lower(d.address) = lower(c.address) AND d.address != c.address
+            AND (d.issued_at < c.issued_at OR (d.issued_at = c.issued_at AND d.code < c.code)));
+    DELETE FROM coupons WHERE code IN (SELECT code FROM voided_codes
+        WHERE reason = 'a second coupon for one participant (address case), merged');
+    UPDATE coupons SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM participants WHERE address != lower(address) AND lower(address) IN (SELECT address FROM participants);
+    UPDATE participants SET address = lower(address) WHERE address != lower(address);
+    UPDATE OR IGNORE prompts_given SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM prompts_given WHERE address != lower(address);
+    UPDATE OR IGNORE pending_stories SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM pending_stories WHERE address != lower(address);
+    UPDATE OR IGNORE rescore_queue SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM rescore_queue WHERE address != lower(address)
+    """,
+        postgres="""
+    INSERT INTO voided_codes
+        SELECT code, lower(address), tier, issued_at, 'a second coupon for one participant (address case), merged'
+        FROM coupons c WHERE EXISTS (
+            SELECT 1 FROM coupons d WHERE lower(d.address) = lower(c.address) AND d.address != c.address
+            AND (d.issued_at < c.issued_at OR (d.issued_at = c.issued_at AND d.code < c.code)))
+        ON CONFLICT DO NOTHING;
+    DELETE FROM coupons WHERE code IN (SELECT code FROM voided_codes
+        WHERE reason = 'a second coupon for one participant (address case), merged');
+    UPDATE coupons SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM participants WHERE address != lower(address) AND lower(address) IN (SELECT address FROM participants);
+    UPDATE participants SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM prompts_given p WHERE address != lower(address)
+        AND EXISTS (SELECT 1 FROM prompts_given q WHERE q.address = lower(p.address) AND q.prompt = p.prompt);
+    UPDATE prompts_given SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM pending_stories WHERE address != lower(address)
+        AND lower(address) IN (SELECT address FROM pending_stories);
+    UPDATE pending_stories SET address = lower(address) WHERE address != lower(address);
+    DELETE FROM rescore_queue WHERE address != lower(address)
+        AND lower(address) IN (SELECT address FROM rescore_queue);
+    UPDATE rescore_queue SET address = lower(address) WHERE address != lower(address)
+    """,
+    ),
+    # 6: replicas and the mailbox lease (used with PostgreSQL, see replicas/lease.py; empty on SQLite)
+    """
+    CREATE TABLE IF NOT EXISTS replicas (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        seen_at {REAL} NOT NULL,
+        started_at {REAL} NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        backend_pid INTEGER NOT NULL,
+        renewed_at {REAL} NOT NULL,
+        taken_at {REAL} NOT NULL
+    )
+    """,
+    # 7: each provider's breaker, handed from the active replica to the one taking over (replicas/breakers.py)
+    """
+    CREATE TABLE IF NOT EXISTS provider_health (
+        provider TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        skip_age {REAL} NOT NULL,
+        cooldown_left {REAL} NOT NULL,
+        published_at {REAL} NOT NULL,
+        published_by TEXT NOT NULL
+    )
+    """,
+    # 8: a waiting story is claimed by one replica's re-scorer at a time (scored once, upgraded once);
+    #    each replica's endpoint (local mode lists them all in agent.json) and database session
+    """
+    ALTER TABLE rescore_queue ADD COLUMN claimed_until {REAL};
+    ALTER TABLE replicas ADD COLUMN endpoint TEXT NOT NULL DEFAULT '';
+    ALTER TABLE replicas ADD COLUMN backend_pid INTEGER NOT NULL DEFAULT 0
+    """,
+    # 9: what the providers cost, added to by every process and replica (a budget holds across restarts)
+    """
+    CREATE TABLE spend (
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        task TEXT NOT NULL,
+        calls {BIGINT} NOT NULL,
+        prompt_tokens {BIGINT} NOT NULL,
+        completion_tokens {BIGINT} NOT NULL,
+        cost_usd {REAL} NOT NULL,
+        PRIMARY KEY (provider, model, task)
+    )
+    """,
+    # 10: fingerprints of the seed and coupon secret the ledger was started with (never the secrets)
+    """
+    CREATE TABLE identity (
+        name TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        set_at {REAL} NOT NULL
+    )
+    """,
+]
+
+
+def migrations_for(dialect: str) -> list[str]:
+    """The numbered migrations in one database's SQL ("sqlite" or "postgres")."""
+    scripts = []
+    for migration in MIGRATIONS:
+        if isinstance(migration, Dialects):
+            scripts.append(getattr(migration, dialect))
+        else:
+            scripts.append(migration.format(**TYPES[dialect]))
+    return scripts
+
+
+def statements(script: str) -> list[str]:
+    return [statement for statement in script.split(";") if statement.strip()]

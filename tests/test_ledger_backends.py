@@ -132,7 +132,7 @@ def test_a_code_is_redeemed_exactly_once_by_tables_racing(ledger_target):
     code = setup.coupons.issue(request("agent1qhungry"), signer.new_code).coupon.code
     tables = [Ledger(ledger_target) for _ in range(4)]
     try:
-        outcomes = [r.state for r in on_each(tables, 2, lambda ledger, i: redeem_code(ledger, signer, code))]
+        outcomes = [r.state for r in on_each(tables, 2, lambda ledger, i: redeem_code(ledger.coupons, signer, code))]
         assert outcomes.count(CodeState.VALID) == 1
         assert outcomes.count(CodeState.ALREADY_REDEEMED) == 7
     finally:

@@ -29,6 +29,7 @@ from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from pizza_agent.config.data_dir import write_agent_info
 from pizza_agent.config.settings import AgentMode, Settings
 from pizza_agent.domain.content import StaticContent
+from pizza_agent.domain.reply import sender_id
 from pizza_agent.event.conversation import Conversation
 from pizza_agent.event.organizer import Controls, Organizer
 from pizza_agent.event.rate_limit import SenderRateLimiter
@@ -64,6 +65,8 @@ log = logging.getLogger("pizza.agent")
 DROPPED_REPORT_SECONDS = 60.0
 # How often stories the heuristic scored are offered to ASI1 again (when it answers).
 RESCORE_SECONDS = 10.0
+# How often the messages a decision owes participants (an approval's new code) are sent.
+OUTBOX_SECONDS = 2.0
 
 Resource = Callable[[], AsyncIterator[None]]
 
@@ -125,6 +128,7 @@ def assemble_event(
     replicas: Callable[[], Awaitable[dict[str, object]]] | None = None,
 ) -> EventParts:
     worker = LedgerWorker(ledger)
+    llm.know_pool_codes(ledger.coupons.pool_codes())  # at start, before any concurrent use
     limiter = limiter or SenderRateLimiter(settings.sender_rate_limit, settings.sender_rate_window)
     controls = Controls.load(worker, llm)  # at start, before any concurrent use
     reply_times = ReplyTimes()
@@ -330,6 +334,17 @@ def _dashboard_resource(parts: EventParts) -> Resource:
     return dashboard
 
 
+async def deliver_outbox(parts: EventParts, send: Callable[[str, str], Awaitable[object]]) -> int:
+    """Send what decisions owe participants (an approved story's new code); each marked sent after it went."""
+    notices = await parts.worker.read(lambda ledger: ledger.reviews.notices_to_send())
+    for notice in notices:
+        text = parts.llm.content.message("approved_upgrade", **notice.payload)
+        await send(notice.address, text)
+        await parts.worker.write(lambda ledger, sent=notice.id: ledger.reviews.notice_sent(sent))
+        log.warning("sent sender=%s the upgrade an organizer approved", sender_id(notice.address))
+    return len(notices)
+
+
 def _intervals(agent: Agent, parts: EventParts, lease: ActiveLease | None) -> None:
     """Every periodic job of the running agent, in one place."""
 
@@ -342,6 +357,17 @@ def _intervals(agent: Agent, parts: EventParts, lease: ActiveLease | None) -> No
     @agent.on_interval(period=SAVE_SECONDS)
     async def save_spend(ctx: Context) -> None:
         await parts.spend_book.save()
+
+    @agent.on_interval(period=OUTBOX_SECONDS)
+    async def deliver_notices(ctx: Context) -> None:
+        if lease is not None and not lease.is_active():
+            return  # the active replica delivers: each notice once
+        try:
+            await deliver_outbox(
+                parts, lambda address, text: ctx.send(address, ChatMessage(content=[TextContent(text=text)]))
+            )
+        except Exception:  # a bug here must never stop the agent
+            log.exception("delivering notices failed; they will be tried again")
 
     @agent.on_interval(period=RESCORE_SECONDS)
     async def rescore(ctx: Context) -> None:

@@ -138,6 +138,10 @@ class Settings(BaseModel):
     openai_budget_usd: float | None = Field(None, alias="OPENAI_BUDGET_USD", gt=0)
     asi1_budget_usd: float | None = Field(None, alias="ASI1_BUDGET_USD", gt=0)
     flagged_score_cap: int = Field(7, alias="FLAGGED_SCORE_CAP", ge=1, le=10)
+    # A story suspected of talking to the judge gets at most this tier until an organizer approves it.
+    flagged_tier_cap: Literal["premium", "standard", "basic"] = Field("standard", alias="FLAGGED_TIER_CAP")
+    # Every premium waits for a human look (standard now, premium on approval): for events where premium is scarce.
+    review_premium: bool = Field(False, alias="REVIEW_PREMIUM")
     static_content_dir: Path = Field(PROJECT_DIR / "static_content", alias="STATIC_CONTENT_DIR")
 
     # --- The agent -----------------------------------------------------------

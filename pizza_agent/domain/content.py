@@ -55,6 +55,8 @@ REQUIRED_MESSAGES = (
     "upgraded",
     "ledger_busy",
     "ledger_gone",
+    "under_review",
+    "approved_upgrade",
 )
 
 

@@ -24,4 +24,8 @@ class StoryScore(BaseModel):
     flagged: bool = False  # the story addressed the grader (see injection_guard)
     flags: list[str] = Field(default_factory=list)
     criteria: dict[str, int] = Field(default_factory=dict)  # the rubric's points, when a model scored it
-    instructions_only: bool = False  # nothing was left to score once the instructions were cut out
+    instructions_only: bool = False  # the detector confirmed: nothing but instructions to the judge
+    # A suspected story (flagged): the passages suspected of talking to the judge, and the judge's
+    # score of the whole story as written (uncapped), which stands if an organizer approves it.
+    passages: list[str] = Field(default_factory=list)
+    full_score: int | None = None

@@ -20,3 +20,8 @@ def tier_for(score: int, thresholds: TierThresholds) -> str:
     if score >= thresholds.tier_standard_min:
         return "standard"
     return "basic"
+
+
+def capped(tier: str, cap: str) -> str:
+    """`tier`, or `cap` if `tier` is above it."""
+    return tier if TIERS.index(tier) >= TIERS.index(cap) else cap

@@ -20,13 +20,15 @@ import weakref
 from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent
 from pizza_agent.domain.reply import Reply, sender_id
-from pizza_agent.domain.tiers import tier_for
+from pizza_agent.domain.scores import StoryScore
+from pizza_agent.domain.tiers import capped, tier_for
 from pizza_agent.event.organizer import Controls, Organizer, parse_command
 from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
 from pizza_agent.event.story_rule import Decision, decide
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.coupons import Coupon, Issuance, Issued
 from pizza_agent.ledger.errors import LedgerBusy, LedgerGone
+from pizza_agent.ledger.reviews import PendingReview
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.service import LLMService
 
@@ -172,9 +174,10 @@ class Conversation:
             await self._drop_held_story(sender)
             log.info("story of sender=%s was only instructions to the judge: not scored", sender_id(sender))
             return Reply(self.content.message("instructions_only"), "instructions_only", intent="story", layers=layers)
+        tier, pending = self._tier_and_review(story, score)
         request = Issuance(
             address=sender,
-            tier=tier_for(score.score, self.settings),
+            tier=tier,
             score=score.score,
             score_source=score.source,
             reason=score.reason,
@@ -182,12 +185,15 @@ class Conversation:
             story_hash=hashlib.sha256(story.encode()).hexdigest(),
             flagged=score.flagged,
         )
-        settings = self.settings
-        issued = await self.db.write(
-            lambda ledger: ledger.coupons.issue(
-                request, self.signer.new_code, fall_down=settings.tier_fallback_down, caps=settings.tier_caps
+        issued, review_id = await self._issue(request, pending)
+        if review_id is not None:
+            log.warning(
+                "story of sender=%s waits for the judges: review %s (%s)",
+                sender_id(sender),
+                review_id,
+                pending.why if pending else "",
             )
-        )
+            layers["review"] = review_id
         await self._drop_held_story(sender)
         coupon = issued.coupon
         if coupon is not None and not issued.existing and score.source == "heuristic":
@@ -202,6 +208,32 @@ class Conversation:
             )
             return Reply(self.content.message("tier_exhausted"), "pool_exhausted", intent="story", layers=layers)
         return await self._coupon_reply(sender, story, request, issued, coupon, layers, deadline)
+
+    def _tier_and_review(self, story: str, score: StoryScore) -> tuple[str, PendingReview | None]:
+        """The tier given now, and what waits for a human (a suspected story; a premium under REVIEW_PREMIUM)."""
+        settings = self.settings
+        tier = tier_for(score.score, settings)
+        if score.flagged:
+            judge_score = score.full_score if score.full_score is not None else score.score
+            why = "suspected: " + ", ".join(score.flags)
+            pending = PendingReview(story, score.passages, why, judge_score, tier_for(judge_score, settings))
+            return capped(tier, settings.flagged_tier_cap), pending
+        if settings.review_premium and tier == "premium":
+            pending = PendingReview(story, [], "premium waits for a human look", score.score, tier)
+            return "standard", pending
+        return tier, None
+
+    async def _issue(self, request: Issuance, pending: PendingReview | None) -> tuple[Issued, str | None]:
+        settings, make_code = self.settings, self.signer.new_code
+        fall_down, caps = settings.tier_fallback_down, settings.tier_caps
+        if pending is None:
+            issued = await self.db.write(
+                lambda ledger: ledger.coupons.issue(request, make_code, fall_down=fall_down, caps=caps)
+            )
+            return issued, None
+        return await self.db.write(
+            lambda ledger: ledger.reviews.issue_for_review(request, make_code, pending, fall_down=fall_down, caps=caps)
+        )
 
     async def _coupon_reply(
         self,
@@ -237,7 +269,10 @@ class Conversation:
             return Reply(text, "coupon", end_session=True, intent="story", layers=layers, code=coupon.code)
         reply = await self.llm.generate_reply(story, coupon.score, coupon.tier, coupon.code, deadline)
         layers["reply"] = reply.layer
-        return Reply(reply.value, "coupon", end_session=True, intent="story", layers=layers, code=coupon.code)
+        text = reply.value
+        if "review" in layers:
+            text += "\n\n" + self.content.message("under_review", tier=coupon.tier)
+        return Reply(text, "coupon", end_session=True, intent="story", layers=layers, code=coupon.code)
 
     async def _drop_held_story(self, sender: str) -> None:
         await self.db.write(lambda ledger: ledger.state.drop_held_story(sender))

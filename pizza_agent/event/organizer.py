@@ -22,6 +22,7 @@ from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent, StaticContentError
 from pizza_agent.domain.reply import Reply, sender_id
 from pizza_agent.domain.tiers import TIERS
+from pizza_agent.event.judging import JudgesDesk
 from pizza_agent.event.rate_limit import SenderRateLimiter
 from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.ledger.codes import CouponSigner
@@ -31,7 +32,21 @@ from pizza_agent.llm.service import LLMService
 
 log = logging.getLogger("pizza.organizer")
 
-COMMANDS = ("help", "status", "reset", "pause", "resume", "force", "reload", "lookup", "void", "export")
+COMMANDS = (
+    "help",
+    "status",
+    "reset",
+    "pause",
+    "resume",
+    "force",
+    "reload",
+    "lookup",
+    "void",
+    "export",
+    "review",
+    "approve",
+    "reject",
+)
 # A non-organizer's message is only taken for a command (and refused) when it is this short.
 MAX_WORDS_OF_A_STRAY_COMMAND = 3
 FORCE_LAYERS = ("openai", "asi1", "static")
@@ -155,7 +170,7 @@ class Controls:
 
 
 # What the dashboard may run (the rest are chat-only or read-only).
-DASHBOARD_COMMANDS = frozenset({"pause", "resume", "force", "reload", "void", "reset"})
+DASHBOARD_COMMANDS = frozenset({"pause", "resume", "force", "reload", "void", "reset", "approve", "reject"})
 
 
 class Organizer:
@@ -171,6 +186,7 @@ class Organizer:
         controls: Controls,
         reply_times: ReplyTimes | None = None,
         replicas: Callable[[], Awaitable[dict[str, object]]] | None = None,
+        judges: JudgesDesk | None = None,
     ) -> None:
         self.settings = settings
         self.llm = llm
@@ -184,6 +200,7 @@ class Organizer:
         self.reply_times = reply_times
         # Replicas on one PostgreSQL: who polls the mailbox, who stands by (None: a single agent).
         self.replicas = replicas
+        self.judges = judges or JudgesDesk(settings, ledger, signer)
 
     @property
     def content(self) -> StaticContent:
@@ -271,6 +288,7 @@ class Organizer:
         if settings.coupon_pool_dir is not None:
             pools = settings.coupon_pool_dir
             added = await self.ledger.write(lambda ledger: ledger.coupons.load_pools(pools))
+            self.llm.know_pool_codes(await self.ledger.read(lambda ledger: ledger.coupons.pool_codes()))
             parts.append("vendor pools: " + (", ".join(f"{t} +{n}" for t, n in added.items()) or "no files"))
         log.warning("organizer=%s reloaded: %s", sender_id(sender), "; ".join(parts))
         return "Reloaded: " + "; ".join(parts) + "."
@@ -328,6 +346,15 @@ class Organizer:
 
     async def _check(self, code: str) -> CodeCheck:
         return await self.ledger.read(lambda ledger: check_code(ledger.coupons, self.signer, code))
+
+    async def _review(self, sender: str, args: str) -> str:
+        return await self.judges.review_text()
+
+    async def _approve(self, sender: str, args: str) -> str:
+        return await self.judges.approve(args, sender)
+
+    async def _reject(self, sender: str, args: str) -> str:
+        return await self.judges.reject(args, sender)
 
     async def _export(self, sender: str, args: str) -> str:
         folder = self.settings.data_dir / "exports"
@@ -405,7 +432,8 @@ class Organizer:
         lines.append("coupons: " + " · ".join(coupons))
         lines.append(
             f"participants {stats['participants']} · redeemed {stats['coupons_redeemed']} · "  # type: ignore[index]
-            f"voided {stats['coupons_voided']} · flagged stories {stats['flagged']}"  # type: ignore[index]
+            f"voided {stats['coupons_voided']} · flagged stories {stats['flagged']} · "  # type: ignore[index]
+            f"waiting for the judges {stats['reviews_waiting']}"  # type: ignore[index]
         )
         lines.append(
             f"rate-limited messages {limits['refused']} (dropped {limits['dropped']}) · "  # type: ignore[index]

@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
 
-ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-PART_LENGTH = 8
-TIER_WORDS = {"premium": "PREMIUM", "standard": "STANDARD", "basic": "BASIC"}
-# A generated code inside a reply (vendor pool codes have their own format).
-CODE_PATTERN = re.compile(
-    rf"\b(?:PREMIUM|STANDARD|BASIC)-[{ALPHABET}]{{{PART_LENGTH}}}-[{ALPHABET}]{{{PART_LENGTH}}}\b"
-)
+from pizza_agent.domain.codes import ALPHABET, CODE_PATTERN, PART_LENGTH, TIER_WORDS
+
+__all__ = ["ALPHABET", "CODE_PATTERN", "PART_LENGTH", "TIER_WORDS", "CodeCheck", "CouponSigner"]
 
 
 def _encode(data: bytes, length: int) -> str:

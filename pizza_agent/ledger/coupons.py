@@ -124,37 +124,48 @@ class CouponBook:
         has codes left (a vendor pool not empty, or generated codes under the
         tier's cap). `ran_out` names every tier tried that had none left.
         """
-        ran_out: list[str] = []
         self._db.check_file()  # never a coupon into a file that is no longer the ledger
         with self._db.write():
             self._db.one_issuer_at_a_time()
-            existing = self.coupon_for(request.address)
-            if existing is not None:
-                return Issued(existing, existing=True)
-            touch_participant(self._db, request.address)
-            tiers = TIERS[TIERS.index(request.tier) :] if fall_down else (request.tier,)
-            for tier in tiers:
-                code = self._take_code(tier, request.address, make_code, (caps or {}).get(tier))
-                if code is not None:
-                    break
-                ran_out.append(tier)
-            else:
-                return Issued(None, tuple(ran_out))
-            self._db.execute(
-                f"INSERT INTO coupons ({COUPON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, NULL)",
-                (
-                    code,
-                    request.address,
-                    tier,
-                    request.score,
-                    request.score_source,
-                    self._db.clock(),
-                    request.prompt,
-                    request.story_hash,
-                    request.reason,
-                    int(request.flagged),
-                ),
-            )
+            return self.issue_within(request, make_code, fall_down=fall_down, caps=caps)
+
+    def issue_within(
+        self,
+        request: Issuance,
+        make_code: Callable[[str], str],
+        *,
+        fall_down: bool = True,
+        caps: Mapping[str, int] | None = None,
+    ) -> Issued:
+        """`issue`'s work inside a write transaction the caller holds (with the issuer lock taken)."""
+        ran_out: list[str] = []
+        existing = self.coupon_for(request.address)
+        if existing is not None:
+            return Issued(existing, existing=True)
+        touch_participant(self._db, request.address)
+        tiers = TIERS[TIERS.index(request.tier) :] if fall_down else (request.tier,)
+        for tier in tiers:
+            code = self._take_code(tier, request.address, make_code, (caps or {}).get(tier))
+            if code is not None:
+                break
+            ran_out.append(tier)
+        else:
+            return Issued(None, tuple(ran_out))
+        self._db.execute(
+            f"INSERT INTO coupons ({COUPON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, NULL)",
+            (
+                code,
+                request.address,
+                tier,
+                request.score,
+                request.score_source,
+                self._db.clock(),
+                request.prompt,
+                request.story_hash,
+                request.reason,
+                int(request.flagged),
+            ),
+        )
         return Issued(self.coupon_for(request.address), tuple(ran_out))
 
     def _take_code(self, tier: str, address: str, make_code: Callable[[str], str], cap: int | None) -> str | None:
@@ -190,24 +201,39 @@ class CouponBook:
         """
         with self._db.write():
             self._db.one_issuer_at_a_time()
-            old = self.coupon_for(address)
-            if old is None or old.redeemed_at is not None or old.voided_at is not None:
-                return None
-            if TIERS.index(tier) >= TIERS.index(old.tier):
-                return None  # not higher (TIERS runs from premium down)
-            # A vendor code stays taken (never handed out again), but frees the participant for a new one.
-            self._db.execute("UPDATE pool_codes SET address=address || '#replaced' WHERE code=?", (old.code,))
-            code = self._take_code(tier, address, make_code, (caps or {}).get(tier))
-            if code is None:
-                return None
-            self._db.execute(
-                "INSERT INTO voided_codes VALUES (?, ?, ?, ?, ?)",
-                (old.code, address, old.tier, self._db.clock(), f"replaced by a {tier} code after ASI1 scored again"),
-            )
-            self._db.execute(
-                "UPDATE coupons SET code=?, tier=?, score=?, score_source='asi1', reason=? WHERE address=?",
-                (code, tier, score, reason, address),
-            )
+            why = f"replaced by a {tier} code after ASI1 scored again"
+            return self.upgrade_within(address, tier, score, reason, make_code, caps, why=why, source="asi1")
+
+    def upgrade_within(
+        self,
+        address: str,
+        tier: str,
+        score: int,
+        reason: str,
+        make_code: Callable[[str], str],
+        caps: Mapping[str, int] | None,
+        *,
+        why: str,
+        source: str,
+    ) -> tuple[Coupon, Coupon] | None:
+        """`upgrade`'s work inside a write transaction the caller holds (with the issuer lock taken)."""
+        old = self.coupon_for(address)
+        if old is None or old.redeemed_at is not None or old.voided_at is not None:
+            return None
+        if TIERS.index(tier) >= TIERS.index(old.tier):
+            return None  # not higher (TIERS runs from premium down)
+        # A vendor code stays taken (never handed out again), but frees the participant for a new one.
+        self._db.execute("UPDATE pool_codes SET address=address || '#replaced' WHERE code=?", (old.code,))
+        code = self._take_code(tier, address, make_code, (caps or {}).get(tier))
+        if code is None:
+            return None
+        self._db.execute(
+            "INSERT INTO voided_codes VALUES (?, ?, ?, ?, ?)", (old.code, address, old.tier, self._db.clock(), why)
+        )
+        self._db.execute(
+            "UPDATE coupons SET code=?, tier=?, score=?, score_source=?, reason=? WHERE address=?",
+            (code, tier, score, source, reason, address),
+        )
         new = self.coupon_for(address)
         assert new is not None
         return old, new
@@ -278,6 +304,10 @@ class CouponBook:
                 added[tier] = self._db.execute("SELECT COUNT(*) FROM pool_codes").fetchone()[0] - before
         return added
 
+    def pool_codes(self) -> list[str]:
+        """Every vendor code loaded (the reply check refuses a model's text carrying one)."""
+        return [row[0] for row in self._db.execute("SELECT code FROM pool_codes").fetchall()]
+
     def pool_sizes(self) -> dict[str, tuple[int, int]]:
         """tier -> (codes left, codes loaded) for tiers with a vendor pool."""
         rows = self._db.execute(
@@ -316,6 +346,7 @@ class CouponBook:
             "coupons_redeemed": count("SELECT COUNT(*) FROM coupons WHERE redeemed_at IS NOT NULL"),
             "pool_left": {tier: pools[tier] for tier in TIERS if tier in pools},
             "flagged": count("SELECT COUNT(*) FROM coupons WHERE flagged=1"),
+            "reviews_waiting": count("SELECT COUNT(*) FROM reviews WHERE state='waiting'"),
         }
 
     def _count(self, sql: str) -> int:

@@ -201,6 +201,36 @@ MIGRATIONS: list[str | Dialects] = [
         set_at {REAL} NOT NULL
     )
     """,
+    # 11: the judges' queue (suspected stories and premiums waiting for a human) and the outbox of
+    #     messages to participants that a decision owes them (delivered by the active replica)
+    """
+    CREATE TABLE reviews (
+        id TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        code TEXT NOT NULL,
+        story TEXT NOT NULL,
+        passages TEXT NOT NULL,
+        why TEXT NOT NULL,
+        given_tier TEXT NOT NULL,
+        given_score INTEGER NOT NULL,
+        judge_score INTEGER NOT NULL,
+        queued_at {REAL} NOT NULL,
+        state TEXT NOT NULL DEFAULT 'waiting',
+        decided_by TEXT,
+        decided_at {REAL},
+        note TEXT
+    );
+    CREATE INDEX reviews_waiting ON reviews (state, queued_at);
+    CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at {REAL} NOT NULL,
+        sent_at {REAL}
+    );
+    CREATE INDEX outbox_waiting ON outbox (sent_at, created_at)
+    """,
 ]
 
 

@@ -7,6 +7,7 @@ URL) and migrates it; its repositories each own their tables:
 - `state`    (conversation_state.py): participants, prompts, held stories, re-scores.
 - `books`    (bookkeeping.py): handled message ids, spend, the seed's and secret's fingerprints.
 - `controls` (controls.py): the organizer's switches.
+- `reviews`  (reviews.py): the judges' queue and the outbox of messages a decision owes.
 
 On the event loop the agent reaches them through `LedgerWorker` (worker.py),
 which runs each call on the right thread and connection.
@@ -23,6 +24,7 @@ from pizza_agent.ledger.controls import ControlSwitches
 from pizza_agent.ledger.conversation_state import ConversationState
 from pizza_agent.ledger.coupons import CouponBook
 from pizza_agent.ledger.database import BUSY_TIMEOUT_SECONDS, Database
+from pizza_agent.ledger.reviews import JudgesQueue
 
 
 class Ledger:
@@ -39,6 +41,7 @@ class Ledger:
         self.state = ConversationState(self.db)
         self.books = Bookkeeping(self.db)
         self.controls = ControlSwitches(self.db)
+        self.reviews = JudgesQueue(self.db, self.coupons)
 
     @property
     def postgres(self) -> bool:

@@ -226,16 +226,23 @@ def _why(part: str, anywhere: bool = False) -> str | None:
             return "ignore_instructions"
         if _FAKE_JSON.search(reading):
             return "fake_json"
-        if _SCORE.search(reading) and (_CUE.search(reading) or _commands(reading)):
+        if _SCORE.search(reading) and (_CUE.search(reading) or _commands_a_score(reading)):
             return "asks_for_score"
     if _ENCODING_HINT.search(part):
         return "encoded_instruction"
     return None
 
 
-def _commands(reading: str) -> bool:
-    """Does any clause of the part start like an order ("give this a 10", "…: give 10")?"""
-    return any(_COMMAND.search(clause) for clause in _CLAUSE.split(reading))
+def _commands_a_score(reading: str) -> bool:
+    """Does a clause start like an order about a score ("give this a 10", "…: rate it ten")?
+
+    The order's own verb is not its object: "Score!" (a cheer) and "score one for the
+    underdogs" (an idiom) order nothing about a score, while "score this a 10" does."""
+    for clause in _CLAUSE.split(reading):
+        command = _COMMAND.search(clause)
+        if command and _SCORE.search(reading.replace(command.group(0).rstrip(), " ", 1)):
+            return True
+    return False
 
 
 def _parts(story: str) -> list[tuple[int, int, bool]]:

@@ -28,6 +28,7 @@ from pizza_agent.llm.fallback import (
 )
 from pizza_agent.llm.health import ProviderHealth
 from pizza_agent.llm.injection_guard import inspect_story, remove_quotes
+from pizza_agent.llm.reply_check import ReplyCheck
 from pizza_agent.llm.tasks import DetectTask, IntentTask, PromptTask, ReplyTask, ScoreTask
 from pizza_agent.llm.usage import Price, Spend
 
@@ -103,6 +104,7 @@ class LLMService:
         self.settings = settings
         self.content = content or StaticContent.load(settings.static_content_dir)
         self.rng = rng or random.Random()
+        self.reply_check = ReplyCheck()  # knows the vendor pools once `know_pool_codes` is told them
         openai_layer, asi1_layer = _make_layer("openai", settings, clock), _make_layer("asi1", settings, clock)
         self.openai, self.openai_health = openai_layer.provider, openai_layer.health
         self.asi1, self.asi1_health = asi1_layer.provider, asi1_layer.health
@@ -140,47 +142,78 @@ class LLMService:
     async def generate_reply(
         self, story: str, rating: int, tier: str, code: str, deadline: float | None = None
     ) -> ChainResult[str]:
-        return await self.text_chain.run(ReplyTask(story, rating, tier, code, self.content, self.rng), deadline)
+        task = ReplyTask(story, rating, tier, code, self.content, self.rng, self.reply_check)
+        return await self.text_chain.run(task, deadline)
 
     async def score_story(self, story: str, deadline: float | None = None) -> ChainResult[StoryScore]:
         """Score a story fairly: talking to the judge can cost points, never earn them.
 
-        1. The pre-filter (injection_guard) cuts out the parts that talk to the judge.
-        2. The rest is scored (rubric, quotes checked) while an LLM looks for what the
-           pre-filter missed (the detect task), concurrently.
-        3. If the LLM found more, that is cut out too and the rest scored again.
-        A flagged story scores what its remaining text earns, capped at FLAGGED_SCORE_CAP;
-        with nothing left it is `instructions_only` (the participant is asked for a story
-        without instructions and keeps the right to a coupon). The heuristic never grants
-        premium: it is capped at the tier below.
+        A pattern match is a suspicion, not a verdict:
+        1. The pre-filter (injection_guard) suspects the parts that talk to the judge; the
+           rest is scored (rubric, quotes checked) while an LLM looks for instructions in
+           the whole story (the detect task), concurrently. A suspected story is also
+           scored as written: that uncapped score is what an organizer's approval grants.
+        2. What the detector quotes is cut too, and the rest scored again.
+        3. "Only instructions" (no coupon, asked again) only when the detector confirmed it:
+           nothing story-like is left once the parts it quoted are cut. Otherwise a
+           suspected story is scored on what is left (nothing left: the lowest score),
+           capped at FLAGGED_SCORE_CAP; the conversation caps its tier and queues it for
+           the judges. The heuristic never grants premium: it is capped at the tier below.
         """
         verdict = inspect_story(story)
         reasons = list(verdict.reasons)
+        passages = [story[span.start : span.end].strip() for span in verdict.spans]
         text = verdict.cleaned if verdict.flagged else story
-        if verdict.flagged and self._nothing_left(text):
-            return self._instructions_only(reasons)
-        scored, detected = await asyncio.gather(
-            self.score_chain.run(ScoreTask(text), deadline), self.score_chain.run(DetectTask(text), deadline)
-        )
+        left = not self._nothing_left(text)
+        calls = [self.score_chain.run(DetectTask(story), deadline)]
+        if left:
+            calls.append(self.score_chain.run(ScoreTask(text), deadline))
+        if verdict.flagged:
+            calls.append(self.score_chain.run(ScoreTask(story), deadline))  # the whole story, for the judges
+        detected, *scores = await asyncio.gather(*calls)
+        scored = scores[0] if left else None
+        full = scores[-1] if verdict.flagged else scored
         if detected.value.quotes:
             reasons.append("llm_detected")
-            text = remove_quotes(text, detected.value.quotes)
-            if self._nothing_left(text):
-                return self._instructions_only(reasons)
-            scored = await self.score_chain.run(ScoreTask(text), deadline)
+            passages += detected.value.quotes
+            if self._nothing_left(remove_quotes(story, detected.value.quotes)):
+                return self._instructions_only(reasons, passages)
+            before, text = text, remove_quotes(text, detected.value.quotes)
+            left = not self._nothing_left(text)
+            if left and text != before:
+                scored = await self.score_chain.run(ScoreTask(text), deadline)
+        if not left or scored is None:
+            scored = ChainResult(
+                StoryScore(score=1, reason="nothing left once the suspected parts were cut", source="heuristic"),
+                "guard",
+            )
+        return self._capped(scored, full, reasons, passages)
+
+    def _capped(
+        self,
+        scored: ChainResult[StoryScore],
+        full: ChainResult[StoryScore] | None,
+        reasons: list[str],
+        passages: list[str],
+    ) -> ChainResult[StoryScore]:
         value = scored.value
         score = value.score
         if value.source == "heuristic":
             score = min(score, self.settings.tier_premium_min - 1)
+        full_score = None
         if reasons:
             score = min(score, self.settings.flagged_score_cap)
-            log.info("story flagged (%s): scored without the instructions, capped at %d", ", ".join(reasons), score)
+            full_score = full.value.score if full is not None and full.value.source == "asi1" else value.score
+            log.info("story suspected (%s): scored without those parts, capped at %d", ", ".join(reasons), score)
         scored.value = value.model_copy(
             update={
                 "score": score,
-                "reason": value.reason + (f" (addressed the judge: {', '.join(reasons)})" if reasons else ""),
+                "reason": value.reason
+                + (f" (suspected of addressing the judge: {', '.join(reasons)})" if reasons else ""),
                 "flagged": bool(reasons),
                 "flags": reasons,
+                "passages": passages if reasons else [],
+                "full_score": full_score,
             }
         )
         return scored
@@ -188,14 +221,15 @@ class LLMService:
     def _nothing_left(self, text: str) -> bool:
         return len(text.strip()) < self.settings.story_min_chars or len(text.split()) < MIN_WORDS_LEFT
 
-    def _instructions_only(self, reasons: list[str]) -> ChainResult[StoryScore]:
+    def _instructions_only(self, reasons: list[str], passages: list[str]) -> ChainResult[StoryScore]:
         value = StoryScore(
             score=1,
-            reason="nothing but instructions to the judge",
+            reason="nothing but instructions to the judge (confirmed by the detector)",
             source="heuristic",
             flagged=True,
             flags=reasons,
             instructions_only=True,
+            passages=passages,
         )
         return ChainResult(value, "guard")
 
@@ -256,6 +290,10 @@ class LLMService:
         text = next((layer.name for layer in self.text_chain.layers_now() if layer.health.would_admit()), "static")
         score = next((layer.name for layer in self.score_chain.layers_now() if layer.health.would_admit()), "heuristic")
         return {"text": text, "score": score}
+
+    def know_pool_codes(self, codes: list[str]) -> None:
+        """The vendor codes loaded (at start and at `reload`): a model's reply carrying one is never sent."""
+        self.reply_check = ReplyCheck(codes)
 
     def reload_content(self, content: StaticContent) -> None:
         """New static content (an organizer's `reload`): used from the next task on."""

@@ -29,6 +29,7 @@ from pizza_agent.domain.content import StaticContent
 from pizza_agent.domain.scores import Intent, IntentKind, StoryScore
 from pizza_agent.llm.errors import UnusableAnswer
 from pizza_agent.llm.fallback import Messages
+from pizza_agent.llm.reply_check import ReplyCheck
 from pizza_agent.llm.static_layer import heuristic_score
 
 log = logging.getLogger("pizza.tasks")
@@ -172,6 +173,7 @@ class ReplyTask:
     code: str
     content: StaticContent
     rng: random.Random
+    check: ReplyCheck = field(default_factory=ReplyCheck)
     name: str = "reply"
     max_tokens: int = 250  # two or three sentences (MAX_REPLY_CHARS)
     temperature: float = 0.8  # personal and warm, not templated
@@ -191,7 +193,7 @@ class ReplyTask:
         message = text.strip()
         if len(message) > MAX_REPLY_CHARS:
             raise UnusableAnswer("reply too long")
-        problem = reply_problem(message, self.tier)
+        problem = self.check.problem(message, self.tier)
         if problem:
             log.warning("reply from the model not used (%s): the %s template is sent instead", problem, self.tier)
             raise UnusableAnswer(f"reply {problem}")
@@ -203,29 +205,6 @@ class ReplyTask:
             tier=self.tier, score=self.rating, code=self.code, story=self.story, rng=self.rng
         )
         return text, "static"
-
-
-# --- the reply check ---------------------------------------------------------------------------
-# Anything shaped like a coupon code (ours: TIER-XXXXXXXX-XXXXXXXX; vendors': words and digits with dashes).
-CODE_SHAPED = re.compile(r"\b[A-Z][A-Z0-9]{2,}(?:-[A-Z0-9]{3,}){1,3}\b", re.IGNORECASE)
-_TIER_WORD = re.compile(r"\b(premium|standard|basic)\b", re.IGNORECASE)
-_COUPON_LINE = re.compile(r"coupon|voucher|\bcode\b", re.IGNORECASE)
-
-
-def reply_problem(message: str, tier: str) -> str | None:
-    """Why a model's reply text must not reach the participant, or None.
-
-    The code is appended by us, so the model's part must hold no code-shaped
-    string, no coupon/code line of its own, and name no tier but the issued one.
-    """
-    if CODE_SHAPED.search(message):
-        return "contains a code-shaped string"
-    if _COUPON_LINE.search(message):
-        return "talks about a coupon code"
-    other = {m.group(1).lower() for m in _TIER_WORD.finditer(message)} - {tier}
-    if other:
-        return f"names another tier ({', '.join(sorted(other))})"
-    return None
 
 
 # --- scoring: a rubric, each criterion quoting the story --------------------------------------------

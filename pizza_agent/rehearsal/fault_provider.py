@@ -342,6 +342,9 @@ def _rubric(story: str, points: int, why: str, theme_bonus: int = 0) -> str:
     return json.dumps({name: {"score": n, "quote": quote, "why": why} for name, n in criteria.items()})
 
 
+_QUOTED = re.compile(r"(?<!\w)'(.{8,}?)'(?!\w)|\"([^\"]{8,})\"|“([^”]{8,})”")
+
+
 def answer_for(task: str, messages: list) -> str:
     """A plausible, deterministic answer for each of the agent's tasks."""
     text = _user_text(messages)
@@ -354,7 +357,13 @@ def answer_for(task: str, messages: list) -> str:
     if task == "detect-injection":
         # A reasonable detector: a sentence the worst-case judge would obey that also speaks to the
         # reader, gives an order or points at this story (a story may mention judges and scores).
-        found = [s.strip() for s in re.findall(r"[^.!?\n]+[.!?]?", text) if instruction_in(s) and _ADDRESSES.search(s)]
+        # Like a model, it quotes the instruction itself: a line in quotation marks inside a sentence
+        # of narrative ("the demo ended with the line '…'") is quoted alone, not with the narrative.
+        found = []
+        for sentence in re.findall(r"[^.!?\n]+[.!?]?", text):
+            if instruction_in(sentence) and _ADDRESSES.search(sentence):
+                inner = [q for m in _QUOTED.finditer(sentence) if instruction_in(q := next(g for g in m.groups() if g))]
+                found += inner or [sentence.strip()]
         return json.dumps({"injection": bool(found), "quotes": found})
     if task == "classify-intent":
         message = text.lower()

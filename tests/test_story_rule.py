@@ -149,3 +149,45 @@ async def test_emoji_only_messages_are_told_why(text, service_factory, tmp_path)
     reply = await conversation.handle("agent1emoji", text)
     assert reply.outcome == "no_words"
     assert "emoji alone" in reply.text
+
+
+# --- participant dead ends, tried as a new user would (the precision issue) ----------------------------
+@pytest.fixture
+def static_conversation(service_factory, tmp_path):  # type: ignore[no-untyped-def]
+    settings = settings_for(None, None)
+    return assemble_event(settings, service_factory(settings), Ledger(tmp_path / "l.db"), CouponSigner("d" * 32))
+
+
+async def test_a_short_story_that_mentions_pizza_is_told_it_is_too_short(static_conversation):
+    """Before: the word 'pizza' made it a request, and a new prompt came instead of the promised reply."""
+    reply = await static_conversation.conversation.handle("agent1short", "I ate cold pizza and fixed the bug.")
+    assert reply.outcome == "story_too_short" and "at least 40 characters" in reply.text
+
+
+async def test_a_story_ending_in_a_rhetorical_question_is_not_lost_to_the_help_text(static_conversation):
+    story = (
+        "We coded all night and the demo crashed twice before breakfast. The pizza saved us at dawn, "
+        "and the judges laughed at our slides. Who needs sleep anyway?"
+    )
+    reply = await static_conversation.conversation.handle("agent1rhetoric", story)
+    assert reply.outcome == "coupon", reply.text
+
+
+async def test_a_forty_character_sentence_is_asked_about_before_it_spends_the_coupon(static_conversation):
+    """Before: 8 words and 40 characters were scored at once, and the one coupon was spent on them."""
+    text = "The build finally passed and we all cheered."
+    assert len(text) >= 40 and 8 <= len(text.split()) < 12
+    reply = await static_conversation.conversation.handle("agent1terse", text)
+    assert reply.outcome == "confirm_story" and static_conversation.ledger.coupons.coupon_for("agent1terse") is None
+    yes = await static_conversation.conversation.handle("agent1terse", "yes")
+    assert yes.outcome == "coupon"
+
+
+async def test_a_voided_code_is_never_handed_out_again_as_valid(static_conversation):
+    parts = static_conversation
+    story = STORIES[0][1]
+    code = (await parts.conversation.handle("agent1voided", story)).code
+    parts.ledger.coupons.void(code, "shared on social media")
+    again = await parts.conversation.handle("agent1voided", "I want pizza")
+    assert again.outcome == "coupon_voided" and code not in again.text and again.code is None
+    assert "voided by an organizer (shared on social media)" in again.text

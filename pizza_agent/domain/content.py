@@ -31,6 +31,7 @@ MESSAGE_PLACEHOLDERS = {
     "score",
     "wanted",
     "old",
+    "reason",
 }
 REQUIRED_MESSAGES = (
     "prompt_intro",
@@ -57,7 +58,16 @@ REQUIRED_MESSAGES = (
     "ledger_gone",
     "under_review",
     "approved_upgrade",
+    "coupon_voided",
 )
+
+
+# A story this long is scored at once when both readings agree; a shorter one is asked about first.
+SURE_STORY_WORDS = 12
+# A question mark closing a message of this many words and several sentences is rhetorical.
+RHETORICAL_QUESTION_WORDS = 20
+# A message that asks for nothing, with this many words, is a story attempt (too short: told why).
+STORY_ATTEMPT_WORDS = 4
 
 
 class StaticContentError(Exception):
@@ -77,6 +87,7 @@ class TextReading(BaseModel):
     question: bool
     request_like: bool  # talks to the agent: a request, question, greeting, thanks or support
     story_shaped: bool  # long enough, a sentence or more, no question, no request cue
+    story_attempt: bool = False  # asks for nothing and has a few words: if too short, say so
 
 
 class StaticContent(BaseModel):
@@ -166,31 +177,25 @@ class StaticContent(BaseModel):
         """The keyword rules' reading of a message (see static_content/intents.toml).
 
         A story is long enough, has 8 words or more, is no question and carries
-        no request cue. A short message of a few words that asks for nothing is a
-        (too short) story attempt, so the participant is told why, not re-prompted.
+        no request cue; a short message about pizza or coupons (under
+        SURE_STORY_WORDS words) is not taken for one without asking. A question
+        mark closing a long, several-sentence message is rhetorical: the story is
+        not lost to the help text. A short message of a few words that asks for
+        nothing is a (too short) story attempt, so the participant is told why.
         """
         lowered = " ".join(text.lower().split())
         words = re.findall(r"\w+(?:'\w+)?", lowered)
-        question = self.is_question(lowered, words)
-        request_like = question or any(_matches(cue, lowered) for cue in self.request_cues)
-        request_like = request_like or any(_starts_with(greeting, lowered) for greeting in self.keywords["greeting"])
+        sentences = len(re.findall(r"[.!?。！？]+(?=\s|$)", lowered))
+        rhetorical = len(words) >= RHETORICAL_QUESTION_WORDS and sentences >= 2
+        question = self.is_question(lowered, words) and not rhetorical
+        cue = any(_matches(c, lowered) for c in self.request_cues)
+        cue = cue or any(_starts_with(greeting, lowered) for greeting in self.keywords["greeting"])
+        request_like = question or cue
+        about_pizza = any(_matches(k, lowered) for k in self.keywords["pizza_request"])
+        short_about_pizza = about_pizza and len(words) < SURE_STORY_WORDS
         story_shaped = len(lowered) >= story_min_chars and len(words) >= 8 and not request_like
-        kind: IntentKind
-        if story_shaped:
-            kind = "story"
-        elif not words:
-            kind = "other"
-        elif question and not any(_matches(k, lowered) for k in self.keywords["pizza_request"]):
-            kind = "help"
-        else:
-            kind = next(
-                (
-                    k
-                    for k in ("help", "pizza_request", "greeting")
-                    if any(_matches(w, lowered) for w in self.keywords[k])
-                ),
-                "story" if len(words) >= 3 and not request_like else "other",
-            )
+        story_shaped = story_shaped and not short_about_pizza
+        kind = self._kind(lowered, words, question, request_like, story_shaped)
         no_words = not any(ch.isalnum() for ch in text)
         return TextReading(
             kind=kind,
@@ -199,6 +204,21 @@ class StaticContent(BaseModel):
             question=question,
             request_like=request_like,
             story_shaped=story_shaped,
+            story_attempt=not request_like and len(words) >= STORY_ATTEMPT_WORDS,
+        )
+
+    def _kind(
+        self, lowered: str, words: list[str], question: bool, request_like: bool, story_shaped: bool
+    ) -> IntentKind:
+        if story_shaped:
+            return "story"
+        if not words:
+            return "other"
+        if question and not any(_matches(k, lowered) for k in self.keywords["pizza_request"]):
+            return "help"
+        return next(
+            (k for k in ("help", "pizza_request", "greeting") if any(_matches(w, lowered) for w in self.keywords[k])),
+            "story" if len(words) >= 3 and not request_like else "other",
         )
 
     def is_question(self, lowered: str, words: list[str]) -> bool:
@@ -227,10 +247,10 @@ class StaticContent(BaseModel):
 
 
 def _matches(keyword: str, text: str) -> bool:
-    # Whole words for alphabetic scripts; a plain substring for anything else, and for
-    # Chinese and Japanese, which put no spaces (so no word boundaries) between words.
+    # Whole words (plurals too: "coupons") for alphabetic scripts; a plain substring for anything
+    # else, and for Chinese and Japanese, which put no spaces (so no word boundaries) between words.
     if re.fullmatch(r"[\w' -]+", keyword) and not any(ord(ch) >= 0x2E80 for ch in keyword):
-        return re.search(rf"\b{re.escape(keyword)}\b", text) is not None
+        return re.search(rf"\b{re.escape(keyword)}(?:s|es)?\b", text) is not None
     return keyword in text
 
 

@@ -291,5 +291,8 @@ class Conversation:
             log.warning("%s coupons %s: %d of %d left", tier, level, left, total)
 
     def _already(self, coupon: Coupon) -> Reply:
+        if coupon.voided_at is not None:  # never repeat a dead code as if it were valid
+            text = self.content.message("coupon_voided", reason=coupon.void_reason or "no reason given")
+            return Reply(text, "coupon_voided", end_session=True)
         text = self.content.message("already_has_coupon", code=coupon.code, tier=coupon.tier)
         return Reply(text, "repeat_coupon", end_session=True, code=coupon.code)

@@ -6,7 +6,7 @@ or the keyword rules when neither answers) and the keyword rules' own reading
 (static_content/intents.toml), which looks for requests, questions, greetings
 and thanks in every language it has cues for. Then:
 
-- both say "story" (the text is long enough, 8+ words, no question, no request
+- both say "story" (the text is long enough, 12+ words, no question, no request
   cue) → it is scored at once;
 - only one of them says "story" → the agent asks "Shall I score that as your
   story?" and holds the text; the participant's "yes" (or the same text again)
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pizza_agent.domain.content import TextReading
+from pizza_agent.domain.content import SURE_STORY_WORDS, TextReading
 
 
 class Decision(StrEnum):
@@ -37,11 +37,14 @@ def decide(reading: TextReading, llm_kind: str, length: int, min_chars: int) -> 
         return Decision.NO_WORDS
     asks_for_help = reading.kind == "help" or (llm_kind == "help" and reading.kind != "pizza_request")
     if length < min_chars:
-        if reading.kind == "story" or (llm_kind == "story" and reading.kind == "other" and not reading.request_like):
+        if reading.kind == "story" or reading.story_attempt:
+            return Decision.TOO_SHORT
+        if llm_kind == "story" and reading.kind == "other" and not reading.request_like:
             return Decision.TOO_SHORT
         return Decision.HELP if asks_for_help else Decision.PROMPT
-    if reading.story_shaped and llm_kind == "story":
+    sure = reading.words >= SURE_STORY_WORDS
+    if reading.story_shaped and llm_kind == "story" and sure:
         return Decision.SCORE
-    if reading.story_shaped or llm_kind == "story":
-        return Decision.CONFIRM
+    if reading.story_shaped or llm_kind == "story" or (reading.story_attempt and reading.words >= 8):
+        return Decision.CONFIRM  # unsure: ask, and hold the text for the participant's yes
     return Decision.HELP if asks_for_help else Decision.PROMPT

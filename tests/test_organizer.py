@@ -171,7 +171,9 @@ async def test_lookup_void_and_export(make_conversation, tmp_path):
     assert check_code(conversation.db.ledger.coupons, conversation.signer, code).state is CodeState.VOIDED
     assert redeem_code(conversation.db.ledger.coupons, conversation.signer, code).state is CodeState.VOIDED
     assert "shared on social media" in check_code(conversation.db.ledger.coupons, conversation.signer, code).line
-    assert (await conversation.handle(participant, "hi")).code == code  # still their one coupon, used up
+    again = await conversation.handle(participant, "hi")  # still their one coupon, used up: never a second one,
+    assert again.outcome == "coupon_voided" and again.code is None  # and never the dead code repeated as valid
+    assert conversation.db.ledger.coupons.coupon_for(participant).code == code
 
     exported = await conversation.handle(ORGANIZER, "export")
     path = exported.text.removeprefix("Exported 1 coupon(s) to ")

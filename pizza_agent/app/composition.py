@@ -30,6 +30,7 @@ from pizza_agent.config.data_dir import write_agent_info
 from pizza_agent.config.settings import AgentMode, Settings
 from pizza_agent.domain.content import StaticContent
 from pizza_agent.domain.reply import sender_id
+from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.conversation import Conversation
 from pizza_agent.event.organizer import Controls, Organizer
 from pizza_agent.event.rate_limit import SenderRateLimiter
@@ -112,6 +113,7 @@ class EventParts:
     organizer: Organizer
     rescorer: Rescorer
     conversation: Conversation
+    alerts: Alerts
     spend_book: SpendBook = field(init=False)
 
     def __post_init__(self) -> None:
@@ -126,17 +128,36 @@ def assemble_event(
     *,
     limiter: SenderRateLimiter | None = None,
     replicas: Callable[[], Awaitable[dict[str, object]]] | None = None,
+    alerts: Alerts | None = None,
 ) -> EventParts:
+    alerts = alerts or alerts_for(settings)
     worker = LedgerWorker(ledger)
     llm.know_pool_codes(ledger.coupons.pool_codes())  # at start, before any concurrent use
     limiter = limiter or SenderRateLimiter(settings.sender_rate_limit, settings.sender_rate_window)
-    controls = Controls.load(worker, llm)  # at start, before any concurrent use
+    controls = Controls.load(worker, llm, alerts)  # at start, before any concurrent use
+    for health in (llm.openai_health, llm.asi1_health):
+        health.on_change.append(
+            lambda change, detail, name=health.name: alerts.send(
+                f"provider_{change}", f"{name} {change}: {detail}" if change == "tripped" else f"{name} {change}"
+            )
+        )
     reply_times = ReplyTimes()
     organizer = Organizer(settings, llm, worker, signer, limiter, controls, reply_times, replicas)
-    conversation = Conversation(settings, llm, worker, signer, organizer=organizer, controls=controls, limiter=limiter)
+    conversation = Conversation(
+        settings, llm, worker, signer, organizer=organizer, controls=controls, limiter=limiter, alerts=alerts
+    )
     rescorer = Rescorer(settings, llm, worker, signer)
     return EventParts(
-        settings, llm, ledger, worker, signer, limiter, controls, reply_times, organizer, rescorer, conversation
+        settings, llm, ledger, worker, signer, limiter, controls, reply_times, organizer, rescorer, conversation, alerts
+    )
+
+
+def alerts_for(settings: Settings) -> Alerts:
+    return Alerts(
+        settings.alert_webhook_url.get_secret_value(),
+        event=settings.agent_name,
+        form=settings.alert_format,
+        every_minutes=settings.alert_every_minutes,
     )
 
 
@@ -241,6 +262,7 @@ def _resources(
 
     resources.add("provider clients", provider_clients)
     resources.add("framework clients", framework_clients)
+    resources.add("organizer alerts", parts.alerts.run)
     resources.add("spend book", spend_book)
     resources.add("handled message ids", handled_ids)
     if lease is not None:

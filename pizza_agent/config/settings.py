@@ -142,6 +142,10 @@ class Settings(BaseModel):
     flagged_tier_cap: Literal["premium", "standard", "basic"] = Field("standard", alias="FLAGGED_TIER_CAP")
     # Every premium waits for a human look (standard now, premium on approval): for events where premium is scarce.
     review_premium: bool = Field(False, alias="REVIEW_PREMIUM")
+    # Organizer alerts (judges' queue, tiers low, pause, providers, ledger) to a Discord/Slack/JSON webhook.
+    alert_webhook_url: SecretStr = Field(SecretStr(""), alias="ALERT_WEBHOOK_URL")
+    alert_format: Literal["discord", "slack", "json"] | None = Field(None, alias="ALERT_FORMAT")
+    alert_every_minutes: float = Field(10.0, alias="ALERT_EVERY_MINUTES", gt=0)
     static_content_dir: Path = Field(PROJECT_DIR / "static_content", alias="STATIC_CONTENT_DIR")
 
     # --- The agent -----------------------------------------------------------
@@ -330,6 +334,7 @@ class Settings(BaseModel):
             self.agentverse_api_key,
             self.dashboard_token,
             self.vendor_token,
+            self.alert_webhook_url,
         ]
         return [v.get_secret_value() for v in values if v.get_secret_value()]
 

@@ -62,7 +62,8 @@ REQUIRED_MESSAGES = (
 )
 
 
-# A story this long is scored at once when both readings agree; a shorter one is asked about first.
+# A story this long (or of several sentences) is scored at once when both readings agree; a single
+# shorter sentence is asked about first.
 SURE_STORY_WORDS = 12
 # A question mark closing a message of this many words and several sentences is rhetorical.
 RHETORICAL_QUESTION_WORDS = 20
@@ -88,6 +89,7 @@ class TextReading(BaseModel):
     request_like: bool  # talks to the agent: a request, question, greeting, thanks or support
     story_shaped: bool  # long enough, a sentence or more, no question, no request cue
     story_attempt: bool = False  # asks for nothing and has a few words: if too short, say so
+    sentences: int = 0
 
 
 class StaticContent(BaseModel):
@@ -192,7 +194,7 @@ class StaticContent(BaseModel):
         cue = cue or any(_starts_with(greeting, lowered) for greeting in self.keywords["greeting"])
         request_like = question or cue
         about_pizza = any(_matches(k, lowered) for k in self.keywords["pizza_request"])
-        short_about_pizza = about_pizza and len(words) < SURE_STORY_WORDS
+        short_about_pizza = about_pizza and len(words) < SURE_STORY_WORDS and sentences < 2
         story_shaped = len(lowered) >= story_min_chars and len(words) >= 8 and not request_like
         story_shaped = story_shaped and not short_about_pizza
         kind = self._kind(lowered, words, question, request_like, story_shaped)
@@ -205,6 +207,7 @@ class StaticContent(BaseModel):
             request_like=request_like,
             story_shaped=story_shaped,
             story_attempt=not request_like and len(words) >= STORY_ATTEMPT_WORDS,
+            sentences=sentences,
         )
 
     def _kind(

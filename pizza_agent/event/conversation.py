@@ -22,6 +22,7 @@ from pizza_agent.domain.content import StaticContent
 from pizza_agent.domain.reply import Reply, sender_id
 from pizza_agent.domain.scores import StoryScore
 from pizza_agent.domain.tiers import capped, tier_for
+from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.organizer import Controls, Organizer, parse_command
 from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
 from pizza_agent.event.story_rule import Decision, decide
@@ -62,6 +63,7 @@ class Conversation:
         organizer: Organizer,
         controls: Controls,
         limiter: SenderRateLimiter,
+        alerts: Alerts | None = None,
     ) -> None:
         self.settings = settings
         self.llm = llm
@@ -70,6 +72,7 @@ class Conversation:
         self.organizer = organizer
         self.controls = controls
         self.limiter = limiter
+        self.alerts = alerts or Alerts()
         self._low_announced: set[tuple[str, str]] = set()
         # Weak: a participant's lock lives only while one of their messages holds it.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -109,9 +112,11 @@ class Conversation:
                 return await self._converse(sender, text)
             except LedgerBusy:
                 log.warning("ledger busy (another writer holds it): sender=%s asked to try again", sender_id(sender))
+                self.alerts.send("ledger_busy", "the ledger is busy: participants are asked to send again in a minute")
                 return Reply(self.content.message("ledger_busy"), "ledger_busy")
             except LedgerGone as exc:
                 log.critical("%s: no coupon is issued until an organizer restores it and restarts the agent", exc)
+                self.alerts.send("ledger_gone", "the ledger file is gone: no coupon is issued until it is restored")
                 return Reply(self.content.message("ledger_gone"), "ledger_gone")
 
     async def _converse(self, sender: str, text: str) -> Reply:
@@ -194,6 +199,9 @@ class Conversation:
                 pending.why if pending else "",
             )
             layers["review"] = review_id
+            waiting = await self.db.read(lambda ledger: ledger.reviews.count_waiting())
+            stories = "1 story waits" if waiting == 1 else f"{waiting} stories wait"
+            self.alerts.send("review_waiting", f"{stories} for the judges: send `review` or open the dashboard")
         await self._drop_held_story(sender)
         coupon = issued.coupon
         if coupon is not None and not issued.existing and score.source == "heuristic":
@@ -289,6 +297,10 @@ class Conversation:
         if level is not None and (tier, level) not in self._low_announced:
             self._low_announced.add((tier, level))
             log.warning("%s coupons %s: %d of %d left", tier, level, left, total)
+            self.alerts.send(
+                f"tier_{level}",
+                f"{tier} coupons {'ran out' if level == 'empty' else 'are low'}: {left} of {total} left",
+            )
 
     def _already(self, coupon: Coupon) -> Reply:
         if coupon.voided_at is not None:  # never repeat a dead code as if it were valid

@@ -22,6 +22,7 @@ from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent, StaticContentError
 from pizza_agent.domain.reply import Reply, sender_id
 from pizza_agent.domain.tiers import TIERS
+from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.judging import JudgesDesk
 from pizza_agent.event.rate_limit import SenderRateLimiter
 from pizza_agent.event.reply_times import ReplyTimes
@@ -84,16 +85,17 @@ def _duration(seconds: float) -> str:
 class Controls:
     """Pause and force: an organizer's switches, kept in the ledger across restarts."""
 
-    def __init__(self, ledger: LedgerWorker, llm: LLMService) -> None:
+    def __init__(self, ledger: LedgerWorker, llm: LLMService, alerts: Alerts | None = None) -> None:
         self._ledger = ledger
         self._llm = llm
+        self.alerts = alerts or Alerts()
         self.paused: str | None = None  # None: running; "" paused with the default message
         self._forced_until: float | None = None  # wall-clock end of the current force, as stored
 
     @classmethod
-    def load(cls, ledger: LedgerWorker, llm: LLMService) -> Controls:
+    def load(cls, ledger: LedgerWorker, llm: LLMService, alerts: Alerts | None = None) -> Controls:
         """Read the switches at start, before the event loop serves anyone (so directly, not on a thread)."""
-        controls = cls(ledger, llm)
+        controls = cls(ledger, llm, alerts)
         switches = ledger.ledger.controls
         pause = switches.get("pause")
         if pause is not None:
@@ -146,6 +148,7 @@ class Controls:
         self.paused = message
         await self._set("pause", json.dumps({"message": message}), by)
         log.warning("paused by organizer=%s: participants are told %r", sender_id(by), message or "(default message)")
+        self.alerts.send("paused", f"paused by {sender_id(by)}: no prompts, scoring or coupons until resume")
 
     async def resume(self, by: str) -> bool:
         was = self.paused is not None
@@ -153,6 +156,7 @@ class Controls:
         await self._set("pause", None, by)
         if was:
             log.warning("resumed by organizer=%s", sender_id(by))
+            self.alerts.send("resumed", f"resumed by {sender_id(by)}: prompts, scoring and coupons are back on")
         return was
 
     async def force(self, layer: str | None, minutes: float | None, by: str) -> None:
@@ -380,6 +384,7 @@ class Organizer:
             "ledger": stats,
             "replies": self.reply_times.summary() if self.reply_times else None,
             "replicas": await self.replicas() if self.replicas else None,
+            "alerts": self.controls.alerts.status(),
             "rate_limit": {
                 "refused": self.limiter.refused,
                 "dropped": self.limiter.dropped,

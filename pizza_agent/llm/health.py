@@ -98,6 +98,8 @@ class ProviderHealth:
         self._cooling = False
         self._silent_since = float("-inf")  # start of the latest attempt that ended with no answer at all
         self._silence_trial = False  # the one request let through to a provider that went silent
+        # Told ("tripped" | "recovered", detail) when the breaker opens or closes (organizer alerts).
+        self.on_change: list[Callable[[str, str], None]] = []
         self._rate_limits_in_a_row = 0
         self.latencies_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._percentiles: list[float] | None = None  # of latencies_ms, refreshed every few samples
@@ -230,6 +232,7 @@ class ProviderHealth:
                 "the probe" if admission.probe else "a call",
                 self.failures,
             )
+            _tell(self, "recovered", f"{'the probe' if admission.probe else 'a call'} answered")
 
     def record_failure(self, admission: Admission, error: str, latency_ms: float) -> None:
         self._finish(admission, latency_ms)
@@ -247,6 +250,7 @@ class ProviderHealth:
                 self.probe_interval,
                 error,
             )
+            _tell(self, "tripped", f"{self.failures} failures (last: {error})")
         elif admission.probe:
             log.warning(
                 "provider=%s probe failed (%s): still skipped, next probe in %gs", self.name, error, self.probe_interval
@@ -364,3 +368,12 @@ class ProviderHealth:
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def _tell(health: ProviderHealth, change: str, detail: str) -> None:
+    """The breaker opened or closed: tell the listeners (a listener's bug never breaks the provider layer)."""
+    for listener in health.on_change:
+        try:
+            listener(change, detail)
+        except Exception:
+            log.exception("provider=%s: a listener failed", health.name)

@@ -105,6 +105,7 @@ class WebApp:
         app.router.add_get("/static/{name}", self._static)
         app.router.add_get("/api/status", self._status)
         app.router.add_post("/api/control", self._control)
+        app.router.add_get("/api/reviews", self._reviews)
         app.router.add_get("/api/export.csv", self._export)
         app.router.add_post("/api/table/check", self._table_check)
         app.router.add_post("/api/table/redeem", self._table_redeem)
@@ -286,6 +287,10 @@ class WebApp:
         session: Session = request["session"]
         text = await self.organizer.run_as(session.name, command, args)
         return web.json_response({"result": text})
+
+    async def _reviews(self, request: web.Request) -> web.StreamResponse:
+        """The judges' queue, for organizers: each story whole (the page shows it as text, never markup)."""
+        return web.json_response({"waiting": await self.organizer.judges.waiting_as_data()})
 
     async def _export(self, request: web.Request) -> web.StreamResponse:
         coupons = await self.ledger.read(lambda ledger: ledger.coupons.all())

@@ -102,6 +102,7 @@ async function poll() {
     if (response.status === 401 || response.status === 403) { location.href = "/login"; return; }
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     render(await response.json());
+    await pollReviews();
     lastOk = Date.now();
     el("freshness").textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
@@ -110,6 +111,66 @@ async function poll() {
   } finally {
     setTimeout(poll, POLL_MS);
   }
+}
+
+// The story as text nodes, each suspected passage in a <mark>: never innerHTML, so a story's markup stays text.
+function markedStory(story, passages) {
+  const holder = document.createElement("p");
+  holder.className = "story";
+  const spans = [];
+  for (const passage of passages) {
+    let at = story.indexOf(passage);
+    while (passage && at >= 0) { spans.push([at, at + passage.length]); at = story.indexOf(passage, at + passage.length); }
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  let cursor = 0;
+  for (const [start, end] of spans) {
+    if (start < cursor) continue;
+    holder.append(document.createTextNode(story.slice(cursor, start)));
+    const mark = document.createElement("mark");
+    mark.textContent = story.slice(start, end);
+    holder.append(mark);
+    cursor = end;
+  }
+  holder.append(document.createTextNode(story.slice(cursor)));
+  return holder;
+}
+
+function renderReviews(waiting) {
+  el("reviews-count").textContent = `${waiting.length} waiting`;
+  const list = el("reviews");
+  list.replaceChildren();
+  for (const item of waiting) {
+    const entry = document.createElement("li");
+    entry.dataset.review = item.id;
+    const head = document.createElement("p");
+    head.textContent = `${item.id} · gave ${item.given_tier} (score ${item.given_score}) · judge's uncapped score ` +
+      `${item.judge_score} → ${item.judge_tier} · ${item.why} · participant ${item.participant}`;
+    const approve = document.createElement("button");
+    approve.textContent = "Approve";
+    approve.className = "approve";
+    approve.addEventListener("click", () => control("approve", item.id).then(pollReviews));
+    const reason = document.createElement("input");
+    reason.maxLength = 200;
+    reason.placeholder = "reason (optional)";
+    reason.className = "reason";
+    const reject = document.createElement("button");
+    reject.textContent = "Reject";
+    reject.className = "reject danger";
+    reject.addEventListener("click", () => control("reject", `${item.id} ${reason.value}`.trim()).then(pollReviews));
+    const row = document.createElement("div");
+    row.className = "row";
+    row.append(approve, reason, reject);
+    entry.append(head, markedStory(item.story, item.passages), row);
+    list.append(entry);
+  }
+}
+
+async function pollReviews() {
+  try {
+    const response = await fetch("/api/reviews", { cache: "no-store" });
+    if (response.ok) renderReviews((await response.json()).waiting);
+  } catch (error) { /* the status poll says the connection is lost */ }
 }
 
 async function control(command, args = "") {

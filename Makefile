@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 9100
 
-.PHONY: setup run test lint format chat provider drill bench bench-injection bench-mailbox bench-postgres dashboard-demo clean
+.PHONY: setup run test lint format chat provider drill bench bench-injection bench-precision bench-mailbox bench-postgres dashboard-demo clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@echo "Setting up $(VENV) from the pinned requirements (first time or after a requirements change, ~30 s)..."
@@ -44,6 +44,9 @@ bench: $(STAMP)
 
 bench-injection: $(STAMP)
 	$(PY) bench/injection.py
+
+bench-precision: $(STAMP)
+	$(PY) bench/precision.py
 
 bench-mailbox: $(STAMP)
 	$(PY) bench/mailbox.py

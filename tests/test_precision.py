@@ -8,10 +8,6 @@ gets a coupon at once and its fair tier once an organizer approves it.
 
 from __future__ import annotations
 
-import random
-import tomllib
-from pathlib import Path
-
 import pytest
 from conftest import settings_for
 from uagents_core.identity import Identity
@@ -22,25 +18,9 @@ from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.llm.injection_guard import inspect_story
 from pizza_agent.llm.tasks import ScoreTask
+from pizza_agent.rehearsal.precision_corpus import benign_stories
 
-DATA = Path(__file__).parent / "data"
 ORGANIZER = Identity.from_seed("precision-organizer", 0).address
-
-
-def benign_stories() -> list[tuple[str, str]]:
-    """(category, story): the written ones, and combinations of the fragments (deterministic)."""
-    doc = tomllib.loads((DATA / "benign_stories.toml").read_text())
-    stories = [(group["category"], text) for group in doc["stories"] for text in group["texts"]]
-    fragments = doc["fragments"][0]
-    rng = random.Random(300)
-    seen: set[str] = set()
-    while len(stories) < 330:
-        parts = [rng.choice(fragments["scenes"]), rng.choice(fragments["middles"]), rng.choice(fragments["endings"])]
-        text = " ".join(parts)
-        if text not in seen:
-            seen.add(text)
-            stories.append(("combined", text))
-    return stories
 
 
 STORIES = benign_stories()

@@ -191,3 +191,19 @@ async def test_a_voided_code_is_never_handed_out_again_as_valid(static_conversat
     again = await parts.conversation.handle("agent1voided", "I want pizza")
     assert again.outcome == "coupon_voided" and code not in again.text and again.code is None
     assert "voided by an organizer (shared on social media)" in again.text
+
+
+@pytest.mark.parametrize(
+    "story",
+    [
+        "深夜三時にやっとコードが動いて、審査員が来たときにはピザしか残っていなかった。でもデモは成功した。",
+        "深夜三点，我们的机器人点了三个披萨，修好了最后一个错误，然后在键盘上睡着了。第二天早上评委来了，我们的演示很成功。",
+    ],
+)
+async def test_a_chinese_or_japanese_story_is_scored_not_answered_with_a_prompt(static_conversation, story):
+    """Before: no spaces between words made a long story look like one word, and it got a prompt."""
+    reply = await static_conversation.conversation.handle("agent1cjk", story)
+    assert reply.outcome in ("coupon", "confirm_story"), reply.outcome
+    if reply.outcome == "confirm_story":
+        reply = await static_conversation.conversation.handle("agent1cjk", "yes")
+    assert reply.outcome == "coupon"

@@ -187,6 +187,9 @@ class StaticContent(BaseModel):
         """
         lowered = " ".join(text.lower().split())
         words = re.findall(r"\w+(?:'\w+)?", lowered)
+        ideographs = sum(1 for ch in lowered if 0x3040 <= ord(ch) <= 0x30FF or 0x4E00 <= ord(ch) <= 0x9FFF)
+        if ideographs:  # Chinese and Japanese put no spaces between words: about two characters a word
+            words = [w for w in words if not any(0x3040 <= ord(c) <= 0x9FFF for c in w)] + ["字"] * (ideographs // 2)
         sentences = len(re.findall(r"[.!?。！？]+(?=\s|$)", lowered))
         rhetorical = len(words) >= RHETORICAL_QUESTION_WORDS and sentences >= 2
         question = self.is_question(lowered, words) and not rhetorical

@@ -154,8 +154,8 @@ class LLMService:
            the whole story (the detect task), concurrently. A suspected story is also
            scored as written: that uncapped score is what an organizer's approval grants.
         2. What the detector quotes is cut too, and the rest scored again.
-        3. "Only instructions" (no coupon, asked again) only when the detector confirmed it:
-           nothing story-like is left once the parts it quoted are cut. Otherwise a
+        3. "Only instructions" (no coupon, asked again) only when the detector confirms the
+           pre-filter's suspicion: nothing story-like is left once the parts it quoted are cut. Otherwise a
            suspected story is scored on what is left (nothing left: the lowest score),
            capped at FLAGGED_SCORE_CAP; the conversation caps its tier and queues it for
            the judges. The heuristic never grants premium: it is capped at the tier below.
@@ -164,7 +164,7 @@ class LLMService:
         reasons = list(verdict.reasons)
         passages = [story[span.start : span.end].strip() for span in verdict.spans]
         text = verdict.cleaned if verdict.flagged else story
-        left = not self._nothing_left(text)
+        left = not verdict.flagged or not self._nothing_left(text)  # an unsuspected story is always scored
         calls = [self.score_chain.run(DetectTask(story), deadline)]
         if left:
             calls.append(self.score_chain.run(ScoreTask(text), deadline))
@@ -176,10 +176,10 @@ class LLMService:
         if detected.value.quotes:
             reasons.append("llm_detected")
             passages += detected.value.quotes
-            if self._nothing_left(remove_quotes(story, detected.value.quotes)):
-                return self._instructions_only(reasons, passages)
+            if verdict.flagged and self._nothing_left(remove_quotes(story, detected.value.quotes)):
+                return self._instructions_only(reasons, passages)  # suspected, and the detector confirms it
             before, text = text, remove_quotes(text, detected.value.quotes)
-            left = not self._nothing_left(text)
+            left = text == before or not self._nothing_left(text)
             if left and text != before:
                 scored = await self.score_chain.run(ScoreTask(text), deadline)
         if not left or scored is None:

@@ -271,7 +271,8 @@ async def test_no_token_or_a_wrong_one_gets_401_and_nothing_rendered(event, page
             assert answer.status == 401
 
 
-async def test_failed_logins_are_rate_limited_and_logged(event):
+async def test_failed_logins_are_slowed_and_logged_and_never_lock_the_right_token_out(event):
+    """Wrong tokens from one address are slowed (429) after five; the right token still logs in from it."""
     async with aiohttp.ClientSession() as http:
         statuses = []
         for i in range(7):
@@ -280,9 +281,9 @@ async def test_failed_logins_are_rate_limited_and_logged(event):
         async with http.post(
             f"{event.base}/login", data={"token": ORGANIZER_TOKEN, "name": "x"}, allow_redirects=False
         ) as answer:
-            assert answer.status == 429  # even the right token waits out the window
+            assert answer.status == 303  # the organizer is never locked out by someone else's guesses
     assert statuses == [401] * 5 + [429, 429]
-    assert event.agent.logs().count("web: failed login from 127.0.0.1") == 5
+    assert event.agent.logs().count("wrong token (login) from 127.0.0.1") >= 5
 
 
 async def test_the_vendor_token_opens_the_table_and_nothing_else(event, page):

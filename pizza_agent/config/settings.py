@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlparse
+from urllib.parse import quote, unquote, urlparse
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -30,11 +30,36 @@ from pydantic import (
 )
 
 from pizza_agent.config.addresses import canonical_agent_address
+from pizza_agent.config.token_strength import MAKE_A_TOKEN, guessable
 
 MIN_WEB_TOKEN_CHARS = 16
 MIN_COUPON_SECRET_CHARS = 16
 # The checkout: pizza_agent/config/settings.py -> three levels up.
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+def url_password(url: str) -> str:
+    """The password of a `scheme://user:password@host/...` URL as written (everything up to the last @)."""
+    rest = url.split("://", 1)[-1]
+    userinfo, at, _ = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return ""
+    return userinfo.split(":", 1)[1]
+
+
+def mask_url(url: str) -> str:
+    """The URL for people and logs: its password (up to the last @) replaced by ***."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in userinfo else f"{scheme}://{user}@{host}"
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: reachable from this machine only."""
+    return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
 def _comma_list(value: Any) -> Any:
@@ -166,6 +191,12 @@ class Settings(BaseModel):
     vendor_token: SecretStr = Field(SecretStr(""), alias="VENDOR_TOKEN")
     dashboard_port: int = Field(8080, alias="DASHBOARD_PORT", ge=0, le=65535)
     dashboard_host: str = Field("127.0.0.1", alias="DASHBOARD_HOST")
+    # A dashboard session unused this long is closed (besides the 12 h limit).
+    dashboard_idle_minutes: float = Field(60.0, alias="DASHBOARD_IDLE_MINUTES", gt=0)
+    # TLS for the dashboard: needed (or DASHBOARD_INSECURE=1) when DASHBOARD_HOST is not loopback.
+    dashboard_tls_cert: Path | None = Field(None, alias="DASHBOARD_TLS_CERT")
+    dashboard_tls_key: Path | None = Field(None, alias="DASHBOARD_TLS_KEY")
+    dashboard_insecure: bool = Field(False, alias="DASHBOARD_INSECURE")
     coupon_qr: bool = Field(True, alias="COUPON_QR")
     agent_name: str = Field("pizza-agent", alias="AGENT_NAME", min_length=1)
     agent_seed: SecretStr = Field(SecretStr(""), alias="AGENT_SEED")
@@ -224,12 +255,13 @@ class Settings(BaseModel):
 
     @field_validator("dashboard_token", "vendor_token")
     @classmethod
-    def _token_long_enough(cls, value: SecretStr) -> SecretStr:
-        if value.get_secret_value() and len(value.get_secret_value()) < MIN_WEB_TOKEN_CHARS:
-            raise ValueError(
-                f"must be at least {MIN_WEB_TOKEN_CHARS} characters "
-                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe())')"
-            )
+    def _token_hard_to_guess(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value()
+        if token and len(token) < MIN_WEB_TOKEN_CHARS:
+            raise ValueError(f"must be at least {MIN_WEB_TOKEN_CHARS} characters: make one with {MAKE_A_TOKEN}")
+        problem = guessable(token) if token else None
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("asi1_base_url")
@@ -253,7 +285,37 @@ class Settings(BaseModel):
         url = value.get_secret_value()
         if url and not url.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql://user:password@host:port/database URL (or blank: SQLite)")
+        password = url_password(url)
+        if password and "@" in password:  # the last @ ends the password: an earlier one is part of it
+            raise ValueError(
+                f"{mask_url(url)}: the password holds a raw @; write it as %40 (percent-encode the password)"
+            )
+        if password and re.search(r"%(?![0-9A-Fa-f]{2})", password):
+            raise ValueError(f"{mask_url(url)}: the password holds a % not followed by two hex digits; write % as %25")
         return value
+
+    @model_validator(mode="after")
+    def _dashboard_off_loopback_needs_tls(self) -> Settings:
+        if not self.dashboard_token.get_secret_value():
+            return self
+        if bool(self.dashboard_tls_cert) != bool(self.dashboard_tls_key):
+            raise ValueError("DASHBOARD_TLS_CERT and DASHBOARD_TLS_KEY go together: set both, or neither")
+        for name, path in (
+            ("DASHBOARD_TLS_CERT", self.dashboard_tls_cert),
+            ("DASHBOARD_TLS_KEY", self.dashboard_tls_key),
+        ):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name}={path} is not a file")
+        if not is_loopback(self.dashboard_host) and not self.dashboard_tls_cert and not self.dashboard_insecure:
+            raise ValueError(
+                f"DASHBOARD_HOST={self.dashboard_host} would send tokens and cookies over the venue's network in "
+                "clear text: set DASHBOARD_TLS_CERT and DASHBOARD_TLS_KEY, or DASHBOARD_INSECURE=1 to accept that"
+            )
+        return self
+
+    @property
+    def dashboard_tls(self) -> bool:
+        return self.dashboard_tls_cert is not None
 
     @model_validator(mode="after")
     def _replicas_share_their_secrets(self) -> Settings:
@@ -310,7 +372,7 @@ class Settings(BaseModel):
         url = self.ledger_url.get_secret_value()
         if not url:
             return str(self.ledger_path)
-        return re.sub(r"://([^:@/]+):[^@/]*@", r"://\1:***@", url)
+        return mask_url(url)
 
     @property
     def peers_dir(self) -> Path:
@@ -336,7 +398,11 @@ class Settings(BaseModel):
             self.vendor_token,
             self.alert_webhook_url,
         ]
-        return [v.get_secret_value() for v in values if v.get_secret_value()]
+        found = [v.get_secret_value() for v in values if v.get_secret_value()]
+        password = url_password(self.ledger_url.get_secret_value())
+        if password:  # the database password as written, decoded and encoded: none may reach a log line
+            found += sorted({password, unquote(password), quote(unquote(password), safe="")} - {""}, key=len)
+        return found
 
     def redact(self, text: str) -> str:
         """`text` with every configured secret replaced by *** (for a line a person will read)."""

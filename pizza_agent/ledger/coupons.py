@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pizza_agent.domain.spreadsheet import safe_row
 from pizza_agent.domain.tiers import TIERS
 from pizza_agent.ledger.conversation_state import touch_participant
 from pizza_agent.ledger.database import Database
@@ -269,18 +270,20 @@ class CouponBook:
             writer.writerow(EXPORT_COLUMNS)
             for c in rows:
                 writer.writerow(
-                    [
-                        c.code,
-                        c.address,
-                        c.tier,
-                        c.score,
-                        c.score_source,
-                        int(c.flagged),
-                        _iso(c.issued_at),
-                        _iso(c.redeemed_at),
-                        _iso(c.voided_at),
-                        c.void_reason or "",
-                    ]
+                    safe_row(
+                        [
+                            c.code,
+                            c.address,
+                            c.tier,
+                            c.score,
+                            c.score_source,
+                            int(c.flagged),
+                            _iso(c.issued_at),
+                            _iso(c.redeemed_at),
+                            _iso(c.voided_at),
+                            c.void_reason or "",
+                        ]
+                    )
                 )
         return len(rows)
 

@@ -69,7 +69,7 @@ class PgConnection:
         self._next_reconnect = 0.0
         try:
             self._conn = self._connect(CONNECT_TIMEOUT_SECONDS)
-        except psycopg.OperationalError as exc:  # the one line a person needs, not a traceback
+        except psycopg.Error as exc:  # the one line a person needs, not a traceback
             raise LedgerUnreachable(_first_line(exc)) from None
 
     def _connect(self, timeout: int) -> psycopg.Connection[Any]:

@@ -165,14 +165,15 @@ class LLMService:
         passages = [story[span.start : span.end].strip() for span in verdict.spans]
         text = verdict.cleaned if verdict.flagged else story
         left = not verdict.flagged or not self._nothing_left(text)  # an unsuspected story is always scored
-        calls = [self.score_chain.run(DetectTask(story), deadline)]
-        if left:
-            calls.append(self.score_chain.run(ScoreTask(text), deadline))
+        # The score first: when a provider is being probed, the one probe is the call the participant needs.
+        calls = [self.score_chain.run(ScoreTask(text), deadline)] if left else []
+        calls.append(self.score_chain.run(DetectTask(story), deadline))
         if verdict.flagged:
             calls.append(self.score_chain.run(ScoreTask(story), deadline))  # the whole story, for the judges
-        detected, *scores = await asyncio.gather(*calls)
-        scored = scores[0] if left else None
-        full = scores[-1] if verdict.flagged else scored
+        results = await asyncio.gather(*calls)
+        scored = results[0] if left else None
+        detected = results[1] if left else results[0]
+        full = results[-1] if verdict.flagged else scored
         if detected.value.quotes:
             reasons.append("llm_detected")
             passages += detected.value.quotes

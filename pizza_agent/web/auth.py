@@ -1,27 +1,44 @@
-"""Who may see what: two tokens, two roles, sessions in HttpOnly cookies, and a login rate limit.
+"""Who may see what: two tokens, two roles, sessions in HttpOnly cookies, and one guard for every guess.
 
 The organizer's token (DASHBOARD_TOKEN) opens everything; the vendor's
 (VENDOR_TOKEN) opens the food-table page and nothing else. A login sets a
-random session id in an HttpOnly, SameSite=Strict cookie; the token itself
-never travels again, and is never stored in the browser. Scripts (Prometheus)
-may send `Authorization: Bearer <token>` instead. Tokens are compared in
-constant time. Failed logins are limited per client address and logged.
+random session id in an HttpOnly, SameSite=Strict cookie (Secure with TLS); the
+token itself never travels again, and is never stored in the browser. Scripts
+(Prometheus) may send `Authorization: Bearer <token>` instead.
+
+`TokenGuard` sees every token presented, by the login form and by a Bearer
+header alike, and counts a wrong one at once (no await between the decision
+and the count, so parallel attempts cannot race past it). Past
+FAILED_LOGINS_ALLOWED wrong tokens in the window a client is *slowed*, not
+locked out: its wrong guesses wait and get 429, while the right token is
+accepted from anywhere at any time, so nobody can lock an organizer out by
+guessing from the same NAT. The guard forgets a client by age and holds at most
+MAX_TRACKED_CLIENTS, so memory and the cost of a failure stay bounded.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 import secrets
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
+log = logging.getLogger("pizza.web")
+
 SESSION_SECONDS = 12 * 3600
-MAX_SESSIONS = 1000
+# Sessions kept per role: the vendor's logins can never push an organizer's out.
+MAX_SESSIONS = {"organizer": 200, "vendor": 1000}
 FAILED_LOGINS_ALLOWED = 5
 FAILED_LOGIN_WINDOW_SECONDS = 300.0
+MAX_TRACKED_CLIENTS = 20_000
+# A limited client's wrong guess waits this long before its 429 (at most SLOWED_AT_ONCE wait at once).
+SLOW_DOWN_SECONDS = 1.0
+SLOWED_AT_ONCE = 64
 NAME_MAX_CHARS = 40
 
 
@@ -30,11 +47,12 @@ class Role(Enum):
     VENDOR = "vendor"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Session:
     role: Role
     name: str  # who, for the log of every control ("dashboard:<name>")
     expires: float
+    last_seen: float = 0.0
 
 
 class Tokens:
@@ -54,62 +72,119 @@ class Tokens:
         return None
 
 
-class Sessions:
-    """Random session ids -> Session; bounded (the oldest go first), each for SESSION_SECONDS."""
+@dataclass
+class _Failures:
+    times: list[float] = field(default_factory=list)
+    total: int = 0
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+
+@dataclass(frozen=True)
+class Presented:
+    """What a presented token was: its role, or a wrong one (and whether its client is being slowed)."""
+
+    role: Role | None
+    slowed: bool = False
+    retry_after: float = 0.0
+
+
+class TokenGuard:
+    def __init__(self, tokens: Tokens, clock: Callable[[], float] = time.monotonic) -> None:
+        self.tokens = tokens
         self._clock = clock
-        self._by_id: OrderedDict[str, Session] = OrderedDict()
+        self._failures: OrderedDict[str, _Failures] = OrderedDict()
+        self._slowing = 0
+        self.refused = 0
+
+    def present(self, client: str, token: str, how: str) -> Presented:
+        """Synchronous on purpose: a wrong token is counted before the caller awaits anything."""
+        role = self.tokens.role_of(token)
+        if role is not None:
+            return Presented(role)
+        now = self._clock()
+        self._forget_old(now)
+        failures = self._failures.pop(client, None) or _Failures()
+        failures.times = [t for t in failures.times if t > now - FAILED_LOGIN_WINDOW_SECONDS]
+        failures.times.append(now)
+        failures.total += 1
+        self._failures[client] = failures  # most recent last: the oldest are forgotten first
+        self.refused += 1
+        slowed = len(failures.times) > FAILED_LOGINS_ALLOWED
+        if not slowed or failures.total & (failures.total - 1) == 0:  # the first ones, then 2^n-th
+            log.warning(
+                "web: wrong token (%s) from %s: %d in the last %.0f s%s",
+                how,
+                client,
+                len(failures.times),
+                FAILED_LOGIN_WINDOW_SECONDS,
+                ", slowed down" if slowed else "",
+            )
+        retry = failures.times[0] + FAILED_LOGIN_WINDOW_SECONDS - now if slowed else 0.0
+        return Presented(None, slowed, max(0.0, retry))
+
+    async def slow_down(self) -> None:
+        """Hold a limited client's wrong guess a moment (bounded: past SLOWED_AT_ONCE, answer at once)."""
+        if self._slowing >= SLOWED_AT_ONCE:
+            return
+        self._slowing += 1
+        try:
+            await asyncio.sleep(SLOW_DOWN_SECONDS)
+        finally:
+            self._slowing -= 1
+
+    @property
+    def tracked(self) -> int:
+        return len(self._failures)
+
+    def _forget_old(self, now: float) -> None:
+        # Amortised O(1): the dict is ordered by last failure, so the stale ones are at its front.
+        while self._failures:
+            oldest_client, oldest = next(iter(self._failures.items()))
+            if oldest.times and oldest.times[-1] > now - FAILED_LOGIN_WINDOW_SECONDS:
+                break
+            del self._failures[oldest_client]
+        while len(self._failures) >= MAX_TRACKED_CLIENTS:
+            self._failures.popitem(last=False)
+
+
+class Sessions:
+    """Random session ids -> Session, bounded per role (a role's oldest go first), each for SESSION_SECONDS
+    and closed after `idle_seconds` unused."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, idle_seconds: float = 3600.0) -> None:
+        self._clock = clock
+        self.idle_seconds = idle_seconds
+        self._by_role: dict[Role, OrderedDict[str, Session]] = {role: OrderedDict() for role in Role}
 
     def open(self, role: Role, name: str) -> str:
-        while len(self._by_id) >= MAX_SESSIONS:
-            self._by_id.popitem(last=False)
+        sessions = self._by_role[role]
+        while len(sessions) >= MAX_SESSIONS[role.value]:
+            sessions.popitem(last=False)
         session_id = secrets.token_urlsafe(32)
-        self._by_id[session_id] = Session(role, clean_name(name, role), self._clock() + SESSION_SECONDS)
+        now = self._clock()
+        sessions[session_id] = Session(role, clean_name(name, role), now + SESSION_SECONDS, now)
         return session_id
 
     def get(self, session_id: str | None) -> Session | None:
         if not session_id:
             return None
-        session = self._by_id.get(session_id)
-        if session is None or session.expires < self._clock():
-            self._by_id.pop(session_id, None)
-            return None
-        return session
+        now = self._clock()
+        for sessions in self._by_role.values():
+            session = sessions.get(session_id)
+            if session is None:
+                continue
+            if session.expires < now or now - session.last_seen > self.idle_seconds:
+                del sessions[session_id]
+                return None
+            session.last_seen = now
+            return session
+        return None
 
     def close(self, session_id: str | None) -> None:
-        if session_id:
-            self._by_id.pop(session_id, None)
+        for sessions in self._by_role.values():
+            sessions.pop(session_id or "", None)
 
 
 def clean_name(name: str, role: Role) -> str:
     """A display name for logs: printable, short, never empty."""
     kept = "".join(ch for ch in name if ch.isalnum() or ch in " ._-@").strip()[:NAME_MAX_CHARS]
     return kept or role.value
-
-
-class LoginLimiter:
-    """At most FAILED_LOGINS_ALLOWED failures per client in FAILED_LOGIN_WINDOW_SECONDS."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
-
-    def blocked(self, client: str) -> float:
-        """Seconds until this client may try again (0: now)."""
-        failures = self._recent(client)
-        if len(failures) < FAILED_LOGINS_ALLOWED:
-            return 0.0
-        return max(0.0, failures[0] + FAILED_LOGIN_WINDOW_SECONDS - self._clock())
-
-    def failed(self, client: str) -> None:
-        self._recent(client).append(self._clock())
-        if len(self._failures) > 10_000:  # bounded: forget clients with nothing recent
-            for key in [k for k, v in self._failures.items() if not v]:
-                del self._failures[key]
-
-    def _recent(self, client: str) -> deque[float]:
-        failures = self._failures.setdefault(client, deque(maxlen=FAILED_LOGINS_ALLOWED))
-        while failures and failures[0] < self._clock() - FAILED_LOGIN_WINDOW_SECONDS:
-            failures.popleft()
-        return failures

@@ -26,6 +26,7 @@ import csv
 import io
 import json
 import logging
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -36,12 +37,14 @@ from aiohttp import web
 
 from pizza_agent.config.settings import Settings
 from pizza_agent.domain.reply import sender_id
+from pizza_agent.domain.spreadsheet import safe_row
 from pizza_agent.event.organizer import DASHBOARD_COMMANDS, Organizer
 from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.errors import LedgerBusy, LedgerUnreachable
 from pizza_agent.ledger.redemption import CodeCheck, CodeState, check_code, redeem_code
 from pizza_agent.ledger.worker import LedgerWorker
-from pizza_agent.web.auth import LoginLimiter, Role, Session, Sessions, Tokens
+from pizza_agent.web.auth import Role, Session, Sessions, TokenGuard, Tokens
 from pizza_agent.web.metrics import EventMetrics
 
 log = logging.getLogger("pizza.web")
@@ -84,8 +87,8 @@ class WebApp:
         self.ledger = ledger
         self.signer = signer
         self.tokens = Tokens(settings.dashboard_token.get_secret_value(), settings.vendor_token.get_secret_value())
-        self.sessions = Sessions(clock)
-        self.logins = LoginLimiter(clock)
+        self.sessions = Sessions(clock, idle_seconds=settings.dashboard_idle_minutes * 60)
+        self.guard = TokenGuard(self.tokens, clock)
         self.metrics = EventMetrics()
         self.metrics.watch(organizer.llm, reply_times)
         self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY_KEPT)
@@ -95,7 +98,7 @@ class WebApp:
 
     # --- the app --------------------------------------------------------------------------------
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._auth], client_max_size=MAX_BODY_BYTES)
+        app = web.Application(middlewares=[self._errors, self._auth], client_max_size=MAX_BODY_BYTES)
         app.on_response_prepare.append(self._headers)
         app.router.add_get("/login", self._login_page)
         app.router.add_post("/login", self._login)
@@ -115,12 +118,15 @@ class WebApp:
     async def start(self) -> WebApp:
         self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.dashboard_host, self.settings.dashboard_port)
+        site = web.TCPSite(
+            self._runner, self.settings.dashboard_host, self.settings.dashboard_port, ssl_context=self._tls()
+        )
         await site.start()
         self.port = self._runner.addresses[0][1]  # the port bound (0 asks the system for a free one)
         self._sampler = asyncio.get_running_loop().create_task(self._sample_forever())
         log.warning(
-            "dashboard on http://%s:%d/ (organizers), food-table page on /table%s",
+            "dashboard on %s://%s:%d/ (organizers), food-table page on /table%s",
+            "https" if self.settings.dashboard_tls else "http",
             self.settings.dashboard_host,
             self.port,
             "" if self.settings.vendor_token.get_secret_value() else " (no VENDOR_TOKEN: organizers only)",
@@ -135,7 +141,36 @@ class WebApp:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    def _tls(self) -> ssl.SSLContext | None:
+        if not self.settings.dashboard_tls:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(str(self.settings.dashboard_tls_cert), str(self.settings.dashboard_tls_key))
+        return context
+
     # --- middleware -----------------------------------------------------------------------------
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Never a traceback to a client: the ledger in trouble is a 503 with a message, a bug a 500, one line each."""
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except (LedgerBusy, LedgerUnreachable) as exc:
+            log.warning(
+                "web: 503 %s %s: the ledger is busy or unreachable (%s)",
+                request.method,
+                request.path,
+                type(exc).__name__,
+            )
+            return web.json_response(
+                {"error": "the coupon book is busy or unreachable: try again in a minute"}, status=503
+            )
+        except Exception as exc:  # a bug: one line, no traceback in the answer
+            log.error("web: 500 %s %s: %s: %s", request.method, request.path, type(exc).__name__, str(exc)[:200])
+            return web.json_response({"error": "something went wrong on the agent's side"}, status=500)
+
     @staticmethod
     async def _headers(request: web.Request, response: web.StreamResponse) -> None:
         """Every response, errors and redirects included."""
@@ -146,7 +181,7 @@ class WebApp:
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in PUBLIC:
             return await handler(request)
-        session = self._session(request)
+        session = await self._session(request)
         if session is None:
             log.info("web: 401 %s %s from %s", request.method, request.path, _client(request))
             raise _refuse(401, "log in first", request)
@@ -160,15 +195,19 @@ class WebApp:
         request["session"] = session
         return await handler(request)
 
-    def _session(self, request: web.Request) -> Session | None:
+    async def _session(self, request: web.Request) -> Session | None:
         session = self.sessions.get(request.cookies.get(COOKIE))
         if session is not None:
             return session
         authorization = request.headers.get("Authorization", "")
-        if authorization.startswith("Bearer "):
-            role = self.tokens.role_of(authorization.removeprefix("Bearer ").strip())
-            if role is not None:
-                return Session(role, "bearer", float("inf"))
+        if not authorization.startswith("Bearer "):
+            return None
+        presented = self.guard.present(_client(request), authorization.removeprefix("Bearer ").strip()[:512], "bearer")
+        if presented.role is not None:
+            return Session(presented.role, "bearer", float("inf"))
+        if presented.slowed:
+            await self.guard.slow_down()
+            raise _refuse(429, f"too many wrong tokens; try again in {presented.retry_after:.0f} s", request)
         return None
 
     # --- logging in -----------------------------------------------------------------------------
@@ -177,24 +216,32 @@ class WebApp:
 
     async def _login(self, request: web.Request) -> web.StreamResponse:
         client = _client(request)
-        wait = self.logins.blocked(client)
-        if wait:
-            log.warning("web: login refused from %s: too many failed attempts (%.0fs left)", client, wait)
-            raise _refuse(429, f"too many failed logins; try again in {wait:.0f} s", request)
+        if _cross_site(request):  # a page elsewhere posting here: refused, and never counted as a guess
+            log.warning("web: cross-site login post refused from %s (origin %s)", client, request.headers.get("Origin"))
+            raise _refuse(403, "log in from the dashboard's own page", request)
         form = await request.post()
         token = str(form.get("token", ""))[:512]
         name = str(form.get("name", ""))
-        role = self.tokens.role_of(token)
-        if role is None:
-            self.logins.failed(client)
-            log.warning("web: failed login from %s", client)
+        presented = self.guard.present(client, token, "login")  # counted before anything else is awaited
+        if presented.role is None:
+            if presented.slowed:
+                await self.guard.slow_down()
+                raise _refuse(429, f"too many wrong tokens; try again in {presented.retry_after:.0f} s", request)
             raise _refuse(401, "wrong token", request)
-        session_id = self.sessions.open(role, name)
+        session_id = self.sessions.open(presented.role, name)
         session = self.sessions.get(session_id)
         assert session is not None
-        log.warning("web: %s %r logged in from %s", role.value, session.name, client)
-        response = web.HTTPSeeOther("/" if role is Role.ORGANIZER else "/table")
-        response.set_cookie(COOKIE, session_id, httponly=True, samesite="Strict", path="/", max_age=12 * 3600)
+        log.warning("web: %s %r logged in from %s", presented.role.value, session.name, client)
+        response = web.HTTPSeeOther("/" if presented.role is Role.ORGANIZER else "/table")
+        response.set_cookie(
+            COOKIE,
+            session_id,
+            httponly=True,
+            samesite="Strict",
+            path="/",
+            max_age=12 * 3600,
+            secure=self.settings.dashboard_tls,
+        )
         raise response
 
     async def _logout(self, request: web.Request) -> web.StreamResponse:
@@ -299,16 +346,18 @@ class WebApp:
         writer.writerow(["code", "participant", "tier", "score", "flagged", "issued_at", "redeemed_at", "voided_at"])
         for c in coupons:
             writer.writerow(
-                [
-                    c.code,
-                    sender_id(c.address),
-                    c.tier,
-                    c.score,
-                    int(c.flagged),
-                    _iso(c.issued_at),
-                    _iso(c.redeemed_at),
-                    _iso(c.voided_at),
-                ]
+                safe_row(
+                    [
+                        c.code,
+                        sender_id(c.address),
+                        c.tier,
+                        c.score,
+                        int(c.flagged),
+                        _iso(c.issued_at),
+                        _iso(c.redeemed_at),
+                        _iso(c.voided_at),
+                    ]
+                )
             )
         session: Session = request["session"]
         log.warning("organizer=dashboard:%s exported %d coupons (CSV download)", session.name, len(coupons))
@@ -377,9 +426,11 @@ def _refuse(status: int, message: str, request: web.Request) -> web.HTTPExceptio
 async def _json(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise _refuse(400, "the body is not JSON", request) from None
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested past Python's limit
+        log.warning("web: 400 %s %s from %s: the body is not JSON", request.method, request.path, _client(request))
+        raise _refuse(400, "the body is not JSON (or nested too deeply)", request) from None
     if not isinstance(body, dict):
+        log.warning("web: 400 %s %s from %s: not a JSON object", request.method, request.path, _client(request))
         raise _refuse(400, "the body must be a JSON object", request)
     return body
 
@@ -405,6 +456,17 @@ def _table_view(checked: CodeCheck, *, redeemed_now: bool) -> dict[str, Any]:
     if checked.state is CodeState.VOIDED:
         return {"colour": "red", "headline": "VOIDED: DO NOT SERVE", "tier": tier, "state": "voided"}
     return {"colour": "red", "headline": "NOT A VALID CODE", "tier": None, "state": "invalid"}
+
+
+def _cross_site(request: web.Request) -> bool:
+    """A browser says where a post comes from: Sec-Fetch-Site, else Origin. Neither: not a browser (curl)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    return origin.split("://", 1)[-1] != request.host
 
 
 def _client(request: web.Request) -> str:

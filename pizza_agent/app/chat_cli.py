@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+from uagents_core.identity import Identity
 
 from pizza_agent.client.chat_client import AgentRef, ChatClient
 from pizza_agent.config.settings import ConfigError, load_settings
@@ -41,6 +42,9 @@ async def converse(args: argparse.Namespace) -> int:
     logging.getLogger("stamina").setLevel(logging.ERROR)
     settings = load_settings()
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
+    if args.whoami:  # the address comes from the seed alone: no agent needs to run (to configure one)
+        print(Identity.from_seed(client_seed(args.seed, data_dir), 0).address)
+        return 0
     if args.agent:
         agent = AgentRef(args.agent, f"http://127.0.0.1:{args.port or settings.agent_port}/submit")
     else:
@@ -51,9 +55,6 @@ async def converse(args: argparse.Namespace) -> int:
             return 1
     client = ChatClient(client_seed(args.seed, data_dir), agent, data_dir / "peers")
     async with client:
-        if args.whoami:
-            print(client.address)
-            return 0
         if args.message:
             return await one_shot(client, " ".join(args.message), args.timeout)
         return await interactive(client, args.timeout)

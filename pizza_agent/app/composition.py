@@ -291,7 +291,7 @@ def _replicas_resource(agent: Agent, parts: EventParts, lease: ActiveLease) -> R
     lease.on_takeover.append(parts.controls.refresh)
     lease.on_takeover.append(spend_so_far)
     if settings.agent_mode is AgentMode.LOCAL:
-        serve_only_while(agent, lease.is_active)
+        serve_only_while(agent, lease.may_answer)
 
         def list_endpoints(endpoints: list[str]) -> None:
             info = {"address": agent.address, "endpoint": endpoints[0], "endpoints": endpoints}

@@ -27,7 +27,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from pizza_agent.config.data_dir import is_locked, lock_name
-from pizza_agent.config.settings import PROJECT_DIR, AgentMode, ConfigError, Settings, load_settings
+from pizza_agent.config.settings import PROJECT_DIR, AgentMode, ConfigError, Settings, is_loopback, load_settings
 from pizza_agent.domain.content import StaticContent, StaticContentError
 from pizza_agent.ledger.errors import LedgerUnreachable
 from pizza_agent.ledger.postgres import server_facts
@@ -196,6 +196,7 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
         report.block("port", f"port {settings.agent_port} is in use; set AGENT_PORT to a free port")
     if settings.agent_mode is AgentMode.AGENTVERSE:
         check_agentverse(report, settings)
+    check_dashboard(report, settings)
 
     async def both() -> list[tuple[bool, str]]:
         return list(await asyncio.gather(ping("openai", settings, timeout), ping("asi1", settings, timeout)))
@@ -232,6 +233,24 @@ def check_data_dir(report: Report, settings: Settings) -> str | None:
     else:
         report.ok("data directory", f"{data} writable, no agent running on it")
     return holder
+
+
+def check_dashboard(report: Report, settings: Settings) -> None:
+    """Where the dashboard listens, and whether tokens cross the network encrypted."""
+    if not settings.dashboard_token.get_secret_value():
+        report.ok("dashboard", "off (no DASHBOARD_TOKEN)")
+        return
+    scheme = "https" if settings.dashboard_tls else "http"
+    where = f"{scheme}://{settings.dashboard_host}:{settings.dashboard_port}/"
+    if settings.dashboard_tls:
+        report.ok("dashboard", f"{where} (TLS: {settings.dashboard_tls_cert})")
+    elif is_loopback(settings.dashboard_host):
+        report.ok("dashboard", f"{where} (this machine only)")
+    else:
+        report.warn(
+            "dashboard",
+            f"{where} without TLS (DASHBOARD_INSECURE=1): tokens and cookies cross the network in clear text",
+        )
 
 
 def check_agentverse(report: Report, settings: Settings) -> None:

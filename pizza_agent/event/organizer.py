@@ -27,6 +27,7 @@ from pizza_agent.event.judging import JudgesDesk
 from pizza_agent.event.rate_limit import SenderRateLimiter
 from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.errors import LedgerBusy, LedgerUnreachable
 from pizza_agent.ledger.redemption import CodeCheck, CodeState, check_code, when
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.service import LLMService
@@ -90,6 +91,8 @@ class Controls:
         self._llm = llm
         self.alerts = alerts or Alerts()
         self.paused: str | None = None  # None: running; "" paused with the default message
+        # Switches set while the ledger was away: held here, written when it answers again.
+        self._unsaved: dict[str, tuple[str | None, str]] = {}
         self._forced_until: float | None = None  # wall-clock end of the current force, as stored
 
     @classmethod
@@ -120,6 +123,8 @@ class Controls:
         replicas/notifications.py), every half minute in case a notification was lost,
         and when this replica takes over the mailbox. Applies and logs only what changed.
         """
+        if not await self.save_unsaved():
+            return  # what this replica holds is newer than what the ledger says
         pause = await self._ledger.read(lambda ledger: ledger.controls.get("pause"))
         paused = None if pause is None else json.loads(pause).get("message", "")
         force = await self._ledger.read(lambda ledger: ledger.controls.get("force"))
@@ -142,7 +147,19 @@ class Controls:
         )
 
     async def _set(self, name: str, value: str | None, by: str) -> None:
-        await self._ledger.write(lambda ledger: ledger.controls.set(name, value, by))
+        self._unsaved[name] = (value, by)
+        await self.save_unsaved()
+
+    async def save_unsaved(self) -> bool:
+        """Write the switches set while the ledger was away; True when none is left to write."""
+        for name, (value, by) in list(self._unsaved.items()):
+            try:
+                await self._ledger.write(lambda ledger, n=name, v=value, b=by: ledger.controls.set(n, v, b))
+            except (LedgerBusy, LedgerUnreachable):
+                log.warning("the ledger is away: %s is held in memory and written when it is back", name)
+                return False
+            self._unsaved.pop(name, None)
+        return True
 
     async def pause(self, message: str, by: str) -> None:
         self.paused = message
@@ -372,8 +389,12 @@ class Organizer:
     async def status_data(self) -> dict[str, object]:
         llm = self.llm.status()
         caps = self.settings.tier_caps
-        stats = await self.ledger.read(lambda ledger: ledger.coupons.stats(caps))
-        stats["ledger_file_ok"] = await self.ledger.read(lambda ledger: ledger.identity_ok())
+        try:
+            stats = await self.ledger.read(lambda ledger: ledger.coupons.stats(caps))
+            stats["ledger_file_ok"] = await self.ledger.read(lambda ledger: ledger.identity_ok())
+            stats["reachable"] = True
+        except (LedgerBusy, LedgerUnreachable):
+            stats = unreachable_stats()
         return {
             **llm,
             "verdict": self._verdict(llm, stats),
@@ -393,6 +414,8 @@ class Organizer:
         }
 
     def _verdict(self, llm: dict[str, object], stats: dict[str, object]) -> str:
+        if not stats["reachable"]:
+            return "serving everyone: no — the ledger is unreachable: participants are told to send again in a minute"
         if self.controls.paused is not None:
             told = self.controls.paused or self.content.message("paused")
             return f"serving everyone: paused — participants are told: {told}"
@@ -461,6 +484,25 @@ class Organizer:
         usage = ", ".join(f"{k}={v}" for k, v in s["layer_usage"].items()) or "none yet"  # type: ignore[union-attr]
         lines.append(f"layers used: {usage}")
         return "\n".join(lines)
+
+
+def unreachable_stats() -> dict[str, object]:
+    """What status shows while the ledger does not answer: nothing it would have to make up."""
+    unknown: dict[str, object] = {tier: None for tier in TIERS}
+    return {
+        "reachable": False,
+        "ledger_file_ok": True,
+        "left": unknown,
+        "coupons_issued": {tier: 0 for tier in TIERS},
+        "coupons_redeemed_by_tier": {},
+        "coupons_redeemed": 0,
+        "coupons_voided": 0,
+        "participants": 0,
+        "flagged": 0,
+        "rescore_waiting": 0,
+        "reviews_waiting": 0,
+        "pool_left": {},
+    }
 
 
 def _provider_line(health: dict, spend: dict | None = None) -> str:

@@ -106,11 +106,18 @@ class ActiveLease:
         self._task: asyncio.Task[None] | None = None
         self._started_at = time.time()
         self._last_renewed = 0.0  # monotonic, by this replica
+        # The database did not answer the last heartbeat: no replica can take the lease meanwhile.
+        self.database_down = False
 
     # --- what the mailbox client asks before each poll (the local endpoint before each message) --
     def is_active(self) -> bool:
         """Active and renewed within the failover window: otherwise another replica may be polling."""
         return self.active and time.monotonic() - self._last_renewed < self.failover_seconds
+
+    def may_answer(self) -> bool:
+        """A local endpoint answers while active, and while the database is down: then no replica can
+        issue a coupon, and the participant is better told "the coupon book is busy" than sent a 503."""
+        return self.is_active() or self.database_down
 
     # --- running -------------------------------------------------------------------------------
     async def start(self) -> ActiveLease:
@@ -142,7 +149,9 @@ class ActiveLease:
                     self._lose("its database connection was lost")
                     await self._connect()
                 await self.tick()
+                self.database_down = False
             except (psycopg.Error, OSError) as exc:
+                self.database_down = True
                 self._lose(f"the database did not answer ({type(exc).__name__})")
                 if self._conn is not None:
                     with contextlib.suppress(psycopg.Error):

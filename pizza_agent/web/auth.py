@@ -94,6 +94,7 @@ class TokenGuard:
         self._failures: OrderedDict[str, _Failures] = OrderedDict()
         self._slowing = 0
         self.refused = 0
+        self.slow_down_seconds = SLOW_DOWN_SECONDS
 
     def present(self, client: str, token: str, how: str) -> Presented:
         """Synchronous on purpose: a wrong token is counted before the caller awaits anything."""
@@ -127,7 +128,7 @@ class TokenGuard:
             return
         self._slowing += 1
         try:
-            await asyncio.sleep(SLOW_DOWN_SECONDS)
+            await asyncio.sleep(self.slow_down_seconds)
         finally:
             self._slowing -= 1
 

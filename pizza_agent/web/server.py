@@ -51,6 +51,7 @@ log = logging.getLogger("pizza.web")
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "pizza_session"
+SESSION = web.RequestKey("session", Session)  # who the request is from, set by the auth middleware
 HISTORY_EVERY_SECONDS = 10.0
 HISTORY_KEPT = 360  # one hour at HISTORY_EVERY_SECONDS
 MAX_BODY_BYTES = 16 * 1024
@@ -192,7 +193,7 @@ class WebApp:
         json_post = request.headers.get("X-Pizza") == "1" and request.content_type == "application/json"
         if request.method == "POST" and request.path != "/logout" and not json_post:
             raise _refuse(403, "send JSON with the X-Pizza header", request)
-        request["session"] = session
+        request[SESSION] = session
         return await handler(request)
 
     async def _session(self, request: web.Request) -> Session | None:
@@ -331,7 +332,7 @@ class WebApp:
         args = str(body.get("args", ""))[:300]
         if command not in DASHBOARD_COMMANDS:
             raise _refuse(400, f"unknown command; one of {', '.join(sorted(DASHBOARD_COMMANDS))}", request)
-        session: Session = request["session"]
+        session: Session = request[SESSION]
         text = await self.organizer.run_as(session.name, command, args)
         return web.json_response({"result": text})
 
@@ -359,7 +360,7 @@ class WebApp:
                     ]
                 )
             )
-        session: Session = request["session"]
+        session: Session = request[SESSION]
         log.warning("organizer=dashboard:%s exported %d coupons (CSV download)", session.name, len(coupons))
         return web.Response(
             text=buffer.getvalue(),
@@ -376,7 +377,7 @@ class WebApp:
     async def _table_redeem(self, request: web.Request) -> web.StreamResponse:
         code = await _code_from(request)
         checked = await self.ledger.write(lambda ledger: redeem_code(ledger.coupons, self.signer, code))
-        session: Session = request["session"]
+        session: Session = request[SESSION]
         log.warning("table %r: %s", session.name, checked.line)
         return web.json_response(_table_view(checked, redeemed_now=checked.state is CodeState.VALID))
 

@@ -359,6 +359,9 @@ async def main() -> None:
         silent_single = await bench_silent_single()
         hedge_rate = await bench_hedge_rate()
         startup = await bench_startup(Path(tmp))
+    from bench.time_to_coupon import main as bench_time_to_coupon
+
+    time_to_coupon = await bench_time_to_coupon()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     results = {
         "overhead": overhead,
@@ -368,6 +371,7 @@ async def main() -> None:
         "silent_single": silent_single,
         "hedge_rate": hedge_rate,
         "startup": startup,
+        "time_to_coupon": time_to_coupon,
         "measured_at": when,
         "machine": machine(),
     }

@@ -67,6 +67,8 @@ REQUIRED_MESSAGES = (
 SURE_STORY_WORDS = 12
 # A question mark closing a message of this many words and several sentences is rhetorical.
 RHETORICAL_QUESTION_WORDS = 20
+# A request, greeting or call for help this short is read by the keyword rules alone (no model call).
+OBVIOUS_WORDS = 6
 # A message that asks for nothing, with this many words, is a story attempt (too short: told why).
 STORY_ATTEMPT_WORDS = 4
 
@@ -90,6 +92,13 @@ class TextReading(BaseModel):
     story_shaped: bool  # long enough, a sentence or more, no question, no request cue
     story_attempt: bool = False  # asks for nothing and has a few words: if too short, say so
     sentences: int = 0
+
+    @property
+    def obvious(self) -> bool:
+        """A short request, greeting or call for help that needs no model to read ("I want pizza", "hi")."""
+        if self.story_shaped or (self.story_attempt and self.kind != "help"):
+            return False
+        return self.kind in ("pizza_request", "greeting", "help") and self.words <= OBVIOUS_WORDS
 
 
 class StaticContent(BaseModel):

@@ -18,7 +18,7 @@ import unicodedata
 import weakref
 
 from pizza_agent.config.settings import Settings
-from pizza_agent.domain.content import StaticContent
+from pizza_agent.domain.content import SURE_STORY_WORDS, StaticContent, TextReading
 from pizza_agent.domain.reply import Reply, sender_id
 from pizza_agent.domain.scores import StoryScore
 from pizza_agent.domain.tiers import capped, tier_for
@@ -31,7 +31,9 @@ from pizza_agent.ledger.coupons import Coupon, Issuance, Issued
 from pizza_agent.ledger.errors import LedgerBusy, LedgerGone
 from pizza_agent.ledger.reviews import PendingReview
 from pizza_agent.ledger.worker import LedgerWorker
+from pizza_agent.llm.fallback import ChainResult, speculative
 from pizza_agent.llm.service import LLMService
+from pizza_agent.llm.tasks import finish_reply
 
 log = logging.getLogger("pizza.conversation")
 
@@ -48,6 +50,32 @@ def clean_text(text: str) -> str:
     text = text.encode("utf-8", "replace").decode("utf-8")
     text = unicodedata.normalize("NFC", text)
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+
+
+def reading_is_sure(reading: TextReading) -> bool:
+    """Long enough (or several sentences) to be scored at once if the intent agrees."""
+    return reading.words >= SURE_STORY_WORDS or reading.sentences >= 2
+
+
+class StoryWork:
+    """The model calls a story needs, started together: its score (with detection) and the reply draft.
+
+    Started speculatively (before the intent is known) or when the story is confirmed; either
+    way the participant waits for the slowest of them, not for one after the other. What is
+    not used is cancelled, and a cancelled speculative call is never a provider failure.
+    """
+
+    def __init__(self, llm: LLMService, story: str, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        with speculative():
+            self.score: asyncio.Task[ChainResult[StoryScore]] = loop.create_task(llm.score_story(story, deadline))
+            self.draft: asyncio.Task[ChainResult[str | None]] = loop.create_task(llm.draft_reply(story, deadline))
+
+    async def drop(self) -> None:
+        unused = [task for task in (self.score, self.draft) if not task.done()]
+        for task in unused:
+            task.cancel()
+        await asyncio.gather(*unused, return_exceptions=True)
 
 
 class Conversation:
@@ -136,12 +164,18 @@ class Conversation:
         reading = self.content.read(text, self.settings.story_min_chars)
         if reading.no_words:
             return Reply(self.content.message("no_words"), "no_words", intent="other")
-        intent = await self.llm.understand_intent(text, deadline)
-        layers = {"intent": intent.layer}
-        kind = intent.value.kind
-        decision = decide(reading, kind, len(text), self.settings.story_min_chars)
-        if decision is Decision.SCORE:
-            return await self._story(sender, text, layers, deadline)
+        # A story the keyword rules are sure of is scored (and its reply drafted) while the intent is read;
+        # if the intent disagrees, that work is dropped (never a provider failure).
+        ahead = StoryWork(self.llm, text, deadline) if reading.story_shaped and reading_is_sure(reading) else None
+        try:
+            kind, layers = await self._intent(text, reading, deadline)
+            decision = decide(reading, kind, len(text), self.settings.story_min_chars)
+            if decision is Decision.SCORE:
+                work, ahead = ahead, None
+                return await self._story(sender, text, layers, deadline, work)
+        finally:
+            if ahead is not None:
+                await ahead.drop()
         if decision is Decision.TOO_SHORT:
             message = self.content.message("story_too_short", min_chars=self.settings.story_min_chars, length=len(text))
             return Reply(message, "story_too_short", intent="story", layers=layers)
@@ -151,6 +185,13 @@ class Conversation:
             await self.db.write(lambda ledger: ledger.state.hold_story(sender, text))
             return await self._prompt(sender, kind, layers, deadline, "confirm_story")
         return await self._prompt(sender, kind, layers, deadline)
+
+    async def _intent(self, text: str, reading: TextReading, deadline: float) -> tuple[str, dict[str, str]]:
+        """An unambiguous message ("I want pizza", "hi", "help") needs no model to read it."""
+        if reading.obvious:
+            return reading.kind, {"intent": "keywords"}
+        intent = await self.llm.understand_intent(text, deadline)
+        return intent.value.kind, {"intent": intent.layer}
 
     async def _prompt(
         self, sender: str, kind: str, layers: dict[str, str], deadline: float, message: str = "prompt_intro"
@@ -166,13 +207,26 @@ class Conversation:
         outcome = "prompt" if message == "prompt_intro" else message
         return Reply(self.content.message(message, prompt=prompt.value), outcome, intent=kind, layers=layers)
 
-    async def _story(self, sender: str, story: str, layers: dict[str, str], deadline: float) -> Reply:
+    async def _story(
+        self, sender: str, story: str, layers: dict[str, str], deadline: float, work: StoryWork | None = None
+    ) -> Reply:
         if len(story) < self.settings.story_min_chars:
+            if work is not None:
+                await work.drop()
             message = self.content.message(
                 "story_too_short", min_chars=self.settings.story_min_chars, length=len(story)
             )
             return Reply(message, "story_too_short", intent="story", layers=layers)
-        scored = await self.llm.score_story(story, deadline)
+        work = work or StoryWork(self.llm, story, deadline)  # scoring and the reply draft, side by side
+        try:
+            return await self._scored_story(sender, story, layers, deadline, work)
+        finally:
+            await work.drop()  # whatever was not used (a refusal, a tier that ran out)
+
+    async def _scored_story(
+        self, sender: str, story: str, layers: dict[str, str], deadline: float, work: StoryWork
+    ) -> Reply:
+        scored = await work.score
         layers["score"] = scored.layer
         score = scored.value
         if score.instructions_only:
@@ -215,7 +269,7 @@ class Conversation:
                 score.score,
             )
             return Reply(self.content.message("tier_exhausted"), "pool_exhausted", intent="story", layers=layers)
-        return await self._coupon_reply(sender, story, request, issued, coupon, layers, deadline)
+        return await self._coupon_reply(sender, story, request, issued, coupon, layers, work)
 
     def _tier_and_review(self, story: str, score: StoryScore) -> tuple[str, PendingReview | None]:
         """The tier given now, and what waits for a human (a suspected story; a premium under REVIEW_PREMIUM)."""
@@ -251,7 +305,7 @@ class Conversation:
         issued: Issued,
         coupon: Coupon,
         layers: dict[str, str],
-        deadline: float,
+        work: StoryWork,
     ) -> Reply:
         log.info(
             "coupon issued sender=%s tier=%s score=%d source=%s flagged=%s",
@@ -275,9 +329,17 @@ class Conversation:
             )
             layers["reply"] = "static"
             return Reply(text, "coupon", end_session=True, intent="story", layers=layers, code=coupon.code)
-        reply = await self.llm.generate_reply(story, coupon.score, coupon.tier, coupon.code, deadline)
-        layers["reply"] = reply.layer
-        text = reply.value
+        draft = await work.draft
+        text, drafted = finish_reply(
+            draft.value if draft.value and not self.llm.reply_check.problem(draft.value, coupon.tier) else None,
+            story=story,
+            score=coupon.score,
+            tier=coupon.tier,
+            code=coupon.code,
+            content=self.content,
+            rng=self.llm.rng,
+        )
+        layers["reply"] = draft.layer if drafted else "static"
         if "review" in layers:
             text += "\n\n" + self.content.message("under_review", tier=coupon.tier)
         return Reply(text, "coupon", end_session=True, intent="story", layers=layers, code=coupon.code)

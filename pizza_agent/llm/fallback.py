@@ -38,7 +38,9 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -81,6 +83,21 @@ MIN_ATTEMPT_SECONDS = 0.1
 TRUNCATION_RETRY_FACTOR = 2
 # Structured output, strictest first: json_schema, then json_object, then plain text (2).
 STRUCTURE_LEVELS = 2
+# Set while the conversation starts calls ahead of need (scoring while the intent is still being read,
+# the reply while the story is still being scored): cancelling such a call is never a provider failure.
+SPECULATIVE: ContextVar[bool] = ContextVar("speculative", default=False)
+
+
+@contextmanager
+def speculative() -> Iterator[None]:
+    """Tasks created inside start speculative: `asyncio.create_task` copies this context."""
+    token = SPECULATIVE.set(True)
+    try:
+        yield
+    finally:
+        SPECULATIVE.reset(token)
+
+
 # How often the chain looks for calls due a hedge (one timer for all calls in flight, not one per call).
 HEDGE_WATCH_SECONDS = 0.05
 
@@ -241,6 +258,7 @@ class FallbackChain:
         self.spend = spend or Spend()
         self.usage: Counter[str] = Counter()
         self.hedges = HedgeCounts()
+        self.speculative_cancelled = 0  # calls started ahead of need, then dropped
         self._background: set[asyncio.Future[object]] = set()  # probes finishing after a hedge won
         self._armed: dict[_Hedge, float] = {}  # hedges waiting for their moment (loop time)
         self._watch: asyncio.TimerHandle | None = None
@@ -467,6 +485,9 @@ class FallbackChain:
         except asyncio.CancelledError:
             self._record_cancelled(layer, admission, started_mono, (loop.time() - started) * 1000)
             self._observe(layer.name, task.name, "cancelled", loop.time() - started)
+            if SPECULATIVE.get():  # the provider read the request: its input is paid for (estimated)
+                sent = sum(len(str(m.get("content", ""))) for m in task.messages())
+                self.spend.record(layer.name, layer.models[0], task.name, Completion("", prompt_tokens=sent // 4))
             raise
         except ProviderError as exc:
             error: Exception = exc
@@ -494,10 +515,16 @@ class FallbackChain:
         return None
 
     def _record_cancelled(self, layer: ProviderLayer, admission: Admission, started: float, latency_ms: float) -> None:
-        """A hedge won (or the message was abandoned): neutral, unless the provider stayed silent throughout."""
+        """A hedge won (or the message was abandoned): neutral, unless the provider stayed silent throughout.
+
+        A speculative call (started before the agent knew it would need it) is always neutral when
+        cancelled: it was dropped because the answer was not needed, not because the provider failed."""
         health = layer.health
         silent_for = health.now() - started
-        if not health.answered_since(started) and silent_for >= health.hedge_after():
+        if SPECULATIVE.get():
+            self.speculative_cancelled += 1
+            health.record_neutral(admission, latency_ms)
+        elif not health.answered_since(started) and silent_for >= health.hedge_after():
             health.record_failure(admission, f"TransientError: no answer for {silent_for:.1f}s (hedged)", latency_ms)
         else:
             health.record_neutral(admission, latency_ms)

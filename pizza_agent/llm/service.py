@@ -29,7 +29,7 @@ from pizza_agent.llm.fallback import (
 from pizza_agent.llm.health import ProviderHealth
 from pizza_agent.llm.injection_guard import inspect_story, remove_quotes
 from pizza_agent.llm.reply_check import ReplyCheck
-from pizza_agent.llm.tasks import DetectTask, IntentTask, PromptTask, ReplyTask, ScoreTask
+from pizza_agent.llm.tasks import DetectTask, IntentTask, PromptTask, ReplyDraftTask, ReplyTask, ScoreTask
 from pizza_agent.llm.usage import Price, Spend
 
 log = logging.getLogger("pizza.llm")
@@ -144,6 +144,10 @@ class LLMService:
     ) -> ChainResult[str]:
         task = ReplyTask(story, rating, tier, code, self.content, self.rng, self.reply_check)
         return await self.text_chain.run(task, deadline)
+
+    async def draft_reply(self, story: str, deadline: float | None = None) -> ChainResult[str | None]:
+        """The personal part of the reply, written concurrently with scoring (None: no model answered)."""
+        return await self.text_chain.run(ReplyDraftTask(story, self.content, self.reply_check), deadline)
 
     async def score_story(self, story: str, deadline: float | None = None) -> ChainResult[StoryScore]:
         """Score a story fairly: talking to the judge can cost points, never earn them.

@@ -207,6 +207,55 @@ class ReplyTask:
         return text, "static"
 
 
+@dataclass
+class ReplyDraftTask:
+    """The personal reply, written while the story is still being scored (it needs no score).
+
+    The model writes about the story only; the score, the tier and the code are ours to add
+    once the coupon is issued (`finish`). So the participant waits for the slowest call, not
+    for scoring and then writing one after the other. No model answer: no draft (`None`), and
+    the tier's static template is used once the score is known.
+    """
+
+    story: str
+    content: StaticContent
+    check: ReplyCheck = field(default_factory=ReplyCheck)
+    name: str = "reply"
+    max_tokens: int = 250  # two or three sentences (MAX_REPLY_CHARS)
+    temperature: float = 0.8  # personal and warm, not templated
+
+    def messages(self) -> Messages:
+        system = (
+            "Task: write-reply. Write a warm, personal message of two or three sentences to a hackathon "
+            "participant about the short story they wrote for a pizza giveaway. Mention one detail of their story. "
+            + data_rules("story")
+            + " Do not mention any score, pizza tier, coupon or code: those are added after your message."
+        )
+        return [{"role": "system", "content": system}, {"role": "user", "content": as_data("story", self.story)}]
+
+    def parse(self, text: str) -> str | None:
+        message = text.strip()
+        if not message or len(message) > MAX_REPLY_CHARS:
+            raise UnusableAnswer("reply empty or too long")
+        problem = self.check.problem(message, "")  # any tier named, before we know which one it is
+        if problem:
+            log.warning("reply draft from the model not used (%s): a static template is sent instead", problem)
+            raise UnusableAnswer(f"reply {problem}")
+        return message
+
+    def fallback(self) -> tuple[str | None, str]:
+        return None, "static"
+
+
+def finish_reply(
+    draft: str | None, *, story: str, score: int, tier: str, code: str, content: StaticContent, rng: random.Random
+) -> tuple[str, bool]:
+    """The reply sent: the model's draft with our score line and code, or the tier's template. (text, drafted)"""
+    if draft:
+        return f"{draft}\n\nYour story scored {score}/10. Your {tier} pizza coupon code: {code}", True
+    return content.render_reply(tier=tier, score=score, code=code, story=story, rng=rng), False
+
+
 # --- scoring: a rubric, each criterion quoting the story --------------------------------------------
 class _Criterion(BaseModel):
     score: int

@@ -249,6 +249,10 @@ class DrillResult:
                 or "-"
             )
         )
+        coupons = max(1, len(self.ledger_codes))
+        tokens = sum(entry["prompt_tokens"] + entry["completion_tokens"] for entry in spend.values())
+        cost = sum(entry["cost_usd"] for entry in spend.values())
+        lines.append(f"per coupon: {tokens / coupons:.0f} tokens, ${cost / coupons:.5f} (all providers, all messages)")
         issued = Counter(self.ledger_tiers.values())
         lines.append(
             f"coupons issued {len(self.ledger_codes)} ({', '.join(f'{t} {n}' for t, n in sorted(issued.items()))}) · "

@@ -28,6 +28,12 @@ request allows N tokens or more), content-filter (200 with finish_reason
 distributed delay, median MEDIAN s: a healthy API with a realistic tail;
 seeded, so runs repeat).
 
+Latency, besides any fault: `latency` (median and p95 seconds) delays every answer — fixed when the
+two are equal, else log-normal through them (seeded) — like a real model's response time. Set it at
+start (`--latency-ms 600` or `--latency-ms 600,1500`) or live (`POST /control {"latency_ms": [600,
+1500]}`, `[0]` for none). Each recorded request keeps when it was answered, so a test can see which
+calls ran side by side and which one after another.
+
 Usage is reported like a real API: prompt tokens ~ the words sent, completion
 tokens ~ the words answered; every request records its max_tokens and temperature.
 
@@ -122,6 +128,24 @@ class FaultProvider:
     max_in_flight: int = 0  # the most completion requests it was serving at once
     rng: random.Random = field(default_factory=lambda: random.Random(20261123))
     obeyed: int = 0  # how many times the gullible judge followed an instruction in a story
+    latency: tuple[float, float] = (0.0, 0.0)  # (median, p95) seconds added to every answer
+    answered_at: dict[int, float] = field(default_factory=dict)  # request index -> time.monotonic() answered
+
+    def set_latency(self, median: float, p95: float | None = None) -> None:
+        """Every answer waits this long: fixed (p95 = median), or log-normal through the median and p95."""
+        p95 = median if p95 is None else p95
+        if median < 0 or p95 < median:
+            raise ValueError("latency: 0 <= median <= p95")
+        self.latency = (median, p95)
+
+    def _delay(self) -> float:
+        median, p95 = self.latency
+        if median <= 0:
+            return 0.0
+        if p95 <= median:
+            return median
+        sigma = math.log(p95 / median) / 1.6449  # the 95th percentile of a normal is 1.6449 sigma
+        return self.rng.lognormvariate(math.log(median), sigma)
 
     # --- control -------------------------------------------------------------
     def set_fault(self, fault: str) -> None:
@@ -167,10 +191,14 @@ class FaultProvider:
     async def _control(self, request: web.Request) -> web.Response:
         try:
             body = await request.json()
-            self.set_fault(str(body["fault"]))
-        except (ValueError, KeyError, TypeError) as exc:
+            if "latency_ms" in body:
+                median, *p95 = [float(ms) / 1000 for ms in body["latency_ms"]]
+                self.set_latency(median, p95[0] if p95 else None)
+            if "fault" in body or "latency_ms" not in body:
+                self.set_fault(str(body["fault"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response({"fault": self.default_fault})
+        return web.json_response({"fault": self.default_fault, "latency_ms": [x * 1000 for x in self.latency]})
 
     async def _control_get(self, request: web.Request) -> web.Response:
         return web.json_response({"fault": self.default_fault, "requests": len(self.requests)})
@@ -199,11 +227,16 @@ class FaultProvider:
                 else None,
             )
         )
+        index = len(self.requests) - 1
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
+            delay = self._delay()
+            if delay:
+                await asyncio.sleep(delay)
             return await self._respond(request, fault, model, task, messages, arrived, self.requests[-1].max_tokens)
         finally:
+            self.answered_at[index] = time.monotonic()
             self.in_flight -= 1
 
     async def _respond(
@@ -387,6 +420,7 @@ def answer_for(task: str, messages: list) -> str:
 async def _main() -> None:
     parser = argparse.ArgumentParser(description="Local OpenAI-compatible provider that misbehaves on purpose.")
     parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--latency-ms", help="every answer waits: MEDIAN (fixed) or MEDIAN,P95 (log-normal)")
     parser.add_argument(
         "--fault", help=f"the fault for every request (default: the model name's, else ok): {', '.join(FAULTS)}"
     )
@@ -394,6 +428,9 @@ async def _main() -> None:
     provider = FaultProvider()
     if args.fault:
         provider.set_fault(args.fault)
+    if args.latency_ms:
+        median, *p95 = [float(ms) / 1000 for ms in args.latency_ms.split(",")]
+        provider.set_latency(median, p95[0] if p95 else None)
     await provider.start(args.port)
     print(f"fault provider on {provider.base_url} (default fault: {provider.default_fault}); Ctrl+C stops")
     try:

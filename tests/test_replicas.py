@@ -467,3 +467,26 @@ async def test_the_standbys_dashboard_says_it_is_the_standby_and_who_answers(pai
             await expect(replicas).to_contain_text("polling the mailbox: alpha")
         finally:
             await browser.close()
+
+
+async def test_with_the_database_down_a_local_endpoint_still_answers_instead_of_a_503():
+    """Nobody can hold the lease while PostgreSQL is away (and no coupon can be issued): the local
+    endpoint keeps answering, so a participant is told "the coupon book is busy", not sent a 503."""
+    from pizza_agent.rehearsal.postgres_server import TemporaryPostgres
+
+    server = TemporaryPostgres().start()
+    lease = None
+    try:
+        url = server.database("outage")
+        Ledger(url).close()
+        lease = await ActiveLease(url, "alone", 2.0, serves="endpoint").start()
+        await wait_until(lambda: lease.active)
+        assert lease.may_answer()
+        server.stop()  # the database goes away
+        await wait_until(lambda: lease.database_down, timeout=20)
+        assert not lease.is_active()  # it cannot renew: as far as the lease goes it stands by...
+        assert lease.may_answer()  # ...but nobody else can be active either: it answers ("busy")
+    finally:
+        server.stop()
+        if lease is not None:
+            lease._task.cancel()

@@ -1,4 +1,4 @@
-"""All five benchmarks; writes BENCHMARKS.md. Run with `make bench` (about 3 minutes).
+"""All six benchmarks; writes BENCHMARKS.md. Run with `make bench` (about 4 minutes).
 
 Every comparison is a ratio or a difference measured within one run,
 interleaving the two sides where possible, because these machines are noisy.
@@ -359,6 +359,7 @@ async def main() -> None:
         silent_single = await bench_silent_single()
         hedge_rate = await bench_hedge_rate()
         startup = await bench_startup(Path(tmp))
+    print("6/6 time to prompt and to coupon at realistic latencies...", flush=True)
     from bench.time_to_coupon import main as bench_time_to_coupon
 
     time_to_coupon = await bench_time_to_coupon()

@@ -107,3 +107,21 @@ def test_replicas_refuse_the_framework_mailbox_client_which_cannot_stand_by():
     assert load_settings(replica).mailbox_client == "fast"
     with pytest.raises(ConfigError, match="MAILBOX_CLIENT=framework cannot stand by"):
         load_settings({**replica, "MAILBOX_CLIENT": "framework"})
+
+
+def test_a_data_dir_the_agent_creates_is_ignored_by_git(tmp_path):
+    """Secrets and full addresses in a custom DATA_DIR inside a checkout must never show as untracked files."""
+    import subprocess
+
+    from pizza_agent.config.data_dir import prepare
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    data = tmp_path / "event-data"
+    prepare(data)
+    (data / "coupon_secret").write_text("s" * 32)
+    (data / "exports").mkdir()
+    (data / "exports" / "coupons.csv").write_text("code,participant\n")
+    untracked = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=tmp_path, capture_output=True, text=True
+    ).stdout
+    assert untracked == ""

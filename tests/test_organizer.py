@@ -287,3 +287,12 @@ async def test_coupon_lines_carry_tier_score_source_and_flagged(make_conversatio
     with caplog.at_level(logging.INFO, logger="pizza.conversation"):
         await conversation.handle("agent1qlogged00000000000000000000000000000000000000000000000a1b2c3d4", STORY)
     assert "coupon issued sender=…a1b2c3d4 tier=basic score=5 source=heuristic flagged=False" in caplog.text
+
+
+async def test_an_organizers_unknown_command_gets_the_command_list_not_a_story_prompt(make_conversation):
+    """Before: 'stauts' from an organizer got a story prompt and counted the organizer as a participant."""
+    conversation = make_conversation()
+    reply = await conversation.handle(ORGANIZER, "stauts")
+    assert reply.outcome == "unknown_command" and "Unknown command 'stauts'" in reply.text
+    assert "Organizer commands:" in reply.text
+    assert (await conversation.organizer.status_data())["ledger"]["participants"] == 0

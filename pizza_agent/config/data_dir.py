@@ -99,6 +99,17 @@ def is_locked(data_dir: Path, name: str = LOCK_NAME) -> str | None:
     return None
 
 
+GITIGNORE = "# Written by the Pizza Agent: its seed, coupon secret, ledger and exports never belong in git.\n*\n"
+
+
+def keep_out_of_git(data_dir: Path) -> None:
+    """A DATA_DIR inside a checkout holds secrets and full addresses: git ignores all of it."""
+    marker = data_dir / ".gitignore"
+    if not marker.exists():
+        with contextlib.suppress(OSError):
+            marker.write_text(GITIGNORE)
+
+
 def prepare(data_dir: Path) -> list[str]:
     """Create DATA_DIR 0700 if missing and make it and its files owner-only; returns what was fixed.
 
@@ -110,6 +121,7 @@ def prepare(data_dir: Path) -> list[str]:
         raise DataDirError(f"DATA_DIR {data_dir} cannot be created: {exc.strerror}") from None
     if not os.access(data_dir, os.W_OK | os.X_OK):
         raise DataDirError(f"DATA_DIR {data_dir} is not writable by this user")
+    keep_out_of_git(data_dir)
     fixed: list[str] = []
     for path in [data_dir, *data_dir.rglob("*")]:
         if path.is_symlink() or path.name in SECRET_FILES:

@@ -129,9 +129,12 @@ class Conversation:
 
     async def handle(self, sender: str, raw_text: str) -> Reply:
         text = clean_text(raw_text)
-        command = parse_command(text, is_organizer=sender in self.organizer.addresses)
+        is_organizer = sender in self.organizer.addresses
+        command = parse_command(text, is_organizer=is_organizer)
         if command is not None:
             return await self.organizer.run(sender, command)
+        if is_organizer:  # an organizer's typo is not a participant's message (no prompt, not counted)
+            return self.organizer.unknown_command(text)
         if not text:
             return Reply(self.content.message("empty"), "empty")
         # One message per participant at a time: two stories in flight give one coupon.

@@ -243,6 +243,11 @@ class Organizer:
         log.info("organizer=%s ran %s", sender_id(sender), command.name)
         return Reply(text, command.name, intent=command.name)
 
+    def unknown_command(self, text: str) -> Reply:
+        word = text.split()[0][:40] if text.split() else ""
+        reply = f"Unknown command {word!r}. " + self.content.message("organizer_help")
+        return Reply(reply, "unknown_command", intent="command")
+
     async def run_as(self, organizer_name: str, command: str, args: str = "") -> str:
         """A command from the dashboard: the same handlers as chat, logged with the organizer's name."""
         if command not in DASHBOARD_COMMANDS:

@@ -176,9 +176,15 @@ async def test_a_frozen_active_replica_is_fenced_off_and_the_standby_takes_over(
 
 
 async def test_status_names_the_active_replica_and_its_peers(pair):
+    """Waits for the standby's first heartbeat (it may not have beaten yet on a busy machine), then reads."""
+    deadline = time.monotonic() + 20
     async with pair.participant(ORGANIZER_SEED) as organizer:
-        status = await organizer.ask("status")
-    line = next(line for line in status.splitlines() if line.startswith("replicas:"))
+        while True:
+            status = await organizer.ask("status")
+            line = next(line for line in status.splitlines() if line.startswith("replicas:"))
+            if "beta (standby" in line or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)  # polling for the heartbeat, with a deadline
     assert line.startswith("replicas: this is alpha (active); polling the mailbox: alpha; seen: alpha (active")
     assert "beta (standby" in line
 

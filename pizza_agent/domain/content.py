@@ -94,6 +94,11 @@ class TextReading(BaseModel):
     sentences: int = 0
 
     @property
+    def sure(self) -> bool:
+        """Long enough (12+ words, or several sentences) to be scored at once when both readings agree."""
+        return self.words >= SURE_STORY_WORDS or self.sentences >= 2
+
+    @property
     def obvious(self) -> bool:
         """A short request, greeting or call for help that needs no model to read ("I want pizza", "hi")."""
         if self.story_shaped or (self.story_attempt and self.kind != "help"):

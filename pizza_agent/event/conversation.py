@@ -18,7 +18,7 @@ import unicodedata
 import weakref
 
 from pizza_agent.config.settings import Settings
-from pizza_agent.domain.content import SURE_STORY_WORDS, StaticContent, TextReading
+from pizza_agent.domain.content import StaticContent, TextReading
 from pizza_agent.domain.reply import Reply, sender_id
 from pizza_agent.domain.scores import StoryScore
 from pizza_agent.domain.tiers import capped, tier_for
@@ -50,11 +50,6 @@ def clean_text(text: str) -> str:
     text = text.encode("utf-8", "replace").decode("utf-8")
     text = unicodedata.normalize("NFC", text)
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
-
-
-def reading_is_sure(reading: TextReading) -> bool:
-    """Long enough (or several sentences) to be scored at once if the intent agrees."""
-    return reading.words >= SURE_STORY_WORDS or reading.sentences >= 2
 
 
 class StoryWork:
@@ -169,7 +164,7 @@ class Conversation:
             return Reply(self.content.message("no_words"), "no_words", intent="other")
         # A story the keyword rules are sure of is scored (and its reply drafted) while the intent is read;
         # if the intent disagrees, that work is dropped (never a provider failure).
-        ahead = StoryWork(self.llm, text, deadline) if reading.story_shaped and reading_is_sure(reading) else None
+        ahead = StoryWork(self.llm, text, deadline) if reading.story_shaped and reading.sure else None
         try:
             kind, layers = await self._intent(text, reading, deadline)
             decision = decide(reading, kind, len(text), self.settings.story_min_chars)

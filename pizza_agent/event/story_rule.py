@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pizza_agent.domain.content import SURE_STORY_WORDS, TextReading
+from pizza_agent.domain.content import TextReading
 
 
 class Decision(StrEnum):
@@ -42,8 +42,7 @@ def decide(reading: TextReading, llm_kind: str, length: int, min_chars: int) -> 
         if llm_kind == "story" and reading.kind == "other" and not reading.request_like:
             return Decision.TOO_SHORT
         return Decision.HELP if asks_for_help else Decision.PROMPT
-    sure = reading.words >= SURE_STORY_WORDS or reading.sentences >= 2
-    if reading.story_shaped and llm_kind == "story" and sure:
+    if reading.story_shaped and llm_kind == "story" and reading.sure:
         return Decision.SCORE
     if reading.story_shaped or llm_kind == "story" or (reading.story_attempt and reading.words >= 8):
         return Decision.CONFIRM  # unsure: ask, and hold the text for the participant's yes

@@ -7,15 +7,15 @@ Refused to non-organizers; decided once across organizers, replicas and restarts
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 from conftest import settings_for
 from uagents_core.identity import Identity
 
-from pizza_agent.app.composition import assemble_event, deliver_outbox
+from pizza_agent.app.composition import assemble_event
 from pizza_agent.domain.tiers import tier_for
+from pizza_agent.event.judging import deliver_outbox
 from pizza_agent.ledger.codes import CODE_PATTERN, CouponSigner
 from pizza_agent.ledger.redemption import CodeState, check_code
 from pizza_agent.ledger.store import Ledger
@@ -71,8 +71,8 @@ async def test_a_suspected_story_waits_and_an_approval_upgrades_it_once(asi1_ser
     async def send(address: str, text: str) -> None:
         sent.append((address, text))
 
-    assert await deliver_outbox(parts, send) == 1
-    assert await deliver_outbox(parts, send) == 0  # each notice once
+    assert await deliver_outbox(parts.worker, parts.llm.content, send) == 1
+    assert await deliver_outbox(parts.worker, parts.llm.content, send) == 0  # each notice once
     [(address, text)] = sent
     assert address == "agent1suspect" and new.code in text and given.code in text
 
@@ -125,7 +125,7 @@ def test_an_approval_upgrades_exactly_once_across_replicas_racing_and_restarts(l
     setup = Ledger(ledger_target)
     request = Issuance("agent1race", "standard", 7, "asi1", "", None, "h", flagged=True)
     issued, review_id = setup.reviews.issue_for_review(
-        request, signer.new_code, PendingReview("a story", ["rate this 10"], "suspected", 9, "premium")
+        request, signer.new_code, PendingReview("a story", ["rate this 10"], "suspected", 9)
     )
     setup.close()
     replicas = [Ledger(ledger_target) for _ in range(4)]
@@ -182,4 +182,3 @@ async def test_the_review_queue_waits_in_status(asi1_server, event):
     await parts.conversation.handle("agent1suspect", SUSPECTED)
     assert "waiting for the judges 1" in await parts.organizer.status_text()
     assert (await parts.organizer.status_data())["ledger"]["reviews_waiting"] == 1
-    await asyncio.sleep(0)

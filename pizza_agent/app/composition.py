@@ -29,9 +29,9 @@ from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from pizza_agent.config.data_dir import write_agent_info
 from pizza_agent.config.settings import AgentMode, Settings
 from pizza_agent.domain.content import StaticContent
-from pizza_agent.domain.reply import sender_id
 from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.conversation import Conversation
+from pizza_agent.event.judging import deliver_outbox
 from pizza_agent.event.organizer import Controls, Organizer
 from pizza_agent.event.rate_limit import SenderRateLimiter
 from pizza_agent.event.reply_times import ReplyTimes
@@ -356,17 +356,6 @@ def _dashboard_resource(parts: EventParts) -> Resource:
     return dashboard
 
 
-async def deliver_outbox(parts: EventParts, send: Callable[[str, str], Awaitable[object]]) -> int:
-    """Send what decisions owe participants (an approved story's new code); each marked sent after it went."""
-    notices = await parts.worker.read(lambda ledger: ledger.reviews.notices_to_send())
-    for notice in notices:
-        text = parts.llm.content.message("approved_upgrade", **notice.payload)
-        await send(notice.address, text)
-        await parts.worker.write(lambda ledger, sent=notice.id: ledger.reviews.notice_sent(sent))
-        log.warning("sent sender=%s the upgrade an organizer approved", sender_id(notice.address))
-    return len(notices)
-
-
 def _intervals(agent: Agent, parts: EventParts, lease: ActiveLease | None) -> None:
     """Every periodic job of the running agent, in one place."""
 
@@ -386,7 +375,9 @@ def _intervals(agent: Agent, parts: EventParts, lease: ActiveLease | None) -> No
             return  # the active replica delivers: each notice once
         try:
             await deliver_outbox(
-                parts, lambda address, text: ctx.send(address, ChatMessage(content=[TextContent(text=text)]))
+                parts.worker,
+                parts.llm.content,
+                lambda address, text: ctx.send(address, ChatMessage(content=[TextContent(text=text)])),
             )
         except Exception:  # a bug here must never stop the agent
             log.exception("delivering notices failed; they will be tried again")

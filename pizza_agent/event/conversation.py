@@ -217,13 +217,11 @@ class Conversation:
             return Reply(message, "story_too_short", intent="story", layers=layers)
         work = work or StoryWork(self.llm, story, deadline)  # scoring and the reply draft, side by side
         try:
-            return await self._scored_story(sender, story, layers, deadline, work)
+            return await self._scored_story(sender, story, layers, work)
         finally:
             await work.drop()  # whatever was not used (a refusal, a tier that ran out)
 
-    async def _scored_story(
-        self, sender: str, story: str, layers: dict[str, str], deadline: float, work: StoryWork
-    ) -> Reply:
+    async def _scored_story(self, sender: str, story: str, layers: dict[str, str], work: StoryWork) -> Reply:
         scored = await work.score
         layers["score"] = scored.layer
         score = scored.value
@@ -276,10 +274,10 @@ class Conversation:
         if score.flagged:
             judge_score = score.full_score if score.full_score is not None else score.score
             why = "suspected: " + ", ".join(score.flags)
-            pending = PendingReview(story, score.passages, why, judge_score, tier_for(judge_score, settings))
+            pending = PendingReview(story, score.passages, why, judge_score)
             return capped(tier, settings.flagged_tier_cap), pending
         if settings.review_premium and tier == "premium":
-            pending = PendingReview(story, [], "premium waits for a human look", score.score, tier)
+            pending = PendingReview(story, [], "premium waits for a human look", score.score)
             return "standard", pending
         return tier, None
 
@@ -329,7 +327,7 @@ class Conversation:
             return Reply(text, "coupon", end_session=True, intent="story", layers=layers, code=coupon.code)
         draft = await work.draft
         text, drafted = finish_reply(
-            draft.value if draft.value and not self.llm.reply_check.problem(draft.value, coupon.tier) else None,
+            draft.value,  # checked when it was written (no tier at all may be named: stricter than any one tier)
             story=story,
             score=coupon.score,
             tier=coupon.tier,

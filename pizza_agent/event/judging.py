@@ -10,9 +10,11 @@ taken once, whoever asks and on whichever replica (ledger/reviews.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
 from pizza_agent.config.settings import Settings
+from pizza_agent.domain.content import StaticContent
 from pizza_agent.domain.reply import sender_id
 from pizza_agent.domain.tiers import tier_for
 from pizza_agent.ledger.codes import CouponSigner
@@ -130,3 +132,15 @@ class JudgesDesk:
         if not decision.done:
             return f"Review {review.id} was already {review.state} by {sender_id(review.decided_by or '?')}."
         return None
+
+
+async def deliver_outbox(
+    worker: LedgerWorker, content: StaticContent, send: Callable[[str, str], Awaitable[object]]
+) -> int:
+    """Send what decisions owe participants (an approved story's new code); each marked sent after it went."""
+    notices = await worker.read(lambda ledger: ledger.reviews.notices_to_send())
+    for notice in notices:
+        await send(notice.address, content.message("approved_upgrade", **notice.payload))
+        await worker.write(lambda ledger, sent=notice.id: ledger.reviews.notice_sent(sent))
+        log.warning("sent sender=%s the upgrade an organizer approved", sender_id(notice.address))
+    return len(notices)

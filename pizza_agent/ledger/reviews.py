@@ -37,7 +37,6 @@ class PendingReview:
     passages: list[str]
     why: str  # "suspected: asks_for_score" or "premium review"
     judge_score: int  # the judge's uncapped score: what an approval grants
-    judge_tier: str
 
 
 @dataclass(frozen=True)

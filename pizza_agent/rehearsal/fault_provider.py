@@ -191,10 +191,12 @@ class FaultProvider:
     async def _control(self, request: web.Request) -> web.Response:
         try:
             body = await request.json()
+            if "latency_ms" not in body and "fault" not in body:
+                raise KeyError("send fault, latency_ms, or both")
             if "latency_ms" in body:
                 median, *p95 = [float(ms) / 1000 for ms in body["latency_ms"]]
                 self.set_latency(median, p95[0] if p95 else None)
-            if "fault" in body or "latency_ms" not in body:
+            if "fault" in body:
                 self.set_fault(str(body["fault"]))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return web.json_response({"error": str(exc)}, status=400)

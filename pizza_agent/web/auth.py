@@ -23,7 +23,7 @@ import hmac
 import logging
 import secrets
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -74,7 +74,8 @@ class Tokens:
 
 @dataclass
 class _Failures:
-    times: list[float] = field(default_factory=list)
+    # The latest wrong tokens' times: one more than allowed is all the decision needs (bounded per client).
+    times: deque[float] = field(default_factory=lambda: deque(maxlen=FAILED_LOGINS_ALLOWED + 1))
     total: int = 0
 
 
@@ -104,7 +105,8 @@ class TokenGuard:
         now = self._clock()
         self._forget_old(now)
         failures = self._failures.pop(client, None) or _Failures()
-        failures.times = [t for t in failures.times if t > now - FAILED_LOGIN_WINDOW_SECONDS]
+        while failures.times and failures.times[0] <= now - FAILED_LOGIN_WINDOW_SECONDS:
+            failures.times.popleft()
         failures.times.append(now)
         failures.total += 1
         self._failures[client] = failures  # most recent last: the oldest are forgotten first
@@ -112,11 +114,10 @@ class TokenGuard:
         slowed = len(failures.times) > FAILED_LOGINS_ALLOWED
         if not slowed or failures.total & (failures.total - 1) == 0:  # the first ones, then 2^n-th
             log.warning(
-                "web: wrong token (%s) from %s: %d in the last %.0f s%s",
+                "web: wrong token (%s) from %s: %d from this address so far%s",
                 how,
                 client,
-                len(failures.times),
-                FAILED_LOGIN_WINDOW_SECONDS,
+                failures.total,
                 ", slowed down" if slowed else "",
             )
         retry = failures.times[0] + FAILED_LOGIN_WINDOW_SECONDS - now if slowed else 0.0

@@ -17,15 +17,41 @@ ROOMS: dict[str, frozenset[str]] = {
     "llm": frozenset({"config", "domain"}),
     "ledger": frozenset({"config", "domain"}),
     "replicas": frozenset({"config", "domain", "ledger"}),
-    "event": frozenset({"config", "domain", "llm", "ledger"}),
+    "people": frozenset({"config", "domain", "ledger"}),
+    "event": frozenset({"config", "domain", "llm", "ledger", "people"}),
     "workarounds": frozenset({"config"}),
     "client": frozenset({"config", "workarounds"}),
-    "web": frozenset({"config", "domain", "llm", "ledger", "event"}),
+    "web": frozenset({"config", "domain", "llm", "ledger", "people", "event"}),
     "transport": frozenset({"domain", "event", "workarounds"}),
     "app": frozenset(
-        {"config", "domain", "llm", "ledger", "replicas", "event", "workarounds", "client", "web", "transport"}
+        {
+            "config",
+            "domain",
+            "llm",
+            "ledger",
+            "replicas",
+            "people",
+            "event",
+            "workarounds",
+            "client",
+            "web",
+            "transport",
+        }
     ),
     "rehearsal": frozenset(
-        {"config", "domain", "llm", "ledger", "replicas", "event", "workarounds", "client", "web", "transport", "app"}
+        {
+            "config",
+            "domain",
+            "llm",
+            "ledger",
+            "replicas",
+            "people",
+            "event",
+            "workarounds",
+            "client",
+            "web",
+            "transport",
+            "app",
+        }
     ),
 }

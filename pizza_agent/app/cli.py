@@ -146,6 +146,11 @@ SUBCOMMANDS = {
         EXIT_CODES_CODE.replace("0 valid", "0 redeemed now")
         + "\nexample: python agent.py redeem PREMIUM-7KQ2M9XA-4F3T8ZPW",
     ),
+    "roster": (
+        "the registration roster: python agent.py roster --help",
+        "Import a registration export, print badges with claim codes, add or remove attendees.",
+        "example: python agent.py roster import registrations.csv",
+    ),
     "drill": (
         "the outage drill: python agent.py drill --help",
         "Rehearse an outage: local fault providers, the real agent, simulated participants.",
@@ -162,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--check-config", action="store_true", help="the same as `check`")
-    sub = parser.add_subparsers(dest="command", metavar="{run,check,verify,redeem,drill}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,check,verify,redeem,roster,drill}")
     for name, (summary, description, epilog) in SUBCOMMANDS.items():
         cmd = sub.add_parser(
             name,
@@ -182,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["roster"]:
+        return _roster(argv[1:])
     args = build_parser().parse_args(argv)
     if args.check_config or args.command == "check":
         from pizza_agent.app.preflight import main as preflight
@@ -204,4 +211,14 @@ def main(argv: list[str] | None = None) -> int:
             "check LEDGER_URL and the server (python agent.py check)",
             file=sys.stderr,
         )
+        return 2
+
+
+def _roster(argv: list[str]) -> int:
+    from pizza_agent.app.roster_cli import main as roster_main
+
+    try:
+        return roster_main(argv, load_settings())
+    except (ConfigError, SecretFileError, DataDirError, LedgerIdentityMismatch, LedgerUnreachable) as exc:
+        print(exc, file=sys.stderr)
         return 2

@@ -31,6 +31,7 @@ from pizza_agent.config.settings import AgentMode, Settings
 from pizza_agent.domain.content import StaticContent
 from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.conversation import Conversation
+from pizza_agent.event.front_desk import FrontDesk
 from pizza_agent.event.judging import deliver_outbox
 from pizza_agent.event.organizer import Controls, Organizer
 from pizza_agent.event.rate_limit import SenderRateLimiter
@@ -44,6 +45,8 @@ from pizza_agent.ledger.store import Ledger
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm import public_api
 from pizza_agent.llm.service import LLMService
+from pizza_agent.people.claim_codes import ClaimCodes
+from pizza_agent.people.identity import People
 from pizza_agent.replicas.breakers import Breaker
 from pizza_agent.replicas.lease import ActiveLease
 from pizza_agent.replicas.notifications import ControlsListener
@@ -114,6 +117,7 @@ class EventParts:
     rescorer: Rescorer
     conversation: Conversation
     alerts: Alerts
+    people: People
     spend_book: SpendBook = field(init=False)
 
     def __post_init__(self) -> None:
@@ -142,13 +146,37 @@ def assemble_event(
             )
         )
     reply_times = ReplyTimes()
-    organizer = Organizer(settings, llm, worker, signer, limiter, controls, reply_times, replicas)
+    people = People(
+        settings.participants, worker, ClaimCodes.from_signer(signer), story_min_chars=settings.story_min_chars
+    )
+    desk = FrontDesk(people, worker, signer)
+    organizer = Organizer(settings, llm, worker, signer, limiter, controls, reply_times, replicas, desk=desk)
     conversation = Conversation(
-        settings, llm, worker, signer, organizer=organizer, controls=controls, limiter=limiter, alerts=alerts
+        settings,
+        llm,
+        worker,
+        signer,
+        organizer=organizer,
+        controls=controls,
+        limiter=limiter,
+        people=people,
+        alerts=alerts,
     )
     rescorer = Rescorer(settings, llm, worker, signer)
     return EventParts(
-        settings, llm, ledger, worker, signer, limiter, controls, reply_times, organizer, rescorer, conversation, alerts
+        settings,
+        llm,
+        ledger,
+        worker,
+        signer,
+        limiter,
+        controls,
+        reply_times,
+        organizer,
+        rescorer,
+        conversation,
+        alerts,
+        people,
     )
 
 
@@ -356,6 +384,15 @@ def _dashboard_resource(parts: EventParts) -> Resource:
     return dashboard
 
 
+async def _send_later(ctx: Context, people: People, participant: str, text: str) -> None:
+    """A message a participant is owed later (a judge's decision, an upgrade), to the address they last wrote from."""
+    address = await people.address_for(participant)
+    if address is None:
+        log.warning("no chat to tell participant=%s about a change: they see it at the table", participant[-8:])
+        return
+    await ctx.send(address, ChatMessage(content=[TextContent(text=text)]))
+
+
 def _intervals(agent: Agent, parts: EventParts, lease: ActiveLease | None) -> None:
     """Every periodic job of the running agent, in one place."""
 
@@ -377,7 +414,7 @@ def _intervals(agent: Agent, parts: EventParts, lease: ActiveLease | None) -> No
             await deliver_outbox(
                 parts.worker,
                 parts.llm.content,
-                lambda address, text: ctx.send(address, ChatMessage(content=[TextContent(text=text)])),
+                lambda participant, text: _send_later(ctx, parts.people, participant, text),
             )
         except Exception:  # a bug here must never stop the agent
             log.exception("delivering notices failed; they will be tried again")
@@ -387,8 +424,8 @@ def _intervals(agent: Agent, parts: EventParts, lease: ActiveLease | None) -> No
         if lease is not None and not lease.is_active():
             return  # a standby calls no provider: one replica keeps the breakers' discipline
 
-        async def notify(address: str, text: str) -> None:
-            await ctx.send(address, ChatMessage(content=[TextContent(text=text)]))
+        async def notify(participant: str, text: str) -> None:
+            await _send_later(ctx, parts.people, participant, text)
 
         try:
             await parts.rescorer.run_once(notify)

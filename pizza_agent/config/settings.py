@@ -167,6 +167,9 @@ class Settings(BaseModel):
     flagged_tier_cap: Literal["premium", "standard", "basic"] = Field("standard", alias="FLAGGED_TIER_CAP")
     # Every premium waits for a human look (standard now, premium on approval): for events where premium is scarce.
     review_premium: bool = Field(False, alias="REVIEW_PREMIUM")
+    # Who "one coupon per participant" counts: each sender address, or each attendee of a registration
+    # roster, who claims with the code on their badge (people/identity.py says how a chat is tied to a person).
+    participants: Literal["address", "roster"] = Field("address", alias="PARTICIPANTS")
     # Organizer alerts (judges' queue, tiers low, pause, providers, ledger) to a Discord/Slack/JSON webhook.
     alert_webhook_url: SecretStr = Field(SecretStr(""), alias="ALERT_WEBHOOK_URL")
     alert_format: Literal["discord", "slack", "json"] | None = Field(None, alias="ALERT_FORMAT")

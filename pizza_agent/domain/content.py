@@ -21,6 +21,7 @@ from pizza_agent.domain.tiers import TIERS
 
 REPLY_PLACEHOLDERS = {"story_detail", "score", "tier", "code"}
 MESSAGE_PLACEHOLDERS = {
+    "person",
     "prompt",
     "min_chars",
     "max_chars",
@@ -60,6 +61,25 @@ REQUIRED_MESSAGES = (
     "approved_upgrade",
     "coupon_voided",
 )
+
+# Roster mode's words (PARTICIPANTS=roster): a content directory written before them still loads,
+# with these; messages.toml overrides each.
+ROSTER_MESSAGES = {
+    "claim_ask": "Pizza here is for registered attendees: please send me the claim code printed on your badge "
+    "(it looks like K7Q2-M9XA-4F3T). While you find it, here's your story prompt:\n\n{prompt}",
+    "claim_story_waits": "Thanks for the story, it's saved! Now send me the claim code printed on your badge "
+    "(it looks like K7Q2-M9XA-4F3T) and I'll judge it straight away.",
+    "claim_welcome": "Welcome, {person}! Your badge is linked to this chat.",
+    "claim_typo": "That claim code doesn't check out: probably a typo. Compare it with your badge symbol by symbol "
+    "(codes have no 0, O, 1 or I) and send it again.",
+    "claim_unknown": "That claim code isn't on any badge of this event (or it was replaced by a new one). Please "
+    "check your badge, or ask an organizer at the desk.",
+    "claim_elsewhere": "That claim code is already linked to another chat. If the badge is yours, please see an "
+    "organizer at the desk: they can check it and give you a new code.",
+    "claim_removed": "That badge is no longer on this event's list. Please see an organizer at the desk.",
+    "claim_slow_down": "That's a lot of codes that didn't match. Please wait a few minutes, and if your badge's code "
+    "still doesn't work, an organizer at the desk can help.",
+}
 
 
 # A story this long (or of several sentences) is scored at once when both readings agree; a single
@@ -172,6 +192,12 @@ class StaticContent(BaseModel):
         messages: dict[str, str] = {}
         for name in REQUIRED_MESSAGES:
             value = messages_doc.get(name)
+            if not isinstance(value, str) or not value.strip():
+                raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")
+            _checked_placeholders(value, MESSAGE_PLACEHOLDERS, "messages.toml", name)
+            messages[name] = value
+        for name, default in ROSTER_MESSAGES.items():
+            value = messages_doc.get(name, default)
             if not isinstance(value, str) or not value.strip():
                 raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")
             _checked_placeholders(value, MESSAGE_PLACEHOLDERS, "messages.toml", name)

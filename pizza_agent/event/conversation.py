@@ -4,9 +4,11 @@ Independent of uAgents: it takes a sender address and text and returns a
 `Reply`, so the whole conversation is testable without a network, and the
 agent module only adds transport.
 
-Participants are keyed on the sender's agent address (authenticated by the
-envelope signature), never on the chat session. What counts as a story is
-decided in story_rule.py; organizer commands live in organizer.py.
+Who a message is from is decided by people/identity.py: the sender's agent
+address (authenticated by the envelope signature) in address mode; in roster
+mode, the attendee whose badge claim code bound the chat. Everything after that
+is keyed on that participant. What counts as a story is decided in
+story_rule.py; organizer commands live in organizer.py.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import hashlib
 import logging
 import unicodedata
 import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent, TextReading
@@ -27,6 +31,7 @@ from pizza_agent.event.organizer import Controls, Organizer, parse_command
 from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
 from pizza_agent.event.story_rule import Decision, decide
 from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.conversation_state import HELD_STORY_SECONDS
 from pizza_agent.ledger.coupons import Coupon, Issuance, Issued
 from pizza_agent.ledger.errors import LedgerBusy, LedgerGone
 from pizza_agent.ledger.reviews import PendingReview
@@ -34,13 +39,20 @@ from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.fallback import ChainResult, speculative
 from pizza_agent.llm.service import LLMService
 from pizza_agent.llm.tasks import finish_reply
+from pizza_agent.people.identity import SHARED_SENDER_SESSIONS, Identified, Outcome, People, unclaimed_key
 
 log = logging.getLogger("pizza.conversation")
 
 # Kept back from REPLY_DEADLINE for signing and sending the reply.
 REPLY_SEND_MARGIN_SECONDS = 0.2
-# A story held for the participant's "yes" is forgotten after this long.
-HELD_STORY_SECONDS = 30 * 60
+# What a claim code that was not accepted hears (roster mode).
+CLAIM_REFUSALS = {
+    Outcome.SLOW_DOWN: "claim_slow_down",
+    Outcome.TYPO: "claim_typo",
+    Outcome.UNKNOWN_CODE: "claim_unknown",
+    Outcome.REMOVED: "claim_removed",
+    Outcome.ELSEWHERE: "claim_elsewhere",
+}
 # A pool or capped tier with this share (or less) of its codes left is logged as low.
 POOL_LOW_SHARE = 0.10
 
@@ -86,6 +98,7 @@ class Conversation:
         organizer: Organizer,
         controls: Controls,
         limiter: SenderRateLimiter,
+        people: People,
         alerts: Alerts | None = None,
     ) -> None:
         self.settings = settings
@@ -95,6 +108,7 @@ class Conversation:
         self.organizer = organizer
         self.controls = controls
         self.limiter = limiter
+        self.people = people
         self.alerts = alerts or Alerts()
         self._low_announced: set[tuple[str, str]] = set()
         # Weak: a participant's lock lives only while one of their messages holds it.
@@ -122,7 +136,8 @@ class Conversation:
     def slow_down(self) -> Reply:
         return Reply(self.content.message("slow_down"), "rate_limited")
 
-    async def handle(self, sender: str, raw_text: str) -> Reply:
+    async def handle(self, sender: str, raw_text: str, session: str = "") -> Reply:
+        """One message from `sender` in chat `session` (the envelope's session id; "" when unknown)."""
         text = clean_text(raw_text)
         is_organizer = sender in self.organizer.addresses
         command = parse_command(text, is_organizer=is_organizer)
@@ -132,18 +147,97 @@ class Conversation:
             return self.organizer.unknown_command(text)
         if not text:
             return Reply(self.content.message("empty"), "empty")
+        return await self._guarded(lambda: self._identified(sender, session, text))
+
+    async def _identified(self, sender: str, session: str, text: str) -> Reply:
+        who = await self.people.identify(sender, session, text)
+        if not who.known or who.participant is None:
+            return await self._unclaimed(who, sender, session, text)
         # One message per participant at a time: two stories in flight give one coupon.
-        async with self._lock_for(sender):
-            try:
-                return await self._converse(sender, text)
-            except LedgerBusy:
-                log.warning("ledger busy (another writer holds it): sender=%s asked to try again", sender_id(sender))
-                self.alerts.send("ledger_busy", "the ledger is busy: participants are asked to send again in a minute")
-                return Reply(self.content.message("ledger_busy"), "ledger_busy")
-            except LedgerGone as exc:
-                log.critical("%s: no coupon is issued until an organizer restores it and restarts the agent", exc)
-                self.alerts.send("ledger_gone", "the ledger file is gone: no coupon is issued until it is restored")
-                return Reply(self.content.message("ledger_gone"), "ledger_gone")
+        async with self._lock_for(who.participant):
+            if who.outcome is Outcome.CLAIMED:
+                return await self._claimed(who, sender, session)
+            if not self.people.roster and session and len(text) >= self.settings.story_min_chars:
+                await self._shared_sender_tripwire(sender, session)
+            return await self._converse(who.participant, who.text)
+
+    async def _guarded(self, work: Callable[[], Awaitable[Reply]]) -> Reply:
+        try:
+            return await work()
+        except LedgerBusy:
+            log.warning("ledger busy (another writer holds it): a participant is asked to send again")
+            self.alerts.send("ledger_busy", "the ledger is busy: participants are asked to send again in a minute")
+            return Reply(self.content.message("ledger_busy"), "ledger_busy")
+        except LedgerGone as exc:
+            log.critical("%s: no coupon is issued until an organizer restores it and restarts the agent", exc)
+            self.alerts.send("ledger_gone", "the ledger file is gone: no coupon is issued until it is restored")
+            return Reply(self.content.message("ledger_gone"), "ledger_gone")
+
+    # --- roster mode: the claim code --------------------------------------------------------
+    async def _unclaimed(self, who: Identified, sender: str, session: str, text: str) -> Reply:
+        """Nobody known yet: a refused code hears why; a story waits for the code; anything else is asked for it."""
+        refusal = CLAIM_REFUSALS.get(who.outcome)
+        if refusal is not None:
+            if who.outcome is Outcome.ELSEWHERE and who.attendee is not None:
+                self.alerts.send(
+                    "claim_elsewhere",
+                    f"the badge code of {who.attendee.display_name} (attendee {who.attendee.key}) was presented from "
+                    f"another address ({sender_id(sender)}): a stolen badge? `lookup {who.attendee.key}`, "
+                    "`reissue` if the owner asks",
+                )
+            return Reply(self.content.message(refusal), f"claim_{who.outcome.value}")
+        if self.controls.paused is not None:
+            return Reply(self.controls.paused or self.content.message("paused"), "paused")
+        reading = self.content.read(text, self.settings.story_min_chars)
+        if reading.story_shaped and len(text) >= self.settings.story_min_chars:
+            if len(text) > self.settings.story_max_chars:
+                message = self.content.message(
+                    "story_too_long", max_chars=self.settings.story_max_chars, length=len(text)
+                )
+                return Reply(message, "story_too_long", intent="story")
+            await self.db.write(lambda ledger: ledger.state.hold_unclaimed_story(unclaimed_key(sender, session), text))
+            return Reply(self.content.message("claim_story_waits"), "claim_story_waits", intent="story")
+        # A prompt from the static list: asking for the code costs no model call (guessers get nothing to spend).
+        prompt = self.content.pick_prompt(set(), self.llm.rng)
+        return Reply(self.content.message("claim_ask", prompt=prompt), "claim_ask", layers={"prompt": "static"})
+
+    async def _claimed(self, who: Identified, sender: str, session: str) -> Reply:
+        """A claim code bound this chat just now: welcome, then the story that waited for it, the one in this
+        message, or a prompt."""
+        assert who.participant is not None and who.attendee is not None
+        participant, rest = who.participant, who.text
+        welcome = self.content.message("claim_welcome", person=who.attendee.display_name)
+        coupon = await self.db.read(lambda ledger: ledger.coupons.coupon_for(participant))
+        if coupon is not None:
+            return _after(welcome, self._already(coupon))
+        held = await self.people.held_before_claim(sender, session, participant)
+        if len(rest) < self.settings.story_min_chars:
+            rest = ""  # "my code is …": nothing else to answer
+        if held is not None and not rest and self.controls.paused is None:
+            deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
+            return _after(welcome, await self._story(participant, held, {"intent": "claimed"}, deadline))
+        if rest:
+            return _after(welcome, await self._converse(participant, rest))
+        deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
+        if self.controls.paused is not None:
+            return _after(welcome, Reply(self.controls.paused or self.content.message("paused"), "paused"))
+        return _after(welcome, await self._prompt(participant, "request", {"intent": "claim"}, deadline))
+
+    async def _shared_sender_tripwire(self, sender: str, session: str) -> None:
+        """Address mode: one sender carrying stories in several chat sessions may be many people."""
+        sessions = await self.people.note_story(sender, session)
+        if sessions == SHARED_SENDER_SESSIONS:
+            log.warning(
+                "sender=%s carried stories in %d chat sessions: participants may share one address "
+                "(one coupon per address would serve only the first): consider PARTICIPANTS=roster",
+                sender_id(sender),
+                sessions,
+            )
+            self.alerts.send(
+                "shared_sender",
+                f"sender {sender_id(sender)} carried stories in {sessions} chat sessions: participants may be sharing "
+                "one address (one coupon per address serves only the first); consider PARTICIPANTS=roster",
+            )
 
     async def _converse(self, sender: str, text: str) -> Reply:
         # One deadline for the whole message: intent, score and reply share REPLY_DEADLINE.
@@ -366,3 +460,8 @@ class Conversation:
             return Reply(text, "coupon_voided", end_session=True)
         text = self.content.message("already_has_coupon", code=coupon.code, tier=coupon.tier)
         return Reply(text, "repeat_coupon", end_session=True, code=coupon.code)
+
+
+def _after(first: str, reply: Reply) -> Reply:
+    """The reply with a line before it (the welcome of a claim code)."""
+    return replace(reply, text=f"{first}\n\n{reply.text}")

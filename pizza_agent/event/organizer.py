@@ -23,6 +23,7 @@ from pizza_agent.domain.content import StaticContent, StaticContentError
 from pizza_agent.domain.reply import Reply, sender_id
 from pizza_agent.domain.tiers import TIERS
 from pizza_agent.event.alerts import Alerts
+from pizza_agent.event.front_desk import FrontDesk
 from pizza_agent.event.judging import JudgesDesk
 from pizza_agent.event.rate_limit import SenderRateLimiter
 from pizza_agent.event.reply_times import ReplyTimes
@@ -48,6 +49,7 @@ COMMANDS = (
     "review",
     "approve",
     "reject",
+    "reissue",
 )
 # A non-organizer's message is only taken for a command (and refused) when it is this short.
 MAX_WORDS_OF_A_STRAY_COMMAND = 3
@@ -208,6 +210,7 @@ class Organizer:
         reply_times: ReplyTimes | None = None,
         replicas: Callable[[], Awaitable[dict[str, object]]] | None = None,
         judges: JudgesDesk | None = None,
+        desk: FrontDesk | None = None,
     ) -> None:
         self.settings = settings
         self.llm = llm
@@ -222,6 +225,7 @@ class Organizer:
         # Replicas on one PostgreSQL: who polls the mailbox, who stands by (None: a single agent).
         self.replicas = replicas
         self.judges = judges or JudgesDesk(settings, ledger, signer)
+        self.desk = desk  # the registration roster's commands (None: a test without one)
 
     @property
     def content(self) -> StaticContent:
@@ -323,6 +327,10 @@ class Organizer:
         target = args.strip()
         if not target:
             return "Usage: lookup <participant address, or its last 8+ characters> | lookup <code>"
+        if self.desk is not None:
+            attendees = await self.desk.lookup(target)
+            if attendees is not None:
+                return attendees
         ledger = self.ledger
         known = (await ledger.read(lambda ledger: ledger.state.participant_facts(target)))["first_seen"]
         address = target if known else await ledger.read(lambda ledger: ledger.state.find_participant(target))
@@ -382,6 +390,11 @@ class Organizer:
     async def _reject(self, sender: str, args: str) -> str:
         return await self.judges.reject(args, sender)
 
+    async def _reissue(self, sender: str, args: str) -> str:
+        if self.desk is None or not self.desk.people.roster:
+            return "reissue is for roster mode (PARTICIPANTS=roster): in address mode there are no badge codes."
+        return await self.desk.reissue(args, sender)
+
     async def _export(self, sender: str, args: str) -> str:
         folder = self.settings.data_dir / "exports"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -411,12 +424,21 @@ class Organizer:
             "replies": self.reply_times.summary() if self.reply_times else None,
             "replicas": await self.replicas() if self.replicas else None,
             "alerts": self.controls.alerts.status(),
+            "people": await self._people(),
             "rate_limit": {
                 "refused": self.limiter.refused,
                 "dropped": self.limiter.dropped,
                 "senders_limited": self.limiter.limited_senders(),
             },
         }
+
+    async def _people(self) -> dict[str, object] | None:
+        if self.desk is None:
+            return None
+        try:
+            return await self.desk.status()
+        except (LedgerBusy, LedgerUnreachable):
+            return None
 
     def _verdict(self, llm: dict[str, object], stats: dict[str, object]) -> str:
         if not stats["reachable"]:
@@ -468,6 +490,9 @@ class Organizer:
             f"voided {stats['coupons_voided']} · flagged stories {stats['flagged']} · "  # type: ignore[index]
             f"waiting for the judges {stats['reviews_waiting']}"  # type: ignore[index]
         )
+        people = s.get("people")
+        if people:
+            lines.append(_people_line(people))  # type: ignore[arg-type]
         lines.append(
             f"rate-limited messages {limits['refused']} (dropped {limits['dropped']}) · "  # type: ignore[index]
             f"senders limited now {limits['senders_limited']}"  # type: ignore[index]
@@ -489,6 +514,23 @@ class Organizer:
         usage = ", ".join(f"{k}={v}" for k, v in s["layer_usage"].items()) or "none yet"  # type: ignore[union-attr]
         lines.append(f"layers used: {usage}")
         return "\n".join(lines)
+
+
+def _people_line(people: dict) -> str:
+    if people["mode"] == "roster":
+        line = (
+            f"people: roster mode · {people['claimed']} of {people['attendees']} attendees claimed their badge · "
+            f"wrong claim codes {people['wrong_codes_refused']}"
+        )
+    else:
+        line = "people: address mode (one coupon per sender address)"
+    shared = people["shared_senders"]
+    if shared:
+        senders = ", ".join(f"{s['sender']} ({s['sessions']} chat sessions)" for s in shared[:5])
+        line += f"\nWARNING: participants may be sharing one address: stories from {senders}; " + (
+            "consider PARTICIPANTS=roster" if people["mode"] == "address" else "roster mode tells them apart"
+        )
+    return line
 
 
 def unreachable_stats() -> dict[str, object]:

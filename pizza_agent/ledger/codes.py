@@ -39,6 +39,10 @@ class CouponSigner:
             raise ValueError("COUPON_SECRET must be at least 16 characters")
         self._key = secret.encode()
 
+    def subkey(self, purpose: bytes) -> bytes:
+        """A key for another use of COUPON_SECRET (the badges' claim codes), independent of the signatures'."""
+        return hmac.new(self._key, b"pizza-agent subkey:" + purpose, hashlib.sha256).digest()
+
     def _tag(self, body: str) -> str:
         return _encode(hmac.new(self._key, body.encode(), hashlib.sha256).digest()[:8], PART_LENGTH)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pizza_agent.ledger.database import Database
 
+# A story held for a participant's "yes" or their claim code is forgotten after this long.
+HELD_STORY_SECONDS = 30 * 60
 # How long a replica's claim on a waiting story lasts if it never finishes (it died mid-call).
 RESCORE_CLAIM_SECONDS = 120.0
 
@@ -67,6 +69,35 @@ class ConversationState:
 
     def drop_held_story(self, address: str) -> None:
         self._db.execute("DELETE FROM pending_stories WHERE address=?", (address,))
+
+    def hold_unclaimed_story(self, key: str, story: str) -> None:
+        """A story that came before the claim code (not a participant yet: nobody is counted)."""
+        self._db.execute(
+            "INSERT INTO pending_stories VALUES (?, ?, ?) "
+            "ON CONFLICT(address) DO UPDATE SET story=excluded.story, saved_at=excluded.saved_at",
+            (key, story, self._db.clock()),
+        )
+
+    def take_unclaimed_story(
+        self, key: str, any_with_prefix: str | None, max_age: float = HELD_STORY_SECONDS
+    ) -> str | None:
+        """A story that waited for a claim code, taken (deleted) as it is handed over: under `key`, or, when
+        `any_with_prefix` is given, the one such story under that prefix (one person's other chats)."""
+        with self._db.write():
+            since = self._db.clock() - max_age
+            row = self._db.execute(
+                "SELECT address, story FROM pending_stories WHERE address=? AND saved_at >= ?", (key, since)
+            ).fetchone()
+            if row is None and any_with_prefix is not None:
+                rows = self._db.execute(
+                    "SELECT address, story FROM pending_stories WHERE address LIKE ? AND saved_at >= ? LIMIT 2",
+                    (any_with_prefix.replace("%", "") + "%", since),
+                ).fetchall()
+                row = rows[0] if len(rows) == 1 else None
+            if row is None:
+                return None
+            self._db.execute("DELETE FROM pending_stories WHERE address=?", (row[0],))
+            return row[1]
 
     # --- heuristic scores waiting for ASI1 --------------------------------------------------
     def queue_rescore(self, address: str, story: str) -> None:

@@ -231,6 +231,42 @@ MIGRATIONS: list[str | Dialects] = [
     );
     CREATE INDEX outbox_waiting ON outbox (sent_at, created_at)
     """,
+    # 12: the registration roster (PARTICIPANTS=roster): attendees with the keyed hash of their badge's
+    #     claim code, the chat sessions bound to each, the sessions ASI:One-style clients opened, and
+    #     (address mode's tripwire) the chat sessions each sender carried stories in
+    """
+    CREATE TABLE attendees (
+        key TEXT PRIMARY KEY,
+        display_name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        generation INTEGER NOT NULL DEFAULT 1,
+        code_hash TEXT NOT NULL UNIQUE,
+        sender TEXT,
+        claimed_at {REAL},
+        added_at {REAL} NOT NULL,
+        removed_at {REAL}
+    );
+    CREATE INDEX attendees_sender ON attendees (sender);
+    CREATE TABLE claim_sessions (
+        sender TEXT NOT NULL,
+        session TEXT NOT NULL,
+        attendee TEXT NOT NULL,
+        bound_at {REAL} NOT NULL,
+        PRIMARY KEY (sender, session)
+    );
+    CREATE TABLE opened_sessions (
+        sender TEXT NOT NULL,
+        session TEXT NOT NULL,
+        opened_at {REAL} NOT NULL,
+        PRIMARY KEY (sender, session)
+    );
+    CREATE TABLE story_sessions (
+        sender TEXT NOT NULL,
+        session TEXT NOT NULL,
+        seen_at {REAL} NOT NULL,
+        PRIMARY KEY (sender, session)
+    )
+    """,
 ]
 
 

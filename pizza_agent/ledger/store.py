@@ -8,6 +8,7 @@ URL) and migrates it; its repositories each own their tables:
 - `books`    (bookkeeping.py): handled message ids, spend, the seed's and secret's fingerprints.
 - `controls` (controls.py): the organizer's switches.
 - `reviews`  (reviews.py): the judges' queue and the outbox of messages a decision owes.
+- `roster`   (roster.py): attendees, the chats their claim codes bound, the shared-sender tripwire.
 
 On the event loop the agent reaches them through `LedgerWorker` (worker.py),
 which runs each call on the right thread and connection.
@@ -25,6 +26,7 @@ from pizza_agent.ledger.conversation_state import ConversationState
 from pizza_agent.ledger.coupons import CouponBook
 from pizza_agent.ledger.database import BUSY_TIMEOUT_SECONDS, Database
 from pizza_agent.ledger.reviews import JudgesQueue
+from pizza_agent.ledger.roster import Roster
 
 
 class Ledger:
@@ -42,6 +44,7 @@ class Ledger:
         self.books = Bookkeeping(self.db)
         self.controls = ControlSwitches(self.db)
         self.reviews = JudgesQueue(self.db, self.coupons)
+        self.roster = Roster(self.db)
 
     @property
     def postgres(self) -> bool:

@@ -20,6 +20,7 @@ from uagents_core.contrib.protocols.chat import (
     EndSessionContent,
     Resource,
     ResourceContent,
+    StartSessionContent,
     TextContent,
     chat_protocol_spec,
 )
@@ -93,6 +94,8 @@ class ChatHandlers:
         if not await self.seen.first_time(sender, msg.msg_id):
             log.info("message sender=%s outcome=duplicate_msg_id (acknowledged, not handled again)", sender_id(sender))
             return
+        if any(isinstance(part, StartSessionContent) for part in msg.content):
+            await self._session_opened(sender, str(ctx.session))
         if not any(isinstance(part, TextContent) for part in msg.content):
             # ASI:One opens a session with a message of no text (start-session, metadata): acknowledge only.
             kinds = ",".join(sorted({type(part).__name__ for part in msg.content})) or "empty"
@@ -101,7 +104,7 @@ class ChatHandlers:
             )
             self.seen.answered(sender, msg.msg_id)
             return
-        reply = await self._reply_to(sender, msg, admit)
+        reply = await self._reply_to(sender, str(ctx.session), msg, admit)
         status = await ctx.send(sender, ChatMessage(content=self._contents(reply)))
         self.seen.answered(sender, msg.msg_id)
         self.reply_times.record(time.perf_counter() - started)
@@ -116,6 +119,13 @@ class ChatHandlers:
             (time.perf_counter() - started) * 1000,
         )
 
+    async def _session_opened(self, sender: str, session: str) -> None:
+        """A client that opens chat sessions (ASI:One) may speak for many people: roster mode notes it."""
+        try:
+            await self.conversation.people.open_session(sender, session)
+        except Exception:  # a note for the identity rule: never worth a lost message
+            log.exception("could not note the session sender=%s opened", sender_id(sender))
+
     def _acknowledge(self, ctx: Context, sender: str, msg: ChatMessage) -> None:
         """The acknowledgement goes first, but its delivery (a round trip to Agentverse) does not hold the reply."""
         ack = asyncio.get_running_loop().create_task(
@@ -124,12 +134,12 @@ class ChatHandlers:
         self._acks_in_flight.add(ack)
         ack.add_done_callback(self._acks_in_flight.discard)
 
-    async def _reply_to(self, sender: str, msg: ChatMessage, admit: Admit) -> Reply:
+    async def _reply_to(self, sender: str, session: str, msg: ChatMessage, admit: Admit) -> Reply:
         conversation = self.conversation
         try:
             if admit is Admit.SLOW_DOWN:
                 return conversation.slow_down()
-            return await conversation.handle(sender, msg.text())
+            return await conversation.handle(sender, msg.text(), session)
         except Exception:  # a bug must cost one reply, never the agent
             log.exception("message sender=%s outcome=internal_error", sender_id(sender))
             return Reply(conversation.content.message("internal_error"), "internal_error")

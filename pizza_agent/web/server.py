@@ -43,7 +43,9 @@ from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.errors import LedgerBusy, LedgerUnreachable
 from pizza_agent.ledger.redemption import CodeCheck, CodeState, check_code, redeem_code
+from pizza_agent.ledger.roster import attendee_of
 from pizza_agent.ledger.worker import LedgerWorker
+from pizza_agent.people.claim_codes import find_candidates
 from pizza_agent.web.auth import Role, Session, Sessions, TokenGuard, Tokens
 from pizza_agent.web.metrics import EventMetrics
 
@@ -292,9 +294,18 @@ class WebApp:
                 + str(status["verdict"]).split("— ", 1)[-1]
                 + ")"
             )
+        people = status.get("people") or {}
+        if banner is None and people.get("mode") == "address" and people.get("shared_senders"):
+            worst = people["shared_senders"][0]
+            banner = (
+                f"SHARED ADDRESS? sender {worst['sender']} carried stories in {worst['sessions']} chat sessions: "
+                "participants may be sharing one address (one coupon per address serves only the first); "
+                "consider PARTICIPANTS=roster"
+            )
         return {
             "verdict": status["verdict"],
             "banner": banner,
+            "people": people or None,
             "paused": status["paused"],
             "uptime_seconds": status["uptime_seconds"],
             "providers": {
@@ -370,16 +381,37 @@ class WebApp:
 
     # --- the food table ---------------------------------------------------------------------------
     async def _table_check(self, request: web.Request) -> web.StreamResponse:
-        code = await _code_from(request)
+        code, name = await self._coupon_code(await _code_from(request))
         checked = await self.ledger.read(lambda ledger: check_code(ledger.coupons, self.signer, code))
-        return web.json_response(_table_view(checked, redeemed_now=False))
+        return web.json_response(_table_view(checked, redeemed_now=False, name=name or await self._name(checked)))
 
     async def _table_redeem(self, request: web.Request) -> web.StreamResponse:
-        code = await _code_from(request)
+        code, name = await self._coupon_code(await _code_from(request))
         checked = await self.ledger.write(lambda ledger: redeem_code(ledger.coupons, self.signer, code))
         session: Session = request[SESSION]
         log.warning("table %r: %s", session.name, checked.line)
-        return web.json_response(_table_view(checked, redeemed_now=checked.state is CodeState.VALID))
+        name = name or await self._name(checked)
+        return web.json_response(_table_view(checked, redeemed_now=checked.state is CodeState.VALID, name=name))
+
+    async def _coupon_code(self, code: str) -> tuple[str, str | None]:
+        """A badge's claim code (typed or its QR scanned) stands for its attendee's coupon: (coupon code, name)."""
+        desk = self.organizer.desk
+        if desk is None or not find_candidates(code):
+            return code, None
+        found = await desk.find(code)
+        if len(found) != 1:
+            return code, None
+        participant = found[0].participant
+        coupon = await self.ledger.read(lambda ledger: ledger.coupons.coupon_for(participant))
+        return (coupon.code if coupon else code), found[0].display_name
+
+    async def _name(self, checked: CodeCheck) -> str | None:
+        """The attendee's display name, as on their badge (roster mode); None for an address's coupon."""
+        key = attendee_of(checked.coupon.address) if checked.coupon else None
+        if key is None:
+            return None
+        attendee = await self.ledger.read(lambda ledger: ledger.roster.get(key))
+        return attendee.display_name if attendee else None
 
     # --- /metrics -----------------------------------------------------------------------------------
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
@@ -443,8 +475,15 @@ async def _code_from(request: web.Request) -> str:
     return code
 
 
-def _table_view(checked: CodeCheck, *, redeemed_now: bool) -> dict[str, Any]:
-    """What the table shows: a colour, a big word, the tier and a time. No participant, no score."""
+def _table_view(checked: CodeCheck, *, redeemed_now: bool, name: str | None = None) -> dict[str, Any]:
+    """What the table shows: a colour, a big word, the tier, a time and (roster mode) the badge's name."""
+    view = _table_verdict(checked, redeemed_now=redeemed_now)
+    if name and view["state"] != "invalid":
+        view["name"] = name
+    return view
+
+
+def _table_verdict(checked: CodeCheck, *, redeemed_now: bool) -> dict[str, Any]:
     coupon = checked.coupon
     tier = coupon.tier if coupon else None
     if checked.state is CodeState.VALID:

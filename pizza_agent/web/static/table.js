@@ -24,6 +24,8 @@ function show(view) {
   screen.className = `result-screen ${view.colour}`;
   screen.dataset.state = view.state;
   el("headline").textContent = view.headline;
+  el("person").textContent = view.name || "";  // roster mode: the name on the badge
+  el("person").hidden = !view.name;
   el("redeem").hidden = view.state !== "valid";
   screen.hidden = false;
   (view.state === "valid" ? el("redeem") : el("next")).focus();

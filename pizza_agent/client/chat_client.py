@@ -25,7 +25,13 @@ from typing import Self
 import aiohttp
 import stamina
 from aiohttp import web
-from uagents_core.contrib.protocols.chat import ChatAcknowledgement, ChatMessage, TextContent, chat_protocol_spec
+from uagents_core.contrib.protocols.chat import (
+    ChatAcknowledgement,
+    ChatMessage,
+    StartSessionContent,
+    TextContent,
+    chat_protocol_spec,
+)
 from uagents_core.envelope import Envelope
 from uagents_core.identity import Identity
 from uagents_core.models import Model
@@ -149,6 +155,8 @@ class ChatClient(Participant):
         self._http: aiohttp.ClientSession | None = None
         self.endpoint = ""
         self._pending: set[asyncio.Task[None]] = set()
+        # Replies of the chats opened with `chat()`, by session (the agent answers in the session it was asked in).
+        self._chats: dict[uuid.UUID, asyncio.Queue[ChatMessage]] = {}
 
     async def start(self) -> Self:
         app = web.Application()
@@ -212,12 +220,15 @@ class ChatClient(Participant):
         self.agent = self.agent.reread()
         raise StandingBy(answer, refused)
 
-    async def send_model(self, model: Model) -> tuple[int, str]:
-        return await self.post(sign_envelope(self.identity, self.agent.address, model).model_dump_json())
+    async def send_model(self, model: Model, session: uuid.UUID | None = None) -> tuple[int, str]:
+        return await self.post(sign_envelope(self.identity, self.agent.address, model, session).model_dump_json())
 
-    async def send(self, text: str, msg_id: uuid.UUID | None = None) -> ChatMessage:  # type: ignore[override]
+    async def send(  # type: ignore[override]
+        self, text: str, msg_id: uuid.UUID | None = None, session: uuid.UUID | None = None
+    ) -> ChatMessage:
+        """Each message in a new chat session unless `session` is given (as uagents' own ctx.send does)."""
         message = ChatMessage(content=[TextContent(text=text)], msg_id=msg_id)
-        status, body = await self.send_model(message)
+        status, body = await self.send_model(message, session)
         if status != 200:
             raise RuntimeError(f"agent refused the message: HTTP {status} {body}")
         return message
@@ -234,7 +245,7 @@ class ChatClient(Participant):
             return web.json_response({"error": "unexpected sender"}, status=403)
         if envelope.schema_digest == CHAT_DIGEST:
             message = ChatMessage.parse_raw(payload)
-            await self.inbox.put(message)
+            await self._chats.get(envelope.session, self.inbox).put(message)
             if self.acknowledge:
                 task = asyncio.get_running_loop().create_task(self._acknowledge(message))
                 self._pending.add(task)
@@ -243,7 +254,35 @@ class ChatClient(Participant):
             self.acks.append(ChatAcknowledgement.parse_raw(payload))
         return web.json_response({})
 
+    def chat(self, session: uuid.UUID | None = None) -> ChatSession:
+        """One chat session of this sender: what a platform speaking for many people (ASI:One) keeps per person."""
+        chat = ChatSession(self, session or uuid.uuid4())
+        self._chats[chat.session] = chat.inbox
+        return chat
+
     async def _acknowledge(self, message: ChatMessage) -> None:
         # An acknowledgement is a courtesy; the agent does not wait for it.
         with contextlib.suppress(TimeoutError, aiohttp.ClientError, RuntimeError):
             await self.send_model(ChatAcknowledgement(acknowledged_msg_id=message.msg_id))
+
+
+class ChatSession:
+    """One chat of a `ChatClient`'s sender: messages sent in one session, the replies to it alone.
+
+    Several of them over one client are several people behind one sender address
+    (the shared-sender case); `open()` sends the session start ASI:One sends.
+    """
+
+    def __init__(self, client: ChatClient, session: uuid.UUID) -> None:
+        self.client = client
+        self.session = session
+        self.inbox: asyncio.Queue[ChatMessage] = asyncio.Queue()
+
+    async def open(self) -> None:
+        status, body = await self.client.send_model(ChatMessage(content=[StartSessionContent()]), self.session)
+        if status != 200:
+            raise RuntimeError(f"agent refused the session start: HTTP {status} {body}")
+
+    async def ask(self, text: str, timeout: float = 20.0) -> str:
+        await self.client.send(text, session=self.session)
+        return (await asyncio.wait_for(self.inbox.get(), timeout)).text()

@@ -86,7 +86,7 @@ async def test_ten_people_behind_one_sender_each_in_their_own_session_get_ten_co
     for i, session in enumerate(sessions):
         await talk.people.open_session("agent1platform", session)  # ASI:One opens each chat
         assert (await talk.handle("agent1platform", badge(i), session)).text.startswith(f"Welcome, Person{i} X.!")
-    for i, session in enumerate(sessions):
+    for session in sessions:
         assert (await talk.handle("agent1platform", STORY, session)).outcome == "coupon"
     assert sorted(c.address for c in coupons(event)) == sorted(f"attendee:k{i}" for i in range(10))
     # An eleventh chat with no code belongs to nobody: it is asked for one (nobody's coupon is shown).

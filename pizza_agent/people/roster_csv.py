@@ -190,7 +190,9 @@ def _registrant(line: int, row: list[str], columns: dict[str, int]) -> Registran
     if not full:
         raise RosterFileError(f"line {line}: no name: every attendee needs one (nothing imported)")
     if len(full) > MAX_NAME_CHARS:
-        raise RosterFileError(f"line {line}: a name of {len(full)} characters (at most {MAX_NAME_CHARS})")
+        raise RosterFileError(
+            f"line {line}: a name of {len(full)} characters (at most {MAX_NAME_CHARS}): nothing imported"
+        )
     email = cell("email").lower()
     if cell("id"):
         identity = "id:" + cell("id")

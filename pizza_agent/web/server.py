@@ -38,6 +38,7 @@ from aiohttp import web
 from pizza_agent.config.settings import Settings
 from pizza_agent.domain.reply import sender_id
 from pizza_agent.domain.spreadsheet import safe_row
+from pizza_agent.event.front_desk import FrontDesk
 from pizza_agent.event.organizer import DASHBOARD_COMMANDS, Organizer
 from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.ledger.codes import CouponSigner
@@ -381,37 +382,19 @@ class WebApp:
 
     # --- the food table ---------------------------------------------------------------------------
     async def _table_check(self, request: web.Request) -> web.StreamResponse:
-        code, name = await self._coupon_code(await _code_from(request))
+        code, name = await _badge_coupon(self.ledger, self.organizer.desk, await _code_from(request))
         checked = await self.ledger.read(lambda ledger: check_code(ledger.coupons, self.signer, code))
-        return web.json_response(_table_view(checked, redeemed_now=False, name=name or await self._name(checked)))
+        return web.json_response(
+            _table_view(checked, redeemed_now=False, name=name or await _attendee_name(self.ledger, checked))
+        )
 
     async def _table_redeem(self, request: web.Request) -> web.StreamResponse:
-        code, name = await self._coupon_code(await _code_from(request))
+        code, name = await _badge_coupon(self.ledger, self.organizer.desk, await _code_from(request))
         checked = await self.ledger.write(lambda ledger: redeem_code(ledger.coupons, self.signer, code))
         session: Session = request[SESSION]
         log.warning("table %r: %s", session.name, checked.line)
-        name = name or await self._name(checked)
+        name = name or await _attendee_name(self.ledger, checked)
         return web.json_response(_table_view(checked, redeemed_now=checked.state is CodeState.VALID, name=name))
-
-    async def _coupon_code(self, code: str) -> tuple[str, str | None]:
-        """A badge's claim code (typed or its QR scanned) stands for its attendee's coupon: (coupon code, name)."""
-        desk = self.organizer.desk
-        if desk is None or not find_candidates(code):
-            return code, None
-        found = await desk.find(code)
-        if len(found) != 1:
-            return code, None
-        participant = found[0].participant
-        coupon = await self.ledger.read(lambda ledger: ledger.coupons.coupon_for(participant))
-        return (coupon.code if coupon else code), found[0].display_name
-
-    async def _name(self, checked: CodeCheck) -> str | None:
-        """The attendee's display name, as on their badge (roster mode); None for an address's coupon."""
-        key = attendee_of(checked.coupon.address) if checked.coupon else None
-        if key is None:
-            return None
-        attendee = await self.ledger.read(lambda ledger: ledger.roster.get(key))
-        return attendee.display_name if attendee else None
 
     # --- /metrics -----------------------------------------------------------------------------------
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
@@ -435,6 +418,27 @@ class WebApp:
             except Exception:  # the dashboard's history is never worth the agent
                 log.exception("web: sampling status failed")
             await asyncio.sleep(HISTORY_EVERY_SECONDS)  # the sampling period
+
+
+async def _badge_coupon(ledger: LedgerWorker, desk: FrontDesk | None, code: str) -> tuple[str, str | None]:
+    """A badge's claim code (typed or its QR scanned) stands for its attendee's coupon: (coupon code, name)."""
+    if desk is None or not find_candidates(code):
+        return code, None
+    found = await desk.find(code)
+    if len(found) != 1:
+        return code, None
+    participant = found[0].participant
+    coupon = await ledger.read(lambda ledger: ledger.coupons.coupon_for(participant))
+    return (coupon.code if coupon else code), found[0].display_name
+
+
+async def _attendee_name(ledger: LedgerWorker, checked: CodeCheck) -> str | None:
+    """The attendee's display name, as on their badge (roster mode); None for an address's coupon."""
+    key = attendee_of(checked.coupon.address) if checked.coupon else None
+    if key is None:
+        return None
+    attendee = await ledger.read(lambda ledger: ledger.roster.get(key))
+    return attendee.display_name if attendee else None
 
 
 def _role_needed(path: str) -> Role | None:

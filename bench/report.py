@@ -265,8 +265,34 @@ starts from it): it matches a single agent's whole run above; before, it showed 
 {results.get("startup", {}).get("start_s", float("nan")):.2f} s, Ctrl+C exits in
 {results.get("startup", {}).get("stop_s", float("nan")):.2f} s (median of 3, measured by `bench/run_all.py`).
 """
-    text += _house_section() + _precision_section()
+    text += _people_section() + _house_section() + _precision_section()
     (ROOT / "BENCHMARKS.md").write_text(text)
+
+
+def _people_section() -> str:
+    return f"""
+## People, not addresses: one coupon per person (roster mode)
+
+Each drill runs the real agent twice, in address mode and in roster mode (a registration
+export imported with `agent.py roster import`; claim codes derived as the badges print
+them), real signed envelopes on loopback, no model keys (scoring by the local heuristic).
+
+`python agent.py drill --sybil` (`pizza_agent/rehearsal/people_drill.py`): 20 people each
+send their badge code and a story from 4 addresses, while 100 other addresses send 10 made-up
+claim codes each (1,000 guesses). Promises: roster mode gives exactly 20 coupons, no guess is
+accepted, every reply within `REPLY_DEADLINE`. Address mode shows what roster mode is for: one
+coupon per address, 80 for 20 people. The reply times are the honest people's, under the
+guessers' load, with the drill's 180 clients and the agent sharing the machine's 2 cores.
+
+{_drill("drill-sybil.txt")}
+
+`python agent.py drill --shared-sender`: 10 people through one sender address, each in their
+own chat session, opened as ASI:One opens one. Promises: roster mode, 10 coupons (one extra
+message each: the claim code); address mode, one coupon for the first person and the
+shared-address warning in `status` (and an alert) by the 3rd person's story.
+
+{_drill("drill-shared-sender.txt")}
+"""
 
 
 def _time_to_coupon_row(results: dict) -> str:

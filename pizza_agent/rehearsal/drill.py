@@ -615,6 +615,11 @@ def _seconds(text: str) -> float:
 def main(argv: list[str]) -> int:
     import argparse
 
+    if "--sybil" in argv or "--shared-sender" in argv:
+        from pizza_agent.rehearsal.people_drill import main as people_main
+
+        return people_main(argv)
+
     parser = argparse.ArgumentParser(
         prog="agent.py drill",
         description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[2],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import signal
 import subprocess
 import sys
 import time
@@ -148,6 +149,14 @@ async def test_people_not_addresses_with_the_real_agent(tmp_path):
         assert all("isn't on any badge" in a or "didn't match" in a for a in answers)
         assert sum("didn't match" in a for a in answers) == 20 * 5  # 5 wrong codes each, then "slow down"
         assert honest_seconds < 10.0  # REPLY_DEADLINE's default
+
+        # kill -9 and a restart: every binding and coupon is in the ledger, nothing is issued twice.
+        agent.stop(signal.SIGKILL)
+        await agent.start()
+        async with agent.client("person0-address0") as client:
+            assert "already have your pizza coupon" in await client.ask(STORY)
+        async with agent.client("person1-address2") as client:
+            assert "already linked to another chat" in await client.ask(f"{codes['Person1 S.']} {STORY}")
     finally:
         agent.stop()
     ledger = Ledger(data / "ledger.sqlite3")

@@ -11,6 +11,10 @@ are thin public faces over these rooms; nothing in the package imports them.
 """
 
 # room: the rooms of ours it may import. Nothing that runs at the event imports `rehearsal`.
+# Everything that runs at the event: what the composition root (app) may wire together.
+_EVENT = frozenset(
+    {"config", "domain", "llm", "ledger", "replicas", "people", "event", "workarounds", "client", "web", "transport"}
+)
 ROOMS: dict[str, frozenset[str]] = {
     "config": frozenset(),
     "domain": frozenset(),
@@ -23,35 +27,6 @@ ROOMS: dict[str, frozenset[str]] = {
     "client": frozenset({"config", "workarounds"}),
     "web": frozenset({"config", "domain", "llm", "ledger", "people", "event"}),
     "transport": frozenset({"domain", "event", "workarounds"}),
-    "app": frozenset(
-        {
-            "config",
-            "domain",
-            "llm",
-            "ledger",
-            "replicas",
-            "people",
-            "event",
-            "workarounds",
-            "client",
-            "web",
-            "transport",
-        }
-    ),
-    "rehearsal": frozenset(
-        {
-            "config",
-            "domain",
-            "llm",
-            "ledger",
-            "replicas",
-            "people",
-            "event",
-            "workarounds",
-            "client",
-            "web",
-            "transport",
-            "app",
-        }
-    ),
+    "app": _EVENT,
+    "rehearsal": _EVENT | {"app"},
 }

@@ -13,19 +13,33 @@ are thin public faces over these rooms; nothing in the package imports them.
 # room: the rooms of ours it may import. Nothing that runs at the event imports `rehearsal`.
 # Everything that runs at the event: what the composition root (app) may wire together.
 _EVENT = frozenset(
-    {"config", "domain", "llm", "ledger", "replicas", "people", "event", "workarounds", "client", "web", "transport"}
+    {
+        "config",
+        "domain",
+        "plan",
+        "llm",
+        "ledger",
+        "replicas",
+        "people",
+        "event",
+        "workarounds",
+        "client",
+        "web",
+        "transport",
+    }
 )
 ROOMS: dict[str, frozenset[str]] = {
     "config": frozenset(),
     "domain": frozenset(),
+    "plan": frozenset({"domain"}),
     "llm": frozenset({"config", "domain"}),
     "ledger": frozenset({"config", "domain"}),
     "replicas": frozenset({"config", "domain", "ledger"}),
     "people": frozenset({"config", "domain", "ledger"}),
-    "event": frozenset({"config", "domain", "llm", "ledger", "people"}),
+    "event": frozenset({"config", "domain", "plan", "llm", "ledger", "people"}),
     "workarounds": frozenset({"config"}),
     "client": frozenset({"config", "workarounds"}),
-    "web": frozenset({"config", "domain", "llm", "ledger", "people", "event"}),
+    "web": frozenset({"config", "domain", "plan", "llm", "ledger", "people", "event"}),
     "transport": frozenset({"domain", "event", "workarounds"}),
     "app": _EVENT,
     "rehearsal": _EVENT | {"app"},

@@ -23,6 +23,7 @@ from pizza_agent.domain.content import StaticContent, StaticContentError
 from pizza_agent.event.runtime import open_existing_runtime, open_runtime
 from pizza_agent.ledger.errors import LedgerIdentityMismatch, LedgerUnreachable
 from pizza_agent.ledger.redemption import check_code, redeem_code
+from pizza_agent.plan.model import PlanError
 from pizza_agent.replicas.lease import name_in_use
 
 log = logging.getLogger("pizza.agent")
@@ -151,6 +152,16 @@ SUBCOMMANDS = {
         "Import a registration export, print badges with claim codes, add or remove attendees.",
         "example: python agent.py roster import registrations.csv",
     ),
+    "plan": (
+        "the event plan: python agent.py plan check FILE",
+        "Check an event plan (EVENT_PLAN): one line per problem.",
+        "exit codes: 0 the plan is sound · 2 problems (one line each)\nexample: python agent.py plan check event.toml",
+    ),
+    "new-event": (
+        "scaffold the next event: python agent.py new-event DIR",
+        "Write DIR/event.toml, DIR/static_content/ and DIR/.env for a new event.",
+        "example: python agent.py new-event ~/events/example-hacks-2027",
+    ),
     "drill": (
         "the outage drill: python agent.py drill --help",
         "Rehearse an outage: local fault providers, the real agent, simulated participants.",
@@ -167,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--check-config", action="store_true", help="the same as `check`")
-    sub = parser.add_subparsers(dest="command", metavar="{run,check,verify,redeem,roster,drill}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,check,verify,redeem,roster,plan,new-event,drill}")
     for name, (summary, description, epilog) in SUBCOMMANDS.items():
         cmd = sub.add_parser(
             name,
@@ -189,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["roster"]:
         return _roster(argv[1:])
+    if argv[:1] in (["plan"], ["new-event"]):
+        from pizza_agent.app.plan_cli import main as plan_main
+
+        return plan_main(argv)
     args = build_parser().parse_args(argv)
     if args.check_config or args.command == "check":
         from pizza_agent.app.preflight import main as preflight
@@ -204,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_agent(settings, content)
     except (ConfigError, SecretFileError, StaticContentError, DataDirError, LedgerIdentityMismatch) as exc:
         print(exc, file=sys.stderr)
+        return 2
+    except PlanError as exc:
+        for problem in exc.problems:
+            print(f"error: EVENT_PLAN {settings.event_plan}: {problem}", file=sys.stderr)
         return 2
     except LedgerUnreachable as exc:
         print(

@@ -33,6 +33,7 @@ from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.conversation import Conversation
 from pizza_agent.event.front_desk import FrontDesk
 from pizza_agent.event.judging import deliver_outbox
+from pizza_agent.event.meals import Meals
 from pizza_agent.event.organizer import Controls, Organizer
 from pizza_agent.event.rate_limit import SenderRateLimiter
 from pizza_agent.event.reply_times import ReplyTimes
@@ -47,6 +48,8 @@ from pizza_agent.llm import public_api
 from pizza_agent.llm.service import LLMService
 from pizza_agent.people.claim_codes import ClaimCodes
 from pizza_agent.people.identity import People
+from pizza_agent.plan.clock import EventClock
+from pizza_agent.plan.model import Plan, load_plan
 from pizza_agent.replicas.breakers import Breaker
 from pizza_agent.replicas.lease import ActiveLease
 from pizza_agent.replicas.notifications import ControlsListener
@@ -133,8 +136,13 @@ def assemble_event(
     limiter: SenderRateLimiter | None = None,
     replicas: Callable[[], Awaitable[dict[str, object]]] | None = None,
     alerts: Alerts | None = None,
+    meals: Meals | None = None,
 ) -> EventParts:
     alerts = alerts or alerts_for(settings)
+    meals = meals or meals_for(settings)
+    for meal in meals.plan.meals:  # each meal's vendor codes, before any concurrent use
+        if meal.pool is not None:
+            ledger.coupons.load_pools(meal.pool, meal.id)
     worker = LedgerWorker(ledger)
     llm.know_pool_codes(ledger.coupons.pool_codes())  # at start, before any concurrent use
     limiter = limiter or SenderRateLimiter(settings.sender_rate_limit, settings.sender_rate_window)
@@ -160,6 +168,7 @@ def assemble_event(
         controls=controls,
         limiter=limiter,
         people=people,
+        meals=meals,
         alerts=alerts,
     )
     rescorer = Rescorer(settings, llm, worker, signer)
@@ -178,6 +187,12 @@ def assemble_event(
         alerts,
         people,
     )
+
+
+def meals_for(settings: Settings) -> Meals:
+    """The event plan's meals on the event's clock (PlanError, one line per problem, for a bad plan)."""
+    plan = Plan.implicit(settings.agent_name) if settings.event_plan is None else load_plan(settings.event_plan)
+    return Meals(plan, EventClock.from_setting(plan.zone, settings.plan_clock))
 
 
 def alerts_for(settings: Settings) -> Alerts:

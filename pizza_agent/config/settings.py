@@ -170,6 +170,10 @@ class Settings(BaseModel):
     # Who "one coupon per participant" counts: each sender address, or each attendee of a registration
     # roster, who claims with the code on their badge (people/identity.py says how a chat is tied to a person).
     participants: Literal["address", "roster"] = Field("address", alias="PARTICIPANTS")
+    # The event plan: meals with windows, diets, caps and pickup groups (blank: one meal, always open).
+    event_plan: Path | None = Field(None, alias="EVENT_PLAN")
+    # Rehearsals only: START@SPEED runs the plan's clock from START (local time), SPEED times faster.
+    plan_clock: str = Field("", alias="PLAN_CLOCK")
     # Organizer alerts (judges' queue, tiers low, pause, providers, ledger) to a Discord/Slack/JSON webhook.
     alert_webhook_url: SecretStr = Field(SecretStr(""), alias="ALERT_WEBHOOK_URL")
     alert_format: Literal["discord", "slack", "json"] | None = Field(None, alias="ALERT_FORMAT")
@@ -232,7 +236,9 @@ class Settings(BaseModel):
 
     _check_urls = field_validator("openai_base_url", "asi1_base_url", "agentverse_url")(_check_url)
 
-    @field_validator("static_content_dir", "data_dir", "database_path", "coupon_pool_dir", "log_file", "agent_readme")
+    @field_validator(
+        "static_content_dir", "data_dir", "database_path", "coupon_pool_dir", "log_file", "agent_readme", "event_plan"
+    )
     @classmethod
     def _relative_to_project(cls, value: Path | None) -> Path | None:
         # A relative path means the same folder whatever directory the agent starts from.

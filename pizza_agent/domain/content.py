@@ -22,6 +22,15 @@ from pizza_agent.domain.tiers import TIERS
 REPLY_PLACEHOLDERS = {"story_detail", "score", "tier", "code"}
 MESSAGE_PLACEHOLDERS = {
     "person",
+    "meal",
+    "until",
+    "when",
+    "wait",
+    "event",
+    "diet",
+    "choices",
+    "group",
+    "time",
     "prompt",
     "min_chars",
     "max_chars",
@@ -79,6 +88,21 @@ ROSTER_MESSAGES = {
     "claim_removed": "That badge is no longer on this event's list. Please see an organizer at the desk.",
     "claim_slow_down": "That's a lot of codes that didn't match. Please wait a few minutes, and if your badge's code "
     "still doesn't work, an organizer at the desk can help.",
+}
+
+# Meals and diets (EVENT_PLAN): a content directory written before them still loads, with these.
+MEAL_MESSAGES = {
+    "meal_open": "{meal} is being served until {until}.",
+    "meal_next": "No pizza is being served right now. The next meal is {meal}, {when} (in {wait}): come back "
+    "then with your story!",
+    "meal_over": "That was the last meal of {event}. Thank you for hacking with us, and see you at the next one!",
+    "meal_coupon": "This coupon is for {meal}.",
+    "meal_group": "Your group {group}: come at {time}.",
+    "meal_past_coupon": "Your coupon for {meal} was for a past meal.",
+    "diet_question": "One question first, so the kitchen makes the right pizza: what do you eat? Reply with a "
+    "number: {choices}. (You can change it any time with, for example, `diet vegan`.)",
+    "diet_set": "Noted: {diet}. You can change it any time with `diet NAME`.",
+    "diet_unknown": "I don't know that diet. Choose one of: {choices} (for example `diet vegan`).",
 }
 
 
@@ -196,7 +220,7 @@ class StaticContent(BaseModel):
                 raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")
             _checked_placeholders(value, MESSAGE_PLACEHOLDERS, "messages.toml", name)
             messages[name] = value
-        for name, default in ROSTER_MESSAGES.items():
+        for name, default in {**ROSTER_MESSAGES, **MEAL_MESSAGES}.items():
             value = messages_doc.get(name, default)
             if not isinstance(value, str) or not value.strip():
                 raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")

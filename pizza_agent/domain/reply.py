@@ -13,6 +13,7 @@ class Reply:
     intent: str = "-"
     layers: dict[str, str] = field(default_factory=dict)
     code: str | None = None
+    card: dict[str, str] | None = None  # an interactive card (MetadataContent) for clients that render one
 
 
 def sender_id(address: str) -> str:

@@ -18,7 +18,7 @@ import hashlib
 import logging
 import unicodedata
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 
 from pizza_agent.config.settings import Settings
@@ -27,12 +27,14 @@ from pizza_agent.domain.reply import Reply, sender_id
 from pizza_agent.domain.scores import StoryScore
 from pizza_agent.domain.tiers import capped, tier_for
 from pizza_agent.event.alerts import Alerts
+from pizza_agent.event.diets import Diets
+from pizza_agent.event.meals import Meals, Serving
 from pizza_agent.event.organizer import Controls, Organizer, parse_command
 from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
 from pizza_agent.event.story_rule import Decision, decide
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.conversation_state import HELD_STORY_SECONDS
-from pizza_agent.ledger.coupons import Coupon, Issuance, Issued
+from pizza_agent.ledger.coupons import Coupon, Issuance, Issued, holder
 from pizza_agent.ledger.errors import LedgerBusy, LedgerGone
 from pizza_agent.ledger.reviews import PendingReview
 from pizza_agent.ledger.worker import LedgerWorker
@@ -40,6 +42,7 @@ from pizza_agent.llm.fallback import ChainResult, speculative
 from pizza_agent.llm.service import LLMService
 from pizza_agent.llm.tasks import finish_reply
 from pizza_agent.people.identity import SHARED_SENDER_SESSIONS, Identified, Outcome, People, unclaimed_key
+from pizza_agent.plan.model import Meal
 
 log = logging.getLogger("pizza.conversation")
 
@@ -99,6 +102,7 @@ class Conversation:
         controls: Controls,
         limiter: SenderRateLimiter,
         people: People,
+        meals: Meals,
         alerts: Alerts | None = None,
     ) -> None:
         self.settings = settings
@@ -109,6 +113,8 @@ class Conversation:
         self.controls = controls
         self.limiter = limiter
         self.people = people
+        self.meals = meals
+        self.diets = Diets(meals, ledger)
         self.alerts = alerts or Alerts()
         self._low_announced: set[tuple[str, str]] = set()
         # Weak: a participant's lock lives only while one of their messages holds it.
@@ -195,7 +201,7 @@ class Conversation:
                     "story_too_long", max_chars=self.settings.story_max_chars, length=len(text)
                 )
                 return Reply(message, "story_too_long", intent="story")
-            await self.db.write(lambda ledger: ledger.state.hold_unclaimed_story(unclaimed_key(sender, session), text))
+            await self.db.write(lambda ledger: ledger.state.hold_waiting_story(unclaimed_key(sender, session), text))
             return Reply(self.content.message("claim_story_waits"), "claim_story_waits", intent="story")
         # A prompt from the static list: asking for the code costs no model call (guessers get nothing to spend).
         prompt = self.content.pick_prompt(set(), self.llm.rng)
@@ -207,21 +213,28 @@ class Conversation:
         assert who.participant is not None and who.attendee is not None
         participant, rest = who.participant, who.text
         welcome = self.content.message("claim_welcome", person=who.attendee.display_name)
-        coupon = await self.db.read(lambda ledger: ledger.coupons.coupon_for(participant))
+        now_serving = self.meals.serving().meal
+        key = holder(participant, now_serving.id) if now_serving else participant
+        coupon = await self.db.read(lambda ledger: ledger.coupons.coupon_for(key))
         if coupon is not None:
             return _after(welcome, self._already(coupon))
         held = await self.people.held_before_claim(sender, session, participant)
         if len(rest) < self.settings.story_min_chars:
             rest = ""  # "my code is …": nothing else to answer
-        if held is not None and not rest and self.controls.paused is None:
+        serving = self.meals.serving()
+        if held is not None and not rest and self.controls.paused is None and serving.meal is not None:
             deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
-            return _after(welcome, await self._story(participant, held, {"intent": "claimed"}, deadline))
+            story = await self._story(participant, held, {"intent": "claimed"}, deadline, meal=serving.meal)
+            return _after(welcome, story)
         if rest:
             return _after(welcome, await self._converse(participant, rest))
         deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
         if self.controls.paused is not None:
             return _after(welcome, Reply(self.controls.paused or self.content.message("paused"), "paused"))
-        return _after(welcome, await self._prompt(participant, "request", {"intent": "claim"}, deadline))
+        if serving.meal is None:
+            return _after(welcome, await self._closed(participant, serving))
+        prompt = await self._prompt(participant, "request", {"intent": "claim"}, deadline, meal=serving.meal)
+        return _after(welcome, prompt)
 
     async def _shared_sender_tripwire(self, sender: str, session: str) -> None:
         """Address mode: one sender carrying stories in several chat sessions may be many people."""
@@ -242,7 +255,14 @@ class Conversation:
     async def _converse(self, sender: str, text: str) -> Reply:
         # One deadline for the whole message: intent, score and reply share REPLY_DEADLINE.
         deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
-        coupon = await self.db.read(lambda ledger: ledger.coupons.coupon_for(sender))
+        serving = self.meals.serving()
+        changed = await self.diets.command(sender, text, serving.meal, self.content)
+        if changed is not None:
+            return changed
+        meal = serving.meal
+        if meal is None:  # between meals, or after the last: no story is scored, no model is asked
+            return await self._closed(sender, serving)
+        coupon = await self.db.read(lambda ledger: ledger.coupons.coupon_for(holder(sender, meal.id)))
         if coupon is not None:
             return self._already(coupon)
         if self.controls.paused is not None:
@@ -250,9 +270,16 @@ class Conversation:
         if len(text) > self.settings.story_max_chars:
             message = self.content.message("story_too_long", max_chars=self.settings.story_max_chars, length=len(text))
             return Reply(message, "story_too_long", intent="story")
+        diet = await self.diets.answer(sender, text, meal)
+        if diet is not None:  # the answer to the diet question: the story that waited for it, or a prompt
+            noted = self.content.message("diet_set", diet=diet)
+            waiting = await self.diets.take_held(sender)
+            if waiting is not None:
+                return _after(noted, await self._story(sender, waiting, {"intent": "diet"}, deadline, meal=meal))
+            return _after(noted, await self._prompt(sender, "request", {"intent": "diet"}, deadline, meal=meal))
         held = await self.db.read(lambda ledger: ledger.state.held_story(sender, HELD_STORY_SECONDS))
         if held is not None and (self.content.is_confirmation(text) or text == held):
-            return await self._story(sender, held, {"intent": "confirmed"}, deadline)
+            return await self._story(sender, held, {"intent": "confirmed"}, deadline, meal=meal)
         reading = self.content.read(text, self.settings.story_min_chars)
         if reading.no_words:
             return Reply(self.content.message("no_words"), "no_words", intent="other")
@@ -264,7 +291,7 @@ class Conversation:
             decision = decide(reading, kind, len(text), self.settings.story_min_chars)
             if decision is Decision.SCORE:
                 work, ahead = ahead, None
-                return await self._story(sender, text, layers, deadline, work)
+                return await self._story(sender, text, layers, deadline, work, meal=meal)
         finally:
             if ahead is not None:
                 await ahead.drop()
@@ -275,8 +302,16 @@ class Conversation:
             return Reply(self.content.message("help"), "help", intent=kind, layers=layers)
         if decision is Decision.CONFIRM:
             await self.db.write(lambda ledger: ledger.state.hold_story(sender, text))
-            return await self._prompt(sender, kind, layers, deadline, "confirm_story")
-        return await self._prompt(sender, kind, layers, deadline)
+            return await self._prompt(sender, kind, layers, deadline, "confirm_story", meal=meal)
+        return await self._prompt(sender, kind, layers, deadline, meal=meal)
+
+    async def _closed(self, participant: str, serving: Serving) -> Reply:
+        """Outside every window: when the next meal is (or a closing line), and a past coupon named as past."""
+        text = self.meals.closed(self.content, serving)
+        past = await self.db.read(lambda ledger: ledger.coupons.past_coupons(participant))
+        if past:
+            text += " " + self.content.message("meal_past_coupon", meal=self.meals.name_of(past[-1].meal))
+        return Reply(text, "meal_closed")
 
     async def _intent(self, text: str, reading: TextReading, deadline: float) -> tuple[str, dict[str, str]]:
         """An unambiguous message ("I want pizza", "hi", "help") needs no model to read it."""
@@ -286,7 +321,14 @@ class Conversation:
         return intent.value.kind, {"intent": intent.layer}
 
     async def _prompt(
-        self, sender: str, kind: str, layers: dict[str, str], deadline: float, message: str = "prompt_intro"
+        self,
+        sender: str,
+        kind: str,
+        layers: dict[str, str],
+        deadline: float,
+        message: str = "prompt_intro",
+        *,
+        meal: Meal,
     ) -> Reply:
         given = set(await self.db.read(lambda ledger: ledger.state.prompts_for(sender)))
         pooled = await self.db.read(lambda ledger: ledger.state.pooled_prompts(given))
@@ -297,25 +339,45 @@ class Conversation:
             log.warning("ledger busy: the prompt given to sender=%s is not on record", sender_id(sender))
         layers["prompt"] = prompt.layer
         outcome = "prompt" if message == "prompt_intro" else message
-        return Reply(self.content.message(message, prompt=prompt.value), outcome, intent=kind, layers=layers)
+        text = self.content.message(message, prompt=prompt.value)
+        opened = self.meals.open_line(self.content, meal)
+        text = f"{opened} {text}" if opened else text
+        card = None
+        if await self.diets.needed(sender, meal):
+            question, card = self.diets.question(self.content, meal)
+            text += "\n\n" + question
+        return Reply(text, outcome, intent=kind, layers=layers, card=card)
 
     async def _story(
-        self, sender: str, story: str, layers: dict[str, str], deadline: float, work: StoryWork | None = None
+        self,
+        sender: str,
+        story: str,
+        layers: dict[str, str],
+        deadline: float,
+        work: StoryWork | None = None,
+        *,
+        meal: Meal,
     ) -> Reply:
-        if len(story) < self.settings.story_min_chars:
+        if len(story) < self.settings.story_min_chars or await self.diets.needed(sender, meal):
             if work is not None:
                 await work.drop()
+            if len(story) >= self.settings.story_min_chars:  # the diet first (asked once): the story waits for it
+                await self.diets.hold(sender, story)
+                question, card = self.diets.question(self.content, meal)
+                return Reply(question, "diet_question", intent="story", layers=layers, card=card)
             message = self.content.message(
                 "story_too_short", min_chars=self.settings.story_min_chars, length=len(story)
             )
             return Reply(message, "story_too_short", intent="story", layers=layers)
         work = work or StoryWork(self.llm, story, deadline)  # scoring and the reply draft, side by side
         try:
-            return await self._scored_story(sender, story, layers, work)
+            return await self._scored_story(sender, story, layers, work, meal)
         finally:
             await work.drop()  # whatever was not used (a refusal, a tier that ran out)
 
-    async def _scored_story(self, sender: str, story: str, layers: dict[str, str], work: StoryWork) -> Reply:
+    async def _scored_story(
+        self, sender: str, story: str, layers: dict[str, str], work: StoryWork, meal: Meal
+    ) -> Reply:
         scored = await work.score
         layers["score"] = scored.layer
         score = scored.value
@@ -325,7 +387,7 @@ class Conversation:
             return Reply(self.content.message("instructions_only"), "instructions_only", intent="story", layers=layers)
         tier, pending = self._tier_and_review(story, score)
         request = Issuance(
-            address=sender,
+            address=holder(sender, meal.id),
             tier=tier,
             score=score.score,
             score_source=score.source,
@@ -333,8 +395,11 @@ class Conversation:
             prompt=await self.db.read(lambda ledger: ledger.state.last_prompt(sender)),
             story_hash=hashlib.sha256(story.encode()).hexdigest(),
             flagged=score.flagged,
+            meal=meal.id,
+            diet=await self.diets.of(sender),
+            pickup_groups=tuple(g.name for g in meal.groups),
         )
-        issued, review_id = await self._issue(request, pending)
+        issued, review_id = await self._issue(request, pending, meal.tier_caps or self.settings.tier_caps)
         if review_id is not None:
             log.warning(
                 "story of sender=%s waits for the judges: review %s (%s)",
@@ -350,7 +415,7 @@ class Conversation:
         coupon = issued.coupon
         if coupon is not None and not issued.existing and score.source == "heuristic":
             # ASI1 scores it again when it is back: upgrades only
-            await self.db.write(lambda ledger: ledger.state.queue_rescore(sender, story))
+            await self.db.write(lambda ledger: ledger.state.queue_rescore(request.address, story))
         if coupon is None:
             log.warning(
                 "coupons ran out for every tier offered (%s) sender=%s score=%d",
@@ -359,7 +424,9 @@ class Conversation:
                 score.score,
             )
             return Reply(self.content.message("tier_exhausted"), "pool_exhausted", intent="story", layers=layers)
-        return await self._coupon_reply(sender, story, request, issued, coupon, layers, work)
+        reply = await self._coupon_reply(sender, story, request, issued, coupon, layers, work)
+        lines = self.meals.coupon_lines(self.content, meal, coupon.pickup_group)
+        return replace(reply, text=f"{reply.text}\n\n{lines}") if lines else reply
 
     def _tier_and_review(self, story: str, score: StoryScore) -> tuple[str, PendingReview | None]:
         """The tier given now, and what waits for a human (a suspected story; a premium under REVIEW_PREMIUM)."""
@@ -375,9 +442,11 @@ class Conversation:
             return "standard", pending
         return tier, None
 
-    async def _issue(self, request: Issuance, pending: PendingReview | None) -> tuple[Issued, str | None]:
+    async def _issue(
+        self, request: Issuance, pending: PendingReview | None, caps: Mapping[str, int]
+    ) -> tuple[Issued, str | None]:
         settings, make_code = self.settings, self.signer.new_code
-        fall_down, caps = settings.tier_fallback_down, settings.tier_caps
+        fall_down = settings.tier_fallback_down
         if pending is None:
             issued = await self.db.write(
                 lambda ledger: ledger.coupons.issue(request, make_code, fall_down=fall_down, caps=caps)
@@ -405,7 +474,7 @@ class Conversation:
             coupon.score_source,
             coupon.flagged,
         )
-        await self._warn_if_running_low(coupon.tier)
+        await self._warn_if_running_low(coupon.tier, coupon.meal)
         if issued.ran_out:
             log.warning(
                 "tier ran out: %s (sender=%s scored %d, gave %s)",
@@ -437,14 +506,15 @@ class Conversation:
     async def _drop_held_story(self, sender: str) -> None:
         await self.db.write(lambda ledger: ledger.state.drop_held_story(sender))
 
-    async def _warn_if_running_low(self, tier: str) -> None:
+    async def _warn_if_running_low(self, tier: str, meal_id: str = "") -> None:
         """One WARNING when a limited tier gets low (≤ 10 % left) and one when it is empty."""
-        caps = self.settings.tier_caps
-        left = (await self.db.read(lambda ledger: ledger.coupons.left(caps)))[tier]
+        meal = self.meals.plan.meal(meal_id)
+        caps = (meal.tier_caps if meal else None) or self.settings.tier_caps
+        left = (await self.db.read(lambda ledger: ledger.coupons.left(caps, meal_id)))[tier]
         if left is None:
             return
-        pools = await self.db.read(lambda ledger: ledger.coupons.pool_sizes())
-        total = pools[tier][1] if tier in pools else self.settings.tier_caps[tier]  # type: ignore[index]
+        pools = await self.db.read(lambda ledger: ledger.coupons.pool_sizes(meal_id))
+        total = pools[tier][1] if tier in pools else caps[tier]  # type: ignore[index]
         level = "empty" if left == 0 else "low" if left <= POOL_LOW_SHARE * total else None
         if level is not None and (tier, level) not in self._low_announced:
             self._low_announced.add((tier, level))
@@ -459,7 +529,9 @@ class Conversation:
             text = self.content.message("coupon_voided", reason=coupon.void_reason or "no reason given")
             return Reply(text, "coupon_voided", end_session=True)
         text = self.content.message("already_has_coupon", code=coupon.code, tier=coupon.tier)
-        return Reply(text, "repeat_coupon", end_session=True, code=coupon.code)
+        meal = self.meals.plan.meal(coupon.meal)
+        lines = self.meals.coupon_lines(self.content, meal, coupon.pickup_group) if meal else ""
+        return Reply(f"{text} {lines}".strip(), "repeat_coupon", end_session=True, code=coupon.code)
 
 
 def _after(first: str, reply: Reply) -> Reply:

@@ -21,7 +21,7 @@ def touch_participant(db: Database, address: str) -> None:
 
 
 class ConversationState:
-    """Owns `participants`, `prompts_given`, `pending_stories` and `rescore_queue`."""
+    """Owns `participants`, `prompts_given`, `pending_stories`, `rescore_queue` and `diets`."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -70,18 +70,18 @@ class ConversationState:
     def drop_held_story(self, address: str) -> None:
         self._db.execute("DELETE FROM pending_stories WHERE address=?", (address,))
 
-    def hold_unclaimed_story(self, key: str, story: str) -> None:
-        """A story that came before the claim code (not a participant yet: nobody is counted)."""
+    def hold_waiting_story(self, key: str, story: str) -> None:
+        """A story waiting for something first (a claim code, a diet): nobody is counted as a participant by it."""
         self._db.execute(
             "INSERT INTO pending_stories VALUES (?, ?, ?) "
             "ON CONFLICT(address) DO UPDATE SET story=excluded.story, saved_at=excluded.saved_at",
             (key, story, self._db.clock()),
         )
 
-    def take_unclaimed_story(
+    def take_waiting_story(
         self, key: str, any_with_prefix: str | None, max_age: float = HELD_STORY_SECONDS
     ) -> str | None:
-        """A story that waited for a claim code, taken (deleted) as it is handed over: under `key`, or, when
+        """A waiting story, taken (deleted) as it is handed over: under `key`, or, when
         `any_with_prefix` is given, the one such story under that prefix (one person's other chats)."""
         with self._db.write():
             since = self._db.clock() - max_age
@@ -139,6 +139,18 @@ class ConversationState:
         self._db.execute(
             "UPDATE rescore_queue SET done_at=?, outcome=?, story='' WHERE address=?",
             (self._db.clock(), outcome, address),
+        )
+
+    # --- diets (EVENT_PLAN): asked once per person, changed at any time --------------------------
+    def diet_of(self, participant: str) -> str | None:
+        row = self._db.execute("SELECT diet FROM diets WHERE participant=?", (participant,)).fetchone()
+        return row[0] if row else None
+
+    def set_diet(self, participant: str, diet: str) -> None:
+        self._db.execute(
+            "INSERT INTO diets VALUES (?, ?, ?) ON CONFLICT(participant) DO UPDATE SET diet=excluded.diet, "
+            "set_at=excluded.set_at",
+            (participant, diet, self._db.clock()),
         )
 
     # --- organizer look-ups -----------------------------------------------------------------

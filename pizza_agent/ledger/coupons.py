@@ -35,6 +35,23 @@ class Coupon:
     flagged: bool = False
     voided_at: float | None = None
     void_reason: str | None = None
+    meal: str = ""
+    diet: str = ""
+    pickup_group: str = ""
+
+    @property
+    def participant(self) -> str:
+        return participant_of(self.address)
+
+
+def holder(participant: str, meal: str) -> str:
+    """Whom a coupon is kept under: the participant for the meal ("one per participant and meal" is
+    the coupons table's UNIQUE holder); an event without a plan has one meal, "", and the participant."""
+    return f"{participant}@{meal}" if meal else participant
+
+
+def participant_of(coupon_holder: str) -> str:
+    return coupon_holder.split("@", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -58,11 +75,14 @@ class Issuance:
     prompt: str | None
     story_hash: str
     flagged: bool = False
+    meal: str = ""  # the plan's meal ("" without a plan); `address` is then `holder(participant, meal)`
+    diet: str = ""
+    pickup_groups: tuple[str, ...] = ()  # the meal's groups, assigned round-robin
 
 
 COUPON_COLUMNS = (
     "code, address, tier, score, score_source, issued_at, redeemed_at, prompt, story_hash, reason, flagged, "
-    "voided_at, void_reason"
+    "voided_at, void_reason, meal, diet, pickup_group"
 )
 EXPORT_COLUMNS = (
     "code",
@@ -103,10 +123,11 @@ class CouponBook:
             "SELECT address, tier, voided_at, reason FROM voided_codes WHERE code=?", (code.strip(),)
         ).fetchone()
 
-    def generated_count(self, tier: str) -> int:
-        """Coupons of `tier` with codes we generated (not from a vendor pool), voided ones included."""
+    def generated_count(self, tier: str, meal: str = "") -> int:
+        """Coupons of `tier` for `meal` with codes we generated (not from a vendor pool), voided ones included."""
         return self._db.execute(
-            "SELECT COUNT(*) FROM coupons WHERE tier=? AND code NOT IN (SELECT code FROM pool_codes)", (tier,)
+            "SELECT COUNT(*) FROM coupons WHERE tier=? AND meal=? AND code NOT IN (SELECT code FROM pool_codes)",
+            (tier, meal),
         ).fetchone()[0]
 
     # --- issuing --------------------------------------------------------------------------
@@ -143,17 +164,21 @@ class CouponBook:
         existing = self.coupon_for(request.address)
         if existing is not None:
             return Issued(existing, existing=True)
-        touch_participant(self._db, request.address)
+        touch_participant(self._db, participant_of(request.address))
         tiers = TIERS[TIERS.index(request.tier) :] if fall_down else (request.tier,)
         for tier in tiers:
-            code = self._take_code(tier, request.address, make_code, (caps or {}).get(tier))
+            code = self._take_code(tier, request.address, make_code, (caps or {}).get(tier), request.meal)
             if code is not None:
                 break
             ran_out.append(tier)
         else:
             return Issued(None, tuple(ran_out))
+        group = ""
+        if request.pickup_groups:  # round-robin in issue order (under the issuer lock: no two get one turn)
+            served = self._db.execute("SELECT COUNT(*) FROM coupons WHERE meal=?", (request.meal,)).fetchone()[0]
+            group = request.pickup_groups[served % len(request.pickup_groups)]
         self._db.execute(
-            f"INSERT INTO coupons ({COUPON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, NULL)",
+            f"INSERT INTO coupons ({COUPON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)",
             (
                 code,
                 request.address,
@@ -165,19 +190,24 @@ class CouponBook:
                 request.story_hash,
                 request.reason,
                 int(request.flagged),
+                request.meal,
+                request.diet,
+                group,
             ),
         )
         return Issued(self.coupon_for(request.address), tuple(ran_out))
 
-    def _take_code(self, tier: str, address: str, make_code: Callable[[str], str], cap: int | None) -> str | None:
-        has_pool = self._db.execute("SELECT 1 FROM pool_codes WHERE tier=? LIMIT 1", (tier,)).fetchone()
+    def _take_code(
+        self, tier: str, address: str, make_code: Callable[[str], str], cap: int | None, meal: str = ""
+    ) -> str | None:
+        has_pool = self._db.execute("SELECT 1 FROM pool_codes WHERE tier=? AND meal=? LIMIT 1", (tier, meal)).fetchone()
         if not has_pool:
-            if cap is not None and self.generated_count(tier) >= cap:
+            if cap is not None and self.generated_count(tier, meal) >= cap:
                 return None
             return make_code(tier)
         order = "seq LIMIT 1 FOR UPDATE SKIP LOCKED" if self._db.postgres else "rowid LIMIT 1"
         row = self._db.execute(
-            f"SELECT code FROM pool_codes WHERE tier=? AND address IS NULL ORDER BY {order}", (tier,)
+            f"SELECT code FROM pool_codes WHERE tier=? AND meal=? AND address IS NULL ORDER BY {order}", (tier, meal)
         ).fetchone()
         if row is None:
             return None
@@ -225,7 +255,7 @@ class CouponBook:
             return None  # not higher (TIERS runs from premium down)
         # A vendor code stays taken (never handed out again), but frees the participant for a new one.
         self._db.execute("UPDATE pool_codes SET address=address || '#replaced' WHERE code=?", (old.code,))
-        code = self._take_code(tier, address, make_code, (caps or {}).get(tier))
+        code = self._take_code(tier, address, make_code, (caps or {}).get(tier), old.meal)
         if code is None:
             return None
         self._db.execute(
@@ -288,8 +318,8 @@ class CouponBook:
         return len(rows)
 
     # --- vendor pools -----------------------------------------------------------------------
-    def load_pools(self, directory: Path) -> dict[str, int]:
-        """Add the codes of `<tier>.csv` files (first column) to the pools; returns codes added."""
+    def load_pools(self, directory: Path, meal: str = "") -> dict[str, int]:
+        """Add the codes of `<tier>.csv` files (first column) to the pools (of `meal`); returns codes added."""
         added: dict[str, int] = {}
         for tier in TIERS:
             path = directory / f"{tier}.csv"
@@ -301,8 +331,8 @@ class CouponBook:
             with self._db.write():
                 before = self._db.execute("SELECT COUNT(*) FROM pool_codes").fetchone()[0]
                 self._db.executemany(
-                    "INSERT INTO pool_codes (code, tier) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                    [(c, tier) for c in codes],
+                    "INSERT INTO pool_codes (code, tier, meal) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    [(c, tier, meal) for c in codes],
                 )
                 added[tier] = self._db.execute("SELECT COUNT(*) FROM pool_codes").fetchone()[0] - before
         return added
@@ -311,36 +341,38 @@ class CouponBook:
         """Every vendor code loaded (the reply check refuses a model's text carrying one)."""
         return [row[0] for row in self._db.execute("SELECT code FROM pool_codes").fetchall()]
 
-    def pool_sizes(self) -> dict[str, tuple[int, int]]:
-        """tier -> (codes left, codes loaded) for tiers with a vendor pool."""
+    def pool_sizes(self, meal: str = "") -> dict[str, tuple[int, int]]:
+        """tier -> (codes left, codes loaded) for tiers with a vendor pool (for `meal`)."""
         rows = self._db.execute(
-            "SELECT tier, SUM(CASE WHEN address IS NULL THEN 1 ELSE 0 END), COUNT(*) FROM pool_codes GROUP BY tier"
+            "SELECT tier, SUM(CASE WHEN address IS NULL THEN 1 ELSE 0 END), COUNT(*) FROM pool_codes WHERE meal=? "
+            "GROUP BY tier",
+            (meal,),
         )
         return {tier: (left, total) for tier, left, total in rows}
 
-    def left(self, caps: Mapping[str, int] | None = None) -> dict[str, int | None]:
-        """Per tier: vendor pool codes left, or cap minus generated (None: no limit)."""
-        pools = {tier: left for tier, (left, _) in self.pool_sizes().items()}
+    def left(self, caps: Mapping[str, int] | None = None, meal: str = "") -> dict[str, int | None]:
+        """Per tier (of `meal`): vendor pool codes left, or cap minus generated (None: no limit)."""
+        pools = {tier: left for tier, (left, _) in self.pool_sizes(meal).items()}
         left: dict[str, int | None] = {}
         for tier in TIERS:
             if tier in pools:
                 left[tier] = pools[tier]
             elif caps and tier in caps:
-                left[tier] = max(0, caps[tier] - self.generated_count(tier))
+                left[tier] = max(0, caps[tier] - self.generated_count(tier, meal))
             else:
                 left[tier] = None
         return left
 
-    def stats(self, caps: Mapping[str, int] | None = None) -> dict[str, object]:
-        """Counts for status (`left` as in `left()`), participants and re-scores included."""
+    def stats(self, caps: Mapping[str, int] | None = None, meal: str = "") -> dict[str, object]:
+        """Counts for status (`left` as in `left()`, for `meal`), participants and re-scores included."""
         count = self._count
         issued = dict(self._db.execute("SELECT tier, COUNT(*) FROM coupons GROUP BY tier").fetchall())
-        pools = {tier: left for tier, (left, _) in self.pool_sizes().items()}
+        pools = {tier: left for tier, (left, _) in self.pool_sizes(meal).items()}
         redeemed_by_tier = self._db.execute(
             "SELECT tier, COUNT(*) FROM coupons WHERE redeemed_at IS NOT NULL GROUP BY tier"
         ).fetchall()
         return {
-            "left": self.left(caps),
+            "left": self.left(caps, meal),
             "rescore_waiting": count("SELECT COUNT(*) FROM rescore_queue WHERE done_at IS NULL"),
             "coupons_voided": count("SELECT COUNT(*) FROM coupons WHERE voided_at IS NOT NULL"),
             "participants": count("SELECT COUNT(*) FROM participants"),
@@ -352,6 +384,33 @@ class CouponBook:
             "reviews_waiting": count("SELECT COUNT(*) FROM reviews WHERE state='waiting'"),
         }
 
+    def orders(self, until: float | None = None) -> dict[str, dict[str, dict[str, int]]]:
+        """meal -> tier -> diet -> coupons (voided ones left out), issued by `until` if given: the vendor's counts."""
+        sql = "SELECT meal, tier, diet, COUNT(*) FROM coupons WHERE voided_at IS NULL"
+        params: tuple = ()
+        if until is not None:
+            sql, params = sql + " AND issued_at <= ?", (until,)
+        counts: dict[str, dict[str, dict[str, int]]] = {}
+        for meal, tier, diet, n in self._db.execute(sql + " GROUP BY meal, tier, diet", params).fetchall():
+            counts.setdefault(meal, {}).setdefault(tier, {})[diet or "unknown"] = n
+        return counts
+
+    def past_coupons(self, participant: str) -> list[Coupon]:
+        """The participant's coupons of every meal."""
+        rows = self._db.execute(
+            f"SELECT {COUPON_COLUMNS} FROM coupons WHERE address=? OR address LIKE ? ORDER BY issued_at",
+            (participant, participant + "@%"),
+        ).fetchall()
+        return [c for c in map(_coupon, rows) if c is not None]
+
+    def set_diet_of_open_coupon(self, coupon_holder: str, diet: str) -> bool:
+        """A diet changed before the coupon was eaten follows it (the vendor's counts stay true)."""
+        changed = self._db.execute(
+            "UPDATE coupons SET diet=? WHERE address=? AND redeemed_at IS NULL AND voided_at IS NULL",
+            (diet, coupon_holder),
+        )
+        return changed.rowcount == 1
+
     def _count(self, sql: str) -> int:
         return self._db.execute(sql).fetchone()[0]
 
@@ -359,9 +418,9 @@ class CouponBook:
 def _coupon(row: tuple | None) -> Coupon | None:
     if row is None:
         return None
-    code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, flagged, *void = row
+    code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, flagged, *rest = row
     return Coupon(
-        code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, bool(flagged), *void
+        code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, bool(flagged), *rest
     )
 
 

@@ -186,7 +186,7 @@ class People:
             lambda ledger: ledger.roster.personal_attendee(sender)
         )
         return await self.db.write(
-            lambda ledger: ledger.state.take_unclaimed_story(
+            lambda ledger: ledger.state.take_waiting_story(
                 unclaimed_key(sender, session), f"{UNCLAIMED_PREFIX}{sender}|" if personal else None
             )
         )

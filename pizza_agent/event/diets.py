@@ -1,0 +1,96 @@
+"""Diets: asked once per person before their first coupon, remembered, changed with `diet NAME`.
+
+The question is a short numbered list in the text, and the same choice as a form
+card (MetadataContent) for clients that render cards; the text is always there.
+A story that arrives before the answer waits (like a story waiting for a claim
+code) and is scored when the answer comes. The diet is stored with each coupon,
+so the vendor's counts are per tier and diet; a change before the coupon is
+eaten follows the coupon of the meal being served.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pizza_agent.domain.content import StaticContent
+from pizza_agent.domain.reply import Reply
+from pizza_agent.event.meals import Meals
+from pizza_agent.ledger.coupons import holder
+from pizza_agent.ledger.worker import LedgerWorker
+from pizza_agent.plan.model import Meal
+
+WAITING_PREFIX = "diet:"  # where a story waits for the diet answer
+
+
+def parse_diet(text: str, choices: tuple[str, ...]) -> str | None:
+    """ "2", "vegan", "Vegan!", "diet vegan", "gluten free" → the choice; anything else → None."""
+    answer = re.sub(r"^diet\b", "", text.strip().lower()).strip(" .!:")
+    if answer.isdigit() and 1 <= int(answer) <= len(choices):
+        return choices[int(answer) - 1]
+    folded = answer.replace("-", " ")
+    return next((c for c in choices if c.lower().replace("-", " ") == folded), None)
+
+
+class Diets:
+    def __init__(self, meals: Meals, db: LedgerWorker) -> None:
+        self.meals = meals
+        self.db = db
+
+    def choices(self, meal: Meal | None) -> tuple[str, ...]:
+        return self.meals.diets(meal)
+
+    def question(self, content: StaticContent, meal: Meal | None) -> tuple[str, dict[str, str]]:
+        choices = self.choices(meal)
+        listed = " · ".join(f"{i} {name}" for i, name in enumerate(choices, start=1))
+        card = {
+            "type": "form",
+            "title": "What do you eat?",
+            "fields": json.dumps(
+                [{"name": "diet", "type": "select", "label": "Diet", "options": list(choices), "required": True}]
+            ),
+            "submit_as": "diet {diet}",
+        }
+        return content.message("diet_question", choices=listed), card
+
+    async def needed(self, participant: str, meal: Meal | None) -> bool:
+        if not self.choices(meal):
+            return False
+        return await self.db.read(lambda ledger: ledger.state.diet_of(participant)) is None
+
+    async def of(self, participant: str) -> str:
+        return await self.db.read(lambda ledger: ledger.state.diet_of(participant)) or ""
+
+    async def command(self, participant: str, text: str, meal: Meal | None, content: StaticContent) -> Reply | None:
+        """`diet NAME` at any time: set and confirmed (the coupon of the meal being served follows it)."""
+        if not re.match(r"^diet\b", text.strip().lower()) or not self.meals.planned:
+            return None
+        choices = self.choices(meal) or self.meals.plan.diets
+        diet = parse_diet(text, choices)
+        listed = " · ".join(f"{i} {name}" for i, name in enumerate(choices, start=1))
+        if diet is None:
+            return Reply(content.message("diet_unknown", choices=listed), "diet_unknown")
+        await self._set(participant, diet, meal)
+        return Reply(content.message("diet_set", diet=diet), "diet_set")
+
+    async def answer(self, participant: str, text: str, meal: Meal | None) -> str | None:
+        """The answer to the question (a number or a name), taken only while the question is open."""
+        choices = self.choices(meal)
+        if not choices or len(text) > 40 or not await self.needed(participant, meal):
+            return None
+        diet = parse_diet(text, choices)
+        if diet is not None:
+            await self._set(participant, diet, meal)
+        return diet
+
+    async def _set(self, participant: str, diet: str, meal: Meal | None) -> None:
+        await self.db.write(lambda ledger: ledger.state.set_diet(participant, diet))
+        if meal is not None:
+            key = holder(participant, meal.id)
+            await self.db.write(lambda ledger: ledger.coupons.set_diet_of_open_coupon(key, diet))
+
+    async def hold(self, participant: str, story: str) -> None:
+        await self.db.write(lambda ledger: ledger.state.hold_waiting_story(WAITING_PREFIX + participant, story))
+
+    async def take_held(self, participant: str) -> str | None:
+        return await self.db.write(lambda ledger: ledger.state.take_waiting_story(WAITING_PREFIX + participant, None))

@@ -1,0 +1,88 @@
+"""Which meal is served now, and what a participant hears outside every window.
+
+Built once from the plan (plan/model.py) and the event's clock (plan/clock.py).
+Without a plan there is one implicit meal, always open, whose id is "" — so the
+ledger keys, replies and counts are exactly those of an event before plans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pizza_agent.domain.content import StaticContent
+from pizza_agent.plan.clock import EventClock
+from pizza_agent.plan.model import Meal, Plan
+
+
+def waiting_time(seconds: float) -> str:
+    """ "2 h 10 min", "25 min", "less than a minute"."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "less than a minute"
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    return f"{hours} h" if hours else f"{minutes} min"
+
+
+@dataclass(frozen=True)
+class Serving:
+    """What the event serves at one moment: a meal, or none (then `next` says what comes, if anything)."""
+
+    meal: Meal | None
+    next: Meal | None
+    now: datetime
+
+
+class Meals:
+    def __init__(self, plan: Plan, clock: EventClock) -> None:
+        self.plan = plan
+        self.clock = clock
+
+    @property
+    def planned(self) -> bool:
+        return self.plan.planned
+
+    def serving(self) -> Serving:
+        now = self.clock.now()
+        return Serving(self.plan.current(now), self.plan.next_meal(now), now)
+
+    def at_the_table(self) -> Meal | None:
+        """The meal a food table serves now: the open one, or (a late plate) the one that ended last."""
+        now = self.clock.now()
+        current = self.plan.current(now)
+        if current is not None:
+            return current
+        ended = [m for m in self.plan.meals if m.ends is not None and m.ends <= now]
+        return max(ended, key=lambda m: m.ends) if ended else None  # type: ignore[arg-type, return-value]
+
+    def diets(self, meal: Meal | None) -> tuple[str, ...]:
+        return self.plan.diets_for(meal) if self.planned else ()
+
+    def closed(self, content: StaticContent, serving: Serving) -> str:
+        """Outside every window: when the next meal is, or a kind closing line after the last."""
+        nxt = serving.next
+        if nxt is None or nxt.starts is None:
+            return content.message("meal_over", event=self.plan.name)
+        wait = waiting_time((nxt.starts - serving.now).total_seconds())
+        return content.message("meal_next", meal=nxt.name, when=f"{nxt.starts:%A %H:%M}", wait=wait)
+
+    def open_line(self, content: StaticContent, meal: Meal) -> str:
+        if not self.planned or meal.ends is None:
+            return ""
+        return content.message("meal_open", meal=meal.name, until=f"{meal.ends:%H:%M}")
+
+    def coupon_lines(self, content: StaticContent, meal: Meal, group: str) -> str:
+        if not self.planned:
+            return ""
+        lines = [content.message("meal_coupon", meal=meal.name)]
+        chosen = next((g for g in meal.groups if g.name == group), None)
+        when = meal.group_time(chosen) if chosen else None
+        if chosen and when is not None:
+            lines.append(content.message("meal_group", group=chosen.name, time=f"{when:%H:%M}"))
+        return " ".join(lines)
+
+    def name_of(self, meal_id: str) -> str:
+        meal = self.plan.meal(meal_id)
+        return meal.name if meal else (meal_id or "this event")

@@ -20,6 +20,7 @@ from pizza_agent.config.data_dir import prepare as prepare_data_dir
 from pizza_agent.config.secret_files import SecretFileError
 from pizza_agent.config.settings import AgentMode, ConfigError, Settings, load_settings
 from pizza_agent.domain.content import StaticContent, StaticContentError
+from pizza_agent.event.meals import meals_for
 from pizza_agent.event.runtime import open_existing_runtime, open_runtime
 from pizza_agent.ledger.errors import LedgerIdentityMismatch, LedgerUnreachable
 from pizza_agent.ledger.redemption import check_code, redeem_code
@@ -104,16 +105,16 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
 
 
 # --- vendor commands ----------------------------------------------------------------
-def verify_command(settings: Settings, code: str) -> int:
+def verify_command(settings: Settings, code: str, meal: str | None = None) -> int:
     runtime = open_existing_runtime(settings, writable=False)
-    checked = check_code(runtime.ledger.coupons, runtime.signer, code)
+    checked = check_code(runtime.ledger.coupons, runtime.signer, code, meals_for(settings).table_meal(meal))
     print(checked.line)
     return int(checked.state)
 
 
-def redeem_command(settings: Settings, code: str) -> int:
+def redeem_command(settings: Settings, code: str, meal: str | None = None) -> int:
     runtime = open_existing_runtime(settings, writable=True)
-    checked = redeem_code(runtime.ledger.coupons, runtime.signer, code)
+    checked = redeem_code(runtime.ledger.coupons, runtime.signer, code, meals_for(settings).table_meal(meal))
     print(checked.line)
     return int(checked.state)
 
@@ -121,7 +122,7 @@ def redeem_command(settings: Settings, code: str) -> int:
 EXIT_CODES_RUN = "exit codes: 0 stopped cleanly · 2 would not start (the line on stderr says why)"
 EXIT_CODES_CODE = (
     "exit codes: 0 valid · 1 not a valid code (forged, altered or never issued) · 2 configuration problem · "
-    "3 already redeemed · 4 voided"
+    "3 already redeemed · 4 voided · 5 a coupon of another meal (EVENT_PLAN)"
 )
 SUBCOMMANDS = {
     "run": (
@@ -189,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name in ("verify", "redeem"):
             cmd.add_argument("code", help="the coupon code, as printed or scanned")
+            cmd.add_argument(
+                "--meal",
+                help="with EVENT_PLAN: the meal this table serves (default: the meal now, by the plan's clock)",
+            )
         if name == "check":
             cmd.add_argument(
                 "--timeout", type=float, default=5.0, help="seconds allowed for each live provider call (default 5)"
@@ -212,9 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         if args.command == "verify":
-            return verify_command(settings, args.code)
+            return verify_command(settings, args.code, args.meal)
         if args.command == "redeem":
-            return redeem_command(settings, args.code)
+            return redeem_command(settings, args.code, args.meal)
         content = StaticContent.load(settings.static_content_dir)  # organizer-edited files: fail now, not mid-event
         return run_agent(settings, content)
     except (ConfigError, SecretFileError, StaticContentError, DataDirError, LedgerIdentityMismatch) as exc:

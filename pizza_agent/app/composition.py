@@ -33,7 +33,7 @@ from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.conversation import Conversation
 from pizza_agent.event.front_desk import FrontDesk
 from pizza_agent.event.judging import deliver_outbox
-from pizza_agent.event.meals import Meals
+from pizza_agent.event.meals import Meals, meals_for
 from pizza_agent.event.organizer import Controls, Organizer
 from pizza_agent.event.rate_limit import SenderRateLimiter
 from pizza_agent.event.reply_times import ReplyTimes
@@ -48,8 +48,6 @@ from pizza_agent.llm import public_api
 from pizza_agent.llm.service import LLMService
 from pizza_agent.people.claim_codes import ClaimCodes
 from pizza_agent.people.identity import People
-from pizza_agent.plan.clock import EventClock
-from pizza_agent.plan.model import Plan, load_plan
 from pizza_agent.replicas.breakers import Breaker
 from pizza_agent.replicas.lease import ActiveLease
 from pizza_agent.replicas.notifications import ControlsListener
@@ -147,18 +145,15 @@ def assemble_event(
     llm.know_pool_codes(ledger.coupons.pool_codes())  # at start, before any concurrent use
     limiter = limiter or SenderRateLimiter(settings.sender_rate_limit, settings.sender_rate_window)
     controls = Controls.load(worker, llm, alerts)  # at start, before any concurrent use
-    for health in (llm.openai_health, llm.asi1_health):
-        health.on_change.append(
-            lambda change, detail, name=health.name: alerts.send(
-                f"provider_{change}", f"{name} {change}: {detail}" if change == "tripped" else f"{name} {change}"
-            )
-        )
+    _alert_on_breakers(llm, alerts)
     reply_times = ReplyTimes()
     people = People(
         settings.participants, worker, ClaimCodes.from_signer(signer), story_min_chars=settings.story_min_chars
     )
     desk = FrontDesk(people, worker, signer)
-    organizer = Organizer(settings, llm, worker, signer, limiter, controls, reply_times, replicas, desk=desk)
+    organizer = Organizer(
+        settings, llm, worker, signer, limiter, controls, reply_times, replicas, desk=desk, meals=meals
+    )
     conversation = Conversation(
         settings,
         llm,
@@ -189,10 +184,13 @@ def assemble_event(
     )
 
 
-def meals_for(settings: Settings) -> Meals:
-    """The event plan's meals on the event's clock (PlanError, one line per problem, for a bad plan)."""
-    plan = Plan.implicit(settings.agent_name) if settings.event_plan is None else load_plan(settings.event_plan)
-    return Meals(plan, EventClock.from_setting(plan.zone, settings.plan_clock))
+def _alert_on_breakers(llm: LLMService, alerts: Alerts) -> None:
+    for health in (llm.openai_health, llm.asi1_health):
+        health.on_change.append(
+            lambda change, detail, name=health.name: alerts.send(
+                f"provider_{change}", f"{name} {change}: {detail}" if change == "tripped" else f"{name} {change}"
+            )
+        )
 
 
 def alerts_for(settings: Settings) -> Alerts:

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent
+from pizza_agent.ledger.redemption import TableMeal
 from pizza_agent.plan.clock import EventClock
-from pizza_agent.plan.model import Meal, Plan
+from pizza_agent.plan.model import Meal, Plan, load_plan
 
 
 def waiting_time(seconds: float) -> str:
@@ -57,6 +59,25 @@ class Meals:
         ended = [m for m in self.plan.meals if m.ends is not None and m.ends <= now]
         return max(ended, key=lambda m: m.ends) if ended else None  # type: ignore[arg-type, return-value]
 
+    def table_meal(self, meal_id: str | None = None) -> TableMeal | None:
+        """What a food table checks coupons against: None without a plan (any coupon is good)."""
+        if not self.planned:
+            return None
+        names = {m.id: m.name for m in self.plan.meals}
+        if meal_id is None:
+            serving = self.at_the_table()
+            meal_id = serving.id if serving else ""
+        return TableMeal(meal_id, names)
+
+    def early(self, meal_id: str, group: str) -> str | None:
+        """ "group B comes at 19:20" when a coupon's pickup group is not due yet."""
+        meal = self.plan.meal(meal_id)
+        chosen = next((g for g in meal.groups if g.name == group), None) if meal else None
+        due = meal.group_time(chosen) if meal and chosen else None
+        if due is None or self.clock.now() >= due:
+            return None
+        return f"EARLY: group {group} comes at {due:%H:%M}"
+
     def diets(self, meal: Meal | None) -> tuple[str, ...]:
         return self.plan.diets_for(meal) if self.planned else ()
 
@@ -86,3 +107,9 @@ class Meals:
     def name_of(self, meal_id: str) -> str:
         meal = self.plan.meal(meal_id)
         return meal.name if meal else (meal_id or "this event")
+
+
+def meals_for(settings: Settings) -> Meals:
+    """The event plan's meals on the event's clock (PlanError, one line per problem, for a bad plan)."""
+    plan = Plan.implicit(settings.agent_name) if settings.event_plan is None else load_plan(settings.event_plan)
+    return Meals(plan, EventClock.from_setting(plan.zone, settings.plan_clock))

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent, StaticContentError
@@ -25,6 +26,7 @@ from pizza_agent.domain.tiers import TIERS
 from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.front_desk import FrontDesk
 from pizza_agent.event.judging import JudgesDesk
+from pizza_agent.event.meals import Meals
 from pizza_agent.event.rate_limit import SenderRateLimiter
 from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.ledger.codes import CouponSigner
@@ -32,6 +34,8 @@ from pizza_agent.ledger.errors import LedgerBusy, LedgerUnreachable
 from pizza_agent.ledger.redemption import CodeCheck, CodeState, check_code, when
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.service import LLMService
+from pizza_agent.plan.clock import EventClock
+from pizza_agent.plan.model import Meal, Plan
 
 log = logging.getLogger("pizza.organizer")
 
@@ -211,6 +215,7 @@ class Organizer:
         replicas: Callable[[], Awaitable[dict[str, object]]] | None = None,
         judges: JudgesDesk | None = None,
         desk: FrontDesk | None = None,
+        meals: Meals | None = None,
     ) -> None:
         self.settings = settings
         self.llm = llm
@@ -226,6 +231,7 @@ class Organizer:
         self.replicas = replicas
         self.judges = judges or JudgesDesk(settings, ledger, signer)
         self.desk = desk  # the registration roster's commands (None: a test without one)
+        self.meals = meals or Meals(Plan.implicit(settings.agent_name), EventClock(ZoneInfo("UTC")))
 
     @property
     def content(self) -> StaticContent:
@@ -425,12 +431,41 @@ class Organizer:
             "replicas": await self.replicas() if self.replicas else None,
             "alerts": self.controls.alerts.status(),
             "people": await self._people(),
+            "plan": self._plan(),
+            "orders": await self._orders(),
             "rate_limit": {
                 "refused": self.limiter.refused,
                 "dropped": self.limiter.dropped,
                 "senders_limited": self.limiter.limited_senders(),
             },
         }
+
+    def _plan(self) -> dict[str, object] | None:
+        """Now and next (EVENT_PLAN); None without a plan."""
+        if not self.meals.planned:
+            return None
+        serving = self.meals.serving()
+
+        def meal(m: Meal | None) -> dict[str, object] | None:
+            if m is None or m.starts is None or m.ends is None:
+                return None
+            return {"id": m.id, "name": m.name, "starts": m.starts.isoformat(), "ends": m.ends.isoformat()}
+
+        return {
+            "name": self.meals.plan.name,
+            "timezone": self.meals.plan.zone.key,
+            "now": serving.now.isoformat(timespec="seconds"),
+            "serving": meal(serving.meal),
+            "next": meal(serving.next),
+            "meals": [meal(m) for m in self.meals.plan.meals],
+        }
+
+    async def _orders(self) -> dict[str, object]:
+        """The vendor's numbers: meal id -> tier -> diet -> coupons (live)."""
+        try:
+            return await self.ledger.read(lambda ledger: ledger.coupons.orders())
+        except (LedgerBusy, LedgerUnreachable):
+            return {}
 
     async def _people(self) -> dict[str, object] | None:
         if self.desk is None:
@@ -493,6 +528,8 @@ class Organizer:
         people = s.get("people")
         if people:
             lines.append(_people_line(people))  # type: ignore[arg-type]
+        if s.get("plan"):
+            lines.append(_plan_line(s["plan"], s["orders"]))  # type: ignore[arg-type]
         lines.append(
             f"rate-limited messages {limits['refused']} (dropped {limits['dropped']}) · "  # type: ignore[index]
             f"senders limited now {limits['senders_limited']}"  # type: ignore[index]
@@ -514,6 +551,25 @@ class Organizer:
         usage = ", ".join(f"{k}={v}" for k, v in s["layer_usage"].items()) or "none yet"  # type: ignore[union-attr]
         lines.append(f"layers used: {usage}")
         return "\n".join(lines)
+
+
+def _plan_line(plan: dict, orders: dict) -> str:
+    def at(meal: dict) -> str:
+        return datetime.fromisoformat(meal["starts"]).strftime("%a %H:%M")
+
+    serving, upcoming = plan["serving"], plan["next"]
+    now = f"now {serving['name']} (until {datetime.fromisoformat(serving['ends']):%H:%M})" if serving else "no meal now"
+    line = f"plan {plan['name']}: {now} · " + (
+        f"next {upcoming['name']} at {at(upcoming)}" if upcoming else "no meal after"
+    )
+    if serving:
+        counts = orders.get(serving["id"], {})
+        kinds = " · ".join(
+            f"{tier}: " + ", ".join(f"{n} {diet}" for diet, n in sorted(diets.items()))
+            for tier, diets in sorted(counts.items())
+        )
+        line += f"\norders for {serving['name']}: {kinds or 'none yet'}"
+    return line
 
 
 def _people_line(people: dict) -> str:

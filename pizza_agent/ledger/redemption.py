@@ -7,7 +7,8 @@ ledger's one transaction, so it happens exactly once wherever it is asked for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
 
@@ -22,6 +23,18 @@ class CodeState(IntEnum):
     INVALID = 1
     ALREADY_REDEEMED = 3
     VOIDED = 4
+    WRONG_MEAL = 5
+
+
+@dataclass(frozen=True)
+class TableMeal:
+    """The meal a table serves (EVENT_PLAN): a coupon of another meal is refused, naming its meal."""
+
+    id: str  # "" when no meal is served at all
+    names: Mapping[str, str] = field(default_factory=dict)  # meal id -> its name
+
+    def name(self, meal_id: str) -> str:
+        return self.names.get(meal_id, meal_id or "no meal")
 
 
 @dataclass(frozen=True)
@@ -35,7 +48,7 @@ def when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def check_code(book: CouponBook, signer: CouponSigner, raw: str) -> CodeCheck:
+def check_code(book: CouponBook, signer: CouponSigner, raw: str, meal: TableMeal | None = None) -> CodeCheck:
     code = raw.strip()
     signature = signer.check(code)
     if signature.well_formed:
@@ -62,25 +75,31 @@ def check_code(book: CouponBook, signer: CouponSigner, raw: str) -> CodeCheck:
             f"redeemed {when(coupon.redeemed_at)}"
         )
         return CodeCheck(CodeState.ALREADY_REDEEMED, line, coupon)
-    line = f"VALID {coupon.tier} coupon {coupon.code}, issued {when(coupon.issued_at)}, not yet redeemed"
+    if meal is not None and coupon.meal != meal.id:
+        serving = f"now serving {meal.name(meal.id)}" if meal.id else "no meal is being served now"
+        line = f"REFUSED {coupon.code}: this coupon is for {meal.name(coupon.meal)}; {serving}"
+        return CodeCheck(CodeState.WRONG_MEAL, line, coupon)
+    diet = f" · {coupon.diet}" if coupon.diet else ""
+    line = f"VALID {coupon.tier} coupon {coupon.code}{diet}, issued {when(coupon.issued_at)}, not yet redeemed"
     return CodeCheck(CodeState.VALID, line, coupon)
 
 
-def redeem_code(book: CouponBook, signer: CouponSigner, raw: str) -> CodeCheck:
+def redeem_code(book: CouponBook, signer: CouponSigner, raw: str, meal: TableMeal | None = None) -> CodeCheck:
     """Redeem once: VALID means redeemed by this call; anyone else gets ALREADY_REDEEMED with the time."""
-    checked = check_code(book, signer, raw)
+    checked = check_code(book, signer, raw, meal)
     if checked.state is CodeState.VALID and checked.coupon is not None:
         coupon, newly = book.redeem(checked.coupon.code)
         if coupon is None:
             return CodeCheck(CodeState.INVALID, f"INVALID {checked.coupon.code}: no such code was issued")
         if not newly:  # redeemed (or voided) a moment ago, at another table
-            checked = check_code(book, signer, coupon.code)
+            checked = check_code(book, signer, coupon.code, meal)
     if checked.state is not CodeState.VALID or checked.coupon is None:
         if checked.state is CodeState.ALREADY_REDEEMED and checked.coupon and checked.coupon.redeemed_at:
             line = f"REFUSED {checked.coupon.code}: already redeemed {when(checked.coupon.redeemed_at)}"
             return CodeCheck(checked.state, line, checked.coupon)
         return checked
     assert coupon.redeemed_at is not None
+    diet = f" · {coupon.diet}" if coupon.diet else ""
     return CodeCheck(
-        CodeState.VALID, f"REDEEMED {coupon.tier} coupon {coupon.code} at {when(coupon.redeemed_at)}", coupon
+        CodeState.VALID, f"REDEEMED {coupon.tier} coupon {coupon.code}{diet} at {when(coupon.redeemed_at)}", coupon
     )

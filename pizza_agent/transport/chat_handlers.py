@@ -18,6 +18,7 @@ from uagents_core.contrib.protocols.chat import (
     ChatAcknowledgement,
     ChatMessage,
     EndSessionContent,
+    MetadataContent,
     Resource,
     ResourceContent,
     StartSessionContent,
@@ -146,6 +147,8 @@ class ChatHandlers:
 
     def _contents(self, reply: Reply) -> list:
         contents: list = [TextContent(text=reply.text)]
+        if reply.card:  # a card for clients that render one; the text above says the same
+            contents.append(MetadataContent(type="metadata", metadata=reply.card))
         if reply.code and self.coupon_image is not None:
             # The code as a QR image, so the food table can scan the phone screen (a data: URI:
             # the agent makes no outbound call for it, and the participant's client needs none).

@@ -49,6 +49,7 @@ from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.people.claim_codes import find_candidates
 from pizza_agent.web.auth import Role, Session, Sessions, TokenGuard, Tokens
 from pizza_agent.web.metrics import EventMetrics
+from pizza_agent.web.orders import OrderSheets
 
 log = logging.getLogger("pizza.web")
 
@@ -117,6 +118,7 @@ class WebApp:
         app.router.add_post("/api/table/check", self._table_check)
         app.router.add_post("/api/table/redeem", self._table_redeem)
         app.router.add_get("/metrics", self._metrics)
+        OrderSheets(self.ledger, self.organizer.meals).routes(app)
         return app
 
     async def start(self) -> WebApp:
@@ -307,6 +309,8 @@ class WebApp:
             "verdict": status["verdict"],
             "banner": banner,
             "people": people or None,
+            "plan": status.get("plan"),
+            "orders": status.get("orders"),
             "paused": status["paused"],
             "uptime_seconds": status["uptime_seconds"],
             "providers": {
@@ -390,11 +394,23 @@ class WebApp:
 
     async def _table_redeem(self, request: web.Request) -> web.StreamResponse:
         code, name = await _badge_coupon(self.ledger, self.organizer.desk, await _code_from(request))
-        checked = await self.ledger.write(lambda ledger: redeem_code(ledger.coupons, self.signer, code))
+        meal = self.organizer.meals.table_meal()
+        checked = await self.ledger.write(lambda ledger: redeem_code(ledger.coupons, self.signer, code, meal))
         session: Session = request[SESSION]
         log.warning("table %r: %s", session.name, checked.line)
         name = name or await _attendee_name(self.ledger, checked)
-        return web.json_response(_table_view(checked, redeemed_now=checked.state is CodeState.VALID, name=name))
+        return web.json_response(self._table_view(checked, redeemed_now=checked.state is CodeState.VALID, name=name))
+
+    def _table_view(self, checked: CodeCheck, *, redeemed_now: bool, name: str | None) -> dict[str, Any]:
+        view = _table_view(checked, redeemed_now=redeemed_now, name=name)
+        coupon = checked.coupon
+        if coupon is not None and view["state"] in ("valid", "redeemed"):
+            if coupon.diet:
+                view["diet"] = coupon.diet
+            early = self.organizer.meals.early(coupon.meal, coupon.pickup_group)
+            if early:
+                view["warning"] = early
+        return view
 
     # --- /metrics -----------------------------------------------------------------------------------
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
@@ -442,7 +458,9 @@ async def _attendee_name(ledger: LedgerWorker, checked: CodeCheck) -> str | None
 
 
 def _role_needed(path: str) -> Role | None:
-    if path in ("/table", "/api/table/check", "/api/table/redeem", "/logout") or path.startswith("/static/"):
+    if path in ("/table", "/api/table/check", "/api/table/redeem", "/logout") or path.startswith(
+        ("/static/", "/orders/")
+    ):
         return None  # either role
     return Role.ORGANIZER
 
@@ -499,6 +517,9 @@ def _table_verdict(checked: CodeCheck, *, redeemed_now: bool) -> dict[str, Any]:
         return {"colour": "red", "headline": f"ALREADY REDEEMED at {at}", "tier": tier, "state": "already_redeemed"}
     if checked.state is CodeState.VOIDED:
         return {"colour": "red", "headline": "VOIDED: DO NOT SERVE", "tier": tier, "state": "voided"}
+    if checked.state is CodeState.WRONG_MEAL:
+        meal_line = checked.line.split(": ", 1)[1]
+        return {"colour": "red", "headline": f"WRONG MEAL: {meal_line}", "tier": tier, "state": "wrong_meal"}
     return {"colour": "red", "headline": "NOT A VALID CODE", "tier": None, "state": "invalid"}
 
 

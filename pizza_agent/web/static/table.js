@@ -26,6 +26,10 @@ function show(view) {
   el("headline").textContent = view.headline;
   el("person").textContent = view.name || "";  // roster mode: the name on the badge
   el("person").hidden = !view.name;
+  el("diet").textContent = view.diet ? `diet: ${view.diet}` : "";  // the kitchen's kind, as ordered
+  el("diet").hidden = !view.diet;
+  el("warning").textContent = view.warning || "";  // a pickup group not due yet
+  el("warning").hidden = !view.warning;
   el("redeem").hidden = view.state !== "valid";
   screen.hidden = false;
   (view.state === "valid" ? el("redeem") : el("next")).focus();

@@ -1,0 +1,98 @@
+"""The vendor's order sheets: per meal, coupons by tier and diet, at the meal's cut-off and live.
+
+`/orders/<meal>` is a printable page, `/orders/<meal>.csv` the same numbers for a
+spreadsheet; the organizer's and the vendor's sessions may open both. "At cut-off"
+counts the coupons issued by the meal's `order_cutoff` (what the vendor bakes
+for); "live" counts every coupon of the meal now (voided ones left out), so the
+two agree with the ledger exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+
+from aiohttp import web
+
+from pizza_agent.domain.spreadsheet import safe_row
+from pizza_agent.domain.tiers import TIERS
+from pizza_agent.event.meals import Meals
+from pizza_agent.ledger.worker import LedgerWorker
+from pizza_agent.plan.model import Meal
+
+CSV_COLUMNS = ("meal", "tier", "diet", "at_cutoff", "live")
+
+
+class OrderSheets:
+    def __init__(self, ledger: LedgerWorker, meals: Meals) -> None:
+        self.ledger = ledger
+        self.meals = meals
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_get("/orders/{meal}.csv", self.csv)
+        app.router.add_get("/orders/{meal}", self.page)
+
+    async def rows(self, meal: Meal) -> tuple[list[tuple[str, str, int | None, int]], bool]:
+        """(tier, diet, at cut-off or None before it, live) for every tier and diet; and whether the cut-off passed."""
+        cutoff = meal.order_cutoff
+        passed = cutoff is not None and self.meals.clock.now() >= cutoff
+        live = (await self.ledger.read(lambda ledger: ledger.coupons.orders())).get(meal.id, {})
+        at_cutoff: dict = {}
+        if passed and cutoff is not None:
+            until = cutoff.timestamp()
+            at_cutoff = (await self.ledger.read(lambda ledger: ledger.coupons.orders(until))).get(meal.id, {})
+        diets = list(self.meals.diets(meal)) or ["unknown"]
+        for tier_counts in live.values():
+            diets += [d for d in tier_counts if d not in diets]
+        rows = []
+        for tier in TIERS:
+            for diet in diets:
+                then = at_cutoff.get(tier, {}).get(diet, 0) if passed else None
+                rows.append((tier, diet, then, live.get(tier, {}).get(diet, 0)))
+        return rows, passed
+
+    def _meal(self, request: web.Request) -> Meal:
+        meal = self.meals.plan.meal(request.match_info["meal"])
+        if meal is None:
+            raise web.HTTPNotFound(text="no such meal in the plan")
+        return meal
+
+    async def csv(self, request: web.Request) -> web.StreamResponse:
+        meal = self._meal(request)
+        rows, _ = await self.rows(meal)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        for tier, diet, then, live in rows:
+            writer.writerow(safe_row([meal.id, tier, diet, "" if then is None else then, live]))
+        return web.Response(
+            text=buffer.getvalue(),
+            content_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="orders-{meal.id}.csv"'},
+        )
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        meal = self._meal(request)
+        rows, passed = await self.rows(meal)
+        cutoff = f"{meal.order_cutoff:%a %H:%M}" if meal.order_cutoff else "no cut-off set"
+        body = "".join(
+            f'<tr data-tier="{tier}" data-diet="{html.escape(diet)}"><td>{tier}</td><td>{html.escape(diet)}</td>'
+            f'<td class="at-cutoff">{"—" if then is None else then}</td><td class="live">{live}</td></tr>'
+            for tier, diet, then, live in rows
+        )
+        total_then = sum(then or 0 for _, _, then, _ in rows)
+        total_live = sum(live for *_, live in rows)
+        title = html.escape(f"Order sheet: {meal.name}")
+        when = f"{meal.starts:%A %H:%M}–{meal.ends:%H:%M}" if meal.starts and meal.ends else ""
+        page = (
+            f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+            '<link rel="stylesheet" href="/static/app.css"></head><body class="order-sheet">'
+            f"<h1>{title}</h1><p>{html.escape(self.meals.plan.name)} · {when} · cut-off {cutoff}"
+            f"{'' if passed else ' (not reached yet: the at-cut-off column fills in then)'}</p>"
+            '<table id="orders"><thead><tr><th>tier</th><th>diet</th><th>at cut-off</th><th>live</th></tr></thead>'
+            f'<tbody>{body}</tbody><tfoot><tr><th colspan="2">total</th><td id="total-at-cutoff">'
+            f'{total_then if passed else "—"}</td><td id="total-live">{total_live}</td></tr></tfoot></table>'
+            f'<p><a href="/orders/{html.escape(meal.id)}.csv">CSV</a></p></body></html>'
+        )
+        return web.Response(text=page, content_type="text/html")

@@ -4,6 +4,10 @@
 clock at that local time of the plan's time zone and runs it 60 times faster
 than the wall clock, so a plan's hours pass in minutes; the agent and the drill
 read the same setting, so they agree on what time it is. Unset: the wall clock.
+
+`PLAN_CLOCK=file:PATH` reads `START@SPEED` from a file instead, and again whenever
+the file changes: a rehearsal (or a test) moves the event's clock by writing the
+file, and the agent follows at its next message, with no waiting for a window.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 
@@ -33,11 +38,18 @@ class EventClock:
 
     @classmethod
     def from_setting(cls, zone: ZoneInfo, setting: str, wall: Callable[[], float] = time.time) -> EventClock:
-        """`START@SPEED` (START local to the plan's zone), or "" for the wall clock."""
+        """`START@SPEED` (START local to the plan's zone), `file:PATH` holding that, or "" for the wall clock."""
         if not setting.strip():
             return cls(zone, wall=wall)
-        start, _, speed = setting.partition("@")
-        return cls(zone, start=datetime.fromisoformat(start.strip()), speed=float(speed or 1), wall=wall)
+        if setting.startswith("file:"):
+            return FileClock(zone, Path(setting.removeprefix("file:")), wall=wall)
+        start, speed = parse_setting(setting)
+        return cls(zone, start=start, speed=speed, wall=wall)
+
+    def restart(self, start: datetime, speed: float) -> None:
+        self._start = start.replace(tzinfo=self.zone) if start.tzinfo is None else start
+        self.speed = speed
+        self._wall_at_start = self._wall()
 
     @property
     def compressed(self) -> bool:
@@ -51,3 +63,31 @@ class EventClock:
 
     def timestamp(self) -> float:
         return self.now().timestamp()
+
+
+def parse_setting(setting: str) -> tuple[datetime, float]:
+    start, _, speed = setting.strip().partition("@")
+    return datetime.fromisoformat(start.strip()), float(speed or 1)
+
+
+class FileClock(EventClock):
+    """A compressed clock whose START@SPEED lives in a file, re-read when the file changes."""
+
+    def __init__(self, zone: ZoneInfo, path: Path, *, wall: Callable[[], float] = time.time) -> None:
+        super().__init__(zone, wall=wall)
+        self.path = path
+        self._seen = ""
+        self._follow()
+
+    def _follow(self) -> None:
+        try:
+            text = self.path.read_text()  # a few bytes: read at every look at the clock
+            if text != self._seen:
+                self.restart(*parse_setting(text))
+                self._seen = text
+        except (OSError, ValueError):
+            pass  # a file being written, or gone: keep the clock as it was
+
+    def now(self) -> datetime:
+        self._follow()
+        return super().now()

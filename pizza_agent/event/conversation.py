@@ -398,6 +398,7 @@ class Conversation:
             meal=meal.id,
             diet=await self.diets.of(sender),
             pickup_groups=tuple(g.name for g in meal.groups),
+            event_at=self.meals.clock.timestamp(),
         )
         issued, review_id = await self._issue(request, pending, meal.tier_caps or self.settings.tier_caps)
         if review_id is not None:

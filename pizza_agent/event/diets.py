@@ -84,7 +84,8 @@ class Diets:
         return diet
 
     async def _set(self, participant: str, diet: str, meal: Meal | None) -> None:
-        await self.db.write(lambda ledger: ledger.state.set_diet(participant, diet))
+        at = self.meals.clock.timestamp()
+        await self.db.write(lambda ledger: ledger.state.set_diet(participant, diet, at))
         if meal is not None:
             key = holder(participant, meal.id)
             await self.db.write(lambda ledger: ledger.coupons.set_diet_of_open_coupon(key, diet))

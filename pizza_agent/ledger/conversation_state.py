@@ -146,12 +146,20 @@ class ConversationState:
         row = self._db.execute("SELECT diet FROM diets WHERE participant=?", (participant,)).fetchone()
         return row[0] if row else None
 
-    def set_diet(self, participant: str, diet: str) -> None:
+    def set_diet(self, participant: str, diet: str, at: float | None = None) -> None:
+        """`at`: the event's clock (the plan's, compressed in rehearsals); the ledger's clock by default."""
         self._db.execute(
             "INSERT INTO diets VALUES (?, ?, ?) ON CONFLICT(participant) DO UPDATE SET diet=excluded.diet, "
             "set_at=excluded.set_at",
-            (participant, diet, self._db.clock()),
+            (participant, diet, self._db.clock() if at is None else at),
         )
+
+    def diet_counts(self, until: float | None = None) -> dict[str, int]:
+        """diet -> participants who had told it (by `until`): what the kitchen can expect before a meal."""
+        sql, params = "SELECT diet, COUNT(*) FROM diets", ()
+        if until is not None:
+            sql, params = sql + " WHERE set_at <= ?", (until,)
+        return dict(self._db.execute(sql + " GROUP BY diet", params).fetchall())
 
     # --- organizer look-ups -----------------------------------------------------------------
     def find_participant(self, fragment: str) -> str | None:

@@ -78,6 +78,7 @@ class Issuance:
     meal: str = ""  # the plan's meal ("" without a plan); `address` is then `holder(participant, meal)`
     diet: str = ""
     pickup_groups: tuple[str, ...] = ()  # the meal's groups, assigned round-robin
+    event_at: float | None = None  # the event's clock now (the plan's; compressed in rehearsals)
 
 
 COUPON_COLUMNS = (
@@ -178,7 +179,8 @@ class CouponBook:
             served = self._db.execute("SELECT COUNT(*) FROM coupons WHERE meal=?", (request.meal,)).fetchone()[0]
             group = request.pickup_groups[served % len(request.pickup_groups)]
         self._db.execute(
-            f"INSERT INTO coupons ({COUPON_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)",
+            f"INSERT INTO coupons ({COUPON_COLUMNS}, event_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)",
             (
                 code,
                 request.address,
@@ -193,6 +195,7 @@ class CouponBook:
                 request.meal,
                 request.diet,
                 group,
+                request.event_at,
             ),
         )
         return Issued(self.coupon_for(request.address), tuple(ran_out))
@@ -388,8 +391,8 @@ class CouponBook:
         """meal -> tier -> diet -> coupons (voided ones left out), issued by `until` if given: the vendor's counts."""
         sql = "SELECT meal, tier, diet, COUNT(*) FROM coupons WHERE voided_at IS NULL"
         params: tuple = ()
-        if until is not None:
-            sql, params = sql + " AND issued_at <= ?", (until,)
+        if until is not None:  # by the event's clock (the plan's), which a rehearsal compresses
+            sql, params = sql + " AND COALESCE(event_at, issued_at) <= ?", (until,)
         counts: dict[str, dict[str, dict[str, int]]] = {}
         for meal, tier, diet, n in self._db.execute(sql + " GROUP BY meal, tier, diet", params).fetchall():
             counts.setdefault(meal, {}).setdefault(tier, {})[diet or "unknown"] = n

@@ -269,11 +269,13 @@ MIGRATIONS: list[str | Dialects] = [
     """,
     # 13: meals and diets (EVENT_PLAN): each coupon's meal, the diet it was ordered for and its pickup
     #     group (its holder is `participant@meal`, so "one per participant" is "one per participant and
-    #     meal" under the same UNIQUE); each meal's vendor pool; each participant's diet, asked once
+    #     meal" under the same UNIQUE) and the event's time it was issued at (the plan's clock, compressed
+    #     in rehearsals); each meal's vendor pool; each participant's diet, asked once
     """
     ALTER TABLE coupons ADD COLUMN meal TEXT NOT NULL DEFAULT '';
     ALTER TABLE coupons ADD COLUMN diet TEXT NOT NULL DEFAULT '';
     ALTER TABLE coupons ADD COLUMN pickup_group TEXT NOT NULL DEFAULT '';
+    ALTER TABLE coupons ADD COLUMN event_at {REAL};
     CREATE INDEX coupons_meal ON coupons (meal, tier, diet);
     ALTER TABLE pool_codes ADD COLUMN meal TEXT NOT NULL DEFAULT '';
     CREATE TABLE diets (

@@ -1,10 +1,12 @@
 """The vendor's order sheets: per meal, coupons by tier and diet, at the meal's cut-off and live.
 
 `/orders/<meal>` is a printable page, `/orders/<meal>.csv` the same numbers for a
-spreadsheet; the organizer's and the vendor's sessions may open both. "At cut-off"
-counts the coupons issued by the meal's `order_cutoff` (what the vendor bakes
-for); "live" counts every coupon of the meal now (voided ones left out), so the
-two agree with the ledger exactly.
+spreadsheet; the organizer's and the vendor's sessions may open both. "Live"
+counts every coupon of the meal now, per tier and diet (voided ones left out):
+after the meal, exactly what was issued. "At cut-off" counts the coupons issued
+by the meal's `order_cutoff`. Coupons are issued only inside a meal's window, so
+for a cut-off before the meal that column is 0; what the kitchen can bake for
+then is the forecast: how many people had told each diet by the cut-off.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ class OrderSheets:
             raise web.HTTPNotFound(text="no such meal in the plan")
         return meal
 
+    async def forecast(self, meal: Meal) -> dict[str, int]:
+        """diet -> people who had told it by the cut-off (now, before it): the kitchen's expectation."""
+        now = self.meals.clock.now()
+        until = meal.order_cutoff.timestamp() if meal.order_cutoff and meal.order_cutoff <= now else None
+        counts = await self.ledger.read(lambda ledger: ledger.state.diet_counts(until))
+        return {diet: counts.get(diet, 0) for diet in self.meals.diets(meal)}
+
     async def csv(self, request: web.Request) -> web.StreamResponse:
         meal = self._meal(request)
         rows, _ = await self.rows(meal)
@@ -66,6 +75,8 @@ class OrderSheets:
         writer.writerow(CSV_COLUMNS)
         for tier, diet, then, live in rows:
             writer.writerow(safe_row([meal.id, tier, diet, "" if then is None else then, live]))
+        for diet, people in (await self.forecast(meal)).items():
+            writer.writerow(safe_row([meal.id, "forecast (people by diet)", diet, people, ""]))
         return web.Response(
             text=buffer.getvalue(),
             content_type="text/csv",
@@ -84,6 +95,12 @@ class OrderSheets:
         total_then = sum(then or 0 for _, _, then, _ in rows)
         total_live = sum(live for *_, live in rows)
         title = html.escape(f"Order sheet: {meal.name}")
+        forecast = "".join(
+            f'<tr data-forecast="{html.escape(diet)}"><td>{html.escape(diet)}</td><td>{people}</td></tr>'
+            for diet, people in (await self.forecast(meal)).items()
+        )
+        forecast = f'<table id="forecast"><tbody>{forecast}</tbody></table>'
+
         when = f"{meal.starts:%A %H:%M}–{meal.ends:%H:%M}" if meal.starts and meal.ends else ""
         page = (
             f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
@@ -93,6 +110,7 @@ class OrderSheets:
             '<table id="orders"><thead><tr><th>tier</th><th>diet</th><th>at cut-off</th><th>live</th></tr></thead>'
             f'<tbody>{body}</tbody><tfoot><tr><th colspan="2">total</th><td id="total-at-cutoff">'
             f'{total_then if passed else "—"}</td><td id="total-live">{total_live}</td></tr></tfoot></table>'
+            f"<h2>Forecast: people who had told their diet by the cut-off</h2>{forecast}"
             f'<p><a href="/orders/{html.escape(meal.id)}.csv">CSV</a></p></body></html>'
         )
         return web.Response(text=page, content_type="text/html")

@@ -387,10 +387,10 @@ class WebApp:
     # --- the food table ---------------------------------------------------------------------------
     async def _table_check(self, request: web.Request) -> web.StreamResponse:
         code, name = await _badge_coupon(self.ledger, self.organizer.desk, await _code_from(request))
-        checked = await self.ledger.read(lambda ledger: check_code(ledger.coupons, self.signer, code))
-        return web.json_response(
-            _table_view(checked, redeemed_now=False, name=name or await _attendee_name(self.ledger, checked))
-        )
+        meal = self.organizer.meals.table_meal()
+        checked = await self.ledger.read(lambda ledger: check_code(ledger.coupons, self.signer, code, meal))
+        name = name or await _attendee_name(self.ledger, checked)
+        return web.json_response(self._table_view(checked, redeemed_now=False, name=name))
 
     async def _table_redeem(self, request: web.Request) -> web.StreamResponse:
         code, name = await _badge_coupon(self.ledger, self.organizer.desk, await _code_from(request))

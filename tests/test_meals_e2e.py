@@ -1,0 +1,115 @@
+"""Two meals with the real agent, its dashboard and the food table in Chromium; the event's clock moved by a file.
+
+One participant: dinner (the diet asked once, a coupon), a message between meals (the
+next meal named, nothing scored), breakfast (a second coupon, no question); at
+breakfast's table the dinner coupon is refused naming its meal and the breakfast one
+shows its diet; the dinner order sheet after its cut-off counts exactly what was issued.
+"""
+
+from __future__ import annotations
+
+from playwright.async_api import async_playwright, expect
+from test_dashboard import ORGANIZER_TOKEN, VENDOR_TOKEN, chromium_path, log_in, start_event
+
+from pizza_agent.ledger.codes import CODE_PATTERN
+from pizza_agent.ledger.store import Ledger
+
+STORY = (
+    "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon. "
+    "The judges were confused, but our demo ran on pepperoni power and we shipped it."
+)
+PLAN = """
+[event]
+name = "Example Hacks 2027"
+timezone = "America/Los_Angeles"
+diets = ["regular", "vegetarian", "vegan", "gluten-free"]
+
+[[meals]]
+id = "sat-dinner"
+name = "Saturday dinner"
+starts = 2027-02-13T18:00:00
+ends = 2027-02-13T20:00:00
+order_cutoff = 2027-02-13T18:30:00
+
+[[meals]]
+id = "sun-breakfast"
+name = "Sunday breakfast"
+starts = 2027-02-14T08:00:00
+ends = 2027-02-14T09:30:00
+"""
+
+
+async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(tmp_path):
+    plan, clock = tmp_path / "event.toml", tmp_path / "clock"
+    plan.write_text(PLAN)
+    clock.write_text("2027-02-13T18:05:00@1")
+    event = await start_event(tmp_path, EVENT_PLAN=str(plan), PLAN_CLOCK=f"file:{clock}")
+    try:
+        async with event.agent.client("two-meal-hacker") as hacker, event.agent.client("late-hacker") as late:
+            first = await hacker.ask("I want pizza")
+            assert first.startswith("Saturday dinner is being served until 20:00.") and "what do you eat?" in first
+            noted = await hacker.ask("2")
+            assert noted.startswith("Noted: vegetarian.") and "story prompt" in noted
+            dinner = await hacker.ask(STORY)
+            dinner_code = CODE_PATTERN.search(dinner).group(0)
+            assert "This coupon is for Saturday dinner." in dinner
+            assert "already have your pizza coupon" in await hacker.ask(STORY)  # one per meal
+
+            await late.ask("diet vegan")
+            clock.write_text("2027-02-13T18:45:00@1")  # after the cut-off: one more coupon, counted live only
+            assert CODE_PATTERN.search(await late.ask(STORY))
+
+            clock.write_text("2027-02-13T22:00:00@1")
+            between = await hacker.ask(STORY)
+            assert between.startswith("No pizza is being served right now. The next meal is Sunday breakfast")
+            assert "Your coupon for Saturday dinner was for a past meal." in between
+
+            clock.write_text("2027-02-14T08:10:00@1")
+            breakfast = await hacker.ask(STORY)
+            breakfast_code = CODE_PATTERN.search(breakfast).group(0)
+            assert breakfast_code != dinner_code and "what do you eat" not in breakfast
+            assert "This coupon is for Sunday breakfast." in breakfast
+
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+            try:
+                table = await browser.new_page()
+                await log_in(table, event, VENDOR_TOKEN, "Breakfast table")
+                await expect(table).to_have_url(f"{event.base}/table")
+                await table.fill("#code", dinner_code)
+                await table.press("#code", "Enter")
+                await expect(table.locator("#result")).to_have_class("result-screen red")
+                await expect(table.locator("#headline")).to_have_text(
+                    "WRONG MEAL: this coupon is for Saturday dinner; now serving Sunday breakfast"
+                )
+                await table.click("#next")
+                await table.fill("#code", breakfast_code)
+                await table.press("#code", "Enter")
+                await expect(table.locator("#diet")).to_have_text("diet: vegetarian")
+                await table.click("#redeem")
+                await expect(table.locator("#headline")).to_contain_text("REDEEMED ✓")
+
+                sheet = await browser.new_page()
+                await log_in(sheet, event, ORGANIZER_TOKEN, "Sam")
+                await sheet.goto(f"{event.base}/orders/sat-dinner")
+                await expect(sheet.locator("h1")).to_have_text("Order sheet: Saturday dinner")
+                tier = dinner_code.split("-")[0].lower()
+                row = sheet.locator(f'#orders tr[data-tier="{tier}"][data-diet="vegetarian"]')
+                await expect(row.locator(".at-cutoff")).to_have_text("1")  # issued 18:05, cut-off 18:30
+                await expect(row.locator(".live")).to_have_text("1")
+                await expect(sheet.locator("#total-at-cutoff")).to_have_text("1")
+                await expect(sheet.locator("#total-live")).to_have_text("2")  # the late vegan one, after the cut-off
+                await expect(sheet.locator('#forecast tr[data-forecast="vegan"] td').nth(1)).to_have_text("1")
+            finally:
+                await browser.close()
+    finally:
+        event.agent.stop()
+    ledger = Ledger(event.agent.data_dir / "ledger.sqlite3")
+    try:
+        issued = ledger.coupons.all()
+        orders = ledger.coupons.orders()
+        assert sum(n for tiers in orders["sat-dinner"].values() for n in tiers.values()) == 2
+        assert [c.meal for c in issued if c.address.startswith("agent1")].count("sat-dinner") == 2
+        assert sorted(c.diet for c in issued) == ["vegan", "vegetarian", "vegetarian"]
+    finally:
+        ledger.close()

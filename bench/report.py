@@ -265,7 +265,7 @@ starts from it): it matches a single agent's whole run above; before, it showed 
 {results.get("startup", {}).get("start_s", float("nan")):.2f} s, Ctrl+C exits in
 {results.get("startup", {}).get("stop_s", float("nan")):.2f} s (median of 3, measured by `bench/run_all.py`).
 """
-    text += _people_section() + _house_section() + _precision_section()
+    text += _people_section() + _meals_section() + _house_section() + _precision_section()
     (ROOT / "BENCHMARKS.md").write_text(text)
 
 
@@ -292,6 +292,28 @@ message each: the claim code); address mode, one coupon for the first person and
 shared-address warning in `status` (and an alert) by the 3rd person's story.
 
 {_drill("drill-shared-sender.txt")}
+"""
+
+
+def _meals_section() -> str:
+    return f"""
+## Meals, diets and the vendor's numbers (EVENT_PLAN)
+
+`python agent.py drill --plan drills/two-meals.toml --speed 60` (`pizza_agent/rehearsal/meal_drill.py`):
+the real agent with the plan and a clock the drill moves to each meal (the agent reads the same
+clock, running 60 times faster than real time inside a meal). Each participant asks for pizza,
+answers the diet question the first time, sends a story, then a second story (which must get the
+same coupon); after each meal 20 of them write again and must be told when the next meal is (or
+the closing line after the last) with nothing scored. "Order sheet: equal" means the meal's counts
+per tier and diet in the ledger's order sheet equal its issued coupons exactly. No model keys
+(scoring by the local heuristic, which gives basic to this story).
+
+{_drill("drill-two-meals.txt")}
+
+A 36-hour event's five meals with 1,000 participants (not in CI):
+`python agent.py drill --plan drills/five-meals.toml --participants 1000`
+
+{_drill("drill-five-meals.txt")}
 """
 
 

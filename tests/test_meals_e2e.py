@@ -100,6 +100,10 @@ async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(tmp_path)
                 await expect(sheet.locator("#total-at-cutoff")).to_have_text("1")
                 await expect(sheet.locator("#total-live")).to_have_text("2")  # the late vegan one, after the cut-off
                 await expect(sheet.locator('#forecast tr[data-forecast="vegan"] td').nth(1)).to_have_text("1")
+                await sheet.goto(f"{event.base}/")  # the dashboard: the plan and the vendor's counts
+                await expect(sheet.locator("#plan-now")).to_have_text("now: Sunday breakfast")
+                dinner_rows = sheet.locator('#orders tr[data-meal="sat-dinner"]')
+                await expect(dinner_rows.first).to_contain_text("Saturday dinner")
             finally:
                 await browser.close()
     finally:

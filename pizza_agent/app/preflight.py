@@ -34,6 +34,7 @@ from pizza_agent.ledger.postgres import server_facts
 from pizza_agent.ledger.schema import MIGRATIONS
 from pizza_agent.llm.errors import ProviderError
 from pizza_agent.llm.service import make_provider
+from pizza_agent.plan.model import check_plan, load_plan
 
 DEPENDENCIES = ("uagents", "uagents_core", "openai", "aiohttp", "pydantic", "dotenv", "stamina")
 PING_TIMEOUT_SECONDS = 5.0
@@ -187,6 +188,7 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
         report.ok("static content", f"{len(content.prompts)} prompts, {settings.static_content_dir}")
     except StaticContentError as exc:
         report.block("static content", str(exc))
+    check_plan_file(report, settings)
     holder = check_data_dir(report, settings)
     check_ledger(report, settings, timeout)
     host = settings.agent_host if settings.agent_mode is AgentMode.LOCAL else "0.0.0.0"
@@ -204,6 +206,19 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
     (openai_live, openai_why), (asi1_live, asi1_why) = asyncio.run(both())
     report.layers = [("OpenAI", openai_live, openai_why), ("ASI1", asi1_live, asi1_why), ("static", True, "always")]
     return report
+
+
+def check_plan_file(report: Report, settings: Settings) -> None:
+    """EVENT_PLAN: every problem of the plan, one line each (the agent would refuse to start)."""
+    if settings.event_plan is None:
+        report.ok("event plan", "none: one meal, always open")
+        return
+    problems = check_plan(settings.event_plan)
+    for problem in problems:
+        report.block("event plan", problem)
+    if not problems:
+        plan = load_plan(settings.event_plan)
+        report.ok("event plan", f"{plan.name}: {len(plan.meals)} meal(s), diets {', '.join(plan.diets) or 'none'}")
 
 
 def check_dependencies(report: Report) -> None:

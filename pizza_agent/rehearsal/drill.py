@@ -615,6 +615,10 @@ def _seconds(text: str) -> float:
 def main(argv: list[str]) -> int:
     import argparse
 
+    if "--plan" in argv:
+        from pizza_agent.rehearsal.meal_drill import main as meal_main
+
+        return meal_main(argv)
     if "--sybil" in argv or "--shared-sender" in argv:
         from pizza_agent.rehearsal.people_drill import main as people_main
 

@@ -94,6 +94,35 @@ function render(s) {
     .map(([chain, h]) => `${chain} ${h.silent + h.speculative} of ${h.calls} calls`).join(" · ");
   el("spend").textContent = "spend: " + (Object.entries(s.spend)
     .map(([name, e]) => `${name} $${e.cost_usd.toFixed(4)}`).join(" · ") || "none");
+  renderMeals(s.plan, s.orders || {});
+}
+
+// The event plan (EVENT_PLAN): now / next, and the vendor's counts per meal, tier and diet.
+function renderMeals(plan, orders) {
+  el("meals").hidden = !plan;
+  if (!plan) return;
+  const now = plan.serving ? `now: ${plan.serving.name}` : "no meal now";
+  el("plan-now").textContent = `${now}` + (plan.next ? ` · next: ${plan.next.name} at ${plan.next.starts.slice(11, 16)}` : "");
+  const body = el("orders").querySelector("tbody");
+  body.replaceChildren();
+  for (const meal of plan.meals) {
+    const tiers = orders[meal.id] || {};
+    const names = Object.keys(tiers).length ? Object.keys(tiers) : ["–"];
+    for (const tier of names) {
+      const row = document.createElement("tr");
+      row.dataset.meal = meal.id;
+      cell(row, meal.name);
+      cell(row, tier);
+      cell(row, Object.entries(tiers[tier] || {}).map(([diet, n]) => `${n} ${diet}`).join(", ") || "none yet");
+      const link = document.createElement("a");
+      link.href = `/orders/${encodeURIComponent(meal.id)}`;
+      link.textContent = "order sheet";
+      const td = document.createElement("td");
+      td.appendChild(link);
+      row.appendChild(td);
+      body.appendChild(row);
+    }
+  }
 }
 
 async function poll() {

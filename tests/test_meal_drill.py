@@ -1,0 +1,50 @@
+"""The meals drill keeps its promises at a size fit for the suite (the documented runs are in BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from pizza_agent.config.settings import PROJECT_DIR
+
+
+def test_two_meals_drill_one_coupon_per_meal_and_the_order_sheet_equals_what_was_issued():
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT_DIR / "agent.py"),
+            "drill",
+            "--plan",
+            str(PROJECT_DIR / "drills" / "two-meals.toml"),
+            "--speed",
+            "60",
+            "--participants",
+            "12",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = [
+        line for line in run.stdout.splitlines() if line.startswith("| Saturday dinner") or line.startswith("| Sunday")
+    ]
+    assert len(rows) == 2
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[2] == "12" and cells[5] == "0" and cells[7] == "equal"  # coupons, second coupons, order sheet
+        assert cells[6] == "12/12 right"  # every sampled participant told when the next meal is (or the last line)
+
+
+def test_a_bad_plan_stops_the_drill_in_one_line_per_problem(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[event]\ntimezone = "Nowhere/Land"\n[[meals]]\nid = "a"\nstarts = 2027-01-01T10:00:00\n')
+    run = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "agent.py"), "drill", "--plan", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2 and "unknown time zone 'Nowhere/Land'" in run.stderr

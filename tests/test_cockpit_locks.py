@@ -352,3 +352,22 @@ def test_whoami_needs_no_running_agent(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == Identity.from_seed("an organizer's seed", 0).address
+
+
+async def test_the_chat_export_and_the_dashboard_download_share_one_column_set(cockpit):
+    parts = cockpit.parts
+    coupon = parts.ledger.coupons.issue(
+        Issuance("agent1sameexport", "basic", 3, "asi1", "", None, "h"), parts.signer.new_code
+    ).coupon
+    headers = {"Authorization": f"Bearer {ORGANIZER_TOKEN}"}
+    async with aiohttp.ClientSession() as http, http.get(f"{cockpit.base}/api/export.csv", headers=headers) as answer:
+        downloaded = list(csv.DictReader(io.StringIO(await answer.text())))
+    path = cockpit.parts.settings.data_dir / "same-export.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    parts.ledger.coupons.export_csv(path)
+    written = list(csv.DictReader(io.StringIO(path.read_text())))
+    assert list(downloaded[0]) == list(written[0])  # the same columns, in the same order
+    assert written[0]["participant"] == "agent1sameexport"  # the chat export: whole addresses
+    assert downloaded[0]["participant"] == "…meexport"  # the dashboard: short ids, as the page shows
+    assert written[0]["issued_at"] == downloaded[0]["issued_at"] and written[0]["issued_at"].endswith("Z")
+    assert written[0]["code"] == downloaded[0]["code"] == coupon.code

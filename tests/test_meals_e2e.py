@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from playwright.async_api import async_playwright, expect
 from test_dashboard import ORGANIZER_TOKEN, VENDOR_TOKEN, chromium_path, log_in, start_event
+from uagents_core.contrib.protocols.chat import MetadataContent
 
 from pizza_agent.ledger.codes import CODE_PATTERN
 from pizza_agent.ledger.store import Ledger
@@ -46,8 +47,12 @@ async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(tmp_path)
     event = await start_event(tmp_path, EVENT_PLAN=str(plan), PLAN_CLOCK=f"file:{clock}")
     try:
         async with event.agent.client("two-meal-hacker") as hacker, event.agent.client("late-hacker") as late:
-            first = await hacker.ask("I want pizza")
+            await hacker.send("I want pizza")
+            asked = await hacker.next_reply()
+            first = asked.text()
             assert first.startswith("Saturday dinner is being served until 20:00.") and "what do you eat?" in first
+            [card] = [part for part in asked.content if isinstance(part, MetadataContent)]  # the same, as a form
+            assert card.metadata["type"] == "form" and "vegetarian" in card.metadata["fields"]
             noted = await hacker.ask("2")
             assert noted.startswith("Noted: vegetarian.") and "story prompt" in noted
             dinner = await hacker.ask(STORY)
@@ -88,6 +93,8 @@ async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(tmp_path)
                 await expect(table.locator("#diet")).to_have_text("diet: vegetarian")
                 await table.click("#redeem")
                 await expect(table.locator("#headline")).to_contain_text("REDEEMED ✓")
+                await table.goto(f"{event.base}/orders/sun-breakfast")  # the vendor's token opens the order sheets
+                await expect(table.locator("h1")).to_have_text("Order sheet: Sunday breakfast")
 
                 sheet = await browser.new_page()
                 await log_in(sheet, event, ORGANIZER_TOKEN, "Sam")
@@ -117,3 +124,27 @@ async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(tmp_path)
         assert sorted(c.diet for c in issued) == ["vegan", "vegetarian", "vegetarian"]
     finally:
         ledger.close()
+
+
+async def test_the_agent_starts_with_a_new_event_scaffold_and_serves_by_its_plan(tmp_path):
+    from pizza_agent.app.cli import main as cli_main
+    from pizza_agent.rehearsal.agent_process import AgentProcess
+
+    folder = tmp_path / "next-hacks"
+    assert cli_main(["new-event", str(folder)]) == 0
+    clock = tmp_path / "clock"
+    plan_text = (folder / "event.toml").read_text()
+    dinner_start = plan_text.split("starts = ", 1)[1].split("\n", 1)[0]  # the first meal, tomorrow 18:00
+    clock.write_text(dinner_start.replace("18:00:00", "18:10:00") + "@1")
+    agent = await AgentProcess(
+        tmp_path / "data",
+        EVENT_PLAN=str(folder / "event.toml"),
+        STATIC_CONTENT_DIR=str(folder / "static_content"),
+        PLAN_CLOCK=f"file:{clock}",
+    ).start()
+    try:
+        async with agent.client("first-guest") as guest:
+            reply = await guest.ask("I want pizza")
+            assert " dinner is being served until 20:00." in reply and "what do you eat?" in reply
+    finally:
+        agent.stop()

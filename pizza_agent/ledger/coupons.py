@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from pizza_agent.domain.spreadsheet import safe_row
 from pizza_agent.domain.tiers import TIERS
@@ -92,6 +93,9 @@ EXPORT_COLUMNS = (
     "score",
     "score_source",
     "flagged",
+    "meal",
+    "diet",
+    "pickup_group",
     "issued_at",
     "redeemed_at",
     "voided_at",
@@ -294,30 +298,12 @@ class CouponBook:
             )
         return self.find(code)
 
-    def export_csv(self, path: Path) -> int:
+    def export_csv(self, path: Path, *, short_ids: bool = False) -> int:
         """Every coupon, issued and redeemed, as CSV (owner-only file); returns the row count."""
         rows = self.all()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(EXPORT_COLUMNS)
-            for c in rows:
-                writer.writerow(
-                    safe_row(
-                        [
-                            c.code,
-                            c.address,
-                            c.tier,
-                            c.score,
-                            c.score_source,
-                            int(c.flagged),
-                            _iso(c.issued_at),
-                            _iso(c.redeemed_at),
-                            _iso(c.voided_at),
-                            c.void_reason or "",
-                        ]
-                    )
-                )
+            write_export(handle, rows, short_ids=short_ids)
         return len(rows)
 
     # --- vendor pools -----------------------------------------------------------------------
@@ -427,5 +413,37 @@ def _coupon(row: tuple | None) -> Coupon | None:
     )
 
 
+def write_export(handle: TextIO, coupons: list[Coupon], *, short_ids: bool = False) -> None:
+    """The one coupon export (chat `export`, the dashboard's download): one column set, UTC times ending in Z,
+    formulas neutralised; `short_ids` writes participants as logs show them (…last 8 characters)."""
+    writer = csv.writer(handle)
+    writer.writerow(EXPORT_COLUMNS)
+    for c in coupons:
+        participant = c.participant
+        if short_ids:
+            participant = "…" + participant[-8:]
+        writer.writerow(
+            safe_row(
+                [
+                    c.code,
+                    participant,
+                    c.tier,
+                    c.score,
+                    c.score_source,
+                    int(c.flagged),
+                    c.meal,
+                    c.diet,
+                    c.pickup_group,
+                    _iso(c.issued_at),
+                    _iso(c.redeemed_at),
+                    _iso(c.voided_at),
+                    c.void_reason or "",
+                ]
+            )
+        )
+
+
 def _iso(timestamp: float | None) -> str:
-    return "" if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+    if timestamp is None:
+        return ""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

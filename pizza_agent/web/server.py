@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import io
 import json
 import logging
@@ -36,12 +35,11 @@ from typing import Any
 from aiohttp import web
 
 from pizza_agent.config.settings import Settings
-from pizza_agent.domain.reply import sender_id
-from pizza_agent.domain.spreadsheet import safe_row
 from pizza_agent.event.front_desk import FrontDesk
 from pizza_agent.event.organizer import DASHBOARD_COMMANDS, Organizer
 from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.coupons import write_export
 from pizza_agent.ledger.errors import LedgerBusy, LedgerUnreachable
 from pizza_agent.ledger.redemption import CodeCheck, CodeState, check_code, redeem_code
 from pizza_agent.ledger.roster import attendee_of
@@ -359,23 +357,7 @@ class WebApp:
     async def _export(self, request: web.Request) -> web.StreamResponse:
         coupons = await self.ledger.read(lambda ledger: ledger.coupons.all())
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["code", "participant", "tier", "score", "flagged", "issued_at", "redeemed_at", "voided_at"])
-        for c in coupons:
-            writer.writerow(
-                safe_row(
-                    [
-                        c.code,
-                        sender_id(c.address),
-                        c.tier,
-                        c.score,
-                        int(c.flagged),
-                        _iso(c.issued_at),
-                        _iso(c.redeemed_at),
-                        _iso(c.voided_at),
-                    ]
-                )
-            )
+        write_export(buffer, coupons, short_ids=True)  # the page shows short ids: so does its download
         session: Session = request[SESSION]
         log.warning("organizer=dashboard:%s exported %d coupons (CSV download)", session.name, len(coupons))
         return web.Response(
@@ -536,10 +518,6 @@ def _cross_site(request: web.Request) -> bool:
 
 def _client(request: web.Request) -> str:
     return request.remote or "unknown"
-
-
-def _iso(timestamp: float | None) -> str:
-    return "" if timestamp is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
 
 
 def _dumps(value: Any) -> str:

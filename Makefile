@@ -1,65 +1,85 @@
-# Two commands on a fresh machine: `make run` and `make test`. Both create the
-# virtualenv from the pinned requirements when it is missing or out of date.
+# Two commands on a fresh machine: `make run` and `make test`. Each creates the virtualenv from the
+# pinned requirements when it is missing or out of date: `make run` installs only what the agent
+# needs (requirements.txt); the test and rehearsal tools come with `make test` (requirements-dev.txt).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+RUNTIME := $(VENV)/.runtime-installed
 STAMP := $(VENV)/.installed
 PORT ?= 9100
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: setup run test lint format chat provider drill bench bench-injection bench-precision bench-mailbox bench-postgres dashboard-demo clean
+.PHONY: help setup run check test test-stress lint format chat provider drill bench bench-injection bench-precision \
+	bench-mailbox bench-postgres dashboard-demo clean
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
-	@echo "Setting up $(VENV) from the pinned requirements (first time or after a requirements change, ~30 s)..."
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 24
+
+$(RUNTIME): requirements.txt constraints.txt
+	@echo "Setting up $(VENV) with what the agent needs (first time or after a requirements change)..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(PIP) -r requirements.txt -c constraints.txt
+	@touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME) requirements-dev.txt pyproject.toml
+	@echo "Adding the test and rehearsal tools to $(VENV), and the package itself (editable)..."
+	$(PIP) -r requirements-dev.txt -c constraints.txt
+	$(PIP) --no-deps -e .
 	@touch $(STAMP)
-	@echo "Set up."
 
-setup: $(STAMP)
+setup: $(STAMP)  ## the virtualenv with everything (the agent, tests, rehearsal tools)
 
-run: $(STAMP)
+run: $(RUNTIME)  ## set up (the agent's requirements only) and start the agent; works with no keys
 	$(PY) agent.py
 
-test: $(STAMP)
+check: $(RUNTIME)  ## would the agent start, and how well? (configuration, keys, ports, plan, pools)
+	$(PY) agent.py check
+
+test: $(STAMP)  ## set up and run the whole suite (installs chromium and PostgreSQL if missing)
 	@scripts/ensure-chromium
 	@scripts/ensure-postgresql
 	$(PY) -m pytest
 
-lint: $(STAMP)
+test-stress: $(STAMP)  ## the suite while every core is kept busy by a background load
+	@scripts/ensure-chromium
+	@scripts/ensure-postgresql
+	scripts/with-busy-cores $(PY) -m pytest
+
+lint: $(STAMP)  ## ruff format --check and ruff check
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 
-format: $(STAMP)
+format: $(STAMP)  ## ruff format and ruff check --fix
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-chat: $(STAMP)
+chat: $(RUNTIME)  ## talk to the running agent from this terminal
 	$(PY) chat.py
 
-drill: $(STAMP)
+drill: $(STAMP)  ## the outage drill (DRILL_ARGS="--participants 200 ...")
 	$(PY) agent.py drill $(DRILL_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP)  ## the benchmarks behind BENCHMARKS.md
 	$(PY) bench/run_all.py
 
-bench-injection: $(STAMP)
+bench-injection: $(STAMP)  ## injections against the worst-case judge
 	$(PY) bench/injection.py
 
-bench-precision: $(STAMP)
+bench-precision: $(STAMP)  ## what the filters wrongly stop, on honest text
 	$(PY) bench/precision.py
 
-bench-mailbox: $(STAMP)
+bench-mailbox: $(STAMP)  ## the Agentverse mailbox path
 	$(PY) bench/mailbox.py
 
-bench-postgres: $(STAMP)
+bench-postgres: $(STAMP)  ## the PostgreSQL ledger
 	@scripts/ensure-postgresql
 	$(PY) bench/postgres.py
 
-dashboard-demo: $(STAMP)
+dashboard-demo: $(STAMP)  ## the dashboard with a simulated event
 	$(PY) -m pizza_agent.rehearsal.dashboard_demo
 
-provider: $(STAMP)
+provider: $(STAMP)  ## the fault provider on PORT (default 9100)
 	$(PY) -m pizza_agent.rehearsal.fault_provider --port $(PORT)
 
-clean:
+clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -17,6 +17,19 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--version"]:
+        from pizza_agent import __version__
+
+        print(f"pizza-agent {__version__}")
+        return 0
+    if not argv or argv[:1] in (["run"], ["check"], ["--check-config"]):
+        # Before importing anything that needs them: one line per missing package, not a traceback.
+        from pizza_agent.app.dependencies import missing
+
+        lines = missing()
+        if lines:
+            print("\n".join(lines), file=sys.stderr)
+            return 2
     if argv[:1] == ["drill"]:
         from pizza_agent.rehearsal.drill import main as drill_main  # it starts providers and participants
 

@@ -9,7 +9,18 @@ The public face of pizza_agent/app/chat_cli.py.
 
 import sys
 
-from pizza_agent.app.chat_cli import main
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--version"]:
+        from pizza_agent import __version__
+
+        print(f"pizza-chat {__version__}")
+        return 0
+    from pizza_agent.app.chat_cli import main as chat_main
+
+    return chat_main(argv)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,6 +10,8 @@ The top-level `agent.py`, `chat.py`, `openai_functions.py` and `asi1_client.py`
 are thin public faces over these rooms; nothing in the package imports them.
 """
 
+__version__ = "0.4.0"
+
 # room: the rooms of ours it may import. Nothing that runs at the event imports `rehearsal`.
 # Everything that runs at the event: what the composition root (app) may wire together.
 _EVENT = frozenset(

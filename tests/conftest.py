@@ -7,18 +7,15 @@ environment's real keys are never read (settings are built from a dict).
 from __future__ import annotations
 
 import random
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from pizza_agent.config.settings import Settings, load_settings  # noqa: E402
-from pizza_agent.llm.service import LLMService  # noqa: E402
-from pizza_agent.rehearsal.fault_provider import FaultProvider  # noqa: E402
+# The package is installed in the test environment (`make test`: pip install -e .): no sys.path edits.
+from pizza_agent.config.settings import Settings, load_settings
+from pizza_agent.llm.service import LLMService
+from pizza_agent.rehearsal.fault_provider import FaultProvider
 
 OPENAI_TEST_KEY = "sk-test-openai-0123456789abcdef"
 ASI1_TEST_KEY = "asi1-test-key-fedcba9876543210"

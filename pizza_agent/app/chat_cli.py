@@ -103,7 +103,7 @@ async def interactive(client: ChatClient, timeout: float) -> int:
         print(reply.text(), flush=True)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Chat with the local Pizza Agent.")
     parser.add_argument("message", nargs="*", help="send this one message and exit")
     parser.add_argument("--seed", help="client identity seed (default: CHAT_SEED or a saved one)")
@@ -112,7 +112,7 @@ def main() -> int:
     parser.add_argument("--data-dir", help="the agent's data directory (default: DATA_DIR)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each reply (default 30)")
     parser.add_argument("--whoami", action="store_true", help="print this client's agent address and exit")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     try:
         return asyncio.run(converse(args))
     except ConfigError as exc:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pizza_agent.config.settings import PROJECT_DIR
+from pizza_agent.config.settings import default_static_content
 from pizza_agent.plan.model import check_plan, load_plan
 from pizza_agent.plan.scaffold import scaffold
 
@@ -38,7 +38,7 @@ def _new_event(argv: list[str]) -> int:
     parser.add_argument("--name", help="the event's name (default: from the folder's name)")
     args = parser.parse_args(argv)
     try:
-        written = scaffold(args.dir, PROJECT_DIR / "static_content", args.name)
+        written = scaffold(args.dir, default_static_content(), args.name)
     except (FileExistsError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

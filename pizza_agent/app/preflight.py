@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import importlib
 import os
 import socket
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from pizza_agent.app.dependencies import declared, problems
 from pizza_agent.config.data_dir import is_locked, lock_name
 from pizza_agent.config.settings import PROJECT_DIR, AgentMode, ConfigError, Settings, is_loopback, load_settings
 from pizza_agent.domain.content import StaticContent, StaticContentError
@@ -36,7 +36,6 @@ from pizza_agent.llm.errors import ProviderError
 from pizza_agent.llm.service import make_provider
 from pizza_agent.plan.model import check_plan, load_plan
 
-DEPENDENCIES = ("uagents", "uagents_core", "openai", "aiohttp", "pydantic", "dotenv", "stamina")
 PING_TIMEOUT_SECONDS = 5.0
 # Prefixes of our variables: a name with one of these that we do not know is probably misspelled.
 OUR_PREFIXES = (
@@ -222,16 +221,11 @@ def check_plan_file(report: Report, settings: Settings) -> None:
 
 
 def check_dependencies(report: Report) -> None:
-    missing = []
-    for module in DEPENDENCIES:
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            missing.append(f"{module} ({exc})")
-    if missing:
-        report.block("dependencies", "cannot import " + ", ".join(missing) + "; run make setup")
-    else:
-        report.ok("dependencies", "all importable")
+    found = problems()
+    for line in found:
+        (report.block if line.startswith("error:") else report.warn)("dependencies", line.split(": ", 1)[1])
+    if not found:
+        report.ok("dependencies", f"{len(declared())} requirements installed at their pinned versions")
 
 
 def check_data_dir(report: Report, settings: Settings) -> str | None:

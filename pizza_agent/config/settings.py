@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sys
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -34,8 +35,19 @@ from pizza_agent.config.token_strength import MAKE_A_TOKEN, guessable
 
 MIN_WEB_TOKEN_CHARS = 16
 MIN_COUPON_SECRET_CHARS = 16
-# The checkout: pizza_agent/config/settings.py -> three levels up.
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+# The checkout (pizza_agent/config/settings.py -> three levels up), where `.env`, `data/` and the
+# static content live. Installed as a package (pip, pipx) there is no checkout: the working folder
+# takes its place, and the static content installed with the package is the default.
+_SOURCE_DIR = Path(__file__).resolve().parents[2]
+FROM_SOURCE = (_SOURCE_DIR / "pyproject.toml").is_file() and (_SOURCE_DIR / "agent.py").is_file()
+PROJECT_DIR = _SOURCE_DIR if FROM_SOURCE else Path.cwd()
+INSTALLED_SHARE = Path(sys.prefix) / "share" / "pizza-agent"
+
+
+def default_static_content() -> Path:
+    """The checkout's static_content/, or the working folder's, or the copy installed with the package."""
+    local = PROJECT_DIR / "static_content"
+    return local if FROM_SOURCE or local.is_dir() else INSTALLED_SHARE / "static_content"
 
 
 def url_password(url: str) -> str:
@@ -178,7 +190,7 @@ class Settings(BaseModel):
     alert_webhook_url: SecretStr = Field(SecretStr(""), alias="ALERT_WEBHOOK_URL")
     alert_format: Literal["discord", "slack", "json"] | None = Field(None, alias="ALERT_FORMAT")
     alert_every_minutes: float = Field(10.0, alias="ALERT_EVERY_MINUTES", gt=0)
-    static_content_dir: Path = Field(PROJECT_DIR / "static_content", alias="STATIC_CONTENT_DIR")
+    static_content_dir: Path = Field(default_factory=default_static_content, alias="STATIC_CONTENT_DIR")
 
     # --- The agent -----------------------------------------------------------
     agent_mode: AgentMode = Field(AgentMode.LOCAL, alias="AGENT_MODE")

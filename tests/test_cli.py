@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 
@@ -67,8 +68,38 @@ async def test_check_gives_a_silent_provider_its_bounded_time_only(openai_server
 async def test_check_says_would_not_start_for_a_bad_value(tmp_path):
     code, out, err = await run("check", env=base_env(tmp_path / "data", ORGANIZER_ADDRESSES="alice"))
     assert code == 2
-    assert "ORGANIZER_ADDRESSES" in err and "is not an agent address" in err
-    assert "WOULD NOT START" in out
+    assert "WOULD NOT START: 1 problem(s), each on its FAIL line above" in out
+    problem = next(line for line in out.splitlines() if line.strip().startswith("FAIL"))
+    assert "ORGANIZER_ADDRESSES" in problem and "is not an agent address" in problem
+    assert (out + err).count("is not an agent address") == 1  # said once, not three times
+
+
+async def test_check_covers_the_giveaway_and_a_busy_dashboard_port(tmp_path):
+    pools = tmp_path / "pools"
+    pools.mkdir()
+    (pools / "premium.csv").write_text("code\nPIZZA-1\nPIZZA-2\n")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = base_env(
+            tmp_path / "data",
+            COUPON_POOL_DIR=str(pools),
+            TIER_CAPS="standard:40",
+            DASHBOARD_TOKEN="organizer-token-for-tests-0123456789",
+            DASHBOARD_PORT=str(port),
+        )
+        code, out, _ = await run("check", "--timeout", "1", env=env)
+    assert code == 2
+    assert f"coupon pools: {pools}: premium 2 codes" in out
+    assert "tier caps: standard 40" in out
+    assert "tokens: DASHBOARD_TOKEN set" in out
+    assert f"FAIL  dashboard: port {port} on 127.0.0.1 is in use" in out
+    assert "scoring: no ASI1 key: stories are scored by the local heuristic, at most standard" in out
+    code, out, _ = await run(
+        "check", "--timeout", "1", env=base_env(tmp_path / "data", COUPON_POOL_DIR=str(tmp_path / "poools"))
+    )
+    assert code == 2 and "no such directory (a misspelled path?)" in out
 
 
 async def test_check_names_misspelled_variables(tmp_path):
@@ -87,8 +118,8 @@ def test_misspellings_are_found_only_among_names_that_look_like_ours():
 
 
 async def test_check_config_is_an_alias_and_a_short_coupon_secret_is_refused(tmp_path):
-    code, _, err = await run("--check-config", env=base_env(tmp_path / "data", COUPON_SECRET="short"))
-    assert code == 2 and "COUPON_SECRET: must be at least 16 characters" in err
+    code, out, _ = await run("--check-config", env=base_env(tmp_path / "data", COUPON_SECRET="short"))
+    assert code == 2 and "COUPON_SECRET: must be at least 16 characters" in out
 
 
 async def test_check_warns_about_agentverse_without_keys_or_organizers(tmp_path):

@@ -73,7 +73,8 @@ def test_agent_py_exits_with_the_config_line(tmp_path):
         timeout=60,
     )
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].startswith("configuration error: OPENAI_TIMEOUT='-1'")
+    [problem] = [line for line in done.stdout.splitlines() if line.strip().startswith("FAIL")]
+    assert problem.split(": ", 1)[1].startswith("configuration error: OPENAI_TIMEOUT='-1'")
 
 
 def test_env_example_documents_every_setting():

@@ -207,6 +207,21 @@ async def test_the_heuristic_never_grants_premium(service_factory):
     assert (await service.score_story(salad)).value.score <= 7
 
 
+async def test_heuristic_max_tier_sets_the_highest_tier_the_heuristic_gives(service_factory):
+    words = sorted({w.strip('.,;!?"').lower() for case in benign_cases() for w in case.story.split()[:12]})
+    salad = ". ".join(" ".join(words[i : i + 9]) for i in range(0, 90, 9)) + '! "Pizza hack demo!"'
+    unguarded = heuristic_score(salad).score
+    assert unguarded >= 8
+    scores = {}
+    for tier in ("premium", "standard", "basic"):
+        service = service_factory(settings_for(None, None, HEURISTIC_MAX_TIER=tier))
+        scores[tier] = (await service.score_story(salad)).value.score
+    assert scores == {"premium": unguarded, "standard": 7, "basic": 5}  # the top of each tier (8+, 6-7, 1-5)
+    assert "at most standard (HEURISTIC_MAX_TIER): no premium until ASI1 scores" in (
+        settings_for(None, None).heuristic_note or ""
+    )
+
+
 async def test_heuristic_coupons_are_scored_again_by_asi1_and_upgraded_never_downgraded(
     asi1_server, service_factory, tmp_path
 ):

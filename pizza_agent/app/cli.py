@@ -93,8 +93,11 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
         f"  layers:     {layer_banner(settings)}",
         f"  ledger:     {settings.ledger_display} ({sum(stats['coupons_issued'].values())} coupons issued)",
         f"  organizers: {len(settings.organizer_addresses)} address(es)",
+        f"  dashboard:  {settings.dashboard_url or 'off (set DASHBOARD_TOKEN to turn it on)'}",
         '  chat:       make chat, or .venv/bin/python chat.py "I want pizza"   (Ctrl+C stops the agent)',
     ]
+    if settings.heuristic_note:
+        banner.append(f"  NOTE:       {settings.heuristic_note}")
     print("\n".join(banner), flush=True)
     try:
         agent.run()

@@ -14,10 +14,10 @@ one per problem.
 from __future__ import annotations
 
 import asyncio
+import csv
 import difflib
 import os
 import socket
-import sys
 import time
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -103,7 +103,7 @@ class Report:
         verdict = {
             Verdict.READY: "READY: every layer is live",
             Verdict.DEGRADED: "WOULD START DEGRADED: participants are served, with less (see above)",
-            Verdict.WOULD_NOT_START: "WOULD NOT START: " + "; ".join(self.blockers),
+            Verdict.WOULD_NOT_START: f"WOULD NOT START: {len(self.blockers)} problem(s), each on its FAIL line above",
         }[self.verdict]
         lines.append(verdict)
         return "\n".join(lines)
@@ -197,7 +197,8 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
         report.block("port", f"port {settings.agent_port} is in use; set AGENT_PORT to a free port")
     if settings.agent_mode is AgentMode.AGENTVERSE:
         check_agentverse(report, settings)
-    check_dashboard(report, settings)
+    check_dashboard(report, settings, holder)
+    check_giveaway(report, settings)
 
     async def both() -> list[tuple[bool, str]]:
         return list(await asyncio.gather(ping("openai", settings, timeout), ping("asi1", settings, timeout)))
@@ -244,13 +245,19 @@ def check_data_dir(report: Report, settings: Settings) -> str | None:
     return holder
 
 
-def check_dashboard(report: Report, settings: Settings) -> None:
+def check_dashboard(report: Report, settings: Settings, holder: str | None = None) -> None:
     """Where the dashboard listens, and whether tokens cross the network encrypted."""
     if not settings.dashboard_token.get_secret_value():
         report.ok("dashboard", "off (no DASHBOARD_TOKEN)")
         return
-    scheme = "https" if settings.dashboard_tls else "http"
-    where = f"{scheme}://{settings.dashboard_host}:{settings.dashboard_port}/"
+    where = settings.dashboard_url
+    if not holder and not port_is_free(settings.dashboard_host, settings.dashboard_port):
+        report.block(
+            "dashboard",
+            f"port {settings.dashboard_port} on {settings.dashboard_host} is in use: the agent would run with no "
+            "dashboard; set DASHBOARD_PORT to a free port",
+        )
+        return
     if settings.dashboard_tls:
         report.ok("dashboard", f"{where} (TLS: {settings.dashboard_tls_cert})")
     elif is_loopback(settings.dashboard_host):
@@ -260,6 +267,39 @@ def check_dashboard(report: Report, settings: Settings) -> None:
             "dashboard",
             f"{where} without TLS (DASHBOARD_INSECURE=1): tokens and cookies cross the network in clear text",
         )
+
+
+def check_giveaway(report: Report, settings: Settings) -> None:
+    """The coupons: each vendor pool with its code count, the caps, the heuristic's cap, the tokens."""
+    pool = settings.coupon_pool_dir
+    if pool is not None:
+        if not pool.is_dir():
+            report.block("coupon pools", f"COUPON_POOL_DIR {pool}: no such directory (a misspelled path?)")
+        else:
+            counts = {tier: _codes_in(pool / f"{tier}.csv") for tier in ("premium", "standard", "basic")}
+            found = ", ".join(f"{tier} {n} codes" for tier, n in counts.items() if n is not None)
+            if found:
+                report.ok("coupon pools", f"{pool}: {found}")
+            else:
+                report.block("coupon pools", f"COUPON_POOL_DIR {pool} has no premium.csv, standard.csv or basic.csv")
+    caps = ", ".join(f"{tier} {cap}" for tier, cap in settings.tier_caps.items()) or "none (unlimited)"
+    report.ok("tier caps", caps)
+    if settings.heuristic_note:
+        report.warn("scoring", settings.heuristic_note)
+    tokens = [
+        name
+        for name, value in (("DASHBOARD_TOKEN", settings.dashboard_token), ("VENDOR_TOKEN", settings.vendor_token))
+        if value.get_secret_value()
+    ]
+    report.ok("tokens", ", ".join(tokens) + " set" if tokens else "no dashboard or vendor token (the dashboard is off)")
+
+
+def _codes_in(path: Path) -> int | None:
+    if not path.is_file():
+        return None
+    with path.open(newline="") as handle:
+        rows = [row[0].strip() for row in csv.reader(handle) if row and row[0].strip()]
+    return len([r for r in rows if r.lower() != "code"])
 
 
 def check_agentverse(report: Report, settings: Settings) -> None:
@@ -299,7 +339,5 @@ def _existing_parent(path: Path) -> Path:
 
 def main(timeout: float = PING_TIMEOUT_SECONDS) -> int:
     report = run_checks(timeout)
-    print(report.render())
-    for blocker in report.blockers:
-        print(blocker, file=sys.stderr)
+    print(report.render())  # each problem once, on its FAIL line
     return int(report.verdict)

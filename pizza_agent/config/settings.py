@@ -177,6 +177,9 @@ class Settings(BaseModel):
     flagged_score_cap: int = Field(7, alias="FLAGGED_SCORE_CAP", ge=1, le=10)
     # A story suspected of talking to the judge gets at most this tier until an organizer approves it.
     flagged_tier_cap: Literal["premium", "standard", "basic"] = Field("standard", alias="FLAGGED_TIER_CAP")
+    # The highest tier the local heuristic may give while ASI1 cannot score (keyless rehearsals, an outage):
+    # a keyword count is no judge, so premium waits for ASI1 (heuristic scores are scored again, upgrades only).
+    heuristic_max_tier: Literal["premium", "standard", "basic"] = Field("standard", alias="HEURISTIC_MAX_TIER")
     # Every premium waits for a human look (standard now, premium on approval): for events where premium is scarce.
     review_premium: bool = Field(False, alias="REVIEW_PREMIUM")
     # Who "one coupon per participant" counts: each sender address, or each attendee of a registration
@@ -377,6 +380,30 @@ class Settings(BaseModel):
     def replica(self) -> str:
         """This replica's name among the others on one LEDGER_URL (REPLICA_NAME, else host:port)."""
         return self.replica_name or f"{socket.gethostname()}:{self.agent_port}"
+
+    @property
+    def dashboard_url(self) -> str | None:
+        """Where the dashboard listens (None: off, no DASHBOARD_TOKEN)."""
+        if not self.dashboard_token.get_secret_value():
+            return None
+        return f"{'https' if self.dashboard_tls else 'http'}://{self.dashboard_host}:{self.dashboard_port}/"
+
+    @property
+    def heuristic_note(self) -> str | None:
+        """What a keyless event must be told: the local heuristic never gives the tiers above its cap."""
+        if self.asi1_api_key.get_secret_value() or self.heuristic_max_tier == "premium":
+            return None
+        return (
+            f"no ASI1 key: stories are scored by the local heuristic, at most {self.heuristic_max_tier} "
+            f"(HEURISTIC_MAX_TIER): no premium until ASI1 scores"
+        )
+
+    @property
+    def heuristic_max_score(self) -> int:
+        """The highest score the heuristic may give: the top of HEURISTIC_MAX_TIER."""
+        return {"premium": 10, "standard": self.tier_premium_min - 1, "basic": self.tier_standard_min - 1}[
+            self.heuristic_max_tier
+        ]
 
     @property
     def ledger_path(self) -> Path:

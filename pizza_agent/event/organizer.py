@@ -432,6 +432,7 @@ class Organizer:
             "alerts": self.controls.alerts.status(),
             "people": await self._people(),
             "plan": self._plan(),
+            "scoring_note": self.settings.heuristic_note if llm["serving"]["score"] == "heuristic" else None,
             "orders": await self._orders(),
             "rate_limit": {
                 "refused": self.limiter.refused,
@@ -550,6 +551,8 @@ class Organizer:
             )  # type: ignore[index]
         usage = ", ".join(f"{k}={v}" for k, v in s["layer_usage"].items()) or "none yet"  # type: ignore[union-attr]
         lines.append(f"layers used: {usage}")
+        if s.get("scoring_note"):
+            lines.append(f"NOTE: {s['scoring_note']}")
         return "\n".join(lines)
 
 

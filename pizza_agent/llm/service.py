@@ -162,7 +162,7 @@ class LLMService:
            pre-filter's suspicion: nothing story-like is left once the parts it quoted are cut. Otherwise a
            suspected story is scored on what is left (nothing left: the lowest score),
            capped at FLAGGED_SCORE_CAP; the conversation caps its tier and queues it for
-           the judges. The heuristic never grants premium: it is capped at the tier below.
+           the judges. The heuristic gives at most HEURISTIC_MAX_TIER (standard by default).
         """
         verdict = inspect_story(story)
         reasons = list(verdict.reasons)
@@ -204,7 +204,7 @@ class LLMService:
         value = scored.value
         score = value.score
         if value.source == "heuristic":
-            score = min(score, self.settings.tier_premium_min - 1)
+            score = min(score, self.settings.heuristic_max_score)
         full_score = None
         if reasons:
             score = min(score, self.settings.flagged_score_cap)

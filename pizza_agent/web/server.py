@@ -308,6 +308,7 @@ class WebApp:
             "banner": banner,
             "people": people or None,
             "plan": status.get("plan"),
+            "scoring_note": status.get("scoring_note"),  # keyless: the heuristic's cap, said where people look
             "orders": status.get("orders"),
             "paused": status["paused"],
             "uptime_seconds": status["uptime_seconds"],

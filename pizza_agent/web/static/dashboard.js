@@ -38,6 +38,8 @@ function render(s) {
     replicas.textContent = `Replicas: this is ${s.replicas.this} (${s.replicas.role}) · ` +
       `${s.replicas.doing}: ${s.replicas.active || "nobody right now"} · seen: ${seen}`;
   }
+  el("scoring-note").hidden = !s.scoring_note;
+  el("scoring-note").textContent = s.scoring_note ? `NOTE: ${s.scoring_note}` : "";
   const banner = el("banner");
   banner.hidden = !s.banner;
   banner.textContent = s.banner || "";

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from conftest import settings_for
+from conftest import TIMER_SLACK, settings_for
 
 DEADLINE = 1.0
 
@@ -37,7 +37,7 @@ async def test_every_task_answers_from_static_when_both_providers_are_silent(bot
     ]
     outcomes = await asyncio.gather(*(timed(c) for c in calls))
     assert [r.layer for r, _ in outcomes] == ["static", "static", "static", "heuristic"]
-    assert all(elapsed <= DEADLINE + 0.05 for _, elapsed in outcomes), [e for _, e in outcomes]
+    assert all(elapsed <= DEADLINE + TIMER_SLACK for _, elapsed in outcomes), [e for _, e in outcomes]
     assert outcomes[3][0].value.source == "heuristic"
     assert "STD-TEST" in outcomes[2][0].value
 
@@ -48,7 +48,7 @@ async def test_openai_cannot_use_up_the_whole_deadline_twice(both_silent, servic
     service = service_factory(settings_for(openai, asi1, OPENAI_TIMEOUT="8", REPLY_DEADLINE=str(DEADLINE)))
     result, elapsed = await timed(service.generate_prompt())
     assert result.layer == "static"
-    assert elapsed <= DEADLINE + 0.05
+    assert elapsed <= DEADLINE + TIMER_SLACK
     assert len(openai.requests) == 1  # the attempt was cut to the deadline; no time for a retry
     assert "no time left" in result.trail[-1] or "asi1" in result.trail[-1]
 
@@ -58,7 +58,8 @@ async def test_skip_mode_goes_straight_to_asi1(openai_server, asi1_server, servi
     service = service_factory(settings_for(openai_server, asi1_server, OPENAI_TIMEOUT="0.2", OPENAI_RETRY_COUNT="1"))
     for _ in range(3):
         await service.generate_prompt()
-    result, elapsed = await timed(service.generate_prompt())
+    asked_openai = len(openai_server.requests)
+    result, _ = await timed(service.generate_prompt())
     assert result.layer == "asi1"
-    assert elapsed < 0.2  # no OpenAI time-out paid in skip mode
+    assert len(openai_server.requests) == asked_openai  # no OpenAI time-out paid in skip mode: not even asked
     assert result.trail == ["openai: skipped: failures=3"]

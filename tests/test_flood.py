@@ -56,7 +56,8 @@ async def test_flooder_is_rate_limited_and_honest_participants_are_answered(tmp_
             calls = json.loads(await organizer.ask("status json"))["llm_calls"]
         assert calls["openai"]["peak"] <= CAP and calls["asi1"]["peak"] <= CAP
         assert calls["openai"]["peak"] == CAP  # the flood did fill the cap
-        assert openai_server.max_in_flight >= CAP
+        # (The servers' own peak is not asserted: on a busy machine a call the agent counts may still be
+        # connecting when another one ends there, so the server can see one fewer: a race, not a cap.)
         assert agent.logs().count("rate limited sender") == 1
     finally:
         await asyncio.gather(flooder.stop(), *(c.stop() for c in honest))

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 # The package is installed in the test environment (`make test`: pip install -e .): no sys.path edits.
-
 from pizza_agent.config.settings import Settings, load_settings
 from pizza_agent.llm.service import LLMService
 from pizza_agent.rehearsal.fault_provider import FaultProvider

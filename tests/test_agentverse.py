@@ -57,6 +57,9 @@ class Running:
             ledger.close()
 
 
+AVATAR = "https://example.org/pizza-agent.png"
+
+
 def mailbox_polled(standin: AgentverseStandIn) -> bool:
     return any(r.method == "GET" and r.path.endswith("/mailbox") and r.status == 200 for r in standin.log)
 
@@ -85,7 +88,12 @@ async def standin() -> AsyncIterator[AgentverseStandIn]:
 
 @pytest.fixture
 async def running(tmp_path, standin) -> AsyncIterator[Running]:
-    run = await start(tmp_path, standin, ORGANIZER_ADDRESSES=Identity.from_seed(ORGANIZER_SEED, 0).address)
+    run = await start(
+        tmp_path,
+        standin,
+        ORGANIZER_ADDRESSES=Identity.from_seed(ORGANIZER_SEED, 0).address,
+        AGENT_AVATAR_URL=AVATAR,
+    )
     yield run
     run.agent.stop()
 
@@ -151,6 +159,8 @@ async def test_a_real_uagents_participant_gets_a_coupon_through_the_mailbox_and_
     assert profile["handle"] == "pizza-agent"
     assert profile["profile"]["readme"] == (PROJECT_DIR / "AGENT_README.md").read_text()
     assert "innovationlab" in profile["profile"]["readme"] and "hackathon" in profile["profile"]["readme"]
+    assert "chat_protocol" in profile["profile"]["readme"]  # the badge the ecosystem's chat agents carry
+    assert profile["profile"]["avatar_url"] == AVATAR
 
     # The network witness: every connection the agent process opened went to the stand-in.
     witnessed = running.witnessed()

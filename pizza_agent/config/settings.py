@@ -206,6 +206,8 @@ class Settings(BaseModel):
         max_length=300,
     )
     agent_readme: Path = Field(PROJECT_DIR / "AGENT_README.md", alias="AGENT_README")
+    # The picture participants see beside the agent on Agentverse and ASI:One (an https URL; blank: none).
+    agent_avatar_url: str = Field("", alias="AGENT_AVATAR_URL", max_length=4000)
     agent_inspector: Literal["auto", "on", "off"] = Field("auto", alias="AGENT_INSPECTOR")
     mailbox_client: Literal["fast", "framework"] = Field("fast", alias="MAILBOX_CLIENT")
     # --- The dashboard and the food-table page (off unless DASHBOARD_TOKEN is set) ----------
@@ -250,6 +252,13 @@ class Settings(BaseModel):
     log_file_backups: int = Field(5, alias="LOG_FILE_BACKUPS", ge=0)
 
     _check_urls = field_validator("openai_base_url", "asi1_base_url", "agentverse_url")(_check_url)
+
+    @field_validator("agent_avatar_url")
+    @classmethod
+    def _avatar_is_a_web_address(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be a web address (https://…) of an image")
+        return value
 
     @field_validator(
         "static_content_dir", "data_dir", "database_path", "coupon_pool_dir", "log_file", "agent_readme", "event_plan"

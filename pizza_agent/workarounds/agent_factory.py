@@ -81,6 +81,7 @@ def _construct(settings: Settings, seed: str) -> Agent:
         resolve=AlmanacCache(f"{settings.agentverse_url}/v1/almanac"),  # defect 9b: cached until expiry
         publish_agent_details=True,
         readme_path=str(settings.agent_readme),  # the participant-facing readme, not the developers'
+        avatar_url=settings.agent_avatar_url or None,
         handle=settings.agent_handle,
         description=settings.agent_description,
         enable_agent_inspector=inspector_wanted(settings),

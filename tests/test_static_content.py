@@ -97,8 +97,11 @@ def test_agent_py_names_a_broken_content_file_in_one_line(content_dir, tmp_path)
 
     (content_dir / "prompts.toml").write_text("prompts = []\n")
     env = base_env(tmp_path / "data", STATIC_CONTENT_DIR=str(content_dir))
-    done = subprocess.run(
+    started = subprocess.run([sys.executable, str(PROJECT_DIR / "agent.py")], env=env, capture_output=True, text=True)
+    assert started.returncode == 2  # the agent refuses to start, in one line
+    assert started.stderr.strip() == "prompts.toml: 'prompts' must be a non-empty list of strings"
+    checked = subprocess.run(
         [sys.executable, str(PROJECT_DIR / "agent.py"), "--check-config"], env=env, capture_output=True, text=True
     )
-    assert done.returncode == 2
-    assert done.stderr.strip() == "prompts.toml: 'prompts' must be a non-empty list of strings"
+    assert checked.returncode == 2  # check says it once, on its FAIL line
+    assert checked.stdout.count("prompts.toml: 'prompts' must be a non-empty list of strings") == 1

@@ -43,6 +43,23 @@ def layer_banner(settings: Settings) -> str:
     )
 
 
+def start_banner(settings: Settings, address: str, endpoint: str, mode: str, issued: int) -> str:
+    banner = [
+        "Pizza Agent",
+        f"  address:    {address}",
+        f"  endpoint:   {endpoint}",
+        f"  mode:       {mode}",
+        f"  layers:     {layer_banner(settings)}",
+        f"  ledger:     {settings.ledger_display} ({issued} coupons issued)",
+        f"  organizers: {len(settings.organizer_addresses)} address(es)",
+        f"  dashboard:  {settings.dashboard_url or 'off (set DASHBOARD_TOKEN to turn it on)'}",
+        '  chat:       make chat, or .venv/bin/python chat.py "I want pizza"   (Ctrl+C stops the agent)',
+    ]
+    if settings.heuristic_note:
+        banner.append(f"  NOTE:       {settings.heuristic_note}")
+    return "\n".join(banner)
+
+
 def run_agent(settings: Settings, content: StaticContent) -> int:
     os.umask(0o077)  # every file the agent creates (the ledger's -wal and -shm too) is owner-only
     fixed = prepare_data_dir(settings.data_dir)
@@ -85,20 +102,8 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
     if settings.agent_mode is AgentMode.LOCAL:
         mode += " (loopback only: no Almanac, no mailbox, no inspector)"
     stats = runtime.ledger.coupons.stats()
-    banner = [
-        "Pizza Agent",
-        f"  address:    {agent.address}",
-        f"  endpoint:   {endpoint}",
-        f"  mode:       {mode}",
-        f"  layers:     {layer_banner(settings)}",
-        f"  ledger:     {settings.ledger_display} ({sum(stats['coupons_issued'].values())} coupons issued)",
-        f"  organizers: {len(settings.organizer_addresses)} address(es)",
-        f"  dashboard:  {settings.dashboard_url or 'off (set DASHBOARD_TOKEN to turn it on)'}",
-        '  chat:       make chat, or .venv/bin/python chat.py "I want pizza"   (Ctrl+C stops the agent)',
-    ]
-    if settings.heuristic_note:
-        banner.append(f"  NOTE:       {settings.heuristic_note}")
-    print("\n".join(banner), flush=True)
+    issued = sum(stats["coupons_issued"].values())
+    print(start_banner(settings, agent.address, endpoint, mode, issued), flush=True)
     try:
         agent.run()
     finally:

@@ -95,7 +95,7 @@ async def running(tmp_path, standin) -> AsyncIterator[Running]:
         AGENT_AVATAR_URL=AVATAR,
     )
     yield run
-    run.agent.stop()
+    await run.agent.shutdown()
 
 
 async def wait_until(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
@@ -214,7 +214,7 @@ async def test_every_item_delivered_twice_still_gets_one_reply_and_one_coupon(tm
         assert [c.code for c in run.coupons()] == [code]
         assert run.agent.logs().count("outcome=duplicate_msg_id") >= 2
     finally:
-        run.agent.stop()
+        await run.agent.shutdown()
 
 
 async def test_an_expired_item_is_dropped_and_deleted(tmp_path, standin):
@@ -227,7 +227,7 @@ async def test_an_expired_item_is_dropped_and_deleted(tmp_path, standin):
             assert "Here's your story prompt" in await late.ask("I want pizza")  # the next one is served
         assert "dropped an expired envelope" in run.agent.logs()
     finally:
-        run.agent.stop()
+        await run.agent.shutdown()
 
 
 # --- the mailbox failing ------------------------------------------------------------------------------------------
@@ -247,7 +247,7 @@ async def test_a_mailbox_outage_delays_replies_and_recovery_delivers_them(tmp_pa
         assert logs.count("Failed to retrieve messages: HTTP 503") == 1  # one warning, not one per poll
         assert run.agent.proc.poll() is None
     finally:
-        run.agent.stop()
+        await run.agent.shutdown()
 
 
 async def test_a_missing_mailbox_is_reported_once_with_what_to_do(tmp_path, standin):
@@ -259,7 +259,7 @@ async def test_a_missing_mailbox_is_reported_once_with_what_to_do(tmp_path, stan
         logs = run.agent.logs()
         assert logs.count("Agent mailbox not found: connect it on Agentverse") == 1
     finally:
-        run.agent.stop()
+        await run.agent.shutdown()
 
 
 async def test_a_flooding_sender_gets_one_slow_down_and_everyone_else_is_served(tmp_path, standin):
@@ -280,7 +280,7 @@ async def test_a_flooding_sender_gets_one_slow_down_and_everyone_else_is_served(
         assert len(replies) == 3
         assert len(flooder.acks) == 4  # a dropped message costs no acknowledgement either
     finally:
-        run.agent.stop()
+        await run.agent.shutdown()
 
 
 # --- the framework's mailbox defects (pizza_agent/workarounds/mailbox.py), each reproduced -------------------
@@ -332,7 +332,7 @@ async def test_9a_a_slow_delete_does_not_hold_the_next_poll(tmp_path, standin):
         # delete (5 s). Here the second reply came while no delete had finished yet.
         assert deletes_done == []
     finally:
-        run.agent.stop()
+        await run.agent.shutdown()
 
 
 async def test_9b_almanac_resolutions_are_cached_until_their_expiry(running):

@@ -123,7 +123,7 @@ async def running_pair(tmp_path, postgres_server, **per_replica: dict[str, str])
         for replica in replicas.values():
             if replica.proc is not None and replica.proc.poll() is None:
                 replica.proc.send_signal(signal.SIGCONT)
-            replica.stop()
+            await replica.shutdown()
         await standin.stop()
 
 

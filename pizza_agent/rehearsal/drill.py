@@ -403,7 +403,7 @@ class Drill:
             self.bar.close()
             await asyncio.gather(self.org.stop(), *(c.stop() for c in self.clients))
             for replica in self.replicas.values() or [self.agent]:
-                replica.stop()
+                await replica.shutdown()  # the stand-in in this loop keeps answering while it exits
             await self.openai.stop()
             await self.asi1.stop()
             if self.standin is not None:

@@ -8,8 +8,12 @@ RUNTIME := $(VENV)/.runtime-installed
 STAMP := $(VENV)/.installed
 PORT ?= 9100
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+# Test workers for `make test` (pytest-xdist). Most of the suite's time is waiting on agent processes,
+# browsers and timers, not CPU: on 2 cores 4 workers measured fastest (docs/contributing.md).
+TEST_WORKERS ?= 4
+PYTEST := $(PY) -m pytest
 
-.PHONY: help setup run check test test-stress lint format chat provider drill bench bench-injection bench-precision \
+.PHONY: help setup run check test test-serial test-stress test-durations lint format chat provider drill bench bench-injection bench-precision \
 	bench-mailbox bench-postgres dashboard-demo clean
 
 help:  ## this list
@@ -35,15 +39,26 @@ run: $(RUNTIME)  ## set up (the agent's requirements only) and start the agent; 
 check: $(RUNTIME)  ## would the agent start, and how well? (configuration, keys, ports, plan, pools)
 	$(PY) agent.py check
 
-test: $(STAMP)  ## set up and run the whole suite (installs chromium and PostgreSQL if missing)
+test: $(STAMP)  ## set up and run the whole suite on TEST_WORKERS workers (installs chromium and PostgreSQL if missing)
 	@scripts/ensure-chromium
 	@scripts/ensure-postgresql
-	$(PY) -m pytest
+	$(PYTEST) -n $(TEST_WORKERS) -m "not serial"
+	$(PYTEST) -m serial
 
-test-stress: $(STAMP)  ## the suite while every core is kept busy by a background load
+test-serial: $(STAMP)  ## the whole suite in one process, in order (for debugging)
 	@scripts/ensure-chromium
 	@scripts/ensure-postgresql
-	scripts/with-busy-cores $(PY) -m pytest
+	$(PYTEST) -p no:xdist
+
+test-stress: $(STAMP)  ## make test while every core is kept busy by a background load
+	@scripts/ensure-chromium
+	@scripts/ensure-postgresql
+	scripts/with-busy-cores sh -c '$(PYTEST) -n $(TEST_WORKERS) -m "not serial" && $(PYTEST) -m serial'
+
+test-durations: $(STAMP)  ## the suite in one process with its 20 slowest tests (conftest.py LONGEST_FIRST)
+	@scripts/ensure-chromium
+	@scripts/ensure-postgresql
+	$(PYTEST) -p no:xdist --durations=20
 
 lint: $(STAMP)  ## ruff format --check and ruff check
 	$(PY) -m ruff format --check .

@@ -97,6 +97,33 @@ async def service_factory(clock: FakeClock) -> AsyncIterator[Callable[..., LLMSe
         await service.aclose()
 
 
+# The longest tests (`make test-durations`), started first so that no worker is left running one of them
+# alone at the end of a parallel run (pytest-xdist hands tests out in collection order). Only the order
+# changes: a test missing from this list runs as before.
+LONGEST_FIRST = (
+    "test_drill.py::test_the_failover_drill",
+    "test_drill.py::test_the_drill_runs_through_the_agentverse_mailbox",
+    "test_drill.py::test_ci_drill",
+    "test_install.py::",
+    "test_flood.py::",
+    "test_roster_e2e.py::test_people_not_addresses",
+    "test_agentverse.py::test_a_mailbox_outage",
+    "test_replicas.py::test_with_the_database_down",
+    "test_meals_e2e.py::test_two_meals_in_sequence",
+    "test_people_drill.py::",
+    "test_meal_drill.py::",
+)
+
+
+def _longest_first(item: pytest.Item) -> int:
+    node = item.nodeid.rsplit("/", 1)[-1]
+    return next((i for i, prefix in enumerate(LONGEST_FIRST) if node.startswith(prefix)), len(LONGEST_FIRST))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_longest_first)  # stable: everything else keeps its collection order
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     """Each phase's report on the test item (`item.rep_call`): the browser tests screenshot on failure."""

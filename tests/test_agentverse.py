@@ -301,18 +301,24 @@ async def test_9e_a_plain_mailbox_agent_without_a_rest_endpoint_shuts_down_right
     env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
 
     async def run(variant: str) -> int | None:
+        """The exit code if it shut down by itself; None if it was seen polling its mailbox twice after
+        starting (so it had passed its startup and was still up), then stopped by the test."""
         proc = await asyncio.create_subprocess_exec(
             sys.executable, str(script), variant, env=env, stdout=asyncio.subprocess.DEVNULL
         )
-        polls = len(standin.requests_to("/v2/agents/"))
-        try:
-            await asyncio.wait_for(proc.wait(), timeout=20)  # the defect: it exits by itself
-        except TimeoutError:
-            assert len(standin.requests_to("/v2/agents/")) > polls  # still polling its mailbox
-            proc.terminate()
-            await proc.wait()
-            return None
-        return proc.returncode
+        mailbox = f"/v2/agents/{Identity.from_seed('plain-9e', 0).address}/mailbox"
+        polls = len(standin.requests_to(mailbox))
+        exited = asyncio.ensure_future(proc.wait())
+        deadline = time.monotonic() + 20
+        enough = polls + 2 if variant == "with-workaround" else float("inf")  # the plain one: wait for its exit
+        while not exited.done() and len(standin.requests_to(mailbox)) < enough:
+            assert time.monotonic() < deadline, "neither exited nor polled its mailbox in 20 s"
+            await asyncio.wait({exited}, timeout=0.05)  # polling the stand-in's log, with a deadline
+        if exited.done():
+            return proc.returncode  # the defect: it exits by itself
+        proc.terminate()
+        await exited
+        return None
 
     assert await run("plain") == 0  # shut down at once, with no error
     # With the workaround it stays up: polled its mailbox, and still running when the test stops it.

@@ -74,7 +74,11 @@ def test_the_format_follows_the_url_and_can_be_set():
     assert detect_format("https://hooks.slack.com/services/T/B/x") == "slack"
     assert detect_format("https://example.org/hook") == "json"
     assert detect_format("https://example.org/hook", "slack") == "slack"
-    assert payload("paused", "paused by …12345678", "Hacks", "discord") == {"content": "🍕 Hacks: paused by …12345678"}
+    assert payload("paused", "paused by …12345678", "Hacks", "discord") == {
+        "content": "🍕 Hacks: paused by …12345678",
+        "allowed_mentions": {"parse": []},  # nobody is pinged by what an alert carries
+        "flags": 4,  # SUPPRESS_EMBEDS
+    }
     assert payload("paused", "paused", "Hacks", "slack") == {"text": "🍕 Hacks: paused"}
     assert payload("paused", "paused", "Hacks", "json")["kind"] == "paused"
 

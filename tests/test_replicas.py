@@ -357,7 +357,11 @@ async def test_a_standby_calls_no_provider_not_even_to_score_a_story_again(tmp_p
     """While ASI1 is down every re-scoring round tries it: only the active replica's rounds may."""
     asi1_server.set_fault("error-503")
     keys = {
-        name: {"ASI1_API_KEY": f"asi1-key-of-{name}-0123456789", "ASI1_BASE_URL": asi1_server.base_url}
+        name: {
+            "ASI1_API_KEY": f"asi1-key-of-{name}-0123456789",
+            "ASI1_BASE_URL": asi1_server.base_url,
+            "RESCORE_SECONDS": "1",  # rounds every second: two of alpha's come quickly, beta had its turns too
+        }
         for name in ("alpha", "beta")
     }
     async with running_pair(tmp_path, postgres_server, **keys) as pair:

@@ -76,3 +76,40 @@ async def test_a_vendor_code_the_model_repeats_is_never_sent(openai_server, serv
     service.know_pool_codes(POOL)
     result = await service.generate_reply("A story.", 6, "standard", "PIZZA-HUT-9999")
     assert result.layer == "static" and "4821" not in result.value
+
+
+# Invisible characters a model (or a prompt injection) can slip inside a block of a code: every format
+# character (Unicode category Cf, U+00AD included) and the other default-ignorable ones that are not Cf.
+INVISIBLE = {
+    "zero-width space": "\u200b",
+    "zero-width non-joiner": "\u200c",
+    "zero-width joiner": "\u200d",
+    "word joiner": "\u2060",
+    "byte order mark": "\ufeff",
+    "soft hyphen": "\u00ad",
+    "combining grapheme joiner": "\u034f",
+    "variation selector 16": "\ufe0f",
+    "hangul filler": "\u3164",
+}
+
+
+@pytest.mark.parametrize("invisible", INVISIBLE.values(), ids=INVISIBLE.keys())
+@pytest.mark.parametrize(
+    "fake", ["PREMIUM-ABCD2345-EFGH6789", "PREMIUM-MMMMNNNN-OOOOPPPP", "STANDARD-2345ABCD-0I1O2345"]
+)
+def test_a_code_with_an_invisible_character_inside_a_block_is_refused(invisible, fake):
+    """The letters we never print (0/O, 1/I) still make a code to the person reading it."""
+    hidden = f"{fake[:-12]}{invisible}{fake[-12:]}"
+    assert check.problem(f"Wonderful story! Bring {hidden} to the pizza table.", "standard") is not None
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Your standard responsibilities tonight: eat pizza and ship.",
+        "Premium craftsmanship, basic troubleshooting and one brave demo.",
+        "The standard-library-based parser was a highlight.",
+    ],
+)
+def test_a_long_word_after_a_tier_word_is_not_a_code(reply):
+    assert check.problem(reply, "premium") is None

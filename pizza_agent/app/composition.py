@@ -68,8 +68,6 @@ log = logging.getLogger("pizza.agent")
 
 # How often a WARNING sums up the messages dropped by the rate limit since the last one.
 DROPPED_REPORT_SECONDS = 60.0
-# How often stories the heuristic scored are offered to ASI1 again (when it answers).
-RESCORE_SECONDS = 10.0
 # How often the messages a decision owes participants (an approval's new code) are sent.
 OUTBOX_SECONDS = 2.0
 
@@ -143,7 +141,9 @@ def assemble_event(
             ledger.coupons.load_pools(meal.pool, meal.id)
     worker = LedgerWorker(ledger)
     llm.know_pool_codes(ledger.coupons.pool_codes())  # at start, before any concurrent use
-    limiter = limiter or SenderRateLimiter(settings.sender_rate_limit, settings.sender_rate_window)
+    limiter = limiter or SenderRateLimiter(
+        settings.sender_rate_limit, settings.sender_rate_window, chats=settings.sender_rate_chats
+    )
     controls = Controls.load(worker, llm, alerts)  # at start, before any concurrent use
     _alert_on_breakers(llm, alerts)
     reply_times = ReplyTimes()
@@ -432,7 +432,7 @@ def _intervals(agent: Agent, parts: EventParts, lease: ActiveLease | None) -> No
         except Exception:  # a bug here must never stop the agent
             log.exception("delivering notices failed; they will be tried again")
 
-    @agent.on_interval(period=RESCORE_SECONDS)
+    @agent.on_interval(period=parts.settings.rescore_seconds)
     async def rescore(ctx: Context) -> None:
         if lease is not None and not lease.is_active():
             return  # a standby calls no provider: one replica keeps the breakers' discipline

@@ -180,6 +180,8 @@ class Settings(BaseModel):
     # The highest tier the local heuristic may give while ASI1 cannot score (keyless rehearsals, an outage):
     # a keyword count is no judge, so premium waits for ASI1 (heuristic scores are scored again, upgrades only).
     heuristic_max_tier: Literal["premium", "standard", "basic"] = Field("standard", alias="HEURISTIC_MAX_TIER")
+    # How often the stories the heuristic scored are offered to ASI1 again (one round per period).
+    rescore_seconds: PositiveSeconds = Field(10.0, alias="RESCORE_SECONDS")
     # Every premium waits for a human look (standard now, premium on approval): for events where premium is scarce.
     review_premium: bool = Field(False, alias="REVIEW_PREMIUM")
     # Who "one coupon per participant" counts: each sender address, or each attendee of a registration
@@ -244,6 +246,9 @@ class Settings(BaseModel):
     tier_standard_min: int = Field(6, alias="TIER_STANDARD_MIN", ge=1, le=10)
     sender_rate_limit: int = Field(10, alias="SENDER_RATE_LIMIT", ge=1)
     sender_rate_window: PositiveSeconds = Field(60.0, alias="SENDER_RATE_WINDOW")
+    # A sender that opens chat sessions (ASI:One) is limited per chat, and all its chats together
+    # at SENDER_RATE_LIMIT x this (event/rate_limit.py).
+    sender_rate_chats: int = Field(20, alias="SENDER_RATE_CHATS", ge=1)
     send_timeout: PositiveSeconds = Field(5.0, alias="SEND_TIMEOUT")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")

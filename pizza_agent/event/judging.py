@@ -1,7 +1,13 @@
 """The judges' desk: what software could not settle, put before a human, from chat and from the dashboard.
 
 `review` lists what waits (short id, the tier given, the judge's uncapped score,
-the suspected passages marked «like this»); `approve ID` lets the judge's
+the suspected passages marked «like this»), the whole queue page by page (`review`
+is page 1, `review N` page N, `review more` the next one), oldest first, the real
+count on every page; one participant's stories are one entry (their oldest, then
+"+N more from the same participant" with the others' ids), so no participant can
+push the others off a page. A story is shown on one line: its newlines and other
+control characters are made visible (⏎), never obeyed, so a story cannot forge a
+line of the answer. The dashboard pages the same queue. `approve ID` lets the judge's
 uncapped score stand (a new code of the higher tier, the old one voided, the
 participant told); `reject ID [reason]` keeps the capped tier. Each decision is
 taken once, whoever asks and on whichever replica (ledger/reviews.py).
@@ -10,6 +16,7 @@ taken once, whoever asks and on whichever replica (ledger/reviews.py).
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
@@ -18,14 +25,37 @@ from pizza_agent.domain.content import StaticContent
 from pizza_agent.domain.reply import sender_id
 from pizza_agent.domain.tiers import tier_for
 from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.reviews import Decision, Review
+from pizza_agent.ledger.reviews import Decision, QueuePage, Review, WaitingGroup
 from pizza_agent.ledger.worker import LedgerWorker
 
 log = logging.getLogger("pizza.judges")
 
 # How much of a story `review` shows in chat (the dashboard shows it whole).
 STORY_EXCERPT_CHARS = 400
-REVIEWS_LISTED = 10
+REVIEWS_LISTED = 10  # participants (entries) on one `review` page
+DASHBOARD_PAGE = 25  # participants (entries) on one page of the dashboard's queue
+NEXT_PAGE_WORDS = ("more", "next")
+# How a character that would break or reorder a line is shown instead.
+_VISIBLE = {"\n": "⏎", "\r": "␍", "\t": "⇥"}
+_HIDDEN_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")  # controls, format (bidi overrides, zero-width), separators
+_KEPT = frozenset("\u200d")  # the zero-width joiner: emoji sequences (👩‍💻) stay whole
+
+
+def shown(text: str) -> str:
+    """A participant's text as one line that cannot pass for ours: each newline is ⏎, every other
+    control, format or line-separator character is <U+XXXX>; nothing in it is obeyed.
+
+    Hand-written: `repr` or the `unicode_escape` codec would also escape the accents and emoji a
+    judge has to read; only what can break or reorder a line is made visible."""
+    out = []
+    for ch in text:
+        if ch in _VISIBLE:
+            out.append(_VISIBLE[ch])
+        elif ch not in _KEPT and unicodedata.category(ch) in _HIDDEN_CATEGORIES:
+            out.append(f"<U+{ord(ch):04X}>")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def marked(story: str, passages: list[str]) -> str:
@@ -41,39 +71,88 @@ class JudgesDesk:
         self.settings = settings
         self.ledger = ledger
         self.signer = signer
+        self._last_page: dict[str, int] = {}  # per organizer: the page `review more` goes on from
 
     async def waiting(self) -> list[Review]:
+        """Every waiting story, oldest first."""
         return await self.ledger.read(lambda ledger: ledger.reviews.waiting())
 
-    async def waiting_as_data(self) -> list[dict[str, object]]:
-        """For the dashboard: every waiting item, the story whole (the page escapes it)."""
-        items = []
-        for review in await self.waiting():
-            item = asdict(review)
-            item["participant"] = sender_id(item.pop("address"))
-            item["judge_tier"] = tier_for(review.judge_score, self.settings)
-            items.append(item)
-        return items
+    async def page(self, page: int, per_page: int) -> QueuePage:
+        return await self.ledger.read(lambda ledger: ledger.reviews.waiting_page(page, per_page))
 
-    async def review_text(self) -> str:
-        waiting = await self.waiting()
-        if not waiting:
+    async def waiting_as_data(self, page: int = 1) -> dict[str, object]:
+        """For the dashboard: one page of the queue, each story whole and shown on one line (the page
+        escapes it too), one entry per participant with the rest of theirs in `same_participant`."""
+        queue = await self.page(page, DASHBOARD_PAGE)
+        entries = [
+            {**self._as_data(group.first), "same_participant": [self._as_data(review) for review in group.more]}
+            for group in queue.groups
+        ]
+        return {
+            "count": queue.waiting,
+            "participants": queue.participants,
+            "page": queue.page,
+            "pages": queue.pages,
+            "per_page": DASHBOARD_PAGE,
+            "waiting": entries,
+        }
+
+    def _as_data(self, review: Review) -> dict[str, object]:
+        item = asdict(review)
+        item["participant"] = sender_id(item.pop("address"))
+        item["judge_tier"] = tier_for(review.judge_score, self.settings)
+        item["story"] = shown(review.story)
+        item["passages"] = [shown(passage) for passage in review.passages]
+        return item
+
+    async def review_text(self, args: str = "", by: str = "") -> str:
+        """`review` (page 1), `review N`, `review more` (the page after the one `by` saw last)."""
+        asked = args.strip().lower()
+        if asked in NEXT_PAGE_WORDS:
+            page = self._last_page.get(by, 0) + 1
+        elif not asked or (asked.isascii() and asked.isdigit() and len(asked) <= 6):
+            page = int(asked or 1)
+        else:
+            return "Usage: review (page 1) · review N (page N) · review more (the next page)"
+        queue = await self.page(page, REVIEWS_LISTED)
+        if queue.waiting == 0:
             return "Nothing waits for the judges."
-        lines = [f"{len(waiting)} stor{'y waits' if len(waiting) == 1 else 'ies wait'} for the judges:"]
-        for review in waiting[:REVIEWS_LISTED]:
-            judge_tier = tier_for(review.judge_score, self.settings)
-            story = marked(review.story, review.passages)
-            if len(story) > STORY_EXCERPT_CHARS:
-                story = story[:STORY_EXCERPT_CHARS] + "…"
-            lines.append(
-                f"\n{review.id} · gave {review.given_tier} (score {review.given_score}) · judge's uncapped score "
-                f"{review.judge_score} → {judge_tier} · {review.why} · participant {sender_id(review.address)}\n"
-                f"  {story}"
-            )
-        if len(waiting) > REVIEWS_LISTED:
-            lines.append(f"\n…and {len(waiting) - REVIEWS_LISTED} more (the dashboard lists them all).")
+        if not queue.groups:
+            if asked in NEXT_PAGE_WORDS:
+                self._last_page.pop(by, None)
+                return f"That was the last page ({queue.pages} of {queue.pages}): `review` starts again from page 1."
+            return f"No page {page}: the queue has {queue.pages} page(s). `review` shows page 1."
+        self._last_page[by] = page
+        return self._page_text(queue)
+
+    def _page_text(self, queue: QueuePage) -> str:
+        n, people = queue.waiting, queue.participants
+        lines = [
+            f"{n} stor{'y waits' if n == 1 else 'ies wait'} for the judges ({people} participant"
+            f"{'' if people == 1 else 's'}), oldest first · page {queue.page} of {queue.pages}:"
+        ]
+        lines += [self._entry(group) for group in queue.groups]
+        if queue.page < queue.pages:
+            lines.append(f"\nNext: `review {queue.page + 1}` (or `review more`).")
         lines.append("\napprove ID (the judge's score stands) · reject ID [reason] (the given tier stays)")
         return "\n".join(lines)
+
+    def _entry(self, group: WaitingGroup) -> str:
+        """One participant: their oldest story (the story on one line, its newlines shown), their others' ids."""
+        review = group.first
+        judge_tier = tier_for(review.judge_score, self.settings)
+        story = marked(review.story, review.passages)
+        if len(story) > STORY_EXCERPT_CHARS:
+            story = story[:STORY_EXCERPT_CHARS] + "…"
+        text = (
+            f"\n{review.id} · gave {review.given_tier} (score {review.given_score}) · judge's uncapped score "
+            f"{review.judge_score} → {judge_tier} · {review.why} · participant {sender_id(review.address)}\n"
+            f"  {shown(story)}"
+        )
+        if group.more:
+            ids = ", ".join(other.id for other in group.more)
+            text += f"\n  +{len(group.more)} more from the same participant, oldest first: {ids}"
+        return text
 
     async def approve(self, review_id: str, by: str) -> str:
         if not review_id.strip():

@@ -388,7 +388,7 @@ class Organizer:
         return await self.ledger.read(lambda ledger: check_code(ledger.coupons, self.signer, code))
 
     async def _review(self, sender: str, args: str) -> str:
-        return await self.judges.review_text()
+        return await self.judges.review_text(args, sender)
 
     async def _approve(self, sender: str, args: str) -> str:
         return await self.judges.approve(args, sender)

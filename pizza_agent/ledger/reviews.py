@@ -13,6 +13,7 @@ outbox in the same transaction and is delivered by the active replica.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -55,6 +56,25 @@ class Review:
     decided_by: str | None
     decided_at: float | None
     note: str | None
+
+
+@dataclass(frozen=True)
+class WaitingGroup:
+    """One participant's waiting stories: shown as one entry, so one participant cannot push others off a page."""
+
+    first: Review  # their oldest
+    more: list[Review]  # the rest of theirs, oldest first
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue, counted from the same snapshot it was cut from."""
+
+    groups: list[WaitingGroup]
+    waiting: int  # every waiting story (not only this page's)
+    participants: int  # how many participants they come from: the entries of every page together
+    page: int  # 1 is the oldest; past the last page, `groups` is empty
+    pages: int
 
 
 @dataclass(frozen=True)
@@ -125,11 +145,42 @@ class JudgesQueue:
             coupon = issued.coupon
             return issued, queue_review(self._db, coupon.address, coupon.code, coupon.score, coupon.tier, pending)
 
-    def waiting(self, limit: int = 50) -> list[Review]:
-        rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM reviews WHERE state='waiting' ORDER BY queued_at LIMIT ?", (limit,)
-        ).fetchall()
+    def waiting(self, limit: int | None = None) -> list[Review]:
+        """Every waiting story, oldest first (`limit`: only the oldest so many)."""
+        sql = f"SELECT {_COLUMNS} FROM reviews WHERE state='waiting' ORDER BY queued_at, id"
+        rows = self._db.execute(*((sql + " LIMIT ?", (limit,)) if limit is not None else (sql,))).fetchall()
         return [_review(row) for row in rows]
+
+    def waiting_page(self, page: int, per_page: int) -> QueuePage:
+        """Page `page` of the queue, one entry per participant, entries ordered by their oldest story.
+
+        The whole queue is read as (id, address) only, in one statement, so the counts and the
+        page agree; only this page's stories are then read whole. A story decided in between
+        drops out of the page (it no longer waits), never in twice."""
+        rows = self._db.execute(
+            "SELECT id, address FROM reviews WHERE state='waiting' ORDER BY queued_at, id"
+        ).fetchall()
+        ids_by_address: dict[str, list[str]] = {}
+        for review_id, address in rows:  # dicts keep insertion order: participants by their oldest story
+            ids_by_address.setdefault(address, []).append(review_id)
+        entries = list(ids_by_address.values())
+        pages = max(1, math.ceil(len(entries) / per_page))
+        shown = entries[(page - 1) * per_page : page * per_page] if page >= 1 else []
+        wanted = [review_id for ids in shown for review_id in ids]
+        found: dict[str, Review] = {}
+        for start in range(0, len(wanted), 500):  # bounded IN lists (SQLite allows 999 variables by default)
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for row in self._db.execute(
+                f"SELECT {_COLUMNS} FROM reviews WHERE state='waiting' AND id IN ({marks})", chunk
+            ).fetchall():
+                found[row[0]] = _review(row)
+        groups = []
+        for ids in shown:
+            still = [found[review_id] for review_id in ids if review_id in found]
+            if still:
+                groups.append(WaitingGroup(still[0], still[1:]))
+        return QueuePage(groups, len(rows), len(entries), page, pages)
 
     def count_waiting(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM reviews WHERE state='waiting'").fetchone()[0]

@@ -5,8 +5,10 @@ may mislead in exactly three ways, and only those refuse it:
 
 1. **A code in our grammar** (TIER-XXXXXXXX-XXXXXXXX), however it is spelled:
    any case, dashes left out or swapped for spaces, blocks split in two, every
-   character spaced out, zero-width characters inside — or a loaded vendor pool
-   code, or a token shaped like one.
+   character spaced out, invisible characters inside (every format character,
+   Unicode category Cf, and the other default-ignorable ones), the letters we never
+   print (0/O, 1/I) in its blocks — or a loaded vendor pool code, or a token shaped
+   like one.
 2. **Another tier named as the participant's** ("your premium pizza" when they won
    standard). "standard library", "a basic CRUD app" and "premium on teamwork"
    are ordinary words: a tier word counts only beside pizza/coupon/tier words.
@@ -34,6 +36,15 @@ _SEP = r"[ _.:/\-–—]{0,3}"
 _OURS_WITH_TIER = re.compile(rf"(?:PREMIUM|STANDARD|BASIC){_SEP}{_BLOCK}{_SEP}{_BLOCK}(?![A-Z0-9])", re.IGNORECASE)
 # Ours without the tier word (two blocks and a dash): must hold a digit, as English words never do.
 _OURS_BARE = re.compile(rf"(?<![A-Z0-9]){_BLOCK}[ _.\-]{_BLOCK}(?![A-Z0-9])", re.IGNORECASE)
+# A look-alike of ours: the same layout over every letter and digit, so 0/O and 1/I (which we never
+# print, and a reader cannot tell apart) make a code too. Long words can take this shape ("standard
+# responsibilities"), so a match counts only when it holds a digit, is written in capitals or is
+# joined by dashes as ours are (`_looks_like_ours`); without the tier word, only capitals with digits.
+_WIDE_BLOCK = r"[A-Z0-9]{4}[ _.\-]?[A-Z0-9]{4}"
+_LOOKALIKE_WITH_TIER = re.compile(
+    rf"(?<![A-Z0-9])(?:PREMIUM|STANDARD|BASIC){_SEP}{_WIDE_BLOCK}{_SEP}{_WIDE_BLOCK}(?![A-Z0-9])", re.IGNORECASE
+)
+_LOOKALIKE_BARE = re.compile(rf"(?<![A-Z0-9]){_WIDE_BLOCK}[ _.\-]{_WIDE_BLOCK}(?![A-Z0-9])", re.IGNORECASE)
 # Every character spaced out ("P R E M I U M - A B C D …"): the spaces between single characters dropped.
 _SPACED_OUT = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9\-])[ \u00a0]+(?=[A-Za-z0-9\-](?![A-Za-z0-9]))")
 
@@ -65,10 +76,54 @@ _STATES_A_CODE = [
 ]
 
 
+# Default-ignorable code points that are not format characters (Cf): a combining grapheme joiner,
+# Hangul fillers, Khmer and Mongolian invisibles, variation selectors, and the unassigned reserved
+# ranges. Written out from Unicode's DerivedCoreProperties (Default_Ignorable_Code_Point) because
+# unicodedata does not expose that property and the `regex` module (which does) is not a dependency.
+_IGNORABLE_NOT_CF = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2065, 0x2065),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF),
+)
+
+
+def _invisible(ch: str) -> bool:
+    if unicodedata.category(ch) in ("Cf", "Cc"):
+        return not ch.isspace()  # a tab or a line break still separates words
+    point = ord(ch)
+    return any(low <= point <= high for low, high in _IGNORABLE_NOT_CF)
+
+
 def _visible(text: str) -> str:
-    """The text as a person reads it: zero-width and other format characters dropped, NFKC."""
+    """The text as a person reads it: NFKC, then every character that shows nothing dropped.
+
+    Dropped after NFKC, which can turn one invisible character into another (U+3164 → U+1160):
+    every format character (Cf: zero-width space and joiners, word joiner, BOM, soft hyphen,
+    bidi controls, tags), control characters other than white space, and the other
+    default-ignorable code points. A code with any of them inside is still a code to the reader.
+    """
     text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return "".join(ch for ch in text if not _invisible(ch))
+
+
+def _looks_like_ours(match: str) -> bool:
+    """A look-alike match is a code when a digit, capitals or our dashes say so (not just a long word)."""
+    has_digit = any(ch.isdigit() for ch in match)
+    in_capitals = not any(ch.islower() for ch in match)
+    return has_digit or in_capitals or any(ch in "-_" for ch in match)
+
+
+def _bare_lookalike(match: str) -> bool:
+    """Without a tier word only capitals with digits and letters count ("absolute-disaster" is prose)."""
+    letters = [ch for ch in match if ch.isalpha()]
+    return any(ch.isdigit() for ch in match) and bool(letters) and not any(ch.islower() for ch in letters)
 
 
 def _looks_like_a_code(token: str) -> bool:
@@ -110,6 +165,10 @@ class ReplyCheck:
                 return "contains a coupon code"
             bare = _OURS_BARE.search(candidate)
             if bare and any(ch.isdigit() for ch in bare.group(0)):
+                return "contains a coupon code"
+            if any(_looks_like_ours(m.group(0)) for m in _LOOKALIKE_WITH_TIER.finditer(candidate)):
+                return "contains a coupon code"
+            if any(_bare_lookalike(m.group(0)) for m in _LOOKALIKE_BARE.finditer(candidate)):
                 return "contains a coupon code"
         squashed = _squash(text)
         if any(code in squashed for code in self.pool_codes):

@@ -28,10 +28,35 @@ from pizza_agent.config.settings import PROJECT_DIR
 START_DEADLINE_SECONDS = 20.0
 
 
+# Ports handed out by `free_port()` under pytest-xdist: each worker (gw0, gw1, …) owns its own block,
+# below Linux's ephemeral range (32768–60999), so a port one worker picked and released can never be
+# picked by another worker (or by the kernel for an outgoing connection) before its agent binds it.
+WORKER_PORT_BASE = 20000
+WORKER_PORT_BLOCK = 1000
+_next_in_block: dict[str, int] = {}
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nobody is listening on. Outside xdist the kernel picks one (bind to 0); inside
+    a worker, the next free port of that worker's own block (the kernel's pick races between workers:
+    two of them may be told the same port while neither agent has bound it yet)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    first = WORKER_PORT_BASE + int(worker[2:]) % 12 * WORKER_PORT_BLOCK
+    for _ in range(WORKER_PORT_BLOCK):
+        offset = _next_in_block.get(worker, 0)
+        _next_in_block[worker] = (offset + 1) % WORKER_PORT_BLOCK
+        port = first + offset
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # still held (a test's agent, a socket in TIME_WAIT): the next one
+            return port
+    raise RuntimeError(f"no free port left in {worker}'s block {first}–{first + WORKER_PORT_BLOCK - 1}")
 
 
 def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -43,6 +68,8 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "LLM_BACKOFF_INITIAL": "0.05",
         "LLM_BACKOFF_MAX": "0.2",
+        # Never the default 8080: two agents started side by side (parallel tests, a drill) would share it.
+        "DASHBOARD_PORT": str(free_port()),
     }
     env.update(extra)
     return env

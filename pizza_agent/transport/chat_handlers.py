@@ -88,7 +88,7 @@ class ChatHandlers:
 
     async def _handle(self, ctx: Context, sender: str, msg: ChatMessage) -> None:
         started = time.perf_counter()
-        admit = self.conversation.admit(sender)
+        admit = self._admit(sender, str(ctx.session), msg)
         if admit is Admit.DROP:  # a flood past its one warning costs no ack, no reply, no LLM call
             return
         self._acknowledge(ctx, sender, msg)
@@ -119,6 +119,26 @@ class ChatHandlers:
             getattr(status.status, "value", status.status),
             (time.perf_counter() - started) * 1000,
         )
+
+    def _admit(self, sender: str, session: str, msg: ChatMessage) -> Admit:
+        """The rate limit before any work, per chat (event/rate_limit.py); organizers are exempt.
+
+        Asked here rather than through `Conversation.admit(sender)`, which knows no chat session:
+        ten people behind one platform address, each in their own chat, are not one person."""
+        conversation = self.conversation
+        if sender in conversation.organizer.addresses:
+            return Admit.OK
+        limiter = conversation.limiter
+        opens = any(isinstance(part, StartSessionContent) for part in msg.content)
+        decision = limiter.check(sender, session, opens_session=opens)
+        if decision is Admit.SLOW_DOWN:
+            log.warning(
+                "rate limited sender=%s (more than %d messages in one chat, or %d in all its chats)",
+                sender_id(sender),
+                limiter.limit,
+                limiter.ceiling,
+            )
+        return decision
 
     async def _session_opened(self, sender: str, session: str) -> None:
         """A client that opens chat sessions (ASI:One) may speak for many people: roster mode notes it."""

@@ -352,8 +352,12 @@ class WebApp:
         return web.json_response({"result": text})
 
     async def _reviews(self, request: web.Request) -> web.StreamResponse:
-        """The judges' queue, for organizers: each story whole (the page shows it as text, never markup)."""
-        return web.json_response({"waiting": await self.organizer.judges.waiting_as_data()})
+        """The judges' queue, for organizers, a page at a time (`?page=N`, 1 the oldest): each story whole,
+        on one line (the page shows it as text, never markup), the real count, one entry per participant."""
+        asked = request.query.get("page", "1")
+        if not (asked.isascii() and asked.isdigit() and len(asked) <= 6) or int(asked) < 1:
+            raise _refuse(400, "page must be a whole number, 1 or more", request)
+        return web.json_response(await self.organizer.judges.waiting_as_data(int(asked)))
 
     async def _export(self, request: web.Request) -> web.StreamResponse:
         coupons = await self.ledger.read(lambda ledger: ledger.coupons.all())

@@ -167,40 +167,72 @@ function markedStory(story, passages) {
   return holder;
 }
 
-function renderReviews(waiting) {
-  el("reviews-count").textContent = `${waiting.length} waiting`;
+// The judges' queue, a page at a time (the server pages it: one entry per participant, oldest first).
+let reviewPage = 1;
+const openEntries = new Set(); // entries whose "+N more from the same participant" the organizer opened
+
+// One waiting story: its line, the story (already on one line: the server shows newlines as ⏎), its buttons.
+function reviewItem(item) {
+  const head = document.createElement("p");
+  head.textContent = `${item.id} · gave ${item.given_tier} (score ${item.given_score}) · judge's uncapped score ` +
+    `${item.judge_score} → ${item.judge_tier} · ${item.why} · participant ${item.participant}`;
+  const approve = document.createElement("button");
+  approve.textContent = "Approve";
+  approve.className = "approve";
+  approve.addEventListener("click", () => control("approve", item.id).then(pollReviews));
+  const reason = document.createElement("input");
+  reason.maxLength = 200;
+  reason.placeholder = "reason (optional)";
+  reason.className = "reason";
+  const reject = document.createElement("button");
+  reject.textContent = "Reject";
+  reject.className = "reject danger";
+  reject.addEventListener("click", () => control("reject", `${item.id} ${reason.value}`.trim()).then(pollReviews));
+  const row = document.createElement("div");
+  row.className = "row";
+  row.append(approve, reason, reject);
+  return [head, markedStory(item.story, item.passages), row];
+}
+
+function renderReviews(queue) {
+  el("reviews-count").textContent = `${queue.count} waiting`;
+  el("reviews-page").textContent = queue.pages > 1 ?
+    `page ${queue.page} of ${queue.pages} · ${queue.participants} participants, oldest first` : "";
+  el("reviews-prev").hidden = queue.page <= 1;
+  el("reviews-next").hidden = queue.page >= queue.pages;
   const list = el("reviews");
   list.replaceChildren();
-  for (const item of waiting) {
+  for (const item of queue.waiting) {
     const entry = document.createElement("li");
     entry.dataset.review = item.id;
-    const head = document.createElement("p");
-    head.textContent = `${item.id} · gave ${item.given_tier} (score ${item.given_score}) · judge's uncapped score ` +
-      `${item.judge_score} → ${item.judge_tier} · ${item.why} · participant ${item.participant}`;
-    const approve = document.createElement("button");
-    approve.textContent = "Approve";
-    approve.className = "approve";
-    approve.addEventListener("click", () => control("approve", item.id).then(pollReviews));
-    const reason = document.createElement("input");
-    reason.maxLength = 200;
-    reason.placeholder = "reason (optional)";
-    reason.className = "reason";
-    const reject = document.createElement("button");
-    reject.textContent = "Reject";
-    reject.className = "reject danger";
-    reject.addEventListener("click", () => control("reject", `${item.id} ${reason.value}`.trim()).then(pollReviews));
-    const row = document.createElement("div");
-    row.className = "row";
-    row.append(approve, reason, reject);
-    entry.append(head, markedStory(item.story, item.passages), row);
+    entry.append(...reviewItem(item));
+    if (item.same_participant.length) {
+      const more = document.createElement("details");
+      more.open = openEntries.has(item.id);
+      more.addEventListener("toggle", () => { if (more.open) openEntries.add(item.id); else openEntries.delete(item.id); });
+      const summary = document.createElement("summary");
+      summary.textContent = `+${item.same_participant.length} more from the same participant`;
+      more.append(summary);
+      for (const other of item.same_participant) {
+        const box = document.createElement("div");
+        box.className = "more-item";
+        box.dataset.review = other.id;
+        box.append(...reviewItem(other));
+        more.append(box);
+      }
+      entry.append(more);
+    }
     list.append(entry);
   }
 }
 
 async function pollReviews() {
   try {
-    const response = await fetch("/api/reviews", { cache: "no-store" });
-    if (response.ok) renderReviews((await response.json()).waiting);
+    const response = await fetch(`/api/reviews?page=${reviewPage}`, { cache: "no-store" });
+    if (!response.ok) return;
+    const queue = await response.json();
+    if (queue.page > queue.pages) { reviewPage = queue.pages; return pollReviews(); } // the queue got shorter
+    renderReviews(queue);
   } catch (error) { /* the status poll says the connection is lost */ }
 }
 
@@ -233,5 +265,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   el("reload").addEventListener("click", () => control("reload"));
   el("reset").addEventListener("click", () => control("reset"));
+  el("reviews-prev").addEventListener("click", () => { reviewPage = Math.max(1, reviewPage - 1); pollReviews(); });
+  el("reviews-next").addEventListener("click", () => { reviewPage += 1; pollReviews(); });
   poll();
 });

@@ -90,6 +90,13 @@ ROSTER_MESSAGES = {
     "still doesn't work, an organizer at the desk can help.",
 }
 
+# One person, one chat (domain/identity.py): a content directory written before them still loads, with these.
+IDENTITY_MESSAGES = {
+    "coupon_in_another_chat": "This address already received a pizza coupon for this meal, in another chat. "
+    "The code was shown there; if that was you, show that chat at the food table, or ask an organizer to look "
+    "it up. If you are someone else sharing this address, please ask an organizer at the desk.",
+}
+
 # Meals and diets (EVENT_PLAN): a content directory written before them still loads, with these.
 MEAL_MESSAGES = {
     "meal_open": "{meal} is being served until {until}.",
@@ -220,7 +227,7 @@ class StaticContent(BaseModel):
                 raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")
             _checked_placeholders(value, MESSAGE_PLACEHOLDERS, "messages.toml", name)
             messages[name] = value
-        for name, default in {**ROSTER_MESSAGES, **MEAL_MESSAGES}.items():
+        for name, default in {**ROSTER_MESSAGES, **IDENTITY_MESSAGES, **MEAL_MESSAGES}.items():
             value = messages_doc.get(name, default)
             if not isinstance(value, str) or not value.strip():
                 raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")

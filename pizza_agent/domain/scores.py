@@ -29,3 +29,4 @@ class StoryScore(BaseModel):
     # score of the whole story as written (uncapped), which stands if an organizer approves it.
     passages: list[str] = Field(default_factory=list)
     full_score: int | None = None
+    full_source: Literal["asi1", "heuristic"] | None = None  # who gave `full_score` (a heuristic is no judge)

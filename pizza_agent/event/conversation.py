@@ -4,10 +4,13 @@ Independent of uAgents: it takes a sender address and text and returns a
 `Reply`, so the whole conversation is testable without a network, and the
 agent module only adds transport.
 
-Who a message is from is decided by people/identity.py: the sender's agent
-address (authenticated by the envelope signature) in address mode; in roster
-mode, the attendee whose badge claim code bound the chat. Everything after that
-is keyed on that participant. What counts as a story is decided in
+Who a message is from is decided by people/identity.py: the person is the
+sender's agent address (authenticated by the envelope signature) in address
+mode; in roster mode, the attendee whose badge claim code bound the chat.
+Everything after that is keyed on that person, and the chat (sender, session)
+the message came in: a coupon remembers it, its code is repeated only there
+(domain/identity.py), and what the person may get is the grant policy's
+(event/grants.py). What counts as a story is decided in
 story_rule.py; organizer commands live in organizer.py.
 """
 
@@ -18,25 +21,25 @@ import hashlib
 import logging
 import unicodedata
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent, TextReading
+from pizza_agent.domain.identity import Chat, CouponOwner
 from pizza_agent.domain.reply import Reply, sender_id
 from pizza_agent.domain.scores import StoryScore
-from pizza_agent.domain.tiers import capped, tier_for
 from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.diets import Diets
+from pizza_agent.event.grants import Grant, GrantPolicy
 from pizza_agent.event.meals import Meals, Serving
 from pizza_agent.event.organizer import Controls, Organizer, parse_command
 from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
 from pizza_agent.event.story_rule import Decision, decide
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.conversation_state import HELD_STORY_SECONDS
-from pizza_agent.ledger.coupons import Coupon, Issuance, Issued, holder
+from pizza_agent.ledger.coupons import Coupon, Issuance, Issued
 from pizza_agent.ledger.errors import LedgerBusy, LedgerGone
-from pizza_agent.ledger.reviews import PendingReview
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.fallback import ChainResult, speculative
 from pizza_agent.llm.service import LLMService
@@ -56,6 +59,11 @@ CLAIM_REFUSALS = {
     Outcome.REMOVED: "claim_removed",
     Outcome.ELSEWHERE: "claim_elsewhere",
 }
+# Replies to a message that asked for pizza or told a story: address mode's shared-sender tripwire counts
+# the chat sessions they came in (a short "I want pizza" from the next person counts too).
+ASKED_FOR_PIZZA = frozenset(
+    {"prompt", "confirm_story", "coupon", "repeat_coupon", "coupon_in_another_chat", "diet_question", "pool_exhausted"}
+)
 # A pool or capped tier with this share (or less) of its codes left is logged as low.
 POOL_LOW_SHARE = 0.10
 
@@ -103,6 +111,7 @@ class Conversation:
         limiter: SenderRateLimiter,
         people: People,
         meals: Meals,
+        policy: GrantPolicy,
         alerts: Alerts | None = None,
     ) -> None:
         self.settings = settings
@@ -114,6 +123,7 @@ class Conversation:
         self.limiter = limiter
         self.people = people
         self.meals = meals
+        self.policy = policy
         self.diets = Diets(meals, ledger)
         self.alerts = alerts or Alerts()
         self._low_announced: set[tuple[str, str]] = set()
@@ -160,12 +170,14 @@ class Conversation:
         if not who.known or who.participant is None:
             return await self._unclaimed(who, sender, session, text)
         # One message per participant at a time: two stories in flight give one coupon.
+        chat = Chat(sender, session)
         async with self._lock_for(who.participant):
             if who.outcome is Outcome.CLAIMED:
-                return await self._claimed(who, sender, session)
-            if not self.people.roster and session and len(text) >= self.settings.story_min_chars:
+                return await self._claimed(who, chat)
+            reply = await self._converse(who.participant, chat, who.text)
+            if not self.people.roster and session and reply.outcome in ASKED_FOR_PIZZA:
                 await self._shared_sender_tripwire(sender, session)
-            return await self._converse(who.participant, who.text)
+            return reply
 
     async def _guarded(self, work: Callable[[], Awaitable[Reply]]) -> Reply:
         try:
@@ -207,27 +219,27 @@ class Conversation:
         prompt = self.content.pick_prompt(set(), self.llm.rng)
         return Reply(self.content.message("claim_ask", prompt=prompt), "claim_ask", layers={"prompt": "static"})
 
-    async def _claimed(self, who: Identified, sender: str, session: str) -> Reply:
+    async def _claimed(self, who: Identified, chat: Chat) -> Reply:
         """A claim code bound this chat just now: welcome, then the story that waited for it, the one in this
         message, or a prompt."""
         assert who.participant is not None and who.attendee is not None
         participant, rest = who.participant, who.text
         welcome = self.content.message("claim_welcome", person=who.attendee.display_name)
         now_serving = self.meals.serving().meal
-        key = holder(participant, now_serving.id) if now_serving else participant
-        coupon = await self.db.read(lambda ledger: ledger.coupons.coupon_for(key))
+        owner = CouponOwner(participant, now_serving.id if now_serving else "")
+        coupon = await self.db.read(lambda ledger: ledger.coupons.coupon_for(owner))
         if coupon is not None:
-            return _after(welcome, self._already(coupon))
-        held = await self.people.held_before_claim(sender, session, participant)
+            return _after(welcome, self._already(coupon, chat))
+        held = await self.people.held_before_claim(chat.sender, chat.session, participant)
         if len(rest) < self.settings.story_min_chars:
             rest = ""  # "my code is …": nothing else to answer
         serving = self.meals.serving()
         if held is not None and not rest and self.controls.paused is None and serving.meal is not None:
             deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
-            story = await self._story(participant, held, {"intent": "claimed"}, deadline, meal=serving.meal)
+            story = await self._story(participant, chat, held, {"intent": "claimed"}, deadline, meal=serving.meal)
             return _after(welcome, story)
         if rest:
-            return _after(welcome, await self._converse(participant, rest))
+            return _after(welcome, await self._converse(participant, chat, rest))
         deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
         if self.controls.paused is not None:
             return _after(welcome, Reply(self.controls.paused or self.content.message("paused"), "paused"))
@@ -252,7 +264,7 @@ class Conversation:
                 "one address (one coupon per address serves only the first); consider PARTICIPANTS=roster",
             )
 
-    async def _converse(self, sender: str, text: str) -> Reply:
+    async def _converse(self, sender: str, chat: Chat, text: str) -> Reply:
         # One deadline for the whole message: intent, score and reply share REPLY_DEADLINE.
         deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
         serving = self.meals.serving()
@@ -262,9 +274,9 @@ class Conversation:
         meal = serving.meal
         if meal is None:  # between meals, or after the last: no story is scored, no model is asked
             return await self._closed(sender, serving)
-        coupon = await self.db.read(lambda ledger: ledger.coupons.coupon_for(holder(sender, meal.id)))
+        coupon = await self.db.read(lambda ledger: ledger.coupons.coupon_for(CouponOwner(sender, meal.id)))
         if coupon is not None:
-            return self._already(coupon)
+            return self._already(coupon, chat)
         if self.controls.paused is not None:
             return Reply(self.controls.paused or self.content.message("paused"), "paused")
         if len(text) > self.settings.story_max_chars:
@@ -275,11 +287,11 @@ class Conversation:
             noted = self.content.message("diet_set", diet=diet)
             waiting = await self.diets.take_held(sender)
             if waiting is not None:
-                return _after(noted, await self._story(sender, waiting, {"intent": "diet"}, deadline, meal=meal))
+                return _after(noted, await self._story(sender, chat, waiting, {"intent": "diet"}, deadline, meal=meal))
             return _after(noted, await self._prompt(sender, "request", {"intent": "diet"}, deadline, meal=meal))
         held = await self.db.read(lambda ledger: ledger.state.held_story(sender, HELD_STORY_SECONDS))
         if held is not None and (self.content.is_confirmation(text) or text == held):
-            return await self._story(sender, held, {"intent": "confirmed"}, deadline, meal=meal)
+            return await self._story(sender, chat, held, {"intent": "confirmed"}, deadline, meal=meal)
         reading = self.content.read(text, self.settings.story_min_chars)
         if reading.no_words:
             return Reply(self.content.message("no_words"), "no_words", intent="other")
@@ -291,7 +303,7 @@ class Conversation:
             decision = decide(reading, kind, len(text), self.settings.story_min_chars)
             if decision is Decision.SCORE:
                 work, ahead = ahead, None
-                return await self._story(sender, text, layers, deadline, work, meal=meal)
+                return await self._story(sender, chat, text, layers, deadline, work, meal=meal)
         finally:
             if ahead is not None:
                 await ahead.drop()
@@ -308,7 +320,7 @@ class Conversation:
     async def _closed(self, participant: str, serving: Serving) -> Reply:
         """Outside every window: when the next meal is (or a closing line), and a past coupon named as past."""
         text = self.meals.closed(self.content, serving)
-        past = await self.db.read(lambda ledger: ledger.coupons.past_coupons(participant))
+        past = await self.db.read(lambda ledger: ledger.coupons.coupons_of(participant))
         if past:
             text += " " + self.content.message("meal_past_coupon", meal=self.meals.name_of(past[-1].meal))
         return Reply(text, "meal_closed")
@@ -351,6 +363,7 @@ class Conversation:
     async def _story(
         self,
         sender: str,
+        chat: Chat,
         story: str,
         layers: dict[str, str],
         deadline: float,
@@ -371,12 +384,12 @@ class Conversation:
             return Reply(message, "story_too_short", intent="story", layers=layers)
         work = work or StoryWork(self.llm, story, deadline)  # scoring and the reply draft, side by side
         try:
-            return await self._scored_story(sender, story, layers, work, meal)
+            return await self._scored_story(sender, chat, story, layers, work, meal)
         finally:
             await work.drop()  # whatever was not used (a refusal, a tier that ran out)
 
     async def _scored_story(
-        self, sender: str, story: str, layers: dict[str, str], work: StoryWork, meal: Meal
+        self, sender: str, chat: Chat, story: str, layers: dict[str, str], work: StoryWork, meal: Meal
     ) -> Reply:
         scored = await work.score
         layers["score"] = scored.layer
@@ -385,10 +398,10 @@ class Conversation:
             await self._drop_held_story(sender)
             log.info("story of sender=%s was only instructions to the judge: not scored", sender_id(sender))
             return Reply(self.content.message("instructions_only"), "instructions_only", intent="story", layers=layers)
-        tier, pending = self._tier_and_review(story, score)
+        grant = self.policy.for_story(story, score, meal.id)
         request = Issuance(
-            address=holder(sender, meal.id),
-            tier=tier,
+            person=sender,
+            tier=grant.tier,
             score=score.score,
             score_source=score.source,
             reason=score.reason,
@@ -399,14 +412,15 @@ class Conversation:
             diet=await self.diets.of(sender),
             pickup_groups=tuple(g.name for g in meal.groups),
             event_at=self.meals.clock.timestamp(),
+            chat=chat,
         )
-        issued, review_id = await self._issue(request, pending, meal.tier_caps or self.settings.tier_caps)
+        issued, review_id = await self._issue(request, grant)
         if review_id is not None:
             log.warning(
                 "story of sender=%s waits for the judges: review %s (%s)",
                 sender_id(sender),
                 review_id,
-                pending.why if pending else "",
+                grant.review.why if grant.review else "",
             )
             layers["review"] = review_id
             waiting = await self.db.read(lambda ledger: ledger.reviews.count_waiting())
@@ -416,7 +430,7 @@ class Conversation:
         coupon = issued.coupon
         if coupon is not None and not issued.existing and score.source == "heuristic":
             # ASI1 scores it again when it is back: upgrades only
-            await self.db.write(lambda ledger: ledger.state.queue_rescore(request.address, story))
+            await self.db.write(lambda ledger: ledger.state.queue_rescore(request.owner, story))
         if coupon is None:
             log.warning(
                 "coupons ran out for every tier offered (%s) sender=%s score=%d",
@@ -429,25 +443,10 @@ class Conversation:
         lines = self.meals.coupon_lines(self.content, meal, coupon.pickup_group)
         return replace(reply, text=f"{reply.text}\n\n{lines}") if lines else reply
 
-    def _tier_and_review(self, story: str, score: StoryScore) -> tuple[str, PendingReview | None]:
-        """The tier given now, and what waits for a human (a suspected story; a premium under REVIEW_PREMIUM)."""
-        settings = self.settings
-        tier = tier_for(score.score, settings)
-        if score.flagged:
-            judge_score = score.full_score if score.full_score is not None else score.score
-            why = "suspected: " + ", ".join(score.flags)
-            pending = PendingReview(story, score.passages, why, judge_score)
-            return capped(tier, settings.flagged_tier_cap), pending
-        if settings.review_premium and tier == "premium":
-            pending = PendingReview(story, [], "premium waits for a human look", score.score)
-            return "standard", pending
-        return tier, None
-
-    async def _issue(
-        self, request: Issuance, pending: PendingReview | None, caps: Mapping[str, int]
-    ) -> tuple[Issued, str | None]:
-        settings, make_code = self.settings, self.signer.new_code
-        fall_down = settings.tier_fallback_down
+    async def _issue(self, request: Issuance, grant: Grant) -> tuple[Issued, str | None]:
+        """The coupon the grant policy allowed, and its place in the judges' queue when a human must look."""
+        make_code, caps, pending = self.signer.new_code, grant.caps, grant.review
+        fall_down = self.settings.tier_fallback_down
         if pending is None:
             issued = await self.db.write(
                 lambda ledger: ledger.coupons.issue(request, make_code, fall_down=fall_down, caps=caps)
@@ -525,10 +524,15 @@ class Conversation:
                 f"{tier} coupons {'ran out' if level == 'empty' else 'are low'}: {left} of {total} left",
             )
 
-    def _already(self, coupon: Coupon) -> Reply:
+    def _already(self, coupon: Coupon, chat: Chat) -> Reply:
+        """The person's coupon for this meal, again. Its code only in the chat it was issued in, or (roster
+        mode) in a chat the person bound with their claim code: another chat of one sender may be another
+        person (a platform speaking for many), who must not be shown it."""
         if coupon.voided_at is not None:  # never repeat a dead code as if it were valid
             text = self.content.message("coupon_voided", reason=coupon.void_reason or "no reason given")
             return Reply(text, "coupon_voided", end_session=True)
+        if not self.people.roster and coupon.chat.sender and coupon.chat != chat:
+            return Reply(self.content.message("coupon_in_another_chat"), "coupon_in_another_chat", end_session=True)
         text = self.content.message("already_has_coupon", code=coupon.code, tier=coupon.tier)
         meal = self.meals.plan.meal(coupon.meal)
         lines = self.meals.coupon_lines(self.content, meal, coupon.pickup_group) if meal else ""

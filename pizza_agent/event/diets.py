@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import re
 
+from pizza_agent.domain.identity import CouponOwner
 from pizza_agent.domain.content import StaticContent
 from pizza_agent.domain.reply import Reply
 from pizza_agent.event.meals import Meals
-from pizza_agent.ledger.coupons import holder
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.plan.model import Meal
 
@@ -87,8 +87,8 @@ class Diets:
         at = self.meals.clock.timestamp()
         await self.db.write(lambda ledger: ledger.state.set_diet(participant, diet, at))
         if meal is not None:
-            key = holder(participant, meal.id)
-            await self.db.write(lambda ledger: ledger.coupons.set_diet_of_open_coupon(key, diet))
+            owner = CouponOwner(participant, meal.id)
+            await self.db.write(lambda ledger: ledger.coupons.set_diet_of_open_coupon(owner, diet))
 
     async def hold(self, participant: str, story: str) -> None:
         await self.db.write(lambda ledger: ledger.state.hold_waiting_story(WAITING_PREFIX + participant, story))

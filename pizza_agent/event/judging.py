@@ -20,12 +20,12 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
-from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent
+from pizza_agent.domain.identity import Chat
 from pizza_agent.domain.reply import sender_id
-from pizza_agent.domain.tiers import tier_for
+from pizza_agent.event.grants import GrantPolicy
 from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.reviews import Decision, QueuePage, Review, WaitingGroup
+from pizza_agent.ledger.reviews import Decision, Notice, QueuePage, Review, WaitingGroup
 from pizza_agent.ledger.worker import LedgerWorker
 
 log = logging.getLogger("pizza.judges")
@@ -67,8 +67,8 @@ def marked(story: str, passages: list[str]) -> str:
 
 
 class JudgesDesk:
-    def __init__(self, settings: Settings, ledger: LedgerWorker, signer: CouponSigner) -> None:
-        self.settings = settings
+    def __init__(self, policy: GrantPolicy, ledger: LedgerWorker, signer: CouponSigner) -> None:
+        self.policy = policy
         self.ledger = ledger
         self.signer = signer
         self._last_page: dict[str, int] = {}  # per organizer: the page `review more` goes on from
@@ -99,8 +99,9 @@ class JudgesDesk:
 
     def _as_data(self, review: Review) -> dict[str, object]:
         item = asdict(review)
-        item["participant"] = sender_id(item.pop("address"))
-        item["judge_tier"] = tier_for(review.judge_score, self.settings)
+        item["participant"] = sender_id(item.pop("person"))
+        item["judge_tier"] = self.policy.for_approval(review)[0]
+        item["judge_line"] = self.policy.judge_line(review)
         item["story"] = shown(review.story)
         item["passages"] = [shown(passage) for passage in review.passages]
         return item
@@ -140,13 +141,12 @@ class JudgesDesk:
     def _entry(self, group: WaitingGroup) -> str:
         """One participant: their oldest story (the story on one line, its newlines shown), their others' ids."""
         review = group.first
-        judge_tier = tier_for(review.judge_score, self.settings)
         story = marked(review.story, review.passages)
         if len(story) > STORY_EXCERPT_CHARS:
             story = story[:STORY_EXCERPT_CHARS] + "…"
         text = (
-            f"\n{review.id} · gave {review.given_tier} (score {review.given_score}) · judge's uncapped score "
-            f"{review.judge_score} → {judge_tier} · {review.why} · participant {sender_id(review.address)}\n"
+            f"\n{review.id} · gave {review.given_tier} (score {review.given_score}) · {self.policy.judge_line(review)} · "
+            f"{review.why} · participant {sender_id(review.person)}\n"
             f"  {shown(story)}"
         )
         if group.more:
@@ -157,13 +157,9 @@ class JudgesDesk:
     async def approve(self, review_id: str, by: str) -> str:
         if not review_id.strip():
             return "Usage: approve ID (the ids are in `review`)"
-        settings, make_code = self.settings, self.signer.new_code
-
-        def tier_of(score: int) -> str:
-            return tier_for(score, settings)
-
+        policy, make_code = self.policy, self.signer.new_code
         decision = await self.ledger.write(
-            lambda ledger: ledger.reviews.approve(review_id, by, tier_of, make_code, settings.tier_caps)
+            lambda ledger: ledger.reviews.approve(review_id, by, policy.for_approval, make_code)
         )
         refused = self._not_done(decision, review_id)
         if refused:
@@ -178,13 +174,14 @@ class JudgesDesk:
             "organizer=%s approved review %s: sender=%s %s -> %s (old code voided)",
             sender_id(by),
             review.id,
-            sender_id(review.address),
+            sender_id(review.person),
             old.tier,
             new.tier,
         )
         return (
-            f"Approved {review.id}: participant {sender_id(review.address)} upgraded {old.tier} → {new.tier} "
-            f"(old code voided); they are sent their new code."
+            f"Approved {review.id}: participant {sender_id(review.person)} upgraded {old.tier} → {new.tier} "
+            f"(old code voided); their new code goes to the chat the coupon was issued in (`status` shows a "
+            "message that could not be delivered)."
         )
 
     async def reject(self, args: str, by: str) -> str:
@@ -199,7 +196,7 @@ class JudgesDesk:
         review = decision.review
         assert review is not None
         log.warning(
-            "organizer=%s rejected review %s (sender=%s): %s", sender_id(by), review.id, sender_id(review.address), note
+            "organizer=%s rejected review %s (sender=%s): %s", sender_id(by), review.id, sender_id(review.person), note
         )
         return f"Rejected {review.id}: the {review.given_tier} coupon stays. Reason noted: {note}"
 
@@ -213,13 +210,34 @@ class JudgesDesk:
         return None
 
 
-async def deliver_outbox(
-    worker: LedgerWorker, content: StaticContent, send: Callable[[str, str], Awaitable[object]]
-) -> int:
-    """Send what decisions owe participants (an approved story's new code); each marked sent after it went."""
+SendToChat = Callable[[Chat, str], Awaitable[bool]]
+
+
+def notice_text(content: StaticContent, notice: Notice) -> str:
+    """What an upgrade notice says: a judge's approval, or ASI1 scoring again."""
+    payload = {key: notice.payload[key] for key in ("score", "tier", "code", "old")}
+    return content.message("upgraded" if notice.payload.get("source") == "asi1" else "approved_upgrade", **payload)
+
+
+async def deliver_outbox(worker: LedgerWorker, content: StaticContent, send: SendToChat) -> int:
+    """Send what decisions owe people (a new code) to the chat their coupon was issued in. A notice is marked
+    delivered only when the framework says so (the peer took it, or the mailbox queued it); otherwise it is
+    tried again with back-off, and in the end shown as not delivered (`status`, `review`, the dashboard).
+    Returns how many were delivered."""
     notices = await worker.read(lambda ledger: ledger.reviews.notices_to_send())
+    delivered = 0
     for notice in notices:
-        await send(notice.address, content.message("approved_upgrade", **notice.payload))
-        await worker.write(lambda ledger, sent=notice.id: ledger.reviews.notice_sent(sent))
-        log.warning("sent sender=%s the upgrade an organizer approved", sender_id(notice.address))
-    return len(notices)
+        ok = bool(notice.chat.sender) and await send(notice.chat, notice_text(content, notice))
+        if ok:
+            await worker.write(lambda ledger, sent=notice.id: ledger.reviews.notice_sent(sent))
+            log.warning("delivered person=%s their new %s code", sender_id(notice.person), notice.payload.get("tier"))
+            delivered += 1
+            continue
+        gave_up = await worker.write(lambda ledger, n=notice: ledger.reviews.notice_not_delivered(n))
+        log.warning(
+            "new code for person=%s not delivered (try %d)%s",
+            sender_id(notice.person),
+            notice.attempts + 1,
+            ": given up, shown as not delivered" if gave_up else ", tried again later",
+        )
+    return delivered

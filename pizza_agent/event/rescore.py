@@ -1,29 +1,29 @@
 """Stories the local heuristic scored are scored again by ASI1 when it is back: upgrades only.
 
-While ASI1 is down the heuristic keeps the event going, capped below premium.
-Each such story waits in the ledger; once ASI1 answers again, it is scored the
-real way. If that earns a higher tier, the participant gets a follow-up chat
-message with the new code and the old one is voided — never a downgrade, and
-never for a code already redeemed (that pizza has been eaten).
-
+While ASI1 is down the heuristic keeps the event going, capped (HEURISTIC_MAX_TIER). Each
+such story waits in the ledger, under its coupon's person and meal; once ASI1 answers again,
+it is scored the real way and the grant policy (event/grants.py) says what that earns — the
+meal's caps, and REVIEW_PREMIUM (a premium waits for a human, as a new story's would). A
+higher tier replaces the code (the old one voided in the same transaction) and the person is
+told in the chat the coupon was issued in, through the outbox — never a downgrade, and never
+for a code already redeemed (that pizza has been eaten).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from enum import Enum
 
-from pizza_agent.config.settings import Settings
+from pizza_agent.domain.identity import CouponOwner
 from pizza_agent.domain.reply import sender_id
-from pizza_agent.domain.tiers import TIERS, tier_for
+from pizza_agent.domain.tiers import TIERS
+from pizza_agent.event.grants import GrantPolicy
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.service import LLMService
 
 log = logging.getLogger("pizza.rescore")
 
-Notify = Callable[[str, str], Awaitable[object]]
 # Stories scored again per round (each is one ASI1 call; the round runs every RESCORE_SECONDS).
 RESCORE_BATCH = 10
 
@@ -35,60 +35,58 @@ class Outcome(Enum):
 
 
 class Rescorer:
-    def __init__(self, settings: Settings, llm: LLMService, ledger: LedgerWorker, signer: CouponSigner) -> None:
-        self.settings, self.llm, self.ledger, self.signer = settings, llm, ledger, signer
+    def __init__(self, policy: GrantPolicy, llm: LLMService, ledger: LedgerWorker, signer: CouponSigner) -> None:
+        self.policy, self.llm, self.ledger, self.signer = policy, llm, ledger, signer
 
     @property
     def asi1_back(self) -> bool:
         return self.llm.asi1_health.would_admit()
 
-    async def run_once(self, notify: Notify) -> int:
+    async def run_once(self) -> int:
         """Score waiting stories again while ASI1 answers; returns how many were upgraded."""
         upgraded = 0
-        for address, story in await self.ledger.read(lambda ledger: ledger.state.waiting_rescores(RESCORE_BATCH)):
+        for owner, story in await self.ledger.read(lambda ledger: ledger.state.waiting_rescores(RESCORE_BATCH)):
             if not self.asi1_back:
                 break
-            outcome = await self._rescore(address, story, notify)
+            outcome = await self._rescore(owner, story)
             if outcome is Outcome.ASI1_FAILED:
                 break  # the story waits for the next round
             upgraded += outcome is Outcome.UPGRADED
         return upgraded
 
-    async def _rescore(self, address: str, story: str, notify: Notify) -> Outcome:
-        if not await self.ledger.write(lambda ledger: ledger.state.claim_rescore(address)):
+    async def _rescore(self, owner: CouponOwner, story: str) -> Outcome:
+        if not await self.ledger.write(lambda ledger: ledger.state.claim_rescore(owner)):
             return Outcome.KEPT  # another replica is scoring it
-        coupon = await self.ledger.read(lambda ledger: ledger.coupons.coupon_for(address))
+        coupon = await self.ledger.read(lambda ledger: ledger.coupons.coupon_for(owner))
         if coupon is None or coupon.redeemed_at is not None or coupon.voided_at is not None:
-            return await self._finish(address, "coupon redeemed or voided: kept")
+            return await self._finish(owner, "coupon redeemed or voided: kept")
         scored = (await self.llm.score_story(story)).value
         if scored.source != "asi1":
-            await self.ledger.write(lambda ledger: ledger.state.release_rescore(address))
+            await self.ledger.write(lambda ledger: ledger.state.release_rescore(owner))
             return Outcome.ASI1_FAILED
-        tier = tier_for(scored.score, self.settings)
-        if TIERS.index(tier) >= TIERS.index(coupon.tier):
-            return await self._finish(address, f"asi1 scored {scored.score}: kept {coupon.tier}")
-        caps = self.settings.tier_caps
-        swapped = await self.ledger.write(
-            lambda ledger: ledger.coupons.upgrade(
-                address, tier, scored.score, scored.reason, self.signer.new_code, caps
+        grant = self.policy.for_rescore(story, scored, owner.meal)
+        if TIERS.index(grant.tier) >= TIERS.index(coupon.tier) and grant.review is None:
+            return await self._finish(owner, f"asi1 scored {scored.score}: kept {coupon.tier}")
+        swapped, review_id = await self.ledger.write(
+            lambda ledger: ledger.reviews.rescored(
+                owner, grant.tier, scored.score, scored.reason, self.signer.new_code, grant.caps, grant.review
             )
         )
+        waits = f", review {review_id} waits for a human" if review_id else ""
         if swapped is None:
-            return await self._finish(address, f"asi1 scored {scored.score}: no {tier} code left, kept")
+            return await self._finish(owner, f"asi1 scored {scored.score}: kept {coupon.tier}{waits}")
         old, new = swapped
-        await self._finish(address, f"upgraded {old.tier} -> {new.tier}")
+        await self._finish(owner, f"upgraded {old.tier} -> {new.tier}{waits}")
         log.warning(
-            "upgrade sender=%s %s -> %s after ASI1 scored %d (old code voided)",
-            sender_id(address),
+            "upgrade person=%s %s -> %s after ASI1 scored %d (old code voided, the chat is told)%s",
+            sender_id(owner.person),
             old.tier,
             new.tier,
             new.score,
-        )
-        await notify(
-            address, self.llm.content.message("upgraded", score=new.score, tier=new.tier, code=new.code, old=old.code)
+            waits,
         )
         return Outcome.UPGRADED
 
-    async def _finish(self, address: str, outcome: str) -> Outcome:
-        await self.ledger.write(lambda ledger: ledger.state.finish_rescore(address, outcome))
+    async def _finish(self, owner: CouponOwner, outcome: str) -> Outcome:
+        await self.ledger.write(lambda ledger: ledger.state.finish_rescore(owner, outcome))
         return Outcome.KEPT

@@ -6,6 +6,7 @@ replica picks every conversation up where it was.
 
 from __future__ import annotations
 
+from pizza_agent.domain.identity import CouponOwner
 from pizza_agent.ledger.database import Database
 
 # A story held for a participant's "yes" or their claim code is forgotten after this long.
@@ -99,23 +100,23 @@ class ConversationState:
             self._db.execute("DELETE FROM pending_stories WHERE address=?", (row[0],))
             return row[1]
 
-    # --- heuristic scores waiting for ASI1 --------------------------------------------------
-    def queue_rescore(self, address: str, story: str) -> None:
+    # --- heuristic scores waiting for ASI1 (one per person and meal) ----------------------------
+    def queue_rescore(self, owner: CouponOwner, story: str) -> None:
         self._db.execute(
-            "INSERT INTO rescore_queue (address, story, queued_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            (address, story, self._db.clock()),
+            "INSERT INTO rescore_queue (person, meal, story, queued_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (owner.person, owner.meal, story, self._db.clock()),
         )
 
-    def waiting_rescores(self, limit: int = 20) -> list[tuple[str, str]]:
+    def waiting_rescores(self, limit: int = 20) -> list[tuple[CouponOwner, str]]:
         """Stories waiting for ASI1 that no replica is scoring right now (claims are taken one by one)."""
         rows = self._db.execute(
-            "SELECT address, story FROM rescore_queue WHERE done_at IS NULL AND (claimed_until IS NULL OR "
+            "SELECT person, meal, story FROM rescore_queue WHERE done_at IS NULL AND (claimed_until IS NULL OR "
             "claimed_until < ?) ORDER BY queued_at LIMIT ?",
             (self._db.clock(), limit),
         )
-        return [(row[0], row[1]) for row in rows]
+        return [(CouponOwner(row[0], row[1]), row[2]) for row in rows]
 
-    def claim_rescore(self, address: str, seconds: float = RESCORE_CLAIM_SECONDS) -> bool:
+    def claim_rescore(self, owner: CouponOwner, seconds: float = RESCORE_CLAIM_SECONDS) -> bool:
         """Take a waiting story for this replica's re-scorer, or False if another one holds it.
 
         Only the active replica runs the re-scorer, but around a takeover (a frozen replica
@@ -125,20 +126,23 @@ class ConversationState:
         """
         now = self._db.clock()
         claimed = self._db.execute(
-            "UPDATE rescore_queue SET claimed_until=? WHERE address=? AND done_at IS NULL "
+            "UPDATE rescore_queue SET claimed_until=? WHERE person=? AND meal=? AND done_at IS NULL "
             "AND (claimed_until IS NULL OR claimed_until < ?)",
-            (now + seconds, address, now),
+            (now + seconds, owner.person, owner.meal, now),
         )
         return claimed.rowcount == 1
 
-    def release_rescore(self, address: str) -> None:
+    def release_rescore(self, owner: CouponOwner) -> None:
         """Give a claimed story back (ASI1 failed again): any replica may try it next round."""
-        self._db.execute("UPDATE rescore_queue SET claimed_until=NULL WHERE address=? AND done_at IS NULL", (address,))
-
-    def finish_rescore(self, address: str, outcome: str) -> None:
         self._db.execute(
-            "UPDATE rescore_queue SET done_at=?, outcome=?, story='' WHERE address=?",
-            (self._db.clock(), outcome, address),
+            "UPDATE rescore_queue SET claimed_until=NULL WHERE person=? AND meal=? AND done_at IS NULL",
+            (owner.person, owner.meal),
+        )
+
+    def finish_rescore(self, owner: CouponOwner, outcome: str) -> None:
+        self._db.execute(
+            "UPDATE rescore_queue SET done_at=?, outcome=?, story='' WHERE person=? AND meal=?",
+            (self._db.clock(), outcome, owner.person, owner.meal),
         )
 
     # --- diets (EVENT_PLAN): asked once per person, changed at any time --------------------------

@@ -1,8 +1,9 @@
 """The coupon book: issuing exactly once, vendor pools, redemption, voids and upgrades, and the counts.
 
-Every change is one transaction on the shared `Database`; issuance and upgrades
-take the issuer lock first, so "one coupon per participant" and the tier caps
-hold across threads, processes and replicas.
+A coupon belongs to a person for a meal (UNIQUE (person, meal), domain/identity.py) and remembers
+the chat it was issued in. Every change is one transaction on the shared `Database`; issuance and
+upgrades take the issuer lock first, so "one coupon per person and meal" and the tier caps hold
+across threads, processes and replicas.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from pizza_agent.domain.identity import Chat, CouponOwner
 from pizza_agent.domain.spreadsheet import safe_row
 from pizza_agent.domain.tiers import TIERS
 from pizza_agent.ledger.conversation_state import touch_participant
@@ -24,7 +26,7 @@ from pizza_agent.ledger.database import Database
 @dataclass(frozen=True)
 class Coupon:
     code: str
-    address: str
+    person: str
     tier: str
     score: int
     score_source: str
@@ -39,20 +41,15 @@ class Coupon:
     meal: str = ""
     diet: str = ""
     pickup_group: str = ""
+    chat: Chat = Chat("")  # where it was issued: its code is repeated there, and later messages go there
 
     @property
     def participant(self) -> str:
-        return participant_of(self.address)
+        return self.person
 
-
-def holder(participant: str, meal: str) -> str:
-    """Whom a coupon is kept under: the participant for the meal ("one per participant and meal" is
-    the coupons table's UNIQUE holder); an event without a plan has one meal, "", and the participant."""
-    return f"{participant}@{meal}" if meal else participant
-
-
-def participant_of(coupon_holder: str) -> str:
-    return coupon_holder.split("@", 1)[0]
+    @property
+    def owner(self) -> CouponOwner:
+        return CouponOwner(self.person, self.meal)
 
 
 @dataclass(frozen=True)
@@ -66,9 +63,9 @@ class Issued:
 
 @dataclass(frozen=True)
 class Issuance:
-    """What the conversation asks the ledger to record for one participant."""
+    """What the conversation asks the ledger to record for one person and meal, in one chat."""
 
-    address: str
+    person: str
     tier: str
     score: int
     score_source: str
@@ -76,15 +73,20 @@ class Issuance:
     prompt: str | None
     story_hash: str
     flagged: bool = False
-    meal: str = ""  # the plan's meal ("" without a plan); `address` is then `holder(participant, meal)`
+    meal: str = ""  # the plan's meal ("" without a plan)
     diet: str = ""
     pickup_groups: tuple[str, ...] = ()  # the meal's groups, assigned round-robin
     event_at: float | None = None  # the event's clock now (the plan's; compressed in rehearsals)
+    chat: Chat = Chat("")  # the chat it is asked for in (a person's later messages about it go there)
+
+    @property
+    def owner(self) -> CouponOwner:
+        return CouponOwner(self.person, self.meal)
 
 
 COUPON_COLUMNS = (
-    "code, address, tier, score, score_source, issued_at, redeemed_at, prompt, story_hash, reason, flagged, "
-    "voided_at, void_reason, meal, diet, pickup_group"
+    "code, person, tier, score, score_source, issued_at, redeemed_at, prompt, story_hash, reason, flagged, "
+    "voided_at, void_reason, meal, diet, pickup_group, chat_sender, chat_session"
 )
 EXPORT_COLUMNS = (
     "code",
@@ -110,8 +112,11 @@ class CouponBook:
         self._db = db
 
     # --- reading ------------------------------------------------------------------------
-    def coupon_for(self, address: str) -> Coupon | None:
-        row = self._db.execute(f"SELECT {COUPON_COLUMNS} FROM coupons WHERE address=?", (address,)).fetchone()
+    def coupon_for(self, owner: CouponOwner) -> Coupon | None:
+        """The person's coupon for the meal (voided or not), if there is one."""
+        row = self._db.execute(
+            f"SELECT {COUPON_COLUMNS} FROM coupons WHERE person=? AND meal=?", (owner.person, owner.meal)
+        ).fetchone()
         return _coupon(row)
 
     def find(self, code: str) -> Coupon | None:
@@ -123,9 +128,9 @@ class CouponBook:
         return [c for c in map(_coupon, rows) if c is not None]
 
     def replaced_code(self, code: str) -> tuple[str, str, float, str] | None:
-        """(address, tier, voided_at, reason) of a code that was replaced by another one, if it was."""
+        """(person, tier, voided_at, reason) of a code that was replaced by another one, if it was."""
         return self._db.execute(
-            "SELECT address, tier, voided_at, reason FROM voided_codes WHERE code=?", (code.strip(),)
+            "SELECT person, tier, voided_at, reason FROM voided_codes WHERE code=?", (code.strip(),)
         ).fetchone()
 
     def generated_count(self, tier: str, meal: str = "") -> int:
@@ -144,9 +149,9 @@ class CouponBook:
         fall_down: bool = True,
         caps: Mapping[str, int] | None = None,
     ) -> Issued:
-        """One coupon for `request.address`, exactly once, in one transaction.
+        """One coupon for `request.owner` (a person and a meal), exactly once, in one transaction.
 
-        The participant's existing coupon if there is one; otherwise a new one
+        The person's existing coupon for the meal if there is one; otherwise a new one
         of the requested tier or, with `fall_down`, of the first lower tier that
         has codes left (a vendor pool not empty, or generated codes under the
         tier's cap). `ran_out` names every tier tried that had none left.
@@ -166,13 +171,13 @@ class CouponBook:
     ) -> Issued:
         """`issue`'s work inside a write transaction the caller holds (with the issuer lock taken)."""
         ran_out: list[str] = []
-        existing = self.coupon_for(request.address)
+        existing = self.coupon_for(request.owner)
         if existing is not None:
             return Issued(existing, existing=True)
-        touch_participant(self._db, participant_of(request.address))
+        touch_participant(self._db, request.person)
         tiers = TIERS[TIERS.index(request.tier) :] if fall_down else (request.tier,)
         for tier in tiers:
-            code = self._take_code(tier, request.address, make_code, (caps or {}).get(tier), request.meal)
+            code = self._take_code(tier, request.person, make_code, (caps or {}).get(tier), request.meal)
             if code is not None:
                 break
             ran_out.append(tier)
@@ -184,10 +189,10 @@ class CouponBook:
             group = request.pickup_groups[served % len(request.pickup_groups)]
         self._db.execute(
             f"INSERT INTO coupons ({COUPON_COLUMNS}, event_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?)",
             (
                 code,
-                request.address,
+                request.person,
                 tier,
                 request.score,
                 request.score_source,
@@ -199,13 +204,15 @@ class CouponBook:
                 request.meal,
                 request.diet,
                 group,
+                request.chat.sender,
+                request.chat.session,
                 request.event_at,
             ),
         )
-        return Issued(self.coupon_for(request.address), tuple(ran_out))
+        return Issued(self.coupon_for(request.owner), tuple(ran_out))
 
     def _take_code(
-        self, tier: str, address: str, make_code: Callable[[str], str], cap: int | None, meal: str = ""
+        self, tier: str, person: str, make_code: Callable[[str], str], cap: int | None, meal: str = ""
     ) -> str | None:
         has_pool = self._db.execute("SELECT 1 FROM pool_codes WHERE tier=? AND meal=? LIMIT 1", (tier, meal)).fetchone()
         if not has_pool:
@@ -214,25 +221,25 @@ class CouponBook:
             return make_code(tier)
         order = "seq LIMIT 1 FOR UPDATE SKIP LOCKED" if self._db.postgres else "rowid LIMIT 1"
         row = self._db.execute(
-            f"SELECT code FROM pool_codes WHERE tier=? AND meal=? AND address IS NULL ORDER BY {order}", (tier, meal)
+            f"SELECT code FROM pool_codes WHERE tier=? AND meal=? AND taken_by IS NULL ORDER BY {order}", (tier, meal)
         ).fetchone()
         if row is None:
             return None
         self._db.execute(
-            "UPDATE pool_codes SET address=?, taken_at=? WHERE code=?", (address, self._db.clock(), row[0])
+            "UPDATE pool_codes SET taken_by=?, taken_at=? WHERE code=?", (person, self._db.clock(), row[0])
         )
         return row[0]
 
     def upgrade(
         self,
-        address: str,
+        owner: CouponOwner,
         tier: str,
         score: int,
         reason: str,
         make_code: Callable[[str], str],
         caps: Mapping[str, int] | None = None,
     ) -> tuple[Coupon, Coupon] | None:
-        """Replace a participant's coupon with one of a higher tier: (old, new), or None if not allowed.
+        """Replace a person's coupon for a meal with one of a higher tier: (old, new), or None if not allowed.
 
         Never a downgrade, never for a redeemed or voided coupon, and only when the
         higher tier still has codes. The old code is voided in the same transaction.
@@ -240,11 +247,11 @@ class CouponBook:
         with self._db.write():
             self._db.one_issuer_at_a_time()
             why = f"replaced by a {tier} code after ASI1 scored again"
-            return self.upgrade_within(address, tier, score, reason, make_code, caps, why=why, source="asi1")
+            return self.upgrade_within(owner, tier, score, reason, make_code, caps, why=why, source="asi1")
 
     def upgrade_within(
         self,
-        address: str,
+        owner: CouponOwner,
         tier: str,
         score: int,
         reason: str,
@@ -255,24 +262,24 @@ class CouponBook:
         source: str,
     ) -> tuple[Coupon, Coupon] | None:
         """`upgrade`'s work inside a write transaction the caller holds (with the issuer lock taken)."""
-        old = self.coupon_for(address)
+        old = self.coupon_for(owner)
         if old is None or old.redeemed_at is not None or old.voided_at is not None:
             return None
         if TIERS.index(tier) >= TIERS.index(old.tier):
             return None  # not higher (TIERS runs from premium down)
-        # A vendor code stays taken (never handed out again), but frees the participant for a new one.
-        self._db.execute("UPDATE pool_codes SET address=address || '#replaced' WHERE code=?", (old.code,))
-        code = self._take_code(tier, address, make_code, (caps or {}).get(tier), old.meal)
+        code = self._take_code(tier, owner.person, make_code, (caps or {}).get(tier), old.meal)
         if code is None:
             return None
+        # A vendor code stays taken (never handed out again); the old code is voided in this same transaction.
         self._db.execute(
-            "INSERT INTO voided_codes VALUES (?, ?, ?, ?, ?)", (old.code, address, old.tier, self._db.clock(), why)
+            "INSERT INTO voided_codes (code, person, tier, voided_at, reason, meal) VALUES (?, ?, ?, ?, ?, ?)",
+            (old.code, owner.person, old.tier, self._db.clock(), why, owner.meal),
         )
         self._db.execute(
-            "UPDATE coupons SET code=?, tier=?, score=?, score_source=?, reason=? WHERE address=?",
-            (code, tier, score, source, reason, address),
+            "UPDATE coupons SET code=?, tier=?, score=?, score_source=?, reason=? WHERE person=? AND meal=?",
+            (code, tier, score, source, reason, owner.person, owner.meal),
         )
-        new = self.coupon_for(address)
+        new = self.coupon_for(owner)
         assert new is not None
         return old, new
 
@@ -333,7 +340,7 @@ class CouponBook:
     def pool_sizes(self, meal: str = "") -> dict[str, tuple[int, int]]:
         """tier -> (codes left, codes loaded) for tiers with a vendor pool (for `meal`)."""
         rows = self._db.execute(
-            "SELECT tier, SUM(CASE WHEN address IS NULL THEN 1 ELSE 0 END), COUNT(*) FROM pool_codes WHERE meal=? "
+            "SELECT tier, SUM(CASE WHEN taken_by IS NULL THEN 1 ELSE 0 END), COUNT(*) FROM pool_codes WHERE meal=? "
             "GROUP BY tier",
             (meal,),
         )
@@ -384,19 +391,18 @@ class CouponBook:
             counts.setdefault(meal, {}).setdefault(tier, {})[diet or "unknown"] = n
         return counts
 
-    def past_coupons(self, participant: str) -> list[Coupon]:
-        """The participant's coupons of every meal."""
+    def coupons_of(self, person: str) -> list[Coupon]:
+        """The person's coupons of every meal, oldest first."""
         rows = self._db.execute(
-            f"SELECT {COUPON_COLUMNS} FROM coupons WHERE address=? OR address LIKE ? ORDER BY issued_at",
-            (participant, participant + "@%"),
+            f"SELECT {COUPON_COLUMNS} FROM coupons WHERE person=? ORDER BY issued_at", (person,)
         ).fetchall()
         return [c for c in map(_coupon, rows) if c is not None]
 
-    def set_diet_of_open_coupon(self, coupon_holder: str, diet: str) -> bool:
+    def set_diet_of_open_coupon(self, owner: CouponOwner, diet: str) -> bool:
         """A diet changed before the coupon was eaten follows it (the vendor's counts stay true)."""
         changed = self._db.execute(
-            "UPDATE coupons SET diet=? WHERE address=? AND redeemed_at IS NULL AND voided_at IS NULL",
-            (diet, coupon_holder),
+            "UPDATE coupons SET diet=? WHERE person=? AND meal=? AND redeemed_at IS NULL AND voided_at IS NULL",
+            (diet, owner.person, owner.meal),
         )
         return changed.rowcount == 1
 
@@ -407,9 +413,22 @@ class CouponBook:
 def _coupon(row: tuple | None) -> Coupon | None:
     if row is None:
         return None
-    code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, flagged, *rest = row
+    code, person, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, flagged, *rest = row
+    *columns, chat_sender, chat_session = rest
     return Coupon(
-        code, address, tier, score, source, issued_at, redeemed_at, prompt, story_hash, reason, bool(flagged), *rest
+        code,
+        person,
+        tier,
+        score,
+        source,
+        issued_at,
+        redeemed_at,
+        prompt,
+        story_hash,
+        reason,
+        bool(flagged),
+        *columns,
+        chat=Chat(chat_sender, chat_session),
     )
 
 

@@ -19,15 +19,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pizza_agent.domain.codes import ALPHABET
+from pizza_agent.domain.identity import Chat, CouponOwner
 from pizza_agent.domain.tiers import TIERS
 from pizza_agent.ledger.coupons import Coupon, CouponBook, Issuance, Issued
 from pizza_agent.ledger.database import Database
 
 REVIEW_ID_LENGTH = 5
 _COLUMNS = (
-    "id, address, code, story, passages, why, given_tier, given_score, judge_score, queued_at, state, "
-    "decided_by, decided_at, note"
+    "id, person, code, story, passages, why, given_tier, given_score, judge_score, queued_at, state, "
+    "decided_by, decided_at, note, meal, judge_source"
 )
+# A notice the framework could not deliver is tried again after these many seconds (then given up and shown).
+NOTICE_RETRY_SECONDS = (2.0, 5.0, 15.0, 30.0, 60.0, 120.0)
 
 
 @dataclass(frozen=True)
@@ -37,13 +40,14 @@ class PendingReview:
     story: str
     passages: list[str]
     why: str  # "suspected: asks_for_score" or "premium review"
-    judge_score: int  # the judge's uncapped score: what an approval grants
+    judge_score: int  # the judge's uncapped score: what an approval may grant (within the grant policy)
+    judge_source: str = "asi1"  # who scored it: "heuristic" is no judge (the queue says so; its cap holds)
 
 
 @dataclass(frozen=True)
 class Review:
     id: str
-    address: str
+    person: str
     code: str
     story: str
     passages: list[str]
@@ -56,6 +60,12 @@ class Review:
     decided_by: str | None
     decided_at: float | None
     note: str | None
+    meal: str = ""
+    judge_source: str = "asi1"
+
+    @property
+    def owner(self) -> CouponOwner:
+        return CouponOwner(self.person, self.meal)
 
 
 @dataclass(frozen=True)
@@ -89,31 +99,38 @@ class Decision:
 
 @dataclass(frozen=True)
 class Notice:
+    """A message a decision owes a person, for the chat their coupon was issued in."""
+
     id: str
-    address: str
+    person: str
     kind: str
     payload: dict[str, object]
+    chat: Chat = Chat("")
+    attempts: int = 0
+    created_at: float = 0.0
 
 
-def queue_review(db: Database, address: str, code: str, score: int, tier: str, pending: PendingReview) -> str:
+def queue_review(db: Database, coupon: Coupon, pending: PendingReview) -> str:
     """Inside the issuing transaction: the coupon and its place in the queue are one."""
     while True:
         review_id = "".join(secrets.choice(ALPHABET) for _ in range(REVIEW_ID_LENGTH))
         if db.execute("SELECT 1 FROM reviews WHERE id=?", (review_id,)).fetchone() is None:
             break
     db.execute(
-        f"INSERT INTO reviews ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', NULL, NULL, NULL)",
+        f"INSERT INTO reviews ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', NULL, NULL, NULL, ?, ?)",
         (
             review_id,
-            address,
-            code,
+            coupon.person,
+            coupon.code,
             pending.story,
             json.dumps(pending.passages),
             pending.why,
-            tier,
-            score,
+            coupon.tier,
+            coupon.score,
             pending.judge_score,
             db.clock(),
+            coupon.meal,
+            pending.judge_source,
         ),
     )
     return review_id
@@ -142,8 +159,7 @@ class JudgesQueue:
             issued = self._coupons.issue_within(request, make_code, fall_down=fall_down, caps=caps)
             if issued.coupon is None or issued.existing:
                 return issued, None
-            coupon = issued.coupon
-            return issued, queue_review(self._db, coupon.address, coupon.code, coupon.score, coupon.tier, pending)
+            return issued, queue_review(self._db, issued.coupon, pending)
 
     def waiting(self, limit: int | None = None) -> list[Review]:
         """Every waiting story, oldest first (`limit`: only the oldest so many)."""
@@ -154,16 +170,16 @@ class JudgesQueue:
     def waiting_page(self, page: int, per_page: int) -> QueuePage:
         """Page `page` of the queue, one entry per participant, entries ordered by their oldest story.
 
-        The whole queue is read as (id, address) only, in one statement, so the counts and the
+        The whole queue is read as (id, person) only, in one statement, so the counts and the
         page agree; only this page's stories are then read whole. A story decided in between
         drops out of the page (it no longer waits), never in twice."""
         rows = self._db.execute(
-            "SELECT id, address FROM reviews WHERE state='waiting' ORDER BY queued_at, id"
+            "SELECT id, person FROM reviews WHERE state='waiting' ORDER BY queued_at, id"
         ).fetchall()
-        ids_by_address: dict[str, list[str]] = {}
-        for review_id, address in rows:  # dicts keep insertion order: participants by their oldest story
-            ids_by_address.setdefault(address, []).append(review_id)
-        entries = list(ids_by_address.values())
+        ids_by_person: dict[str, list[str]] = {}
+        for review_id, person in rows:  # dicts keep insertion order: people by their oldest story
+            ids_by_person.setdefault(person, []).append(review_id)
+        entries = list(ids_by_person.values())
         pages = max(1, math.ceil(len(entries) / per_page))
         shown = entries[(page - 1) * per_page : page * per_page] if page >= 1 else []
         wanted = [review_id for ids in shown for review_id in ids]
@@ -193,23 +209,23 @@ class JudgesQueue:
         self,
         review_id: str,
         by: str,
-        tier_of: Callable[[int], str],
+        grant: Callable[[Review], tuple[str, Mapping[str, int]]],
         make_code: Callable[[str], str],
-        caps: Mapping[str, int] | None = None,
     ) -> Decision:
-        """The judge's uncapped score stands: a higher tier's new code, the old one voided, once."""
+        """An approval, once: the tier the grant policy allows for the judge's score (event/grants.py) replaces
+        the coupon's (a new code, the old one voided, the person told in the coupon's chat), if it is higher."""
         with self._db.write():
             self._db.one_issuer_at_a_time()
             claimed, review = self._claim(review_id, "approved", by, "")
             if not claimed or review is None:
                 return Decision(review, done=False)
-            tier = tier_of(review.judge_score)
-            coupon = self._coupons.coupon_for(review.address)
+            tier, caps = grant(review)
+            coupon = self._coupons.coupon_for(review.owner)
             why_not = _why_no_upgrade(coupon, review, tier)
             if why_not:
                 return Decision(review, done=True, why_not=why_not)
-            swapped = self._coupons.upgrade_within(
-                review.address,
+            swapped = self.upgrade_and_tell(
+                review.owner,
                 tier,
                 review.judge_score,
                 f"approved by {by}",
@@ -220,11 +236,54 @@ class JudgesQueue:
             )
             if swapped is None:
                 return Decision(review, done=True, why_not=f"no {tier} code left")
-            old, new = swapped
-            self._add_notice(
-                review.address, "upgrade", {"score": new.score, "tier": new.tier, "code": new.code, "old": old.code}
-            )
         return Decision(review, done=True, upgraded=swapped)
+
+    def rescored(
+        self,
+        owner: CouponOwner,
+        tier: str,
+        score: int,
+        reason: str,
+        make_code: Callable[[str], str],
+        caps: Mapping[str, int] | None,
+        pending: PendingReview | None,
+    ) -> tuple[tuple[Coupon, Coupon] | None, str | None]:
+        """ASI1 scored a heuristic's story again, in one transaction: the upgrade the grant policy allows now
+        (told to the coupon's chat) and, when a human must look first (REVIEW_PREMIUM), its place in the queue.
+        Returns ((old, new) or None, the review id or None)."""
+        with self._db.write():
+            self._db.one_issuer_at_a_time()
+            swapped = None
+            coupon = self._coupons.coupon_for(owner)
+            if coupon is not None and TIERS.index(tier) < TIERS.index(coupon.tier):
+                why = f"replaced by a {tier} code after ASI1 scored again"
+                swapped = self.upgrade_and_tell(owner, tier, score, reason, make_code, caps, why=why, source="asi1")
+                coupon = self._coupons.coupon_for(owner)
+            review_id = None
+            if pending is not None and coupon is not None and coupon.voided_at is None:
+                review_id = queue_review(self._db, coupon, pending)
+        return swapped, review_id
+
+    def upgrade_and_tell(
+        self,
+        owner: CouponOwner,
+        tier: str,
+        score: int,
+        reason: str,
+        make_code: Callable[[str], str],
+        caps: Mapping[str, int] | None,
+        *,
+        why: str,
+        source: str,
+    ) -> tuple[Coupon, Coupon] | None:
+        """Inside a write transaction with the issuer lock: the upgrade, the old code voided and the notice
+        to the coupon's chat, all or nothing (a new code is never recorded without its message owed)."""
+        swapped = self._coupons.upgrade_within(owner, tier, score, reason, make_code, caps, why=why, source=source)
+        if swapped is not None:
+            old, new = swapped
+            payload = {"score": new.score, "tier": new.tier, "code": new.code, "old": old.code, "source": source}
+            self._add_notice(new, "upgrade", payload)
+        return swapped
 
     def reject(self, review_id: str, by: str, note: str) -> Decision:
         with self._db.write():
@@ -241,26 +300,80 @@ class JudgesQueue:
         return moved == 1, self.find(key)
 
     # --- the outbox ---------------------------------------------------------------------------
-    def _add_notice(self, address: str, kind: str, payload: dict[str, object]) -> None:
+    def _add_notice(self, coupon: Coupon, kind: str, payload: dict[str, object]) -> None:
         notice_id = secrets.token_hex(8)
         self._db.execute(
-            "INSERT INTO outbox VALUES (?, ?, ?, ?, ?, NULL)",
-            (notice_id, address, kind, json.dumps(payload), self._db.clock()),
+            "INSERT INTO outbox (id, person, kind, payload, created_at, sent_at, meal, chat_sender, chat_session) "
+            "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+            (
+                notice_id,
+                coupon.person,
+                kind,
+                json.dumps(payload),
+                self._db.clock(),
+                coupon.meal,
+                coupon.chat.sender,
+                coupon.chat.session,
+            ),
         )
 
     def notices_to_send(self, limit: int = 20) -> list[Notice]:
+        """Notices neither delivered nor given up, whose next try is due, oldest first."""
         rows = self._db.execute(
-            "SELECT id, address, kind, payload FROM outbox WHERE sent_at IS NULL ORDER BY created_at LIMIT ?", (limit,)
+            f"SELECT {_NOTICE_COLUMNS} FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL "
+            "AND (next_try_at IS NULL OR next_try_at <= ?) ORDER BY created_at LIMIT ?",
+            (self._db.clock(), limit),
         ).fetchall()
-        return [Notice(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+        return [_notice(row) for row in rows]
 
     def notice_sent(self, notice_id: str) -> None:
+        """The framework reported it delivered (or queued at the mailbox)."""
         self._db.execute("UPDATE outbox SET sent_at=? WHERE id=?", (self._db.clock(), notice_id))
+
+    def notice_not_delivered(self, notice: Notice) -> bool:
+        """One more failed try: tried again later with back-off, or given up (shown as not delivered).
+        Returns True when it was given up."""
+        attempts = notice.attempts + 1
+        now = self._db.clock()
+        if attempts > len(NOTICE_RETRY_SECONDS):
+            self._db.execute("UPDATE outbox SET attempts=?, failed_at=? WHERE id=?", (attempts, now, notice.id))
+            return True
+        self._db.execute(
+            "UPDATE outbox SET attempts=?, next_try_at=? WHERE id=?",
+            (attempts, now + NOTICE_RETRY_SECONDS[attempts - 1], notice.id),
+        )
+        return False
+
+    def undelivered(self, limit: int = 50) -> list[Notice]:
+        """Notices given up (no chat, or the framework never delivered them): organizers see them."""
+        rows = self._db.execute(
+            f"SELECT {_NOTICE_COLUMNS} FROM outbox WHERE sent_at IS NULL AND failed_at IS NOT NULL "
+            "ORDER BY created_at LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [_notice(row) for row in rows]
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Notices delivered, waiting (being tried) and not delivered (given up)."""
+        delivered, waiting, failed = self._db.execute(
+            "SELECT SUM(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN sent_at IS NULL AND failed_at IS NOT NULL THEN 1 ELSE 0 END) FROM outbox"
+        ).fetchone()
+        return {"delivered": delivered or 0, "waiting": waiting or 0, "not_delivered": failed or 0}
+
+
+_NOTICE_COLUMNS = "id, person, kind, payload, chat_sender, chat_session, attempts, created_at"
+
+
+def _notice(row: tuple) -> Notice:
+    notice_id, person, kind, payload, sender, session, attempts, created_at = row
+    return Notice(notice_id, person, kind, json.loads(payload), Chat(sender, session), int(attempts), created_at)
 
 
 def _why_no_upgrade(coupon: Coupon | None, review: Review, tier: str) -> str:
     if coupon is None:
-        return "the participant has no coupon"
+        return "the person has no coupon for that meal"
     if coupon.redeemed_at is not None:
         return "the coupon was already redeemed"
     if coupon.voided_at is not None:
@@ -271,12 +384,13 @@ def _why_no_upgrade(coupon: Coupon | None, review: Review, tier: str) -> str:
 
 
 def _review(row: tuple) -> Review:
-    (rid, address, code, story, passages, why, given_tier, given_score, judge_score, queued_at, state, by, at, note) = (
-        row
-    )
+    (rid, person, code, story, passages, why, given_tier, given_score, judge_score, queued_at, state, by, at, note) = row[
+        :14
+    ]
+    meal, judge_source = row[14:]
     return Review(
         rid,
-        address,
+        person,
         code,
         story,
         json.loads(passages),
@@ -289,4 +403,6 @@ def _review(row: tuple) -> Review:
         by,
         at,
         note,
+        meal,
+        judge_source,
     )

@@ -5,8 +5,8 @@ A claim code is never stored: only its keyed hash (people/claim_codes.py), so a
 copy of the ledger does not hand out badges. The first address a code is
 claimed from owns it; another address presenting it is refused (a stolen or
 shared badge), until an organizer reissues the code. An attendee's coupon is
-kept under the participant key `attendee:<key>`, so "one coupon per attendee"
-is the coupon book's own exactly-once rule.
+the person `attendee:<key>`, so "one coupon per attendee and meal" is the coupon
+book's own exactly-once rule.
 """
 
 from __future__ import annotations
@@ -16,19 +16,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
+from pizza_agent.domain.identity import attendee_key, attendee_person
 from pizza_agent.ledger.database import Database
 
-ATTENDEE_PREFIX = "attendee:"
 ATTENDEE_COLUMNS = "key, display_name, source, generation, sender, claimed_at, added_at, removed_at"
 
 
-def participant_key(attendee_key: str) -> str:
-    """The key the coupon book and the conversation state keep an attendee's coupon and prompts under."""
-    return ATTENDEE_PREFIX + attendee_key
-
-
-def attendee_of(participant: str) -> str | None:
-    return participant.removeprefix(ATTENDEE_PREFIX) if participant.startswith(ATTENDEE_PREFIX) else None
+# The person of an attendee (`attendee:<key>`), and back: the one identity model's (domain/identity.py).
+participant_key = attendee_person
+attendee_of = attendee_key
 
 
 @dataclass(frozen=True)

@@ -284,6 +284,132 @@ MIGRATIONS: list[str | Dialects] = [
         set_at {REAL} NOT NULL
     )
     """,
+    # 15: one identity model: a coupon belongs to a person (the canonical address, or `attendee:<key>` in
+    #     roster mode) for a meal — two columns, UNIQUE (person, meal), where migration 13 kept the string
+    #     `person@meal` — and remembers the chat (sender, session) it was issued in, where every later message
+    #     about it goes. The tables that pointed at a coupon by that string point at (person, meal); the
+    #     outbox keeps the chat and a delivery state. The strings are split here, once, and nowhere else.
+    Dialects(
+        sqlite="""
+    CREATE TABLE coupons_v15 (
+        code TEXT PRIMARY KEY,
+        tier TEXT NOT NULL,
+        score INTEGER NOT NULL,
+        score_source TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        prompt TEXT,
+        story_hash TEXT NOT NULL,
+        flagged INTEGER NOT NULL DEFAULT 0,
+        issued_at REAL NOT NULL,
+        redeemed_at REAL,
+        voided_at REAL,
+        void_reason TEXT,
+        meal TEXT NOT NULL DEFAULT '',
+        diet TEXT NOT NULL DEFAULT '',
+        pickup_group TEXT NOT NULL DEFAULT '',
+        event_at REAL,
+        person TEXT NOT NULL DEFAULT '',
+        chat_sender TEXT NOT NULL DEFAULT '',
+        chat_session TEXT NOT NULL DEFAULT '',
+        UNIQUE (person, meal)
+    );
+    INSERT INTO coupons_v15
+        SELECT code, tier, score, score_source, reason, prompt, story_hash, flagged, issued_at, redeemed_at,
+            voided_at, void_reason, meal, diet, pickup_group, event_at,
+            CASE WHEN instr(address, '@') > 0 THEN substr(address, 1, instr(address, '@') - 1) ELSE address END,
+            CASE WHEN substr(address, 1, 9) = 'attendee:' THEN ''
+                WHEN instr(address, '@') > 0 THEN substr(address, 1, instr(address, '@') - 1) ELSE address END,
+            ''
+        FROM coupons;
+    DROP TABLE coupons;
+    ALTER TABLE coupons_v15 RENAME TO coupons;
+    CREATE INDEX coupons_meal ON coupons (meal, tier, diet);
+    CREATE TABLE pool_codes_v15 (
+        code TEXT PRIMARY KEY,
+        tier TEXT NOT NULL,
+        taken_by TEXT,
+        taken_at REAL,
+        meal TEXT NOT NULL DEFAULT ''
+    );
+    INSERT INTO pool_codes_v15 SELECT code, tier, address, taken_at, meal FROM pool_codes ORDER BY rowid;
+    DROP TABLE pool_codes;
+    ALTER TABLE pool_codes_v15 RENAME TO pool_codes;
+    CREATE INDEX pool_free ON pool_codes (tier, meal, taken_by);
+    CREATE TABLE rescore_queue_v15 (
+        person TEXT NOT NULL,
+        story TEXT NOT NULL,
+        queued_at REAL NOT NULL,
+        done_at REAL,
+        outcome TEXT,
+        claimed_until REAL,
+        meal TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (person, meal)
+    );
+    INSERT INTO rescore_queue_v15
+        SELECT CASE WHEN instr(address, '@') > 0 THEN substr(address, 1, instr(address, '@') - 1) ELSE address END,
+            story, queued_at, done_at, outcome, claimed_until,
+            CASE WHEN instr(address, '@') > 0 THEN substr(address, instr(address, '@') + 1) ELSE '' END
+        FROM rescore_queue;
+    DROP TABLE rescore_queue;
+    ALTER TABLE rescore_queue_v15 RENAME TO rescore_queue;
+    ALTER TABLE voided_codes RENAME COLUMN address TO person;
+    ALTER TABLE voided_codes ADD COLUMN meal TEXT NOT NULL DEFAULT '';
+    UPDATE voided_codes SET meal = substr(person, instr(person, '@') + 1), person = substr(person, 1, instr(person, '@') - 1)
+        WHERE instr(person, '@') > 0;
+    ALTER TABLE reviews RENAME COLUMN address TO person;
+    ALTER TABLE reviews ADD COLUMN meal TEXT NOT NULL DEFAULT '';
+    ALTER TABLE reviews ADD COLUMN judge_source TEXT NOT NULL DEFAULT 'asi1';
+    UPDATE reviews SET meal = substr(person, instr(person, '@') + 1), person = substr(person, 1, instr(person, '@') - 1)
+        WHERE instr(person, '@') > 0;
+    ALTER TABLE outbox RENAME COLUMN address TO person;
+    ALTER TABLE outbox ADD COLUMN meal TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN chat_sender TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN chat_session TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN next_try_at REAL;
+    ALTER TABLE outbox ADD COLUMN failed_at REAL;
+    UPDATE outbox SET meal = substr(person, instr(person, '@') + 1), person = substr(person, 1, instr(person, '@') - 1)
+        WHERE instr(person, '@') > 0;
+    UPDATE outbox SET chat_sender = person WHERE substr(person, 1, 9) <> 'attendee:'
+    """,
+        postgres="""
+    ALTER TABLE coupons ADD COLUMN person TEXT NOT NULL DEFAULT '';
+    ALTER TABLE coupons ADD COLUMN chat_sender TEXT NOT NULL DEFAULT '';
+    ALTER TABLE coupons ADD COLUMN chat_session TEXT NOT NULL DEFAULT '';
+    UPDATE coupons SET person = CASE WHEN strpos(address, '@') > 0
+        THEN substr(address, 1, strpos(address, '@') - 1) ELSE address END;
+    UPDATE coupons SET chat_sender = person WHERE substr(person, 1, 9) <> 'attendee:';
+    ALTER TABLE coupons DROP COLUMN address;
+    ALTER TABLE coupons ADD CONSTRAINT coupons_person_meal UNIQUE (person, meal);
+    ALTER TABLE pool_codes RENAME COLUMN address TO taken_by;
+    ALTER TABLE pool_codes DROP CONSTRAINT IF EXISTS pool_codes_address_key;
+    ALTER TABLE rescore_queue RENAME COLUMN address TO person;
+    ALTER TABLE rescore_queue ADD COLUMN meal TEXT NOT NULL DEFAULT '';
+    UPDATE rescore_queue SET meal = substr(person, strpos(person, '@') + 1),
+        person = substr(person, 1, strpos(person, '@') - 1) WHERE strpos(person, '@') > 0;
+    ALTER TABLE rescore_queue DROP CONSTRAINT rescore_queue_pkey;
+    ALTER TABLE rescore_queue ADD PRIMARY KEY (person, meal);
+    ALTER TABLE voided_codes RENAME COLUMN address TO person;
+    ALTER TABLE voided_codes ADD COLUMN meal TEXT NOT NULL DEFAULT '';
+    UPDATE voided_codes SET meal = substr(person, strpos(person, '@') + 1),
+        person = substr(person, 1, strpos(person, '@') - 1) WHERE strpos(person, '@') > 0;
+    ALTER TABLE reviews RENAME COLUMN address TO person;
+    ALTER TABLE reviews ADD COLUMN meal TEXT NOT NULL DEFAULT '';
+    ALTER TABLE reviews ADD COLUMN judge_source TEXT NOT NULL DEFAULT 'asi1';
+    UPDATE reviews SET meal = substr(person, strpos(person, '@') + 1),
+        person = substr(person, 1, strpos(person, '@') - 1) WHERE strpos(person, '@') > 0;
+    ALTER TABLE outbox RENAME COLUMN address TO person;
+    ALTER TABLE outbox ADD COLUMN meal TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN chat_sender TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN chat_session TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN next_try_at DOUBLE PRECISION;
+    ALTER TABLE outbox ADD COLUMN failed_at DOUBLE PRECISION;
+    UPDATE outbox SET meal = substr(person, strpos(person, '@') + 1),
+        person = substr(person, 1, strpos(person, '@') - 1) WHERE strpos(person, '@') > 0;
+    UPDATE outbox SET chat_sender = person WHERE substr(person, 1, 9) <> 'attendee:'
+    """,
+    ),
 ]
 
 

@@ -205,10 +205,12 @@ class LLMService:
         score = value.score
         if value.source == "heuristic":
             score = min(score, self.settings.heuristic_max_score)
-        full_score = None
+        full_score, full_source = None, None
         if reasons:
             score = min(score, self.settings.flagged_score_cap)
-            full_score = full.value.score if full is not None and full.value.source == "asi1" else value.score
+            judged_whole = full is not None and full.value.source == "asi1"
+            full_score = full.value.score if full is not None and judged_whole else value.score
+            full_source = "asi1" if judged_whole else value.source
             log.info("story suspected (%s): scored without those parts, capped at %d", ", ".join(reasons), score)
         scored.value = value.model_copy(
             update={
@@ -219,6 +221,7 @@ class LLMService:
                 "flags": reasons,
                 "passages": passages if reasons else [],
                 "full_score": full_score,
+                "full_source": full_source,
             }
         )
         return scored

@@ -5,7 +5,9 @@ card (MetadataContent) for clients that render cards; the text is always there.
 A story that arrives before the answer waits (like a story waiting for a claim
 code) and is scored when the answer comes. The diet is stored with each coupon,
 so the vendor's counts are per tier and diet; a change before the coupon is
-eaten follows the coupon of the meal being served.
+eaten follows the coupon of the meal being served. Every change is kept with the
+event's time (ledger `diet_changes`), so a meal's numbers at its cut-off stay
+what they were then (ledger/vendor_numbers.py).
 """
 
 from __future__ import annotations

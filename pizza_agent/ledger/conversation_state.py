@@ -22,7 +22,7 @@ def touch_participant(db: Database, address: str) -> None:
 
 
 class ConversationState:
-    """Owns `participants`, `prompts_given`, `pending_stories`, `rescore_queue` and `diets`."""
+    """Owns `participants`, `prompts_given`, `pending_stories`, `rescore_queue`, `diets` and `diet_changes`."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -151,19 +151,22 @@ class ConversationState:
         return row[0] if row else None
 
     def set_diet(self, participant: str, diet: str, at: float | None = None) -> None:
-        """`at`: the event's clock (the plan's, compressed in rehearsals); the ledger's clock by default."""
-        self._db.execute(
-            "INSERT INTO diets VALUES (?, ?, ?) ON CONFLICT(participant) DO UPDATE SET diet=excluded.diet, "
-            "set_at=excluded.set_at",
-            (participant, diet, self._db.clock() if at is None else at),
-        )
+        """`at`: the event's clock (the plan's, compressed in rehearsals); the ledger's clock by default.
 
-    def diet_counts(self, until: float | None = None) -> dict[str, int]:
-        """diet -> participants who had told it (by `until`): what the kitchen can expect before a meal."""
-        sql, params = "SELECT diet, COUNT(*) FROM diets", ()
-        if until is not None:
-            sql, params = sql + " WHERE set_at <= ?", (until,)
-        return dict(self._db.execute(sql + " GROUP BY diet", params).fetchall())
+        The change is also kept in `diet_changes` with its time, so what was true at a meal's
+        cut-off can still be told after a later change (ledger/vendor_numbers.py)."""
+        at = self._db.clock() if at is None else at
+        with self._db.write():
+            self._db.execute(
+                "INSERT INTO diets VALUES (?, ?, ?) ON CONFLICT(participant) DO UPDATE SET diet=excluded.diet, "
+                "set_at=excluded.set_at",
+                (participant, diet, at),
+            )
+            self._db.execute(
+                "INSERT INTO diet_changes (participant, diet, set_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(participant, set_at) DO UPDATE SET diet=excluded.diet",
+                (participant, diet, at),
+            )
 
     # --- organizer look-ups -----------------------------------------------------------------
     def find_participant(self, fragment: str) -> str | None:

@@ -284,6 +284,17 @@ MIGRATIONS: list[str | Dialects] = [
         set_at {REAL} NOT NULL
     )
     """,
+    # 14: every diet change with the event's time it was made (the plan's clock), so a meal's "at
+    #     cut-off" numbers stay what was true at its cut-off; the diets already told are their first entry
+    """
+    CREATE TABLE diet_changes (
+        participant TEXT NOT NULL,
+        diet TEXT NOT NULL,
+        set_at {REAL} NOT NULL,
+        PRIMARY KEY (participant, set_at)
+    );
+    INSERT INTO diet_changes (participant, diet, set_at) SELECT participant, diet, set_at FROM diets
+    """,
     # 15: one identity model: a coupon belongs to a person (the canonical address, or `attendee:<key>` in
     #     roster mode) for a meal — two columns, UNIQUE (person, meal), where migration 13 kept the string
     #     `person@meal` — and remembers the chat (sender, session) it was issued in, where every later message

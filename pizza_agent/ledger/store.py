@@ -9,6 +9,7 @@ URL) and migrates it; its repositories each own their tables:
 - `controls` (controls.py): the organizer's switches.
 - `reviews`  (reviews.py): the judges' queue and the outbox of messages a decision owes.
 - `roster`   (roster.py): attendees, the chats their claim codes bound, the shared-sender tripwire.
+- `vendor`   (vendor_numbers.py): reads only: people by diet and a meal's coupons, as of its cut-off.
 
 On the event loop the agent reaches them through `LedgerWorker` (worker.py),
 which runs each call on the right thread and connection.
@@ -27,6 +28,7 @@ from pizza_agent.ledger.coupons import CouponBook
 from pizza_agent.ledger.database import BUSY_TIMEOUT_SECONDS, Database
 from pizza_agent.ledger.reviews import JudgesQueue
 from pizza_agent.ledger.roster import Roster
+from pizza_agent.ledger.vendor_numbers import VendorNumbers
 
 
 class Ledger:
@@ -45,6 +47,7 @@ class Ledger:
         self.controls = ControlSwitches(self.db)
         self.reviews = JudgesQueue(self.db, self.coupons)
         self.roster = Roster(self.db)
+        self.vendor = VendorNumbers(self.db)
 
     @property
     def postgres(self) -> bool:

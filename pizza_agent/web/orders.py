@@ -4,9 +4,13 @@
 spreadsheet; the organizer's and the vendor's sessions may open both. "Live"
 counts every coupon of the meal now, per tier and diet (voided ones left out):
 after the meal, exactly what was issued. "At cut-off" counts the coupons issued
-by the meal's `order_cutoff`. Coupons are issued only inside a meal's window, so
-for a cut-off before the meal that column is 0; what the kitchen can bake for
-then is the forecast: how many people had told each diet by the cut-off.
+by the meal's `order_cutoff`, each with the diet it had then: a diet changed
+after the cut-off shows under "live" only, so what the kitchen was told at the
+cut-off never moves. Coupons are issued only inside a meal's window, so for a
+cut-off before the meal that column is 0; what the kitchen can bake for then is
+the forecast: how many people (attendees on the roster, holders of a coupon of
+any meal; never an address that only typed `diet NAME`) had told each diet, as
+of the cut-off once it has passed (ledger/vendor_numbers.py says who counts).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class OrderSheets:
         at_cutoff: dict = {}
         if passed and cutoff is not None:
             until = cutoff.timestamp()
-            at_cutoff = (await self.ledger.read(lambda ledger: ledger.coupons.orders(until))).get(meal.id, {})
+            at_cutoff = await self.ledger.read(lambda ledger: ledger.vendor.coupons_at(meal.id, until))
         diets = list(self.meals.diets(meal)) or ["unknown"]
         for tier_counts in live.values():
             diets += [d for d in tier_counts if d not in diets]
@@ -61,10 +65,10 @@ class OrderSheets:
         return meal
 
     async def forecast(self, meal: Meal) -> dict[str, int]:
-        """diet -> people who had told it by the cut-off (now, before it): the kitchen's expectation."""
+        """diet -> people who can eat the meal and had told it, as of the cut-off (now, before it)."""
         now = self.meals.clock.now()
         until = meal.order_cutoff.timestamp() if meal.order_cutoff and meal.order_cutoff <= now else None
-        counts = await self.ledger.read(lambda ledger: ledger.state.diet_counts(until))
+        counts = await self.ledger.read(lambda ledger: ledger.vendor.people_by_diet(until))
         return {diet: counts.get(diet, 0) for diet in self.meals.diets(meal)}
 
     async def csv(self, request: web.Request) -> web.StreamResponse:
@@ -110,7 +114,7 @@ class OrderSheets:
             '<table id="orders"><thead><tr><th>tier</th><th>diet</th><th>at cut-off</th><th>live</th></tr></thead>'
             f'<tbody>{body}</tbody><tfoot><tr><th colspan="2">total</th><td id="total-at-cutoff">'
             f'{total_then if passed else "—"}</td><td id="total-live">{total_live}</td></tr></tfoot></table>'
-            f"<h2>Forecast: people who had told their diet by the cut-off</h2>{forecast}"
+            f"<h2>Forecast: people who can eat this meal, by the diet they had told by the cut-off</h2>{forecast}"
             f'<p><a href="/orders/{html.escape(meal.id)}.csv">CSV</a></p></body></html>'
         )
         return web.Response(text=page, content_type="text/html")

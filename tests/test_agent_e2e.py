@@ -117,11 +117,14 @@ async def test_two_participants_at_once_each_get_their_own_coupon(start_agent):
 async def test_two_stories_in_flight_from_one_participant_yield_one_coupon(start_agent):
     agent = await start_agent()
     async with agent.client("carol") as carol:
-        await asyncio.gather(carol.send(STORY), carol.send(STORY + " Then we ate it all."))
-        replies = [await carol.next_reply(), await carol.next_reply()]
+        chat = carol.chat()  # both in one chat: the code is repeated where the coupon was issued
+        await asyncio.gather(
+            carol.send(STORY, session=chat.session), carol.send(STORY + " Then we ate it all.", session=chat.session)
+        )
+        replies = [await asyncio.wait_for(chat.inbox.get(), 20) for _ in range(2)]
         codes = {code_in(r.text()) for r in replies}
         assert len(codes) == 1
-        again = await carol.ask("Can I have another pizza?")
+        again = await chat.ask("Can I have another pizza?")
     assert code_in(again) in codes and "already" in again
     assert ledger_of(agent).coupons.stats()["coupons_issued"] == {"premium": 0, "standard": 0, "basic": 0} | {
         ledger_of(agent).coupons.coupon_for(carol.address).tier: 1
@@ -152,10 +155,11 @@ async def test_sigkill_mid_burst_loses_and_doubles_nothing(start_agent, tmp_path
     clients = [agent.client(seed) for seed in seeds]
     for client in clients:
         await client.start()
+    chats = [client.chat() for client in clients]  # each participant's one chat (its code is repeated there)
     try:
-        sends = [asyncio.create_task(client.send(STORY)) for client in clients]
+        sends = [asyncio.create_task(c.client.send(STORY, session=c.session)) for c in chats]
         received: dict[str, str] = {}
-        first = [asyncio.create_task(c.next_reply(timeout=30)) for c in clients]
+        first = [asyncio.create_task(asyncio.wait_for(c.inbox.get(), 30)) for c in chats]
         await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
         agent.stop(signal.SIGKILL)
         await asyncio.gather(*sends, return_exceptions=True)
@@ -170,9 +174,9 @@ async def test_sigkill_mid_burst_loses_and_doubles_nothing(start_agent, tmp_path
         ledger = ledger_of(restarted)
         for address, code in received.items():  # every code a participant saw is on record
             assert ledger.coupons.coupon_for(address).code == code
-        for client in clients:  # everyone can now get exactly one coupon: theirs
+        for client, chat in zip(clients, chats, strict=True):  # everyone can now get exactly one coupon: theirs
             client.agent = restarted.ref
-            text = await client.ask(STORY if client.address not in received else "hi")
+            text = await chat.ask(STORY if client.address not in received else "hi")
             code = code_in(text)
             if client.address in received:
                 assert code == received[client.address]

@@ -72,7 +72,7 @@ def test_any_text_gets_a_clear_reply_and_the_ledger_stays_sound(garbage_conversa
         assert reply.outcome == "refused"  # nobody here is an organizer
     ledger = garbage_conversation.db.ledger
     coupons = ledger.coupons.all()
-    assert len({c.address for c in coupons}) == len(coupons)  # one coupon per participant
+    assert len({c.person for c in coupons}) == len(coupons)  # one coupon per participant
     for coupon in coupons:
         check = garbage_conversation.signer.check(coupon.code)
         assert check.authentic and check.tier == coupon.tier

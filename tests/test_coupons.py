@@ -53,8 +53,8 @@ def test_one_coupon_per_participant_is_a_database_property(tmp_path):
 
     with pytest.raises(sqlite3.IntegrityError):
         ledger.db.execute(
-            "INSERT INTO coupons (code, address, tier, score, score_source, story_hash, issued_at) "
-            "VALUES ('X', 'agent1alice', 'basic', 1, 'asi1', 'h', 0)"
+            "INSERT INTO coupons (code, person, meal, tier, score, score_source, story_hash, issued_at) "
+            "VALUES ('X', 'agent1alice', '', 'basic', 1, 'asi1', 'h', 0)"
         )
 
 

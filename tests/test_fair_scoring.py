@@ -21,6 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pizza_agent.app.composition import assemble_event
+from pizza_agent.domain.identity import Chat
+from pizza_agent.event.judging import deliver_outbox
 from pizza_agent.ledger.codes import CODE_PATTERN, CouponSigner
 from pizza_agent.ledger.redemption import CodeState, check_code
 from pizza_agent.ledger.store import Ledger
@@ -222,6 +224,23 @@ async def test_heuristic_max_tier_sets_the_highest_tier_the_heuristic_gives(serv
     )
 
 
+class Outbox:
+    """The messages an event owes people, as its outbox delivers them (each marked delivered)."""
+
+    def __init__(self, event) -> None:  # type: ignore[no-untyped-def]
+        self.event = event
+
+    async def delivered(self) -> list[tuple[Chat, str]]:
+        sent: list[tuple[Chat, str]] = []
+
+        async def send(chat: Chat, text: str) -> bool:
+            sent.append((chat, text))
+            return True
+
+        await deliver_outbox(self.event.worker, self.event.llm.content, send)
+        return sent
+
+
 async def test_heuristic_coupons_are_scored_again_by_asi1_and_upgraded_never_downgraded(
     asi1_server, service_factory, tmp_path
 ):
@@ -233,24 +252,21 @@ async def test_heuristic_coupons_are_scored_again_by_asi1_and_upgraded_never_dow
     basic = (await conversation.handle(up, STORY)).code
     await conversation.handle(down, STORY)
     assert (await conversation.organizer.status_data())["ledger"]["rescore_waiting"] == 2
-    notes: list[tuple[str, str]] = []
+    notes = Outbox(event)
 
-    async def notify(address: str, text: str) -> None:
-        notes.append((address, text))
-
-    assert await event.rescorer.run_once(notify) == 0  # ASI1 still down: nothing happens
+    assert await event.rescorer.run_once() == 0  # ASI1 still down: nothing happens
     asi1_server.set_fault("ok")
     asi1_server.canned_answer = rubric(STORY, 9)
     conversation.llm.asi1_health.reset()
-    assert await event.rescorer.run_once(notify) == 2  # both now score 9
-    (address, text), _ = notes
+    assert await event.rescorer.run_once() == 2  # both now score 9
+    (chat, text), _ = await notes.delivered()
     new = conversation.db.ledger.coupons.coupon_for(up)
-    assert address == up and new.tier == "premium" and new.code in text and basic in text
+    assert chat == Chat(up) and new.tier == "premium" and new.code in text and basic in text
     assert check_code(conversation.db.ledger.coupons, conversation.signer, basic).state is CodeState.VOIDED
     assert (await conversation.organizer.status_data())["ledger"]["rescore_waiting"] == 0
     asi1_server.canned_answer = rubric(STORY, 2)
     conversation.db.ledger.state.queue_rescore(up, STORY)
-    await event.rescorer.run_once(notify)
+    await event.rescorer.run_once()
     assert conversation.db.ledger.coupons.coupon_for(up).tier == "premium"  # never a downgrade
 
 
@@ -267,19 +283,14 @@ async def test_two_replicas_score_a_waiting_story_again_once(asi1_server, servic
     for replica in (first, second):
         replica.llm.asi1_health.reset()
     scored_before = len(asi1_server.requests_for("score-story"))
-    notes: list[tuple[str, str]] = []
-
-    async def notify(address: str, text: str) -> None:
-        notes.append((address, text))
-
-    scoring = asyncio.create_task(first.rescorer.run_once(notify))
+    scoring = asyncio.create_task(first.rescorer.run_once())
     while len(asi1_server.requests_for("score-story")) == scored_before:  # the first is asking ASI1 now
         await asyncio.sleep(0.01)
-    assert await second.rescorer.run_once(notify) == 0  # the story is the first replica's
+    assert await second.rescorer.run_once() == 0  # the story is the first replica's
     assert await scoring == 1
     assert len(asi1_server.requests_for("score-story")) == scored_before + 1
-    [(address, text)] = notes
-    assert address == "agent1upgrade" and basic in text
+    [(chat, text)] = await Outbox(second).delivered()  # one notice, whichever replica delivers it
+    assert chat == Chat("agent1upgrade") and basic in text
     assert second.ledger.coupons.coupon_for("agent1upgrade").tier == "premium"
 
 

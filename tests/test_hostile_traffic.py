@@ -119,7 +119,8 @@ async def test_an_uppercase_address_is_not_a_second_participant(agent):
 # --- 4. another process holding the ledger -----------------------------------------------------------
 async def test_a_locked_ledger_does_not_stall_the_event_loop(agent):
     """Before: a write lock held elsewhere made everyone wait 11.5 s, even repeat look-ups."""
-    async with agent.client("lock-first") as first, agent.client("lock-second") as second:
+    async with agent.client("lock-first") as client, agent.client("lock-second") as second:
+        first = client.chat()  # one chat: the repeat look-up is asked where the coupon was issued
         code = CODE_PATTERN.search(await first.ask(STORY)).group(0)
         blocker = sqlite3.connect(agent.data_dir / "ledger.sqlite3", isolation_level=None, timeout=1)
         blocker.execute("BEGIN IMMEDIATE")  # another process holds a write transaction

@@ -14,6 +14,7 @@ from conftest import settings_for
 from uagents_core.identity import Identity
 
 from pizza_agent.app.composition import assemble_event
+from pizza_agent.domain.identity import Chat
 from pizza_agent.domain.tiers import tier_for
 from pizza_agent.event.judging import deliver_outbox
 from pizza_agent.ledger.codes import CODE_PATTERN, CouponSigner
@@ -66,15 +67,16 @@ async def test_a_suspected_story_waits_and_an_approval_upgrades_it_once(asi1_ser
     again = (await parts.conversation.handle(ORGANIZER, f"approve {waiting.id}")).text
     assert "already approved" in again and parts.ledger.coupons.coupon_for("agent1suspect").code == new.code
 
-    sent: list[tuple[str, str]] = []
+    sent: list[tuple[Chat, str]] = []
 
-    async def send(address: str, text: str) -> None:
-        sent.append((address, text))
+    async def send(chat: Chat, text: str) -> bool:
+        sent.append((chat, text))
+        return True  # the framework reported it delivered
 
     assert await deliver_outbox(parts.worker, parts.llm.content, send) == 1
     assert await deliver_outbox(parts.worker, parts.llm.content, send) == 0  # each notice once
-    [(address, text)] = sent
-    assert address == "agent1suspect" and new.code in text and given.code in text
+    [(chat, text)] = sent
+    assert chat == Chat("agent1suspect") and new.code in text and given.code in text  # the coupon's own chat
 
 
 async def test_a_rejection_keeps_the_given_tier(asi1_server, event):
@@ -132,7 +134,10 @@ def test_an_approval_upgrades_exactly_once_across_replicas_racing_and_restarts(l
 
     def approve(ledger: Ledger):  # type: ignore[no-untyped-def]
         return ledger.reviews.approve(
-            review_id, "organizer", lambda s: "premium" if s >= 8 else "standard", signer.new_code
+            review_id,
+            "organizer",
+            lambda review: ("premium" if review.judge_score >= 8 else "standard", {}),
+            signer.new_code,
         )
 
     from concurrent.futures import ThreadPoolExecutor
@@ -166,7 +171,8 @@ async def test_an_organizer_approves_from_chat_and_the_participant_gets_the_new_
             upgrade = (await participant.next_reply(timeout=20)).text()
             new = CODE_PATTERN.search(upgrade.replace(old, "")).group(0)
             assert new.startswith("PREMIUM") and old in upgrade
-            assert "VOIDED" in await organizer.ask(f"lookup {old}", timeout=20)
+            # The old code is dead, and says why: its person holds a newer one (never a bare VOIDED).
+            assert "UPGRADED standard coupon" in await organizer.ask(f"lookup {old}", timeout=20)
     finally:
         agent.stop()
 

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from pizza_agent.domain.identity import CouponOwner
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.coupons import Issuance
 from pizza_agent.ledger.errors import LedgerBusy
@@ -38,10 +39,10 @@ def on_each(replicas: list[Ledger], times: int, call):  # type: ignore[no-untype
 
 def test_migrations_are_numbered_the_same_and_run_once(ledger_target):
     first = Ledger(ledger_target)
-    assert first.schema_version == len(MIGRATIONS) == len(migrations_for("postgres")) == 14
+    assert first.schema_version == len(MIGRATIONS) == len(migrations_for("postgres")) == 15
     first.close()
     again = Ledger(ledger_target)  # a restart, or a second replica: nothing to do
-    assert again.schema_version == 14
+    assert again.schema_version == 15
     again.close()
 
 
@@ -168,7 +169,7 @@ def test_handled_messages_controls_stories_and_rescores(ledger_target):
     assert ledger.state.held_story("agent1qwaiting", max_age=60) == "twice upon a time"
     ledger.state.queue_rescore("agent1qwaiting", "a story")
     ledger.state.queue_rescore("agent1qwaiting", "the same participant again")
-    assert ledger.state.waiting_rescores() == [("agent1qwaiting", "a story")]
+    assert ledger.state.waiting_rescores() == [(CouponOwner("agent1qwaiting"), "a story")]
     ledger.state.record_prompt("agent1qwaiting", "prompt one", "openai")
     ledger.state.record_prompt("agent1qwaiting", "prompt one", "openai")
     assert ledger.state.prompts_for("agent1qwaiting") == ["prompt one"]
@@ -210,16 +211,17 @@ def test_a_waiting_story_is_claimed_by_one_replica_and_a_lapsed_claim_is_free_ag
     now = {"t": 1000.0}
     first, second = (Ledger(ledger_target, clock=lambda: now["t"]) for _ in range(2))
     first.state.queue_rescore("agent1qwaiting", "a story")
-    claims = on_each([first, second], 5, lambda ledger, _: ledger.state.claim_rescore("agent1qwaiting", 60))
+    waiting = CouponOwner("agent1qwaiting")
+    claims = on_each([first, second], 5, lambda ledger, _: ledger.state.claim_rescore(waiting, 60))
     assert claims.count(True) == 1
     assert second.state.waiting_rescores() == []  # claimed: not offered to the other replica
     now["t"] += 61  # the claiming replica died mid-call
-    assert second.state.waiting_rescores() == [("agent1qwaiting", "a story")]
-    assert second.state.claim_rescore("agent1qwaiting", 60)
-    second.state.release_rescore("agent1qwaiting")  # ASI1 failed again
-    assert first.state.claim_rescore("agent1qwaiting", 60)
-    first.state.finish_rescore("agent1qwaiting", "kept")
-    assert not second.state.claim_rescore("agent1qwaiting", 60) and second.state.waiting_rescores() == []
+    assert second.state.waiting_rescores() == [(waiting, "a story")]
+    assert second.state.claim_rescore(waiting, 60)
+    second.state.release_rescore(waiting)  # ASI1 failed again
+    assert first.state.claim_rescore(waiting, 60)
+    first.state.finish_rescore(waiting, "kept")
+    assert not second.state.claim_rescore(waiting, 60) and second.state.waiting_rescores() == []
 
 
 def test_spend_added_by_replicas_at_once_adds_up(ledger_target):
@@ -259,7 +261,7 @@ def test_a_lost_postgresql_connection_is_made_again_and_no_write_is_guessed(post
         end_the_ledgers_session()
         with pytest.raises(LedgerBusy):  # a write is not repeated blindly: the caller says "try again"
             ledger.coupons.issue(request("agent1qafter"), signer.new_code)
-        assert ledger.coupons.issue(request("agent1qafter"), signer.new_code).coupon.address == "agent1qafter"
+        assert ledger.coupons.issue(request("agent1qafter"), signer.new_code).coupon.person == "agent1qafter"
         assert len(admin.coupons.all()) == 2
     finally:
         ledger.close()

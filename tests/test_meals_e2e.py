@@ -8,6 +8,8 @@ shows its diet; the dinner order sheet after its cut-off counts exactly what was
 
 from __future__ import annotations
 
+import asyncio
+
 from playwright.async_api import async_playwright, expect
 from test_dashboard import ORGANIZER_TOKEN, VENDOR_TOKEN, chromium_path, log_in, start_event
 from uagents_core.contrib.protocols.chat import MetadataContent
@@ -47,30 +49,31 @@ async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(tmp_path)
     event = await start_event(tmp_path, EVENT_PLAN=str(plan), PLAN_CLOCK=f"file:{clock}")
     try:
         async with event.agent.client("two-meal-hacker") as hacker, event.agent.client("late-hacker") as late:
-            await hacker.send("I want pizza")
-            asked = await hacker.next_reply()
+            chat = hacker.chat()  # one chat: where the code is repeated
+            await hacker.send("I want pizza", session=chat.session)
+            asked = await asyncio.wait_for(chat.inbox.get(), 20)
             first = asked.text()
             assert first.startswith("Saturday dinner is being served until 20:00.") and "what do you eat?" in first
             [card] = [part for part in asked.content if isinstance(part, MetadataContent)]  # the same, as a form
             assert card.metadata["type"] == "form" and "vegetarian" in card.metadata["fields"]
-            noted = await hacker.ask("2")
+            noted = await chat.ask("2")
             assert noted.startswith("Noted: vegetarian.") and "story prompt" in noted
-            dinner = await hacker.ask(STORY)
+            dinner = await chat.ask(STORY)
             dinner_code = CODE_PATTERN.search(dinner).group(0)
             assert "This coupon is for Saturday dinner." in dinner
-            assert "already have your pizza coupon" in await hacker.ask(STORY)  # one per meal
+            assert "already have your pizza coupon" in await chat.ask(STORY)  # one per meal
 
             await late.ask("diet vegan")
             clock.write_text("2027-02-13T18:45:00@1")  # after the cut-off: one more coupon, counted live only
             assert CODE_PATTERN.search(await late.ask(STORY))
 
             clock.write_text("2027-02-13T22:00:00@1")
-            between = await hacker.ask(STORY)
+            between = await chat.ask(STORY)
             assert between.startswith("No pizza is being served right now. The next meal is Sunday breakfast")
             assert "Your coupon for Saturday dinner was for a past meal." in between
 
             clock.write_text("2027-02-14T08:10:00@1")
-            breakfast = await hacker.ask(STORY)
+            breakfast = await chat.ask(STORY)
             breakfast_code = CODE_PATTERN.search(breakfast).group(0)
             assert breakfast_code != dinner_code and "what do you eat" not in breakfast
             assert "This coupon is for Sunday breakfast." in breakfast
@@ -122,7 +125,7 @@ async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(tmp_path)
         issued = ledger.coupons.all()
         orders = ledger.coupons.orders()
         assert sum(n for tiers in orders["sat-dinner"].values() for n in tiers.values()) == 2
-        assert [c.meal for c in issued if c.address.startswith("agent1")].count("sat-dinner") == 2
+        assert [c.meal for c in issued if c.person.startswith("agent1")].count("sat-dinner") == 2
         assert sorted(c.diet for c in issued) == ["vegan", "vegetarian", "vegetarian"]
     finally:
         ledger.close()

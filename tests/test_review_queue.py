@@ -22,6 +22,7 @@ from playwright.async_api import async_playwright, expect
 from uagents_core.identity import Identity
 
 from pizza_agent.ledger.codes import CODE_PATTERN
+from pizza_agent.ledger.coupons import Coupon
 from pizza_agent.ledger.reviews import PendingReview, queue_review
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.rehearsal.agent_process import AgentProcess, free_port
@@ -47,6 +48,11 @@ ID = re.compile(r"^([A-Z2-9]{5}) · ", re.MULTILINE)
 MORE = re.compile(r"\+(\d+) more from the same participant[^:]*: ([A-Z2-9, ]+)")
 
 
+def given(person: str, code: str) -> Coupon:
+    """A standard coupon (score 7) as the queue is told of it."""
+    return Coupon(code, person, "standard", 7, "asi1", 0.0)
+
+
 def fill_the_queue(ledger_path: Path) -> None:
     """80 flagged stories already waiting (put in the ledger directly, to keep the test fast), a second apart,
     the newest an hour ago."""
@@ -58,10 +64,8 @@ def fill_the_queue(ledger_path: Path) -> None:
             for i in range(BULK_PARTICIPANTS):
                 if i == 5:  # the participant with many stories has the 6th-oldest one
                     for n in range(ONE_PARTICIPANTS_MANY):
-                        queue_review(ledger.db, FLOODER, f"STANDARD-FLOOD-{n:04d}", 7, "standard", pending)
-                queue_review(
-                    ledger.db, f"agent1q-bulk-participant-{i:03d}", f"STANDARD-BULK-{i:04d}", 7, "standard", pending
-                )
+                        queue_review(ledger.db, given(FLOODER, f"STANDARD-FLOOD-{n:04d}"), pending)
+                queue_review(ledger.db, given(f"agent1q-bulk-participant-{i:03d}", f"STANDARD-BULK-{i:04d}"), pending)
     finally:
         ledger.close()
 
@@ -213,12 +217,12 @@ def test_the_ledger_pages_the_queue_one_entry_per_participant_on_both_backends(l
         pending = PendingReview("a story", [], "suspected: x", 9)
         with ledger.db.write():
             for address in ("agent1a", "agent1b", "agent1a", "agent1c", "agent1d", "agent1a", "agent1e"):
-                queue_review(ledger.db, address, f"CODE-{address}", 7, "standard", pending)
+                queue_review(ledger.db, given(address, f"CODE-{address}"), pending)
         first, second, third = (ledger.reviews.waiting_page(n, 2) for n in (1, 2, 3))
         assert [(p.waiting, p.participants, p.pages) for p in (first, second, third)] == [(7, 5, 3)] * 3
-        assert [g.first.address for g in first.groups] == ["agent1a", "agent1b"]
+        assert [g.first.person for g in first.groups] == ["agent1a", "agent1b"]
         assert [len(g.more) for g in first.groups] == [2, 0]
-        assert [g.first.address for g in second.groups + third.groups] == ["agent1c", "agent1d", "agent1e"]
+        assert [g.first.person for g in second.groups + third.groups] == ["agent1c", "agent1d", "agent1e"]
         every = [r.id for p in (first, second, third) for g in p.groups for r in (g.first, *g.more)]
         assert sorted(every) == sorted(r.id for r in ledger.reviews.waiting())
         assert ledger.reviews.waiting_page(4, 2).groups == [] and ledger.reviews.waiting_page(0, 2).groups == []

@@ -49,7 +49,7 @@ async def test_the_code_first_then_the_story_gives_the_attendee_one_coupon(event
     assert welcome.text.startswith("Welcome, Person0 X.!") and "story prompt" in welcome.text
     reply = await talk.handle("agent1ada", STORY, "s1")
     assert reply.outcome == "coupon"
-    assert [c.address for c in coupons(event)] == ["attendee:k0"]
+    assert [c.person for c in coupons(event)] == ["attendee:k0"]
 
 
 async def test_a_story_before_the_code_waits_for_it_and_is_scored_when_it_comes(event):
@@ -88,7 +88,7 @@ async def test_ten_people_behind_one_sender_each_in_their_own_session_get_ten_co
         assert (await talk.handle("agent1platform", badge(i), session)).text.startswith(f"Welcome, Person{i} X.!")
     for session in sessions:
         assert (await talk.handle("agent1platform", STORY, session)).outcome == "coupon"
-    assert sorted(c.address for c in coupons(event)) == sorted(f"attendee:k{i}" for i in range(10))
+    assert sorted(c.person for c in coupons(event)) == sorted(f"attendee:k{i}" for i in range(10))
     # An eleventh chat with no code belongs to nobody: it is asked for one (nobody's coupon is shown).
     stranger = await talk.handle("agent1platform", "I want pizza", str(uuid.uuid4()))
     assert stranger.outcome == "claim_ask"
@@ -103,13 +103,16 @@ async def test_a_platform_sender_with_one_claim_so_far_does_not_lend_it_to_the_n
     assert other.outcome == "claim_story_waits" and coupons(event) == []
 
 
-async def test_a_client_that_opens_a_new_session_per_message_still_works_for_one_person(event):
+async def test_a_chat_never_bound_is_asked_for_the_code_even_from_a_sender_that_never_opened_a_session(event):
+    """A sender with one claim and no session start may still be a platform carrying the next person."""
     talk = event.conversation
-    await talk.handle("agent1loopback", STORY, "m1")  # the story first, in its own session
-    reply = await talk.handle("agent1loopback", badge(4), "m2")  # the code, in another
+    await talk.handle("agent1loopback", STORY, "m1")  # the story first
+    reply = await talk.handle("agent1loopback", badge(4), "m1")  # then the code, in the same chat
     assert reply.outcome == "coupon"
-    again = await talk.handle("agent1loopback", "what was my coupon?", "m3")
-    assert again.outcome == "repeat_coupon"
+    other = await talk.handle("agent1loopback", "I want pizza", "m2")  # another chat of the same sender
+    assert other.outcome == "claim_ask" and reply.code not in other.text
+    again = await talk.handle("agent1loopback", "what was my coupon?", "m1")
+    assert again.outcome == "repeat_coupon" and again.code == reply.code
 
 
 async def test_a_typo_and_an_unknown_code_hear_why_and_five_wrong_codes_mean_slow_down(event):

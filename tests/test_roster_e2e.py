@@ -153,8 +153,8 @@ async def test_people_not_addresses_with_the_real_agent(tmp_path):
         # kill -9 and a restart: every binding and coupon is in the ledger, nothing is issued twice.
         agent.stop(signal.SIGKILL)
         await agent.start()
-        async with agent.client("person0-address0") as client:
-            assert "already have your pizza coupon" in await client.ask(STORY)
+        async with agent.client("person0-address0") as client:  # a new chat: the badge's code binds it again
+            assert "already have your pizza coupon" in await client.ask(f"{codes['Person0 S.']} {STORY}")
         async with agent.client("person1-address2") as client:
             assert "already linked to another chat" in await client.ask(f"{codes['Person1 S.']} {STORY}")
     finally:
@@ -162,8 +162,8 @@ async def test_people_not_addresses_with_the_real_agent(tmp_path):
     ledger = Ledger(data / "ledger.sqlite3")
     try:
         issued = ledger.coupons.all()
-        assert len(issued) == 16 and len({c.address for c in issued}) == 16  # 5 + 10 + the honest one
-        assert all(c.address.startswith("attendee:") for c in issued)
+        assert len(issued) == 16 and len({c.person for c in issued}) == 16  # 5 + 10 + the honest one
+        assert all(c.person.startswith("attendee:") for c in issued)
         assert ledger.roster.counts() == {"attendees": 20, "claimed": 16}
     finally:
         ledger.close()

@@ -31,9 +31,8 @@ def test_a_code_is_claimed_by_the_first_address_and_refused_from_others(ledger_t
     assert ledger.roster.claim("a1", "agent1other", "s1") is Claim.ELSEWHERE
     assert ledger.roster.attendee_in("agent1first", "s2") == "a1"
     assert ledger.roster.attendee_in("agent1other", "s1") is None
-    assert ledger.roster.personal_attendee("agent1first") == "a1"
-    ledger.roster.open_session("agent1first", "s3")  # a platform-like sender: no lending to unbound chats
-    assert ledger.roster.personal_attendee("agent1first") is None
+    assert ledger.roster.attendee_in("agent1first", "s3") is None  # a chat never bound is nobody's
+    assert ledger.roster.bound_chats("agent1first") == 2
     renewed = ledger.roster.reissue("a1", CODES.hash_for)
     assert renewed.generation == 2 and renewed.sender is None
     assert ledger.roster.attendee_in("agent1first", "s1") is None  # the old code's chats are dead

@@ -26,8 +26,9 @@ import aiohttp
 
 from pizza_agent.config.secret_files import read_secret
 from pizza_agent.config.settings import PROJECT_DIR
+from pizza_agent.domain.identity import CouponOwner
 from pizza_agent.ledger.codes import CODE_PATTERN, CouponSigner
-from pizza_agent.ledger.coupons import Issuance, holder
+from pizza_agent.ledger.coupons import Issuance
 from pizza_agent.ledger.schema import migrations_for, statements
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.people.claim_codes import ClaimCodes
@@ -194,6 +195,7 @@ async def test_a_diet_changed_after_the_cut_off_shows_live_and_leaves_the_cut_of
     try:
         event.at("2027-02-13T18:05:00")
         async with event.agent.client("ada") as ada, event.agent.client("bo") as bo:
+            ada, bo = ada.chat(), bo.chat()  # one chat each: a claim code binds the chat it is sent in
             assert (await ada.ask(codes["Ada"])).startswith("Welcome, Ada!")
             assert (await ada.ask("2")).startswith("Noted: vegetarian.")
             assert CODE_PATTERN.search(await ada.ask(STORY))
@@ -230,12 +232,10 @@ def test_people_by_diet_and_coupons_at_a_cut_off_agree_on_both_back_ends(ledger_
         ledger.state.set_diet("agent1sybil", "vegan", at=100.0)  # an address that only typed a diet: nobody
         ledger.state.set_diet("agent1sybil", "regular", at=100.0)  # twice at one instant: the last one stands
         ledger.state.set_diet("agent1eve", "vegetarian", at=100.0)
-        eve = Issuance(
-            holder("agent1eve", "dinner"), "standard", 7, "asi1", "", None, "h", meal="dinner", diet="vegetarian"
-        )
+        eve = Issuance("agent1eve", "standard", 7, "asi1", "", None, "h", meal="dinner", diet="vegetarian")
         assert ledger.coupons.issue(replace(eve, event_at=150.0), signer.new_code).coupon is not None
         ledger.state.set_diet("agent1eve", "vegan", at=300.0)  # after the cut-off at 200
-        assert ledger.coupons.set_diet_of_open_coupon(holder("agent1eve", "dinner"), "vegan")
+        assert ledger.coupons.set_diet_of_open_coupon(CouponOwner("agent1eve", "dinner"), "vegan")
 
         assert ledger.vendor.people_by_diet(200.0) == {"vegan": 1, "vegetarian": 1}
         assert ledger.vendor.people_by_diet() == {"vegan": 2}

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
+import uuid
 from pathlib import Path
 
 import aiohttp
 from uagents_core.identity import Identity
 
-from pizza_agent.client.chat_client import AgentRef, ChatClient
+from pizza_agent.client.chat_client import AgentRef, ChatClient, ChatSession
 from pizza_agent.config.settings import ConfigError, load_settings
 
 
@@ -55,9 +57,23 @@ async def converse(args: argparse.Namespace) -> int:
             return 1
     client = ChatClient(client_seed(args.seed, data_dir), agent, data_dir / "peers")
     async with client:
+        chat = client.chat(chat_session(data_dir, client.address, new=args.new_chat))
         if args.message:
-            return await one_shot(client, " ".join(args.message), args.timeout)
-        return await interactive(client, args.timeout)
+            return await one_shot(chat, " ".join(args.message), args.timeout)
+        return await interactive(chat, args.timeout)
+
+
+def chat_session(data_dir: Path, address: str, *, new: bool) -> uuid.UUID:
+    """The terminal's chat: one session kept across runs (a badge's claim code binds it, as a chat in ASI:One
+    is bound), until `--new-chat` starts another one."""
+    path = data_dir / "chat_sessions" / address
+    if not new and path.exists():
+        with contextlib.suppress(ValueError):
+            return uuid.UUID(path.read_text().strip())
+    session = uuid.uuid4()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.write_text(str(session))
+    return session
 
 
 def _unreachable(client: ChatClient, exc: Exception) -> str:
@@ -67,9 +83,10 @@ def _unreachable(client: ChatClient, exc: Exception) -> str:
     return f"Could not reach the agent at {client.agent.endpoint}: {reason}"
 
 
-async def one_shot(client: ChatClient, text: str, timeout: float) -> int:
+async def one_shot(chat: ChatSession, text: str, timeout: float) -> int:
+    client = chat.client
     try:
-        print(await client.ask(text, timeout), flush=True)
+        print(await chat.ask(text, timeout), flush=True)
     except TimeoutError:  # before OSError: in Python 3.11 TimeoutError is an OSError
         print(f"The agent did not reply within {timeout:g}s (it may be busy or stopped).", flush=True)
         return 1
@@ -79,24 +96,25 @@ async def one_shot(client: ChatClient, text: str, timeout: float) -> int:
     return 0
 
 
-async def interactive(client: ChatClient, timeout: float) -> int:
+async def interactive(chat: ChatSession, timeout: float) -> int:
     """One line, one message. A time-out or an unreachable agent is reported and the session goes on."""
+    client = chat.client
     print(f"You are {client.address[-12:]}. Talking to the Pizza Agent; empty line or Ctrl+D quits.", flush=True)
     loop = asyncio.get_running_loop()
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
-        while not client.inbox.empty():  # a reply that came after its time-out
-            print(f"(late reply) {client.inbox.get_nowait().text()}", flush=True)
+        while not chat.inbox.empty():  # a reply that came after its time-out
+            print(f"(late reply) {chat.inbox.get_nowait().text()}", flush=True)
         if not line.strip():
             return 0
         try:
-            await client.send(line.strip())
+            await client.send(line.strip(), session=chat.session)
         except (OSError, RuntimeError, aiohttp.ClientError) as exc:
             print(_unreachable(client, exc) + " — try again, or Ctrl+D to quit.", flush=True)
             continue
         print("waiting for the agent…", file=sys.stderr, flush=True)
         try:
-            reply = await client.next_reply(timeout)
+            reply = await asyncio.wait_for(chat.inbox.get(), timeout)
         except TimeoutError:
             print(f"The agent did not reply within {timeout:g}s; it may still answer. Keep typing.", flush=True)
             continue
@@ -112,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="the agent's data directory (default: DATA_DIR)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each reply (default 30)")
     parser.add_argument("--whoami", action="store_true", help="print this client's agent address and exit")
+    parser.add_argument("--new-chat", action="store_true", help="start a new chat (as opening a new chat in ASI:One)")
     args = parser.parse_args(argv)
     try:
         return asyncio.run(converse(args))

@@ -29,6 +29,7 @@ from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from pizza_agent.config.data_dir import write_agent_info
 from pizza_agent.config.settings import AgentMode, Settings
 from pizza_agent.domain.content import StaticContent
+from pizza_agent.domain.identity import Chat
 from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.conversation import Conversation
 from pizza_agent.event.front_desk import FrontDesk
@@ -60,6 +61,7 @@ from pizza_agent.workarounds.agent_factory import (
     close_framework_clients,
     close_inspector_connect,
     fast_mailbox,
+    send_in_chat,
     serve_only_while,
 )
 from pizza_agent.workarounds.mailbox import connect_mailbox
@@ -164,9 +166,10 @@ def assemble_event(
         limiter=limiter,
         people=people,
         meals=meals,
+        policy=organizer.policy,
         alerts=alerts,
     )
-    rescorer = Rescorer(settings, llm, worker, signer)
+    rescorer = Rescorer(organizer.policy, llm, worker, signer)
     return EventParts(
         settings,
         llm,
@@ -397,17 +400,19 @@ def _dashboard_resource(parts: EventParts) -> Resource:
     return dashboard
 
 
-async def _send_later(ctx: Context, people: People, participant: str, text: str) -> None:
-    """A message a participant is owed later (a judge's decision, an upgrade), to the address they last wrote from."""
-    address = await people.address_for(participant)
-    if address is None:
-        log.warning("no chat to tell participant=%s about a change: they see it at the table", participant[-8:])
-        return
-    await ctx.send(address, ChatMessage(content=[TextContent(text=text)]))
+def _send_to_chat(agent: Agent) -> Callable[[Chat, str], Awaitable[bool]]:
+    """A message a person is owed later (a judge's decision, an upgrade), sent into the chat their coupon was
+    issued in; True only when the framework reports it delivered (or queued at the mailbox)."""
+
+    async def send(chat: Chat, text: str) -> bool:
+        return await send_in_chat(agent, chat.sender, chat.session, ChatMessage(content=[TextContent(text=text)]))
+
+    return send
 
 
 def _intervals(agent: Agent, parts: EventParts, lease: ActiveLease | None) -> None:
     """Every periodic job of the running agent, in one place."""
+    send = _send_to_chat(agent)
 
     @agent.on_interval(period=DROPPED_REPORT_SECONDS)
     async def report_dropped(ctx: Context) -> None:
@@ -424,11 +429,7 @@ def _intervals(agent: Agent, parts: EventParts, lease: ActiveLease | None) -> No
         if lease is not None and not lease.is_active():
             return  # the active replica delivers: each notice once
         try:
-            await deliver_outbox(
-                parts.worker,
-                parts.llm.content,
-                lambda participant, text: _send_later(ctx, parts.people, participant, text),
-            )
+            await deliver_outbox(parts.worker, parts.llm.content, send)
         except Exception:  # a bug here must never stop the agent
             log.exception("delivering notices failed; they will be tried again")
 
@@ -436,11 +437,7 @@ def _intervals(agent: Agent, parts: EventParts, lease: ActiveLease | None) -> No
     async def rescore(ctx: Context) -> None:
         if lease is not None and not lease.is_active():
             return  # a standby calls no provider: one replica keeps the breakers' discipline
-
-        async def notify(participant: str, text: str) -> None:
-            await _send_later(ctx, parts.people, participant, text)
-
         try:
-            await parts.rescorer.run_once(notify)
+            await parts.rescorer.run_once()  # an upgrade's message goes through the outbox, to its chat
         except Exception:  # a bug here must never stop the agent
             log.exception("re-scoring failed; it will be tried again")

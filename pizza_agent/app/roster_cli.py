@@ -115,16 +115,18 @@ def _import(args: argparse.Namespace, runtime: Runtime, codes: ClaimCodes) -> in
 def _list(args: argparse.Namespace, runtime: Runtime, codes: ClaimCodes) -> int:
     everyone = runtime.ledger.roster.everyone(removed=True)
     for attendee in everyone:
-        coupon = runtime.ledger.coupons.coupon_for(attendee.participant)
+        coupons = runtime.ledger.coupons.coupons_of(attendee.participant)
         state = (
             "removed"
             if attendee.removed_at
             else ("claimed " + when(attendee.claimed_at) if attendee.claimed_at else "not claimed")
         )
         held = (
-            f"{coupon.tier} coupon" + (" (redeemed)" if coupon and coupon.redeemed_at else "")
-            if coupon
-            else "no coupon"
+            ", ".join(
+                f"{c.tier} coupon" + (f" for {c.meal}" if c.meal else "") + (" (redeemed)" if c.redeemed_at else "")
+                for c in coupons
+            )
+            or "no coupon"
         )
         print(f"{attendee.key}  {attendee.display_name:<24}  {state:<32}  {held}")
     counts = runtime.ledger.roster.counts()

@@ -86,12 +86,15 @@ ROSTER_MESSAGES = {
     "claim_elsewhere": "That claim code is already linked to another chat. If the badge is yours, please see an "
     "organizer at the desk: they can check it and give you a new code.",
     "claim_removed": "That badge is no longer on this event's list. Please see an organizer at the desk.",
+    "claim_story_kept": "Your story is saved: when pizza is served again, reply yes and I'll judge it (it is kept "
+    "for 30 minutes; after that, just send it again).",
     "claim_slow_down": "That's a lot of codes that didn't match. Please wait a few minutes, and if your badge's code "
     "still doesn't work, an organizer at the desk can help.",
 }
 
 # One person, one chat (domain/identity.py): a content directory written before them still loads, with these.
 IDENTITY_MESSAGES = {
+    "granted": "An organizer gave you a {tier} pizza coupon for this meal: {code}. Show it at the food table.",
     "coupon_in_another_chat": "This address already received a pizza coupon for this meal, in another chat. "
     "The code was shown there; if that was you, show that chat at the food table, or ask an organizer to look "
     "it up. If you are someone else sharing this address, please ask an organizer at the desk.",

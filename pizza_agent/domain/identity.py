@@ -28,10 +28,8 @@ class Chat:
     sender: str
     session: str = ""
 
-    def same_conversation(self, other: Chat) -> bool:
-        """The same chat. A sender that never opens sessions (a plain client makes a new one per message) is
-        one chat whatever the session: `session_less` tells the caller which kind the sender is."""
-        return self.sender == other.sender and self.session == other.session
+
+NO_CHAT = Chat("")  # a coupon from before chats were kept (or made outside one): nowhere to send a message
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,11 @@ class CouponOwner:
 
     person: str
     meal: str = ""
+
+
+def owner_of(owner: CouponOwner | str) -> CouponOwner:
+    """A person alone stands for their coupon of an event without a plan (one meal, "")."""
+    return owner if isinstance(owner, CouponOwner) else CouponOwner(owner)
 
 
 def is_attendee(person: str) -> bool:

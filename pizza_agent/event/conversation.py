@@ -17,6 +17,7 @@ story_rule.py; organizer commands live in organizer.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import unicodedata
@@ -44,7 +45,7 @@ from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.fallback import ChainResult, speculative
 from pizza_agent.llm.service import LLMService
 from pizza_agent.llm.tasks import finish_reply
-from pizza_agent.people.identity import SHARED_SENDER_SESSIONS, Identified, Outcome, People, unclaimed_key
+from pizza_agent.people.identity import SHARED_SENDER_SESSIONS, Identified, Outcome, People
 from pizza_agent.plan.model import Meal
 
 log = logging.getLogger("pizza.conversation")
@@ -176,7 +177,8 @@ class Conversation:
                 return await self._claimed(who, chat)
             reply = await self._converse(who.participant, chat, who.text)
             if not self.people.roster and session and reply.outcome in ASKED_FOR_PIZZA:
-                await self._shared_sender_tripwire(sender, session)
+                with contextlib.suppress(LedgerBusy):  # a warning for organizers: never worth the reply
+                    await self._shared_sender_tripwire(sender, session)
             return reply
 
     async def _guarded(self, work: Callable[[], Awaitable[Reply]]) -> Reply:
@@ -213,7 +215,7 @@ class Conversation:
                     "story_too_long", max_chars=self.settings.story_max_chars, length=len(text)
                 )
                 return Reply(message, "story_too_long", intent="story")
-            await self.db.write(lambda ledger: ledger.state.hold_waiting_story(unclaimed_key(sender, session), text))
+            await self.people.hold_before_claim(sender, session, text)
             return Reply(self.content.message("claim_story_waits"), "claim_story_waits", intent="story")
         # A prompt from the static list: asking for the code costs no model call (guessers get nothing to spend).
         prompt = self.content.pick_prompt(set(), self.llm.rng)
@@ -230,17 +232,21 @@ class Conversation:
         coupon = await self.db.read(lambda ledger: ledger.coupons.coupon_for(owner))
         if coupon is not None:
             return _after(welcome, self._already(coupon, chat))
-        held = await self.people.held_before_claim(chat.sender, chat.session, participant)
+        held = await self.people.held_before_claim(chat.sender, chat.session)
         if len(rest) < self.settings.story_min_chars:
             rest = ""  # "my code is …": nothing else to answer
         serving = self.meals.serving()
-        if held is not None and not rest and self.controls.paused is None and serving.meal is not None:
-            deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
-            story = await self._story(participant, chat, held, {"intent": "claimed"}, deadline, meal=serving.meal)
-            return _after(welcome, story)
+        deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
+        if held is not None and not rest:
+            if self.controls.paused is None and serving.meal is not None:
+                story = await self._story(participant, chat, held, {"intent": "claimed"}, deadline, meal=serving.meal)
+                return _after(welcome, story)
+            # Not served now (paused, or between meals): the story is kept for the person's "yes" later, and
+            # they are told so (it was promised to be saved).
+            await self.db.write(lambda ledger: ledger.state.hold_story(participant, held))
+            welcome = f"{welcome} {self.content.message('claim_story_kept')}"
         if rest:
             return _after(welcome, await self._converse(participant, chat, rest))
-        deadline = asyncio.get_running_loop().time() + self.settings.reply_deadline - REPLY_SEND_MARGIN_SECONDS
         if self.controls.paused is not None:
             return _after(welcome, Reply(self.controls.paused or self.content.message("paused"), "paused"))
         if serving.meal is None:
@@ -250,7 +256,7 @@ class Conversation:
 
     async def _shared_sender_tripwire(self, sender: str, session: str) -> None:
         """Address mode: one sender carrying stories in several chat sessions may be many people."""
-        sessions = await self.people.note_story(sender, session)
+        sessions = await self.people.note_request(sender, session)
         if sessions == SHARED_SENDER_SESSIONS:
             log.warning(
                 "sender=%s carried stories in %d chat sessions: participants may share one address "

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import re
 
-from pizza_agent.domain.identity import CouponOwner
 from pizza_agent.domain.content import StaticContent
+from pizza_agent.domain.identity import CouponOwner
 from pizza_agent.domain.reply import Reply
 from pizza_agent.event.meals import Meals
 from pizza_agent.ledger.worker import LedgerWorker

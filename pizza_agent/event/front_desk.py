@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from pizza_agent.domain.identity import Chat
 from pizza_agent.domain.reply import sender_id
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.redemption import check_code, when
@@ -51,11 +52,16 @@ class FrontDesk:
         line = (
             f"{attendee.display_name} (attendee {attendee.key}, badge code #{attendee.generation}): {claimed}{removed}"
         )
-        coupon = await self.ledger.read(lambda ledger: ledger.coupons.coupon_for(attendee.participant))
-        if coupon is None:
+        coupons = await self.ledger.read(lambda ledger: ledger.coupons.coupons_of(attendee.participant))
+        if not coupons:
             return line + "; no coupon yet"
-        checked = await self.ledger.read(lambda ledger: check_code(ledger.coupons, self.signer, coupon.code))
-        return f"{line}\n  {checked.line}"
+        lines = [line]
+        for coupon in coupons:  # every meal's, oldest first
+            checked = await self.ledger.read(
+                lambda ledger, code=coupon.code: check_code(ledger.coupons, self.signer, code)
+            )
+            lines.append(f"  {checked.line}")
+        return "\n".join(lines)
 
     async def lookup(self, target: str) -> str | None:
         """The attendees `target` names, described; None when it names none (the caller tries addresses and codes)."""
@@ -65,14 +71,26 @@ class FrontDesk:
         lines = [await self.describe(attendee) for attendee in found]
         return "\n".join(lines)
 
-    async def reissue(self, target: str, by: str) -> str:
+    async def reissue(self, args: str, by: str) -> str:
+        """A lost or stolen badge: a new code, the old one (and every chat it bound) dead. Coupons issued to chats
+        that used the old code (a thief's, say) are named: kept, or voided with `--void-coupons`; the owner can
+        then be given one for the meal being served with `grant`."""
+        words = args.split()
+        void_coupons = "--void-coupons" in words
+        target = " ".join(w for w in words if w != "--void-coupons")
         if not target.strip():
-            return "Usage: reissue <claim code or attendee key> (a lost badge: a new code, the old one dead)"
+            return (
+                "Usage: reissue <claim code or attendee key> [--void-coupons] (a lost badge: a new code, the old one "
+                "dead; --void-coupons also voids the coupons issued to chats that used the old code)"
+            )
         found = await self.find(target)
         if len(found) != 1:
             return f"No single attendee matches {target.strip()!r}: `lookup NAME` shows the attendee keys."
         attendee = found[0]
         codes = self.people.codes
+        old_chats = {
+            Chat(*chat) for chat in await self.ledger.read(lambda ledger: ledger.roster.chats_of(attendee.key))
+        }
         renewed = await self.ledger.write(lambda ledger: ledger.roster.reissue(attendee.key, codes.hash_for))
         assert renewed is not None
         log.warning(
@@ -82,9 +100,29 @@ class FrontDesk:
             renewed.generation,
         )
         code = codes.code_for(renewed.key, renewed.generation)
-        return (
+        line = (
             f"New claim code for {renewed.display_name} (attendee {renewed.key}): {code} — write it on their badge. "
-            "The old code no longer works; their coupon, if they have one, is theirs with the new code."
+            "The old code no longer works."
+        )
+        return line + " " + await self._coupons_of_old_chats(attendee.participant, old_chats, void_coupons, by)
+
+    async def _coupons_of_old_chats(self, person: str, chats: set[Chat], void: bool, by: str) -> str:
+        coupons = await self.ledger.read(lambda ledger: ledger.coupons.coupons_of(person))
+        used = [c for c in coupons if c.chat in chats and c.voided_at is None and c.redeemed_at is None]
+        if not used:
+            return "No open coupon was issued to a chat that used the old code."
+        names = ", ".join(f"{c.tier} {c.code}" + (f" ({c.meal})" if c.meal else "") for c in used)
+        if not void:
+            return (
+                f"Kept: {len(used)} coupon(s) issued to chats that used the old code ({names}); they work at the "
+                "table. If the badge was stolen, `void CODE` each of them and `grant NAME` the owner one for the "
+                "meal being served (or reissue with --void-coupons next time)."
+            )
+        reason = f"issued to a chat that used a reissued badge code (organizer {sender_id(by)})"
+        for coupon in used:
+            await self.ledger.write(lambda ledger, code=coupon.code: ledger.coupons.void(code, reason))
+        return (
+            f"Voided: {len(used)} coupon(s) issued to chats that used the old code ({names}); `grant NAME` gives one."
         )
 
     async def status(self) -> dict[str, object]:

@@ -116,15 +116,28 @@ class JudgesDesk:
         else:
             return "Usage: review (page 1) · review N (page N) · review more (the next page)"
         queue = await self.page(page, REVIEWS_LISTED)
+        undelivered = await self._undelivered()
         if queue.waiting == 0:
-            return "Nothing waits for the judges."
+            return undelivered + "Nothing waits for the judges."
         if not queue.groups:
             if asked in NEXT_PAGE_WORDS:
                 self._last_page.pop(by, None)
                 return f"That was the last page ({queue.pages} of {queue.pages}): `review` starts again from page 1."
             return f"No page {page}: the queue has {queue.pages} page(s). `review` shows page 1."
         self._last_page[by] = page
-        return self._page_text(queue)
+        return undelivered + self._page_text(queue)
+
+    async def _undelivered(self) -> str:
+        """New codes that could not be delivered to the person's chat: the judges see them first."""
+        notices = await self.ledger.read(lambda ledger: ledger.reviews.undelivered())
+        if not notices:
+            return ""
+        lines = [f"NOT DELIVERED ({len(notices)}): tell them at the table or desk (`lookup` shows their coupon):"]
+        lines += [
+            f"  {n.kind} for participant {sender_id(n.person)}: {n.payload.get('tier')} {n.payload.get('code')}"
+            for n in notices
+        ]
+        return "\n".join(lines) + "\n\n"
 
     def _page_text(self, queue: QueuePage) -> str:
         n, people = queue.waiting, queue.participants
@@ -145,8 +158,8 @@ class JudgesDesk:
         if len(story) > STORY_EXCERPT_CHARS:
             story = story[:STORY_EXCERPT_CHARS] + "…"
         text = (
-            f"\n{review.id} · gave {review.given_tier} (score {review.given_score}) · {self.policy.judge_line(review)} · "
-            f"{review.why} · participant {sender_id(review.person)}\n"
+            f"\n{review.id} · gave {review.given_tier} (score {review.given_score}) · "
+            f"{self.policy.judge_line(review)} · {review.why} · participant {sender_id(review.person)}\n"
             f"  {shown(story)}"
         )
         if group.more:
@@ -215,6 +228,8 @@ SendToChat = Callable[[Chat, str], Awaitable[bool]]
 
 def notice_text(content: StaticContent, notice: Notice) -> str:
     """What an upgrade notice says: a judge's approval, or ASI1 scoring again."""
+    if notice.kind == "granted":
+        return content.message("granted", tier=notice.payload["tier"], code=notice.payload["code"])
     payload = {key: notice.payload[key] for key in ("score", "tier", "code", "old")}
     return content.message("upgraded" if notice.payload.get("source") == "asi1" else "approved_upgrade", **payload)
 

@@ -25,6 +25,8 @@ from pizza_agent.domain.reply import Reply, sender_id
 from pizza_agent.domain.tiers import TIERS
 from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.front_desk import FrontDesk
+from pizza_agent.event.grant_command import GrantCommand
+from pizza_agent.event.grants import GrantPolicy
 from pizza_agent.event.judging import JudgesDesk
 from pizza_agent.event.meals import Meals
 from pizza_agent.event.rate_limit import SenderRateLimiter
@@ -54,6 +56,7 @@ COMMANDS = (
     "approve",
     "reject",
     "reissue",
+    "grant",
 )
 # A non-organizer's message is only taken for a command (and refused) when it is this short.
 MAX_WORDS_OF_A_STRAY_COMMAND = 3
@@ -229,9 +232,12 @@ class Organizer:
         self.reply_times = reply_times
         # Replicas on one PostgreSQL: who polls the mailbox, who stands by (None: a single agent).
         self.replicas = replicas
-        self.judges = judges or JudgesDesk(settings, ledger, signer)
         self.desk = desk  # the registration roster's commands (None: a test without one)
         self.meals = meals or Meals(Plan.implicit(settings.agent_name), EventClock(ZoneInfo("UTC")))
+        self.policy = GrantPolicy(settings, self.meals.plan)
+        self.judges = judges or JudgesDesk(self.policy, ledger, signer)
+        # Commands handled by a room of their own (the name -> its handler).
+        self._delegated = {"grant": GrantCommand(self.policy, ledger, signer, self.meals, desk).run}
 
     @property
     def content(self) -> StaticContent:
@@ -248,7 +254,7 @@ class Organizer:
         if not is_organizer:
             log.warning("refused organizer command %r from non-organizer sender=%s", command.name, sender_id(sender))
             return Reply(content.message("not_authorized"), "refused", intent=command.name)
-        handler = getattr(self, f"_{command.name}")
+        handler = self._delegated.get(command.name) or getattr(self, f"_{command.name}")
         text = await handler(sender, command.args)
         log.info("organizer=%s ran %s", sender_id(sender), command.name)
         return Reply(text, command.name, intent=command.name)
@@ -344,7 +350,7 @@ class Organizer:
             checked = await self._check(target)
             if checked.coupon is None and checked.state is CodeState.INVALID and "-" not in target:
                 return f"No participant matches {target!r} (give more of the address, or a code)."
-            owner = f" · participant {sender_id(checked.coupon.address)}" if checked.coupon else ""
+            owner = f" · participant {sender_id(checked.coupon.person)}" if checked.coupon else ""
             return checked.line + owner
         facts = await ledger.read(lambda ledger: ledger.state.participant_facts(address))
         lines = [
@@ -352,10 +358,10 @@ class Organizer:
         ]  # type: ignore[arg-type]
         if facts["story_waiting_for_yes"]:
             lines.append("a story is waiting for their YES")
-        coupon = await ledger.read(lambda ledger: ledger.coupons.coupon_for(address))
-        if coupon is None:
+        coupons = await ledger.read(lambda ledger: ledger.coupons.coupons_of(address))
+        if not coupons:
             lines.append("no coupon yet")
-        else:
+        for coupon in coupons:  # every meal's, oldest first
             lines.append((await self._check(coupon.code)).line)
             lines.append(f"score {coupon.score} by {coupon.score_source}, flagged {'yes' if coupon.flagged else 'no'}")
         return "\n".join(lines)
@@ -378,10 +384,10 @@ class Organizer:
             sender_id(sender),
             coupon.tier,
             coupon.code,
-            sender_id(coupon.address),
+            sender_id(coupon.person),
             reason,
         )
-        owner = sender_id(coupon.address)
+        owner = sender_id(coupon.person)
         return f"VOIDED {coupon.tier} coupon {coupon.code} (participant {owner}): it now fails verify and redeem."
 
     async def _check(self, code: str) -> CodeCheck:
@@ -524,7 +530,7 @@ class Organizer:
         lines.append(
             f"participants {stats['participants']} · redeemed {stats['coupons_redeemed']} · "  # type: ignore[index]
             f"voided {stats['coupons_voided']} · flagged stories {stats['flagged']} · "  # type: ignore[index]
-            f"waiting for the judges {stats['reviews_waiting']}"  # type: ignore[index]
+            f"waiting for the judges {stats['reviews_waiting']}{_messages_owed(stats)}"  # type: ignore[index]
         )
         people = s.get("people")
         if people:
@@ -609,6 +615,15 @@ def unreachable_stats() -> dict[str, object]:
         "reviews_waiting": 0,
         "pool_left": {},
     }
+
+
+def _messages_owed(stats: dict[str, object]) -> str:
+    """New codes owed to people (approvals, upgrades, grants): said only while some are not delivered yet."""
+    waiting, failed = stats.get("messages_waiting", 0), stats.get("messages_not_delivered", 0)
+    if not waiting and not failed:
+        return ""
+    undelivered = f", {failed} NOT DELIVERED (`review` lists them: tell them at the table)" if failed else ""
+    return f" · new codes owed: {waiting} being sent{undelivered}"
 
 
 def _provider_line(health: dict, spend: dict | None = None) -> str:

@@ -6,11 +6,15 @@ replica picks every conversation up where it was.
 
 from __future__ import annotations
 
-from pizza_agent.domain.identity import CouponOwner
+from pizza_agent.domain.identity import CouponOwner, owner_of
 from pizza_agent.ledger.database import Database
 
 # A story held for a participant's "yes" or their claim code is forgotten after this long.
 HELD_STORY_SECONDS = 30 * 60
+# Roster mode: stories waiting for a claim code are kept under this prefix (people/identity.py), at most
+# this many per sender that speaks for several people (one for any other sender).
+UNCLAIMED_PREFIX = "unclaimed:"
+UNCLAIMED_PER_SENDER = 20
 # How long a replica's claim on a waiting story lasts if it never finishes (it died mid-call).
 RESCORE_CLAIM_SECONDS = 120.0
 
@@ -79,6 +83,30 @@ class ConversationState:
             (key, story, self._db.clock()),
         )
 
+    def hold_unclaimed_story(self, key: str, only_one_under: str | None, story: str) -> None:
+        """A story waiting for a chat's claim code (roster mode), with bounded storage: expired ones are purged;
+        under `only_one_under` (a sender that has bound no chat) the last one replaces the others; any other
+        sender keeps at most UNCLAIMED_PER_SENDER, the newest."""
+        sender_prefix = only_one_under or key.rsplit("|", 1)[0] + "|"
+        keep = 0 if only_one_under else UNCLAIMED_PER_SENDER - 1
+        with self._db.write():
+            self._db.execute(
+                "DELETE FROM pending_stories WHERE substr(address, 1, ?) = ? AND saved_at < ?",
+                (len(UNCLAIMED_PREFIX), UNCLAIMED_PREFIX, self._db.clock() - HELD_STORY_SECONDS),
+            )
+            others = self._db.execute(
+                "SELECT address FROM pending_stories WHERE substr(address, 1, ?) = ? AND address <> ? "
+                "ORDER BY saved_at DESC",
+                (len(sender_prefix), sender_prefix, key),
+            ).fetchall()
+            for (address,) in others[keep:]:
+                self._db.execute("DELETE FROM pending_stories WHERE address=?", (address,))
+            self._db.execute(
+                "INSERT INTO pending_stories VALUES (?, ?, ?) "
+                "ON CONFLICT(address) DO UPDATE SET story=excluded.story, saved_at=excluded.saved_at",
+                (key, story, self._db.clock()),
+            )
+
     def take_waiting_story(
         self, key: str, any_with_prefix: str | None, max_age: float = HELD_STORY_SECONDS
     ) -> str | None:
@@ -101,7 +129,8 @@ class ConversationState:
             return row[1]
 
     # --- heuristic scores waiting for ASI1 (one per person and meal) ----------------------------
-    def queue_rescore(self, owner: CouponOwner, story: str) -> None:
+    def queue_rescore(self, owner: CouponOwner | str, story: str) -> None:
+        owner = owner_of(owner)
         self._db.execute(
             "INSERT INTO rescore_queue (person, meal, story, queued_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (owner.person, owner.meal, story, self._db.clock()),

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from pizza_agent.domain.identity import Chat, CouponOwner
+from pizza_agent.domain.identity import NO_CHAT, Chat, CouponOwner, owner_of
 from pizza_agent.domain.spreadsheet import safe_row
 from pizza_agent.domain.tiers import TIERS
 from pizza_agent.ledger.conversation_state import touch_participant
@@ -41,7 +41,7 @@ class Coupon:
     meal: str = ""
     diet: str = ""
     pickup_group: str = ""
-    chat: Chat = Chat("")  # where it was issued: its code is repeated there, and later messages go there
+    chat: Chat = NO_CHAT  # where it was issued: its code is repeated there, and later messages go there
 
     @property
     def participant(self) -> str:
@@ -77,7 +77,7 @@ class Issuance:
     diet: str = ""
     pickup_groups: tuple[str, ...] = ()  # the meal's groups, assigned round-robin
     event_at: float | None = None  # the event's clock now (the plan's; compressed in rehearsals)
-    chat: Chat = Chat("")  # the chat it is asked for in (a person's later messages about it go there)
+    chat: Chat = NO_CHAT  # the chat it is asked for in (a person's later messages about it go there)
 
     @property
     def owner(self) -> CouponOwner:
@@ -112,8 +112,9 @@ class CouponBook:
         self._db = db
 
     # --- reading ------------------------------------------------------------------------
-    def coupon_for(self, owner: CouponOwner) -> Coupon | None:
-        """The person's coupon for the meal (voided or not), if there is one."""
+    def coupon_for(self, owner: CouponOwner | str) -> Coupon | None:
+        """The person's coupon for the meal (voided or not), if there is one (a bare person: no plan's meal)."""
+        owner = owner_of(owner)
         row = self._db.execute(
             f"SELECT {COUPON_COLUMNS} FROM coupons WHERE person=? AND meal=?", (owner.person, owner.meal)
         ).fetchone()
@@ -127,10 +128,10 @@ class CouponBook:
         rows = self._db.execute(f"SELECT {COUPON_COLUMNS} FROM coupons ORDER BY issued_at").fetchall()
         return [c for c in map(_coupon, rows) if c is not None]
 
-    def replaced_code(self, code: str) -> tuple[str, str, float, str] | None:
-        """(person, tier, voided_at, reason) of a code that was replaced by another one, if it was."""
+    def replaced_code(self, code: str) -> tuple[str, str, float, str, str] | None:
+        """(person, tier, voided_at, reason, meal) of a code that was replaced by another one, if it was."""
         return self._db.execute(
-            "SELECT person, tier, voided_at, reason FROM voided_codes WHERE code=?", (code.strip(),)
+            "SELECT person, tier, voided_at, reason, meal FROM voided_codes WHERE code=?", (code.strip(),)
         ).fetchone()
 
     def generated_count(self, tier: str, meal: str = "") -> int:
@@ -232,7 +233,7 @@ class CouponBook:
 
     def upgrade(
         self,
-        owner: CouponOwner,
+        owner: CouponOwner | str,
         tier: str,
         score: int,
         reason: str,
@@ -247,7 +248,7 @@ class CouponBook:
         with self._db.write():
             self._db.one_issuer_at_a_time()
             why = f"replaced by a {tier} code after ASI1 scored again"
-            return self.upgrade_within(owner, tier, score, reason, make_code, caps, why=why, source="asi1")
+            return self.upgrade_within(owner_of(owner), tier, score, reason, make_code, caps, why=why, source="asi1")
 
     def upgrade_within(
         self,
@@ -282,6 +283,61 @@ class CouponBook:
         new = self.coupon_for(owner)
         assert new is not None
         return old, new
+
+    def grant_within(
+        self,
+        owner: CouponOwner,
+        tier: str,
+        make_code: Callable[[str], str],
+        caps: Mapping[str, int] | None,
+        *,
+        by: str,
+        chat: Chat,
+    ) -> tuple[Coupon | None, str]:
+        """An organizer's grant, inside a write transaction with the issuer lock: a coupon for a person who has
+        none for the meal, or whose coupon was voided (its code stays dead). (coupon, "") or (None, why not)."""
+        existing = self.coupon_for(owner)
+        if existing is not None and existing.voided_at is None:
+            return None, f"they hold a valid {existing.tier} coupon for this meal already ({existing.code})"
+        code = self._take_code(tier, owner.person, make_code, (caps or {}).get(tier), owner.meal)
+        if code is None:
+            return None, f"no {tier} code left for this meal (its caps or pool)"
+        now, reason = self._db.clock(), f"granted by {by}"
+        if existing is None:
+            touch_participant(self._db, owner.person)
+            self._db.execute(
+                f"INSERT INTO coupons ({COUPON_COLUMNS}, event_at) "
+                "VALUES (?, ?, ?, 0, 'organizer', ?, NULL, NULL, '', ?, 0, NULL, NULL, ?, '', '', ?, ?, NULL)",
+                (code, owner.person, tier, now, reason, owner.meal, chat.sender, chat.session),
+            )
+            return self.coupon_for(owner), ""
+        self._db.execute(
+            "INSERT INTO voided_codes (code, person, tier, voided_at, reason, meal) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                existing.code,
+                owner.person,
+                existing.tier,
+                existing.voided_at,
+                existing.void_reason or "voided",
+                owner.meal,
+            ),
+        )
+        self._db.execute(
+            "UPDATE coupons SET code=?, tier=?, score=0, score_source='organizer', reason=?, issued_at=?, "
+            "redeemed_at=NULL, voided_at=NULL, void_reason=NULL, flagged=0, chat_sender=?, chat_session=? "
+            "WHERE person=? AND meal=?",
+            (
+                code,
+                tier,
+                reason,
+                now,
+                chat.sender or existing.chat.sender,
+                chat.session or existing.chat.session,
+                owner.person,
+                owner.meal,
+            ),
+        )
+        return self.coupon_for(owner), ""
 
     # --- at the table and by organizers ---------------------------------------------------
     def redeem(self, code: str) -> tuple[Coupon | None, bool]:
@@ -378,6 +434,11 @@ class CouponBook:
             "pool_left": {tier: pools[tier] for tier in TIERS if tier in pools},
             "flagged": count("SELECT COUNT(*) FROM coupons WHERE flagged=1"),
             "reviews_waiting": count("SELECT COUNT(*) FROM reviews WHERE state='waiting'"),
+            # Messages a decision owes people (new codes): still being tried, and given up (not delivered).
+            "messages_waiting": count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"),
+            "messages_not_delivered": count(
+                "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NOT NULL"
+            ),
         }
 
     def orders(self, until: float | None = None) -> dict[str, dict[str, dict[str, int]]]:

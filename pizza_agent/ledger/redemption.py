@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
 
+from pizza_agent.domain.identity import CouponOwner
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.coupons import Coupon, CouponBook
 
@@ -42,6 +43,7 @@ class CodeCheck:
     state: CodeState
     line: str  # one line for a person at the table
     coupon: Coupon | None = None
+    upgraded_to: str | None = None  # a replaced code whose person holds a higher tier's code now
 
 
 def when(timestamp: float) -> str:
@@ -61,7 +63,15 @@ def check_code(book: CouponBook, signer: CouponSigner, raw: str, meal: TableMeal
     if coupon is None:
         replaced = book.replaced_code(code)
         if replaced is not None:
-            _, tier, voided_at, reason = replaced
+            person, tier, voided_at, reason, meal_id = replaced
+            now = book.coupon_for(CouponOwner(person, meal_id))
+            if reason.startswith("replaced by") and now is not None and now.voided_at is None and now.code != code:
+                # An upgrade: the person has a newer code (its message may not have reached them yet).
+                line = (
+                    f"UPGRADED {tier} coupon {code} at {when(voided_at)}: replaced by a {now.tier} code; "
+                    "ask for the new code (an organizer's `lookup` shows it)"
+                )
+                return CodeCheck(CodeState.VOIDED, line, upgraded_to=now.tier)
             return CodeCheck(CodeState.VOIDED, f"VOIDED {tier} coupon {code} at {when(voided_at)}: {reason}")
         return CodeCheck(CodeState.INVALID, f"INVALID {code}: no such code was issued")
     if coupon.voided_at is not None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pizza_agent.domain.codes import ALPHABET
-from pizza_agent.domain.identity import Chat, CouponOwner
+from pizza_agent.domain.identity import NO_CHAT, Chat, CouponOwner
 from pizza_agent.domain.tiers import TIERS
 from pizza_agent.ledger.coupons import Coupon, CouponBook, Issuance, Issued
 from pizza_agent.ledger.database import Database
@@ -105,7 +105,7 @@ class Notice:
     person: str
     kind: str
     payload: dict[str, object]
-    chat: Chat = Chat("")
+    chat: Chat = NO_CHAT
     attempts: int = 0
     created_at: float = 0.0
 
@@ -264,6 +264,24 @@ class JudgesQueue:
                 review_id = queue_review(self._db, coupon, pending)
         return swapped, review_id
 
+    def grant(
+        self,
+        owner: CouponOwner,
+        tier: str,
+        make_code: Callable[[str], str],
+        caps: Mapping[str, int] | None,
+        *,
+        by: str,
+        chat: Chat,
+    ) -> tuple[Coupon | None, str]:
+        """An organizer's `grant` (event/grants.py allowed it), told to the coupon's chat, in one transaction."""
+        with self._db.write():
+            self._db.one_issuer_at_a_time()
+            coupon, why_not = self._coupons.grant_within(owner, tier, make_code, caps, by=by, chat=chat)
+            if coupon is not None:
+                self._add_notice(coupon, "granted", {"tier": coupon.tier, "code": coupon.code})
+        return coupon, why_not
+
     def upgrade_and_tell(
         self,
         owner: CouponOwner,
@@ -384,10 +402,8 @@ def _why_no_upgrade(coupon: Coupon | None, review: Review, tier: str) -> str:
 
 
 def _review(row: tuple) -> Review:
-    (rid, person, code, story, passages, why, given_tier, given_score, judge_score, queued_at, state, by, at, note) = row[
-        :14
-    ]
-    meal, judge_source = row[14:]
+    rid, person, code, story, passages, why, given_tier, given_score, judge_score, queued_at, state, *rest = row
+    by, at, note, meal, judge_source = rest
     return Review(
         rid,
         person,

@@ -160,16 +160,6 @@ class Roster:
         ).fetchone()
         return row[0] if row else None
 
-    def personal_attendee(self, sender: str) -> str | None:
-        """The one attendee of a sender that is one person's: it claimed exactly one code and never opened
-        a chat session the way a platform speaking for many people does (ASI:One's session start)."""
-        rows = self._db.execute(
-            "SELECT key FROM attendees WHERE sender=? AND removed_at IS NULL LIMIT 2", (sender,)
-        ).fetchall()
-        if len(rows) != 1 or self.opens_sessions(sender):
-            return None
-        return rows[0][0]
-
     def open_session(self, sender: str, session: str) -> None:
         self._db.execute(
             "INSERT INTO opened_sessions VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (sender, session, self._db.clock())
@@ -179,6 +169,10 @@ class Roster:
         return (
             self._db.execute("SELECT 1 FROM opened_sessions WHERE sender=? LIMIT 1", (sender,)).fetchone() is not None
         )
+
+    def bound_chats(self, sender: str) -> int:
+        """How many chats of `sender` a claim code bound (0: nobody known speaks through it yet)."""
+        return self._db.execute("SELECT COUNT(*) FROM claim_sessions WHERE sender=?", (sender,)).fetchone()[0]
 
     def chats_of(self, key: str) -> list[tuple[str, str]]:
         """(sender, session) of every chat bound to the attendee, the latest first (to reach them later)."""
@@ -194,6 +188,12 @@ class Roster:
             "INSERT INTO story_sessions VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (sender, session, self._db.clock())
         )
         return self._db.execute("SELECT COUNT(*) FROM story_sessions WHERE sender=?", (sender,)).fetchone()[0]
+
+    def noted_session(self, sender: str, session: str) -> bool:
+        return (
+            self._db.execute("SELECT 1 FROM story_sessions WHERE sender=? AND session=?", (sender, session)).fetchone()
+            is not None
+        )
 
     def shared_senders(self, threshold: int) -> list[tuple[str, int]]:
         """Senders that carried stories in `threshold` or more chat sessions: many people behind one address?"""

@@ -365,13 +365,13 @@ MIGRATIONS: list[str | Dialects] = [
     ALTER TABLE rescore_queue_v15 RENAME TO rescore_queue;
     ALTER TABLE voided_codes RENAME COLUMN address TO person;
     ALTER TABLE voided_codes ADD COLUMN meal TEXT NOT NULL DEFAULT '';
-    UPDATE voided_codes SET meal = substr(person, instr(person, '@') + 1), person = substr(person, 1, instr(person, '@') - 1)
-        WHERE instr(person, '@') > 0;
+    UPDATE voided_codes SET meal = substr(person, instr(person, '@') + 1),
+        person = substr(person, 1, instr(person, '@') - 1) WHERE instr(person, '@') > 0;
     ALTER TABLE reviews RENAME COLUMN address TO person;
     ALTER TABLE reviews ADD COLUMN meal TEXT NOT NULL DEFAULT '';
     ALTER TABLE reviews ADD COLUMN judge_source TEXT NOT NULL DEFAULT 'asi1';
-    UPDATE reviews SET meal = substr(person, instr(person, '@') + 1), person = substr(person, 1, instr(person, '@') - 1)
-        WHERE instr(person, '@') > 0;
+    UPDATE reviews SET meal = substr(person, instr(person, '@') + 1),
+        person = substr(person, 1, instr(person, '@') - 1) WHERE instr(person, '@') > 0;
     ALTER TABLE outbox RENAME COLUMN address TO person;
     ALTER TABLE outbox ADD COLUMN meal TEXT NOT NULL DEFAULT '';
     ALTER TABLE outbox ADD COLUMN chat_sender TEXT NOT NULL DEFAULT '';
@@ -379,8 +379,8 @@ MIGRATIONS: list[str | Dialects] = [
     ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE outbox ADD COLUMN next_try_at REAL;
     ALTER TABLE outbox ADD COLUMN failed_at REAL;
-    UPDATE outbox SET meal = substr(person, instr(person, '@') + 1), person = substr(person, 1, instr(person, '@') - 1)
-        WHERE instr(person, '@') > 0;
+    UPDATE outbox SET meal = substr(person, instr(person, '@') + 1),
+        person = substr(person, 1, instr(person, '@') - 1) WHERE instr(person, '@') > 0;
     UPDATE outbox SET chat_sender = person WHERE substr(person, 1, 9) <> 'attendee:'
     """,
         postgres="""

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pizza_agent.ledger.coupons import participant_of
 from pizza_agent.ledger.database import Database
 from pizza_agent.ledger.roster import participant_key
 
@@ -46,11 +45,11 @@ class VendorNumbers:
     def people(self, until: float | None = None) -> set[str]:
         """The participants who can eat a meal, as of `until` (see the module's docstring)."""
         attendees = self._db.execute("SELECT key FROM attendees WHERE removed_at IS NULL").fetchall()
-        sql, params = "SELECT address FROM coupons WHERE voided_at IS NULL", ()
+        sql, params = "SELECT person FROM coupons WHERE voided_at IS NULL", ()
         if until is not None:
             sql, params = sql + " AND COALESCE(event_at, issued_at) <= ?", (until,)
         holders = self._db.execute(sql, params).fetchall()
-        return {participant_key(row[0]) for row in attendees} | {participant_of(row[0]) for row in holders}
+        return {participant_key(row[0]) for row in attendees} | {row[0] for row in holders}
 
     def people_by_diet(self, until: float | None = None) -> dict[str, int]:
         """diet -> people (not addresses) who had told it by `until` (now if None): the kitchen's forecast."""
@@ -62,7 +61,7 @@ class VendorNumbers:
         it had at `until`: a coupon follows a later diet change (CouponBook.set_diet_of_open_coupon), so
         for a holder who changed after `until` the diet is taken from the history instead."""
         coupons = self._db.execute(
-            "SELECT address, tier, diet FROM coupons WHERE meal=? AND voided_at IS NULL "
+            "SELECT person, tier, diet FROM coupons WHERE meal=? AND voided_at IS NULL "
             "AND COALESCE(event_at, issued_at) <= ?",
             (meal, until),
         ).fetchall()
@@ -71,8 +70,7 @@ class VendorNumbers:
         }
         then = self.diets_as_of(until) if changed_later else {}
         counts: dict[str, dict[str, int]] = {}
-        for address, tier, diet in coupons:
-            participant = participant_of(address)
+        for participant, tier, diet in coupons:
             if participant in changed_later:
                 diet = then.get(participant, diet)
             tier_counts = counts.setdefault(tier, {})

@@ -7,13 +7,13 @@ The rule (README, "Running with a registration list"), in the order it is applie
    presenting it is refused politely and the organizers are alerted (a stolen badge); an
    organizer's `reissue` gives the attendee a new code and frees them.
 2. A message without a code belongs to the attendee its chat was bound to.
-3. A chat never bound belongs to the sender's attendee only when that sender is one
-   person's: it claimed exactly one code and never opens chat sessions the way a platform
-   speaking for many people does (ASI:One's session start). That is what lets a client
-   that opens a new session for every message work, and what keeps one platform address
-   carrying many people from handing one person's coupon to another.
-4. Otherwise the agent asks for the claim code; a story sent before it waits (30 minutes)
-   and is scored when the code arrives.
+3. A chat never bound is asked for the claim code — whether or not the client opened it
+   with a session start: a platform address that never sends one may still carry many
+   people, and only a chat bound by a code says whose it is. (A client keeps its chat by
+   answering in the session it was spoken to in; the terminal client keeps one per run.)
+   A story sent before the code waits (30 minutes; one per sender that has bound no chat,
+   the last one wins, so unregistered traffic cannot grow the ledger) and is scored when
+   the code arrives in that chat.
 
 Several people behind one sender address are told apart by their chat sessions; one
 person behind several addresses is one attendee (a code claimed once). Guessing codes:
@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from pizza_agent.domain.reply import sender_id
-from pizza_agent.ledger.roster import Attendee, Claim, attendee_of
+from pizza_agent.ledger.conversation_state import UNCLAIMED_PREFIX
+from pizza_agent.ledger.roster import Attendee, Claim
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.people.claim_codes import Candidate, ClaimCodes, Shape, find_candidates, without
 
@@ -43,7 +44,6 @@ WRONG_CODES_WINDOW_SECONDS = 10 * 60
 WRONG_CODES_SENDERS_KEPT = 10_000  # memory stays bounded under address churn
 # Address mode: stories from one sender in this many chat sessions look like many people behind one address.
 SHARED_SENDER_SESSIONS = 3
-UNCLAIMED_PREFIX = "unclaimed:"
 
 
 class WrongCodes:
@@ -138,7 +138,6 @@ class People:
             if presented is not None:
                 return presented
         known = await self.db.read(lambda ledger: ledger.roster.attendee_in(sender, session))
-        known = known or await self.db.read(lambda ledger: ledger.roster.personal_attendee(sender))
         if known is not None:
             attendee = await self.db.read(lambda ledger: ledger.roster.get(known))
             return Identified(Outcome.KNOWN, attendee.participant if attendee else None, text, attendee)
@@ -179,30 +178,27 @@ class People:
             return None  # a story with a code-like word in it: the story counts, the word does not
         return Identified(Outcome.TYPO if first.shape is Shape.TYPO else Outcome.UNKNOWN_CODE, None, text)
 
-    async def held_before_claim(self, sender: str, session: str, participant: str) -> str | None:
-        """A story sent in this chat (or, by one person's sender, in any of theirs) before the code came."""
-        attendee = attendee_of(participant)
-        personal = attendee is not None and attendee == await self.db.read(
-            lambda ledger: ledger.roster.personal_attendee(sender)
-        )
-        return await self.db.write(
-            lambda ledger: ledger.state.take_waiting_story(
-                unclaimed_key(sender, session), f"{UNCLAIMED_PREFIX}{sender}|" if personal else None
+    async def held_before_claim(self, sender: str, session: str) -> str | None:
+        """The story sent in this chat before its claim code came (taken: it is scored now)."""
+        return await self.db.write(lambda ledger: ledger.state.take_waiting_story(unclaimed_key(sender, session), None))
+
+    async def hold_before_claim(self, sender: str, session: str, story: str) -> None:
+        """A story waits for this chat's claim code. A sender that has bound no chat keeps one such story (the
+        last wins) and expired ones are purged: unregistered traffic cannot grow the ledger."""
+        personal = await self.db.read(lambda ledger: ledger.roster.bound_chats(sender)) == 0
+        await self.db.write(
+            lambda ledger: ledger.state.hold_unclaimed_story(
+                unclaimed_key(sender, session), f"{UNCLAIMED_PREFIX}{sender}|" if personal else None, story
             )
         )
 
-    async def note_story(self, sender: str, session: str) -> int:
-        """Address mode: the chat sessions this sender has carried stories in (the tripwire counts them)."""
+    async def note_request(self, sender: str, session: str) -> int | None:
+        """Address mode: note a chat session in which this sender asked for pizza or told a story; returns how
+        many it has asked in, or None when this one was noted before (a read: no write for a repeat)."""
+        if await self.db.read(lambda ledger: ledger.roster.noted_session(sender, session)):
+            return None
         return await self.db.write(lambda ledger: ledger.roster.story_session(sender, session))
 
     async def open_session(self, sender: str, session: str) -> None:
         if self.roster:
             await self.db.write(lambda ledger: ledger.roster.open_session(sender, session))
-
-    async def address_for(self, participant: str) -> str | None:
-        """Where to send a later message (a judge's decision, an upgrade): the latest chat's sender."""
-        attendee = attendee_of(participant)
-        if attendee is None:
-            return participant
-        chats = await self.db.read(lambda ledger: ledger.roster.chats_of(attendee))
-        return chats[0][0] if chats else None

@@ -551,9 +551,9 @@ class Drill:
         self.result.extra_replies = sum(c.inbox.qsize() for c in self.clients)
         ledger = Ledger(self.ledger_url or self.agent.data_dir / "ledger.sqlite3")
         addresses = {c.address for c in self.clients}
-        mine = [c for c in ledger.coupons.all() if c.address in addresses]
-        self.result.ledger_codes = {c.address: c.code for c in mine}
-        self.result.ledger_tiers = {c.address: c.tier for c in mine}
+        mine = [c for c in ledger.coupons.all() if c.person in addresses]
+        self.result.ledger_codes = {c.person: c.code for c in mine}
+        self.result.ledger_tiers = {c.person: c.tier for c in mine}
         ledger.close()
 
 

@@ -138,7 +138,7 @@ class MealDrill:
             mine = [c for c in coupons if c.meal == row.meal.id and c.voided_at is None]
             row.coupons = Counter((c.tier, c.diet) for c in mine)
             listed = Counter({(t, d): n for t, diets in orders.get(row.meal.id, {}).items() for d, n in diets.items()})
-            row.orders_match = listed == row.coupons and len(mine) == len({c.address for c in mine})
+            row.orders_match = listed == row.coupons and len(mine) == len({c.person for c in mine})
 
 
 def table(rows: list[MealRow], participants: int) -> tuple[str, list[str]]:

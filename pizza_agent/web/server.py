@@ -35,14 +35,14 @@ from typing import Any
 from aiohttp import web
 
 from pizza_agent.config.settings import Settings
+from pizza_agent.domain.identity import attendee_key
 from pizza_agent.event.front_desk import FrontDesk
 from pizza_agent.event.organizer import DASHBOARD_COMMANDS, Organizer
 from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.coupons import write_export
 from pizza_agent.ledger.errors import LedgerBusy, LedgerUnreachable
-from pizza_agent.ledger.redemption import CodeCheck, CodeState, check_code, redeem_code
-from pizza_agent.ledger.roster import attendee_of
+from pizza_agent.ledger.redemption import CodeCheck, CodeState, TableMeal, check_code, redeem_code
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.people.claim_codes import find_candidates
 from pizza_agent.web.auth import Role, Session, Sessions, TokenGuard, Tokens
@@ -373,15 +373,15 @@ class WebApp:
 
     # --- the food table ---------------------------------------------------------------------------
     async def _table_check(self, request: web.Request) -> web.StreamResponse:
-        code, name = await _badge_coupon(self.ledger, self.organizer.desk, await _code_from(request))
         meal = self.organizer.meals.table_meal()
+        code, name = await _badge_coupon(self.ledger, self.organizer.desk, await _code_from(request), meal)
         checked = await self.ledger.read(lambda ledger: check_code(ledger.coupons, self.signer, code, meal))
         name = name or await _attendee_name(self.ledger, checked)
         return web.json_response(self._table_view(checked, redeemed_now=False, name=name))
 
     async def _table_redeem(self, request: web.Request) -> web.StreamResponse:
-        code, name = await _badge_coupon(self.ledger, self.organizer.desk, await _code_from(request))
         meal = self.organizer.meals.table_meal()
+        code, name = await _badge_coupon(self.ledger, self.organizer.desk, await _code_from(request), meal)
         checked = await self.ledger.write(lambda ledger: redeem_code(ledger.coupons, self.signer, code, meal))
         session: Session = request[SESSION]
         log.warning("table %r: %s", session.name, checked.line)
@@ -423,21 +423,26 @@ class WebApp:
             await asyncio.sleep(HISTORY_EVERY_SECONDS)  # the sampling period
 
 
-async def _badge_coupon(ledger: LedgerWorker, desk: FrontDesk | None, code: str) -> tuple[str, str | None]:
-    """A badge's claim code (typed or its QR scanned) stands for its attendee's coupon: (coupon code, name)."""
+async def _badge_coupon(
+    ledger: LedgerWorker, desk: FrontDesk | None, code: str, meal: TableMeal | None
+) -> tuple[str, str | None]:
+    """A badge's claim code (typed or its QR scanned) stands for its attendee's coupon for the meal the table
+    serves (their latest one without a plan): (coupon code, name)."""
     if desk is None or not find_candidates(code):
         return code, None
     found = await desk.find(code)
     if len(found) != 1:
         return code, None
-    participant = found[0].participant
-    coupon = await ledger.read(lambda ledger: ledger.coupons.coupon_for(participant))
-    return (coupon.code if coupon else code), found[0].display_name
+    person = found[0].participant
+    coupons = await ledger.read(lambda ledger: ledger.coupons.coupons_of(person))
+    serving = [c for c in coupons if meal is None or c.meal == meal.id]
+    chosen = serving[-1] if serving else (coupons[-1] if coupons else None)
+    return (chosen.code if chosen else code), found[0].display_name
 
 
 async def _attendee_name(ledger: LedgerWorker, checked: CodeCheck) -> str | None:
     """The attendee's display name, as on their badge (roster mode); None for an address's coupon."""
-    key = attendee_of(checked.coupon.address) if checked.coupon else None
+    key = attendee_key(checked.coupon.person) if checked.coupon else None
     if key is None:
         return None
     attendee = await ledger.read(lambda ledger: ledger.roster.get(key))
@@ -502,6 +507,9 @@ def _table_verdict(checked: CodeCheck, *, redeemed_now: bool) -> dict[str, Any]:
     if checked.state is CodeState.ALREADY_REDEEMED and coupon and coupon.redeemed_at:
         at = time.strftime("%H:%M", time.localtime(coupon.redeemed_at))
         return {"colour": "red", "headline": f"ALREADY REDEEMED at {at}", "tier": tier, "state": "already_redeemed"}
+    if checked.state is CodeState.VOIDED and checked.upgraded_to:
+        headline = f"UPGRADED to {checked.upgraded_to}: ask for the new code"
+        return {"colour": "red", "headline": headline, "tier": tier, "state": "upgraded"}
     if checked.state is CodeState.VOIDED:
         return {"colour": "red", "headline": "VOIDED: DO NOT SERVE", "tier": tier, "state": "voided"}
     if checked.state is CodeState.WRONG_MEAL:

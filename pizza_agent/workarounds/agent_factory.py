@@ -9,11 +9,14 @@ how it was reproduced and which test reproduces it.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import uagents.asgi
-from uagents import Agent
+from uagents import Agent, Model
+from uagents_core.types import DeliveryStatus
 
 from pizza_agent.config.settings import AgentMode, Settings
 from pizza_agent.workarounds.fast_crypto import use_libsecp256k1
@@ -134,3 +137,20 @@ async def close_framework_clients(agent: Agent) -> None:
     resolver = getattr(agent, "_resolver", None)
     if isinstance(resolver, AlmanacCache):
         await resolver.aclose()
+
+
+async def send_in_chat(agent: Agent, destination: str, session: str, message: Model) -> bool:
+    """Send `message` into an existing chat session, outside any handler (a decision's message, later).
+
+    Defect 18: the framework gives a context only to handlers and intervals, and its `send` always
+    uses that context's session — for an interval, a new random one — with no public way to name
+    another. A later message then opens a new chat: ASI:One shows it apart from the conversation
+    (or not at all), and a platform carrying many people cannot tell whose it is. Here a fresh
+    context is built the way the framework builds one and given the chat's session. True only when
+    the framework reports the envelope delivered (the peer's endpoint, or the mailbox, took it).
+    """
+    ctx = agent._build_context()
+    with contextlib.suppress(ValueError):
+        ctx._session = uuid.UUID(session)  # a session that is not a UUID: a new one (the message still goes)
+    status = await ctx.send(destination, message)
+    return status.status == DeliveryStatus.DELIVERED

@@ -1,0 +1,171 @@
+"""The matrix: every combination of the settings that change who gets what, through every path, with the real agent.
+
+{address, roster} × {no plan, a two-meal plan} × {ASI1 answering (the fault provider), keyless}
+× {REVIEW_PREMIUM off, on}: sixteen events, one agent process each. Through each: a story → a
+coupon, the repeat in the same chat, the repeat from another chat of the same sender, `approve`,
+`reject`, a re-score after an ASI1 outage (where ASI1 answers), the table scan of the coupon
+and (roster) of the badge, `lookup`, `export`, `status json` and (with a plan) the order sheet.
+Then the invariants: one coupon per person and meal; every upgrade delivered to its chat;
+the meal's caps held; no code seen outside the chat it was issued in; every count equal to the
+ledger. A new setting that changes who gets what joins the matrix here.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from event_driver import LUNCH, STORY, SUSPECTED, TWO_MEALS, EventDriver, code_in
+
+from pizza_agent.rehearsal.agent_process import provider_env
+
+pytestmark = pytest.mark.slow
+
+COMBINATIONS = list(itertools.product(("address", "roster"), ("no-plan", "plan"), ("asi1", "keyless"), ("off", "on")))
+PEOPLE = ["Ada Lovelace", "Bo Peep", "Cy Young", "Di Prince"]
+
+
+def rubric(score: int) -> str:
+    return json.dumps({n: {"score": score, "quote": "my laptop became sentient", "why": "ok"} for n in CRITERIA})
+
+
+CRITERIA = ("craft", "theme", "originality")
+
+
+class Transcript:
+    """Every text each chat saw: a code must appear only in the chat its coupon was issued in."""
+
+    def __init__(self, event: EventDriver) -> None:
+        self.event = event
+        self.seen: dict[tuple[str, str], list[str]] = {}
+
+    async def say(self, sender: str, text: str, chat: str = "1") -> str:
+        reply = await self.event.say(sender, text, chat)
+        self.seen.setdefault((sender, chat), []).append(reply)
+        return reply
+
+    async def later(self, sender: str, chat: str = "1", timeout: float = 30.0) -> str:
+        message = await self.event.next_message(sender, chat, timeout)
+        self.seen.setdefault((sender, chat), []).append(message)
+        return message
+
+    async def first_story(self, sender: str, story: str, chat: str = "1") -> str:
+        """Claim (roster), ask, tell the diet (a plan), tell the story: the coupon reply."""
+        if self.event.codes:
+            await self.say(sender, self.event.codes[display(sender)], chat)
+        asked = await self.say(sender, "I want pizza", chat)
+        if "what do you eat?" in asked:
+            await self.say(sender, "2", chat)
+        return await self.say(sender, story, chat)
+
+    def chats_showing(self, code: str) -> set[tuple[str, str]]:
+        return {chat for chat, texts in self.seen.items() if any(code in text for text in texts)}
+
+
+def display(sender: str) -> str:
+    """The badge name of a person of PEOPLE by their sender seed (`ada` → "Ada L.")."""
+    first = next(name for name in PEOPLE if name.lower().startswith(sender))
+    given, family = first.split()
+    return f"{given} {family[0]}."
+
+
+@pytest.mark.parametrize(("participants", "plan", "keys", "review_premium"), COMBINATIONS)
+async def test_every_path_keeps_every_promise(tmp_path: Path, asi1_server, participants, plan, keys, review_premium):
+    asi1_server.set_fault("gullible")  # it obeys a story that talks to it: the worst judge
+    asi1_server.canned_answer = rubric(9)
+    env = provider_env(
+        None, asi1_server.base_url if keys == "asi1" else None, ASI1_RETRY_COUNT="1", ASI1_PROBE_INTERVAL="1"
+    )
+    env.update(RESCORE_SECONDS="1", REVIEW_PREMIUM=review_premium)
+    event = await EventDriver.start(
+        tmp_path / "data",
+        plan=TWO_MEALS if plan == "plan" else None,
+        roster=PEOPLE if participants == "roster" else None,
+        at=LUNCH,
+        **env,
+    )
+    talk = Transcript(event)
+    try:
+        await run_every_path(event, talk, asi1_server if keys == "asi1" else None, review_premium == "on")
+    finally:
+        await event.stop()
+
+
+async def run_every_path(event: EventDriver, talk: Transcript, asi1, review_premium: bool) -> None:  # type: ignore[no-untyped-def]
+    roster = bool(event.codes)
+    # A story → a coupon; the repeat in its chat shows it, another chat of the same sender does not.
+    ada = code_in(await talk.first_story("ada", STORY))
+    assert ada is not None
+    assert ada in await talk.say("ada", "what was my code?")
+    elsewhere = await talk.say("ada", "I want pizza", "2")
+    assert ada not in elsewhere
+    # Two stories that talk to the judge: flagged, capped, queued; one approved, one rejected.
+    bo = code_in(await talk.first_story("bo", SUSPECTED))
+    cy = code_in(await talk.first_story("cy", SUSPECTED))
+    assert bo is not None and cy is not None
+    listing = await talk.say(EVENT_ORGANIZER, "review")
+    ids = {line.split(" ")[0] for line in listing.split("\n\n")[1:] if line[:5].isalnum() and " · gave " in line}
+    assert len(ids) >= 2, listing
+    waiting = sorted(ids)
+    approved = await talk.say(EVENT_ORGANIZER, f"approve {waiting[0]}")
+    await talk.say(EVENT_ORGANIZER, f"reject {waiting[1]} not a story")
+    if "upgraded" in approved:
+        upgraded_sender = "bo" if f"…{event.address_of('bo')[-8:]}" in approved else "cy"
+        message = await talk.later(upgraded_sender)
+        assert code_in(message.replace(bo, "").replace(cy, "")) is not None
+    # A re-score after an outage (ASI1 answering): the heuristic's coupon, then ASI1 again.
+    if asi1 is not None:
+        asi1.set_fault("error-503")
+        di = code_in(await talk.first_story("di", STORY))
+        assert di is not None
+        asi1.set_fault("ok")
+        if not review_premium:
+            message = await talk.later("di", timeout=40)  # the upgrade, into the coupon's chat
+            assert code_in(message.replace(di, "")) is not None
+    # The table: each valid coupon, and (roster) a badge.
+    for coupon in event.coupons():
+        if coupon.voided_at is None:
+            assert (await event.table(coupon.code))["state"] == "valid", coupon
+    if roster:
+        assert (await event.table(event.codes["Ada L."]))["state"] == "valid"
+    assert ada in await talk.say(EVENT_ORGANIZER, f"lookup {'Ada' if roster else event.address_of('ada')[-10:]}")
+    await check_the_invariants(event, talk)
+
+
+EVENT_ORGANIZER = "joints-organizer"
+
+
+async def check_the_invariants(event: EventDriver, talk: Transcript) -> None:
+    coupons = event.coupons()
+    # One coupon per person and meal.
+    owners = Counter((c.person, c.meal) for c in coupons)
+    assert max(owners.values()) == 1, owners
+    # No code outside the chat it was issued in (its chat's sender and session).
+    for coupon in coupons:
+        chats = talk.chats_showing(coupon.code) - {(EVENT_ORGANIZER, "1")}
+        assert len({sender for sender, _ in chats}) <= 1, (coupon.code, chats)
+        assert len(chats) <= 1 or all(chat == (next(iter(chats))) for chat in chats), (coupon.code, chats)
+    # Caps held: lunch has tier_caps = { premium = 1 }.
+    lunch_premiums = sum(1 for c in coupons if c.meal == "lunch" and c.tier == "premium")
+    assert lunch_premiums <= 1
+    # Every upgrade delivered (or shown as not delivered): nothing is left being tried in silence.
+    status = await event.status()
+    ledger = status["ledger"]
+    assert ledger["messages_waiting"] == 0 and ledger["messages_not_delivered"] == 0
+    # Every count equal to the ledger.
+    issued = Counter(c.tier for c in coupons)
+    assert ledger["coupons_issued"] == {tier: issued.get(tier, 0) for tier in ("premium", "standard", "basic")}
+    assert ledger["coupons_voided"] == sum(c.voided_at is not None for c in coupons)
+    exported = await talk.say(EVENT_ORGANIZER, "export")
+    path = Path(exported.split(" to ", 1)[1].rstrip("."))
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(row["code"] for row in rows) == sorted(c.code for c in coupons)
+    if event.clock is not None:
+        sheet = await event.sheet("lunch")
+        live = sum(int(row["live"]) for row in sheet if not row["tier"].startswith("forecast") and row["live"])
+        assert live == sum(1 for c in coupons if c.meal == "lunch" and c.voided_at is None)

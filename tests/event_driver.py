@@ -16,8 +16,8 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -165,6 +165,10 @@ class EventDriver:
             if opened:
                 await self._chats[key].open()
         return self._chats[key]
+
+    def chats(self) -> dict[tuple[str, str], ChatSession]:
+        """Every chat opened so far: (sender seed, chat name) -> the chat."""
+        return dict(self._chats)
 
     async def say(self, sender: str, text: str, chat: str = "1", *, timeout: float = 20.0) -> str:
         return await (await self.chat(sender, chat)).ask(text, timeout)

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from event_driver import LUNCH, STORY, SUSPECTED, TWO_MEALS, EventDriver, code_in
 
+from pizza_agent.ledger.store import Ledger
 from pizza_agent.rehearsal.agent_process import provider_env
 
 pytestmark = pytest.mark.slow
@@ -64,6 +65,18 @@ class Transcript:
 
     def chats_showing(self, code: str) -> set[tuple[str, str]]:
         return {chat for chat, texts in self.seen.items() if any(code in text for text in texts)}
+
+
+def person_of(event: EventDriver, sender: str) -> str:
+    """How the ledger names the person behind `sender`: their address, or (roster) `attendee:<key>`."""
+    if not event.codes:
+        return event.address_of(sender)
+    ledger = Ledger(event.agent.data_dir / "ledger.sqlite3")
+    try:
+        [attendee] = [a for a in ledger.roster.everyone() if a.display_name == display(sender)]
+        return attendee.participant
+    finally:
+        ledger.close()
 
 
 def display(sender: str) -> str:
@@ -113,26 +126,30 @@ async def run_every_path(event: EventDriver, talk: Transcript, asi1, review_prem
     waiting = sorted(ids)
     approved = await talk.say(EVENT_ORGANIZER, f"approve {waiting[0]}")
     await talk.say(EVENT_ORGANIZER, f"reject {waiting[1]} not a story")
-    if "upgraded" in approved:
-        upgraded_sender = "bo" if f"…{event.address_of('bo')[-8:]}" in approved else "cy"
-        message = await talk.later(upgraded_sender)
-        assert code_in(message.replace(bo, "").replace(cy, "")) is not None
+    if "upgraded" in approved:  # told in the chat of the coupon it upgraded (whose story it was: ada's, bo's, cy's)
+        [upgraded] = [who for who in ("ada", "bo", "cy") if f"…{person_of(event, who)[-8:]}" in approved]
+        [coupon] = [c for c in event.coupons() if c.person == person_of(event, upgraded)]
+        assert coupon.code in await talk.later(upgraded)
     # A re-score after an outage (ASI1 answering): the heuristic's coupon, then ASI1 again.
     if asi1 is not None:
         asi1.set_fault("error-503")
         di = code_in(await talk.first_story("di", STORY))
         assert di is not None
         asi1.set_fault("ok")
-        if not review_premium:
-            message = await talk.later("di", timeout=40)  # the upgrade, into the coupon's chat
-            assert code_in(message.replace(di, "")) is not None
+        await event.until(lambda status: status["ledger"]["rescore_waiting"] == 0, timeout=40)
+        [now] = [c for c in event.coupons() if c.person == person_of(event, "di")]
+        if now.code != di:  # upgraded (within the meal's caps, unless a human must look first): told in its chat
+            assert now.code in await talk.later("di")
     # The table: each valid coupon, and (roster) a badge.
     for coupon in event.coupons():
         if coupon.voided_at is None:
             assert (await event.table(coupon.code))["state"] == "valid", coupon
     if roster:
         assert (await event.table(event.codes["Ada L."]))["state"] == "valid"
-    assert ada in await talk.say(EVENT_ORGANIZER, f"lookup {'Ada' if roster else event.address_of('ada')[-10:]}")
+    [ada_now] = [c for c in event.coupons() if c.person == person_of(event, "ada")]  # upgraded, maybe
+    assert ada_now.code in await talk.say(
+        EVENT_ORGANIZER, f"lookup {'Ada' if roster else event.address_of('ada')[-10:]}"
+    )
     await check_the_invariants(event, talk)
 
 
@@ -146,9 +163,14 @@ async def check_the_invariants(event: EventDriver, talk: Transcript) -> None:
     assert max(owners.values()) == 1, owners
     # No code outside the chat it was issued in (its chat's sender and session).
     for coupon in coupons:
-        chats = talk.chats_showing(coupon.code) - {(EVENT_ORGANIZER, "1")}
-        assert len({sender for sender, _ in chats}) <= 1, (coupon.code, chats)
-        assert len(chats) <= 1 or all(chat == (next(iter(chats))) for chat in chats), (coupon.code, chats)
+        issued_in = {
+            (sender, label)
+            for (sender, label), chat in event.chats().items()
+            if (event.address_of(sender), str(chat.session)) == (coupon.chat.sender, coupon.chat.session)
+        }
+        assert len(issued_in) == 1, (coupon, issued_in)
+        shown = talk.chats_showing(coupon.code) - {(EVENT_ORGANIZER, "1")}
+        assert shown <= issued_in, (coupon.code, shown, issued_in)
     # Caps held: lunch has tier_caps = { premium = 1 }.
     lunch_premiums = sum(1 for c in coupons if c.meal == "lunch" and c.tier == "premium")
     assert lunch_premiums <= 1

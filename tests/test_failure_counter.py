@@ -107,9 +107,11 @@ async def test_fifty_concurrent_requests_while_openai_is_silent(openai_server, a
 
     clock.advance(30)
     outcomes = await asyncio.gather(*(timed() for _ in range(50)))
-    assert len(openai_server.requests) == sent + 1  # exactly one probe reached OpenAI
-    assert all(elapsed <= deadline + TIMER_SLACK for _, elapsed in outcomes)
+    # Exactly one probe was sent, and nothing else reached OpenAI. (On a loaded machine the probe's connection
+    # may still be opening when its 0.4 s run out, so the silent server can see it or not: never two.)
     assert service.status()["providers"]["openai"]["probes_sent"] == 1
+    assert len(openai_server.requests) in (sent, sent + 1)
+    assert all(elapsed <= deadline + TIMER_SLACK for _, elapsed in outcomes)
     assert service.status()["failures"] == 3
 
 

@@ -219,3 +219,30 @@ def _listening(port: int) -> set[str]:
 async def test_a_local_agent_listens_on_loopback_only(agent):
     """Defect 17: the framework binds 0.0.0.0 whatever the endpoint says; local mode binds AGENT_HOST."""
     assert _listening(agent.port) == {"0100007F"}  # 127.0.0.1, and no wildcard (00000000) socket
+
+
+async def test_18_an_interval_sends_in_a_new_session_and_send_in_chat_keeps_the_chat(tmp_path):
+    """Defect 18: outside a handler the framework's `send` can only open a new chat (a fresh random session);
+    `send_in_chat` puts a later message into the chat the person is in, and reports whether it was delivered."""
+    from pizza_agent.client.chat_client import AgentRef, ChatClient
+    from pizza_agent.config.settings import load_settings
+    from pizza_agent.rehearsal.agent_process import free_port
+    from pizza_agent.workarounds.agent_factory import build_uagent, send_in_chat
+
+    settings = load_settings({"ENV_FILE": "", "DATA_DIR": str(tmp_path / "data"), "AGENT_PORT": str(free_port())})
+    agent = build_uagent(settings, "defect-18-agent-seed-0123456789")
+    assert agent._build_context().session != agent._build_context().session  # the defect: a new chat every time
+    dispensing = asyncio.create_task(agent._dispenser.run())
+    person = await ChatClient("defect-18-person", AgentRef(agent.address, ""), settings.peers_dir).start()
+    try:
+        chat = person.chat()  # the conversation the person is in
+        delivered = await send_in_chat(
+            agent, person.address, str(chat.session), ChatMessage(content=[TextContent(text="your new code")])
+        )
+        assert delivered
+        assert (await asyncio.wait_for(chat.inbox.get(), 10)).text() == "your new code"  # in that chat, not a new one
+        await person.stop()  # nobody listening any more: not delivered, and said so
+        assert not await send_in_chat(agent, person.address, str(chat.session), ChatMessage(content=[]))
+    finally:
+        dispensing.cancel()
+        await person.stop()

@@ -361,6 +361,7 @@ async def test_a_standby_calls_no_provider_not_even_to_score_a_story_again(tmp_p
             "ASI1_API_KEY": f"asi1-key-of-{name}-0123456789",
             "ASI1_BASE_URL": asi1_server.base_url,
             "RESCORE_SECONDS": "1",  # rounds every second: two of alpha's come quickly, beta had its turns too
+            "FAILOVER_SECONDS": "15",  # a loaded machine's stall is no takeover here: beta stays the standby
         }
         for name in ("alpha", "beta")
     }

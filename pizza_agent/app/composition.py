@@ -16,7 +16,6 @@ mailbox connection → dashboard. docs/architecture.md draws it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -212,9 +211,15 @@ class LedgerHandledStore:
         self._worker = worker
 
     async def seen(self, key: str) -> bool:
-        with contextlib.suppress(LedgerBusy):
+        """Unknown when the ledger cannot say (busy, or its database session ended under it, as when a managed
+        PostgreSQL restarts): the message is handled, never dropped (replays are also refused by the gate)."""
+        try:
             return await self._worker.read(lambda ledger: ledger.books.seen_message(key))
-        return False
+        except LedgerBusy:
+            return False
+        except Exception as exc:
+            log.warning("handled-message lookup failed (%s): the message is handled", type(exc).__name__)
+            return False
 
     async def remember(self, keys: list[tuple[str, float]]) -> bool:
         try:

@@ -73,7 +73,10 @@ DASHBOARD_START_SECONDS = 20.0
 def import_roster(data: Path, names: list[str]) -> dict[str, str]:
     """The real command line imports the attendees; their badges' claim codes, by display name."""
     registrations = data.parent / "registrations.csv"
-    registrations.write_text("api_id,name\n" + "".join(f"id-{name},{name}\n" for name in names))
+    with registrations.open("w", newline="") as out:  # any name: quoted as a registration export quotes it
+        writer = csv.writer(out)
+        writer.writerow(["api_id", "name"])
+        writer.writerows([f"id-{n}", name] for n, name in enumerate(names))
     imported = subprocess.run(
         [sys.executable, str(PROJECT_DIR / "agent.py"), "roster", "import", str(registrations)],
         env=base_env(data),
@@ -178,6 +181,11 @@ class EventDriver:
         session = await self.chat(sender, chat)
         return (await asyncio.wait_for(session.inbox.get(), timeout)).text()
 
+    async def heard(self, sender: str, chat: str = "1") -> list[str]:
+        """What the agent sent into this chat that nobody has read yet (taken from its inbox)."""
+        inbox = (await self.chat(sender, chat)).inbox
+        return [inbox.get_nowait().text() for _ in range(inbox.qsize())]
+
     async def organizer(self, command: str) -> str:
         return await self.say(ORGANIZER_SEED, command)
 
@@ -224,6 +232,14 @@ class EventDriver:
         ledger = Ledger(self.agent.data_dir / "ledger.sqlite3")
         try:
             return ledger.coupons.all()
+        finally:
+            ledger.close()
+
+    def replaced(self) -> list[Coupon]:
+        """Codes replaced by another one (an upgrade, a grant after a void)."""
+        ledger = Ledger(self.agent.data_dir / "ledger.sqlite3")
+        try:
+            return ledger.coupons.replaced()
         finally:
             ledger.close()
 

@@ -10,25 +10,17 @@ The last test runs the real agent in roster mode with a Discord-format webhook o
 from __future__ import annotations
 
 import asyncio
-import csv
 import re
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import pytest
 from aiohttp import web
+from event_driver import import_roster
 
-from pizza_agent.config.secret_files import read_secret
-from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.event.alerts import ALERTS_PER_WINDOW, Alerts, payload
-from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.store import Ledger
-from pizza_agent.people.claim_codes import ClaimCodes
-from pizza_agent.rehearsal.agent_process import AgentProcess, base_env
+from pizza_agent.rehearsal.agent_process import AgentProcess
 
 # Discord's markdown (simple-markdown's escape rule): a backslash before any ASCII punctuation shows
 # that character as it is. What an organizer reads is the content with that rule applied.
@@ -184,41 +176,12 @@ def test_a_kind_may_send_a_few_per_window_and_other_kinds_are_not_held_up(clock)
 STOLEN_FROM = 30
 
 
-def import_roster(data_dir: Path, names: list[str]) -> None:
-    """`agent.py roster import`, the organizer's own command, with a registration export of these names."""
-    export = data_dir.parent / "registrations.csv"
-    with export.open("w", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["name", "email"])
-        writer.writerows([name, f"attendee{n}@example.org"] for n, name in enumerate(names))
-    done = subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "agent.py"), "roster", "import", str(export)],
-        env=base_env(data_dir),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-
-
-def badge_codes(data_dir: Path) -> dict[str, str]:
-    """The claim code printed on each badge, by the name on it."""
-    codes = ClaimCodes.from_signer(CouponSigner(read_secret(data_dir / "coupon_secret") or ""))
-    ledger = Ledger(data_dir / "ledger.sqlite3")
-    try:
-        return {a.display_name: codes.code_for(a.key, a.generation) for a in ledger.roster.everyone()}
-    finally:
-        ledger.close()
-
-
 async def test_hostile_roster_names_reach_discord_neutralised_and_a_stolen_code_alerts_a_bounded_number(tmp_path, hook):
     """Roster mode, the real agent, ALERT_FORMAT=discord to a loopback webhook."""
     window_seconds = 9.0
     data = tmp_path / "data"
     names = ["@everyone", "<@&123>", "[link](https://x.example)"]
-    import_roster(data, names)
-    codes = badge_codes(data)
+    codes = import_roster(data, names)
     agent = await AgentProcess(
         data,
         PARTICIPANTS="roster",

@@ -220,6 +220,10 @@ async def test_after_a_theft_reissue_voids_the_thiefs_coupon_and_grant_gives_the
         reissued = await event.organizer(f"reissue {stolen} --void-coupons")
         assert "Voided: 1 coupon(s) issued to chats that used the old code" in reissued and thiefs in reissued
         new_claim = reissued.split("): ", 1)[1].split(" ")[0]
+        early = await event.organizer("grant Ada")  # before the owner's new code bound a chat: nowhere to send it
+        assert "they have no chat on record: give them the code" in early
+        assert (await event.table(code_in(early)))["state"] == "valid"
+        await event.organizer(f"void {code_in(early)} handed over at the desk instead")
         assert "voided" in (await event.say("owner", new_claim)).lower()
         granted = await event.organizer("grant Ada")
         code = code_in(granted)
@@ -227,6 +231,9 @@ async def test_after_a_theft_reissue_voids_the_thiefs_coupon_and_grant_gives_the
         assert code in await event.next_message("owner")  # told in the chat the new badge code bound
         assert (await event.table(code))["state"] == "valid"
         assert (await event.table(thiefs))["state"] == "voided"
+        assert all(code not in text for text in await event.heard("thief"))  # the thief's chat heard nothing of it
+        lunch = [c for c in event.coupons() if c.meal == "lunch"]
+        assert [c.diet for c in lunch] == ["regular"]  # the grant carries the diet the person told
     finally:
         await event.stop()
 

@@ -181,12 +181,13 @@ async def check_the_invariants(event: EventDriver, talk: Transcript) -> None:
     # Every count equal to the ledger.
     issued = Counter(c.tier for c in coupons)
     assert ledger["coupons_issued"] == {tier: issued.get(tier, 0) for tier in ("premium", "standard", "basic")}
-    assert ledger["coupons_voided"] == sum(c.voided_at is not None for c in coupons)
+    replaced = event.replaced()
+    assert ledger["coupons_voided"] == sum(c.voided_at is not None for c in coupons) + len(replaced)
     exported = await talk.say(EVENT_ORGANIZER, "export")
     path = Path(exported.split(" to ", 1)[1].rstrip("."))
     with path.open() as handle:
         rows = list(csv.DictReader(handle))
-    assert sorted(row["code"] for row in rows) == sorted(c.code for c in coupons)
+    assert sorted(row["code"] for row in rows) == sorted(c.code for c in coupons + replaced)
     if event.clock is not None:
         sheet = await event.sheet("lunch")
         live = sum(int(row["live"]) for row in sheet if not row["tier"].startswith("forecast") and row["live"])

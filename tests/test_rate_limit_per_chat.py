@@ -9,24 +9,19 @@ together of SENDER_RATE_LIMIT × SENDER_RATE_CHATS. A sender that never opens a 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 from conftest import settings_for
+from event_driver import import_roster
 from uagents_core.identity import Identity
 
 from pizza_agent.app.composition import assemble_event
-from pizza_agent.config.secret_files import read_secret
-from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.event.rate_limit import SWEEP_EVERY_CALLS, Admit, SenderRateLimiter
 from pizza_agent.ledger.codes import CODE_PATTERN, CouponSigner
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.llm.service import LLMService
-from pizza_agent.people.claim_codes import ClaimCodes
-from pizza_agent.rehearsal.agent_process import AgentProcess, base_env
+from pizza_agent.rehearsal.agent_process import AgentProcess
 
 OK, SLOW, DROP = Admit.OK, Admit.SLOW_DOWN, Admit.DROP
 STORY = (
@@ -91,32 +86,9 @@ def test_the_ceiling_is_a_setting_and_the_event_is_built_with_it(tmp_path):
 
 
 # --- the real agent -----------------------------------------------------------------------------------
-def roster_with(data: Path, people: int) -> dict[str, str]:
-    """`agent.py roster import` of `people` attendees; their badges' claim codes by display name."""
-    registrations = data.parent / "registrations.csv"
-    registrations.write_text(
-        "name,email\n" + "".join(f"Person{i} Surname{i},p{i}@example.org\n" for i in range(people))
-    )
-    imported = subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "agent.py"), "roster", "import", str(registrations)],
-        env=base_env(data),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert imported.returncode == 0, imported.stderr
-    codes = ClaimCodes.from_signer(CouponSigner(read_secret(data / "coupon_secret") or ""))
-    ledger = Ledger(data / "ledger.sqlite3")
-    try:
-        return {a.display_name: codes.code_for(a.key, a.generation) for a in ledger.roster.everyone()}
-    finally:
-        ledger.close()
-
-
 async def test_ten_people_behind_one_sender_each_get_a_coupon_and_one_flooding_chat_is_slowed(tmp_path):
     data = tmp_path / "data"
-    codes = roster_with(data, 10)
+    codes = import_roster(data, [f"Person{i} Surname{i}" for i in range(10)])
     # 10 a chat, 50 for the sender: each person sends 4 messages, the platform 40 in all.
     agent = await AgentProcess(
         data,

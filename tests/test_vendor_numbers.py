@@ -16,23 +16,19 @@ import asyncio
 import csv
 import io
 import sqlite3
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import aiohttp
+from event_driver import import_roster
 
-from pizza_agent.config.secret_files import read_secret
-from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.domain.identity import CouponOwner
 from pizza_agent.ledger.codes import CODE_PATTERN, CouponSigner
 from pizza_agent.ledger.coupons import Issuance
 from pizza_agent.ledger.schema import migrations_for, statements
 from pizza_agent.ledger.store import Ledger
-from pizza_agent.people.claim_codes import ClaimCodes
-from pizza_agent.rehearsal.agent_process import AgentProcess, base_env, free_port
+from pizza_agent.rehearsal.agent_process import AgentProcess, free_port
 
 ORGANIZER_TOKEN = "organizer-token-for-vendor-numbers-0123456789"
 VENDOR_TOKEN = "vendor-token-for-vendor-numbers-abcdefghij"
@@ -167,30 +163,9 @@ async def test_forty_fresh_addresses_sending_only_a_diet_add_nobody_to_the_forec
         ledger.close()
 
 
-def import_roster(data: Path, tmp_path: Path, names: list[str]) -> dict[str, str]:
-    """The real command line imports the attendees; their badge codes, by name as the badge shows it."""
-    registrations = tmp_path / "registrations.csv"
-    registrations.write_text("api_id,name\n" + "".join(f"id-{name},{name}\n" for name in names))
-    imported = subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "agent.py"), "roster", "import", str(registrations)],
-        env=base_env(data),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert imported.returncode == 0, imported.stderr
-    codes = ClaimCodes.from_signer(CouponSigner(read_secret(data / "coupon_secret") or ""))
-    ledger = Ledger(data / "ledger.sqlite3")
-    try:
-        return {a.display_name: codes.code_for(a.key, a.generation) for a in ledger.roster.everyone()}
-    finally:
-        ledger.close()
-
-
 async def test_a_diet_changed_after_the_cut_off_shows_live_and_leaves_the_cut_off_numbers_alone(tmp_path):
     data = tmp_path / "data"
-    codes = import_roster(data, tmp_path, ["Ada", "Bo", "Cy"])
+    codes = import_roster(data, ["Ada", "Bo", "Cy"])
     event = await start_event(tmp_path, data, PARTICIPANTS="roster")
     try:
         event.at("2027-02-13T18:05:00")

@@ -534,15 +534,15 @@ class Conversation:
         """The person's coupon for this meal, again. Its code only in the chat it was issued in, or (roster
         mode) in a chat the person bound with their claim code: another chat of one sender may be another
         person (a platform speaking for many), who must not be shown it."""
+        if not self.people.roster and coupon.chat.sender and coupon.chat != chat:  # nothing of it, not even a void
+            return Reply(self.content.message("coupon_in_another_chat"), "coupon_in_another_chat", end_session=True)
         if coupon.voided_at is not None:  # never repeat a dead code as if it were valid
             text = self.content.message("coupon_voided", reason=coupon.void_reason or "no reason given")
             return Reply(text, "coupon_voided", end_session=True)
-        if not self.people.roster and coupon.chat.sender and coupon.chat != chat:
-            return Reply(self.content.message("coupon_in_another_chat"), "coupon_in_another_chat", end_session=True)
         text = self.content.message("already_has_coupon", code=coupon.code, tier=coupon.tier)
         meal = self.meals.plan.meal(coupon.meal)
         lines = self.meals.coupon_lines(self.content, meal, coupon.pickup_group) if meal else ""
-        return Reply(f"{text} {lines}".strip(), "repeat_coupon", end_session=True, code=coupon.code)
+        return Reply(f"{text}\n\n{lines}".strip(), "repeat_coupon", end_session=True, code=coupon.code)
 
 
 def _after(first: str, reply: Reply) -> Reply:

@@ -60,7 +60,7 @@ class FrontDesk:
             checked = await self.ledger.read(
                 lambda ledger, code=coupon.code: check_code(ledger.coupons, self.signer, code)
             )
-            lines.append(f"  {checked.line}")
+            lines.append(f"  {coupon.meal + ': ' if coupon.meal else ''}{checked.line}")
         return "\n".join(lines)
 
     async def lookup(self, target: str) -> str | None:

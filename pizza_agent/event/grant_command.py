@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 
-from pizza_agent.domain.identity import NO_CHAT, Chat, CouponOwner
+from pizza_agent.domain.identity import NO_CHAT, Chat
 from pizza_agent.domain.reply import sender_id
 from pizza_agent.domain.tiers import TIERS
 from pizza_agent.event.front_desk import FrontDesk
 from pizza_agent.event.grants import GrantPolicy
 from pizza_agent.event.meals import Meals
 from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.coupons import Issuance
 from pizza_agent.ledger.worker import LedgerWorker
 
 log = logging.getLogger("pizza.organizer")
@@ -42,10 +43,22 @@ class GrantCommand:
             return found
         person, chat, who = found
         grant = self.policy.for_organizer(tier, meal.id)
-        make_code, owner = self.signer.new_code, CouponOwner(person, meal.id)
-        coupon, why_not = await self.ledger.write(
-            lambda ledger: ledger.reviews.grant(owner, grant.tier, make_code, grant.caps, by=sender, chat=chat)
+        request = Issuance(
+            person=person,
+            tier=grant.tier,
+            score=0,
+            score_source="organizer",
+            reason=f"granted by {sender_id(sender)}",
+            prompt=None,
+            story_hash="",
+            meal=meal.id,
+            diet=await self.ledger.read(lambda ledger: ledger.state.diet_of(person)) or "",
+            pickup_groups=tuple(group.name for group in meal.groups),
+            event_at=self.meals.clock.timestamp(),
+            chat=chat,  # the person's own chat, never one a stolen badge code bound
         )
+        make_code = self.signer.new_code
+        coupon, why_not = await self.ledger.write(lambda ledger: ledger.reviews.grant(request, make_code, grant.caps))
         if coupon is None:
             return f"Not granted to {who}: {why_not}."
         log.warning("organizer=%s granted %s a %s coupon for %s", sender_id(sender), who, coupon.tier, meal.id or "-")

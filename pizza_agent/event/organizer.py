@@ -362,7 +362,8 @@ class Organizer:
         if not coupons:
             lines.append("no coupon yet")
         for coupon in coupons:  # every meal's, oldest first
-            lines.append((await self._check(coupon.code)).line)
+            meal = f"{self.meals.name_of(coupon.meal)}: " if coupon.meal else ""
+            lines.append(meal + (await self._check(coupon.code)).line)
             lines.append(f"score {coupon.score} by {coupon.score_source}, flagged {'yes' if coupon.flagged else 'no'}")
         return "\n".join(lines)
 

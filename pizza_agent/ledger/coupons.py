@@ -52,6 +52,10 @@ class Coupon:
         return CouponOwner(self.person, self.meal)
 
 
+class NoCodeLeft(Exception):
+    """A grant found no code of its tier (caps, pool): raised to roll its transaction back."""
+
+
 @dataclass(frozen=True)
 class Issued:
     """What `CouponBook.issue` did: the coupon (None: every tier it could offer ran out), and which tiers ran out."""
@@ -272,10 +276,7 @@ class CouponBook:
         if code is None:
             return None
         # A vendor code stays taken (never handed out again); the old code is voided in this same transaction.
-        self._db.execute(
-            "INSERT INTO voided_codes (code, person, tier, voided_at, reason, meal) VALUES (?, ?, ?, ?, ?, ?)",
-            (old.code, owner.person, old.tier, self._db.clock(), why, owner.meal),
-        )
+        self._retire(old, self._db.clock(), why)
         self._db.execute(
             "UPDATE coupons SET code=?, tier=?, score=?, score_source=?, reason=? WHERE person=? AND meal=?",
             (code, tier, score, source, reason, owner.person, owner.meal),
@@ -285,59 +286,29 @@ class CouponBook:
         return old, new
 
     def grant_within(
-        self,
-        owner: CouponOwner,
-        tier: str,
-        make_code: Callable[[str], str],
-        caps: Mapping[str, int] | None,
-        *,
-        by: str,
-        chat: Chat,
-    ) -> tuple[Coupon | None, str]:
+        self, request: Issuance, make_code: Callable[[str], str], caps: Mapping[str, int] | None
+    ) -> Issued:
         """An organizer's grant, inside a write transaction with the issuer lock: a coupon for a person who has
-        none for the meal, or whose coupon was voided (its code stays dead). (coupon, "") or (None, why not)."""
-        existing = self.coupon_for(owner)
+        none for the meal, or whose coupon was voided (that code stays dead, kept among the replaced codes).
+        `Issued.existing`: they hold a valid one already (nothing changed); `coupon` None: no code left, and
+        nothing changed (the transaction is rolled back by the caller on `NoCodeLeft`)."""
+        existing = self.coupon_for(request.owner)
         if existing is not None and existing.voided_at is None:
-            return None, f"they hold a valid {existing.tier} coupon for this meal already ({existing.code})"
-        code = self._take_code(tier, owner.person, make_code, (caps or {}).get(tier), owner.meal)
-        if code is None:
-            return None, f"no {tier} code left for this meal (its caps or pool)"
-        now, reason = self._db.clock(), f"granted by {by}"
-        if existing is None:
-            touch_participant(self._db, owner.person)
-            self._db.execute(
-                f"INSERT INTO coupons ({COUPON_COLUMNS}, event_at) "
-                "VALUES (?, ?, ?, 0, 'organizer', ?, NULL, NULL, '', ?, 0, NULL, NULL, ?, '', '', ?, ?, NULL)",
-                (code, owner.person, tier, now, reason, owner.meal, chat.sender, chat.session),
-            )
-            return self.coupon_for(owner), ""
+            return Issued(existing, existing=True)
+        if existing is not None:
+            self._retire(existing, existing.voided_at, existing.void_reason or "voided")
+            self._db.execute("DELETE FROM coupons WHERE code=?", (existing.code,))
+        issued = self.issue_within(request, make_code, fall_down=False, caps=caps)
+        if issued.coupon is None:
+            raise NoCodeLeft(request.tier)
+        return issued
+
+    def _retire(self, coupon: Coupon, at: float | None, reason: str) -> None:
+        """A code replaced by another one for the same person and meal: kept, dead, with why (the table says it)."""
         self._db.execute(
             "INSERT INTO voided_codes (code, person, tier, voided_at, reason, meal) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                existing.code,
-                owner.person,
-                existing.tier,
-                existing.voided_at,
-                existing.void_reason or "voided",
-                owner.meal,
-            ),
+            (coupon.code, coupon.person, coupon.tier, at, reason, coupon.meal),
         )
-        self._db.execute(
-            "UPDATE coupons SET code=?, tier=?, score=0, score_source='organizer', reason=?, issued_at=?, "
-            "redeemed_at=NULL, voided_at=NULL, void_reason=NULL, flagged=0, chat_sender=?, chat_session=? "
-            "WHERE person=? AND meal=?",
-            (
-                code,
-                tier,
-                reason,
-                now,
-                chat.sender or existing.chat.sender,
-                chat.session or existing.chat.session,
-                owner.person,
-                owner.meal,
-            ),
-        )
-        return self.coupon_for(owner), ""
 
     # --- at the table and by organizers ---------------------------------------------------
     def redeem(self, code: str) -> tuple[Coupon | None, bool]:
@@ -361,9 +332,24 @@ class CouponBook:
             )
         return self.find(code)
 
+    def replaced(self) -> list[Coupon]:
+        """Every code replaced by another one for the same person and meal (an upgrade, a grant after a void):
+        dead, with when and why (`score_source` "replaced"; when it was issued is not kept)."""
+        rows = self._db.execute(
+            "SELECT code, person, tier, voided_at, reason, meal FROM voided_codes ORDER BY voided_at, code"
+        ).fetchall()
+        return [
+            Coupon(code, person, tier, 0, "replaced", 0.0, voided_at=at, void_reason=why, meal=meal)
+            for code, person, tier, at, why, meal in rows
+        ]
+
+    def exported(self) -> list[Coupon]:
+        """What an export lists: every coupon (issued, redeemed, voided) and every code replaced since."""
+        return self.all() + self.replaced()
+
     def export_csv(self, path: Path, *, short_ids: bool = False) -> int:
-        """Every coupon, issued and redeemed, as CSV (owner-only file); returns the row count."""
-        rows = self.all()
+        """Every coupon, issued, redeemed, voided or replaced, as CSV (owner-only file); returns the row count."""
+        rows = self.exported()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", newline="") as handle:
             write_export(handle, rows, short_ids=short_ids)
@@ -426,7 +412,9 @@ class CouponBook:
         return {
             "left": self.left(caps, meal),
             "rescore_waiting": count("SELECT COUNT(*) FROM rescore_queue WHERE done_at IS NULL"),
-            "coupons_voided": count("SELECT COUNT(*) FROM coupons WHERE voided_at IS NOT NULL"),
+            # Voided codes: coupons voided, and codes replaced by another one (an upgrade, a grant after a void).
+            "coupons_voided": count("SELECT COUNT(*) FROM coupons WHERE voided_at IS NOT NULL")
+            + count("SELECT COUNT(*) FROM voided_codes"),
             "participants": count("SELECT COUNT(*) FROM participants"),
             "coupons_issued": {tier: issued.get(tier, 0) for tier in TIERS},
             "coupons_redeemed_by_tier": dict(redeemed_by_tier),
@@ -514,7 +502,7 @@ def write_export(handle: TextIO, coupons: list[Coupon], *, short_ids: bool = Fal
                     c.meal,
                     c.diet,
                     c.pickup_group,
-                    _iso(c.issued_at),
+                    _iso(c.issued_at) if c.score_source != "replaced" else "",
                     _iso(c.redeemed_at),
                     _iso(c.voided_at),
                     c.void_reason or "",

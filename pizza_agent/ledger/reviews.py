@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pizza_agent.domain.codes import ALPHABET
 from pizza_agent.domain.identity import NO_CHAT, Chat, CouponOwner
 from pizza_agent.domain.tiers import TIERS
-from pizza_agent.ledger.coupons import Coupon, CouponBook, Issuance, Issued
+from pizza_agent.ledger.coupons import Coupon, CouponBook, Issuance, Issued, NoCodeLeft
 from pizza_agent.ledger.database import Database
 
 REVIEW_ID_LENGTH = 5
@@ -265,22 +265,23 @@ class JudgesQueue:
         return swapped, review_id
 
     def grant(
-        self,
-        owner: CouponOwner,
-        tier: str,
-        make_code: Callable[[str], str],
-        caps: Mapping[str, int] | None,
-        *,
-        by: str,
-        chat: Chat,
+        self, request: Issuance, make_code: Callable[[str], str], caps: Mapping[str, int] | None
     ) -> tuple[Coupon | None, str]:
-        """An organizer's `grant` (event/grants.py allowed it), told to the coupon's chat, in one transaction."""
-        with self._db.write():
-            self._db.one_issuer_at_a_time()
-            coupon, why_not = self._coupons.grant_within(owner, tier, make_code, caps, by=by, chat=chat)
-            if coupon is not None:
-                self._add_notice(coupon, "granted", {"tier": coupon.tier, "code": coupon.code})
-        return coupon, why_not
+        """An organizer's `grant` (event/grants.py allowed it), told to the chat given (none: nobody is told),
+        in one transaction. (coupon, "") or (None, why not)."""
+        try:
+            with self._db.write():
+                self._db.one_issuer_at_a_time()
+                issued = self._coupons.grant_within(request, make_code, caps)
+                coupon = issued.coupon
+                assert coupon is not None
+                if issued.existing:
+                    return None, f"they hold a valid {coupon.tier} coupon for this meal already ({coupon.code})"
+                if coupon.chat.sender:
+                    self._add_notice(coupon, "granted", {"tier": coupon.tier, "code": coupon.code})
+        except NoCodeLeft:
+            return None, f"no {request.tier} code left for this meal (its caps or pool)"
+        return coupon, ""
 
     def upgrade_and_tell(
         self,

@@ -360,7 +360,7 @@ class WebApp:
         return web.json_response(await self.organizer.judges.waiting_as_data(int(asked)))
 
     async def _export(self, request: web.Request) -> web.StreamResponse:
-        coupons = await self.ledger.read(lambda ledger: ledger.coupons.all())
+        coupons = await self.ledger.read(lambda ledger: ledger.coupons.exported())
         buffer = io.StringIO()
         write_export(buffer, coupons, short_ids=True)  # the page shows short ids: so does its download
         session: Session = request[SESSION]

@@ -13,7 +13,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 TEST_WORKERS ?= 4
 PYTEST := $(PY) -m pytest
 
-.PHONY: help setup run check test test-serial test-stress test-durations lint format chat provider drill bench bench-injection bench-precision \
+.PHONY: help setup run check test test-serial test-stress test-durations lint format chat provider drill bench bench-suite bench-injection bench-precision \
 	bench-mailbox bench-postgres dashboard-demo clean
 
 help:  ## this list
@@ -76,6 +76,11 @@ drill: $(STAMP)  ## the outage drill (DRILL_ARGS="--participants 200 ...")
 
 bench: $(STAMP)  ## the benchmarks behind BENCHMARKS.md
 	$(PY) bench/run_all.py
+
+bench-suite: $(STAMP)  ## the suite's own time, as make test runs it (STRESS=1: every core busy); into BENCHMARKS.md
+	@scripts/ensure-chromium
+	@scripts/ensure-postgresql
+	$(PY) bench/suite.py $(if $(STRESS),--stress,)
 
 bench-injection: $(STAMP)  ## injections against the worst-case judge
 	$(PY) bench/injection.py

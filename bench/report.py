@@ -103,6 +103,41 @@ def _injection_section() -> str:
     return summary + "\n" + "\n".join(lines)
 
 
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
+def _suite_section() -> str:
+    """The suite's own time (`make bench-suite`, bench/suite.py): every recorded run, the latest's slowest tests."""
+    path = RESULTS / "suite.json"
+    head = """
+## The test suite's time
+
+`make bench-suite` (`bench/suite.py`) runs `make test`'s two passes — the suite on 4 pytest-xdist workers
+(`-m "not serial"`), then the `serial` tests alone — times each with the wall clock and keeps the ten
+slowest tests; `make bench-suite STRESS=1` does the same while every core is kept busy
+(`scripts/with-busy-cores`, as `make test-stress`). Every run is kept in `bench/results/suite.json`.
+Before the split (one process, issue 29's starting point): 921 tests in 9 min 15 s – 9 min 50 s, and
+13 min 35 s / 14 min 4 s under load. Targets: `make test` ≤ 5 min 30 s, under load ≤ 8 min.
+"""
+    if not path.exists():
+        return head + "\n(not run yet: `make bench-suite` writes bench/results/suite.json)\n"
+    runs = json.loads(path.read_text())
+    lines = [
+        "| measured | load | workers | tests passed / failed | parallel pass | serial pass | total |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r['measured_at']} | {r['load']} | {r['workers']} | {r['tests']['passed']} / {r['tests']['failed']} | "
+            f"{_minutes(r['parallel_s'])} | {r['serial_s']:.0f} s | **{_minutes(r['total_s'])}** |"
+        )
+    latest = runs[-1]
+    slow = ["", f"The ten slowest tests of the latest run ({latest['load']}):", "", "| seconds | test |", "|---|---|"]
+    slow += [f"| {seconds:.1f} | `{test}` |" for seconds, test in latest["slowest"]]
+    return head + "\n" + "\n".join(lines + slow) + "\n"
+
+
 def rerender() -> None:
     """BENCHMARKS.md again from every result file on disk (each benchmark command calls this)."""
     latest = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
@@ -265,7 +300,7 @@ starts from it): it matches a single agent's whole run above; before, it showed 
 {results.get("startup", {}).get("start_s", float("nan")):.2f} s, Ctrl+C exits in
 {results.get("startup", {}).get("stop_s", float("nan")):.2f} s (median of 3, measured by `bench/run_all.py`).
 """
-    text += _people_section() + _meals_section() + _house_section() + _precision_section()
+    text += _people_section() + _meals_section() + _house_section() + _precision_section() + _suite_section()
     (ROOT / "BENCHMARKS.md").write_text(text)
 
 

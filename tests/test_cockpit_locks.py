@@ -31,7 +31,7 @@ from pizza_agent.app.composition import assemble_event
 from pizza_agent.config.settings import PROJECT_DIR, ConfigError, load_settings
 from pizza_agent.config.token_strength import guessable
 from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.coupons import Issuance
+from pizza_agent.ledger.coupons import Issuance, export_csv
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.rehearsal.agent_process import base_env
 from pizza_agent.web.auth import FAILED_LOGIN_WINDOW_SECONDS, MAX_TRACKED_CLIENTS, Role, TokenGuard, Tokens
@@ -319,7 +319,7 @@ async def test_csv_exports_neutralise_formulas_in_every_free_text_field(cockpit)
         assert answer.status == 200
     path = cockpit.parts.settings.data_dir / "export.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    parts.ledger.coupons.export_csv(path)
+    export_csv(parts.ledger.coupons, path)
     [row] = list(csv.DictReader(io.StringIO(path.read_text())))
     assert row["void_reason"].startswith("'=HYPERLINK")
 
@@ -364,7 +364,7 @@ async def test_the_chat_export_and_the_dashboard_download_share_one_column_set(c
         downloaded = list(csv.DictReader(io.StringIO(await answer.text())))
     path = cockpit.parts.settings.data_dir / "same-export.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    parts.ledger.coupons.export_csv(path)
+    export_csv(parts.ledger.coupons, path)
     written = list(csv.DictReader(io.StringIO(path.read_text())))
     assert list(downloaded[0]) == list(written[0])  # the same columns, in the same order
     assert written[0]["participant"] == "agent1sameexport"  # the chat export: whole addresses

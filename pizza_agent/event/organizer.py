@@ -32,6 +32,7 @@ from pizza_agent.event.meals import Meals
 from pizza_agent.event.rate_limit import SenderRateLimiter
 from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.coupons import export_csv
 from pizza_agent.ledger.errors import LedgerBusy, LedgerUnreachable
 from pizza_agent.ledger.redemption import CodeCheck, CodeState, check_code, when
 from pizza_agent.ledger.worker import LedgerWorker
@@ -412,7 +413,7 @@ class Organizer:
         folder = self.settings.data_dir / "exports"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = folder / f"coupons-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S-%f')}.csv"
-        rows = await self.ledger.read(lambda ledger: ledger.coupons.export_csv(path))
+        rows = await self.ledger.read(lambda ledger: export_csv(ledger.coupons, path))
         log.warning("organizer=%s exported %d coupons to %s", sender_id(sender), rows, path)
         return f"Exported {rows} coupon(s) to {path}"
 

@@ -343,18 +343,6 @@ class CouponBook:
             for code, person, tier, at, why, meal in rows
         ]
 
-    def exported(self) -> list[Coupon]:
-        """What an export lists: every coupon (issued, redeemed, voided) and every code replaced since."""
-        return self.all() + self.replaced()
-
-    def export_csv(self, path: Path, *, short_ids: bool = False) -> int:
-        """Every coupon, issued, redeemed, voided or replaced, as CSV (owner-only file); returns the row count."""
-        rows = self.exported()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", newline="") as handle:
-            write_export(handle, rows, short_ids=short_ids)
-        return len(rows)
-
     # --- vendor pools -----------------------------------------------------------------------
     def load_pools(self, directory: Path, meal: str = "") -> dict[str, int]:
         """Add the codes of `<tier>.csv` files (first column) to the pools (of `meal`); returns codes added."""
@@ -479,6 +467,20 @@ def _coupon(row: tuple | None) -> Coupon | None:
         *columns,
         chat=Chat(chat_sender, chat_session),
     )
+
+
+def exported(book: CouponBook) -> list[Coupon]:
+    """What an export lists: every coupon (issued, redeemed, voided) and every code replaced since."""
+    return book.all() + book.replaced()
+
+
+def export_csv(book: CouponBook, path: Path, *, short_ids: bool = False) -> int:
+    """Every coupon, issued, redeemed, voided or replaced, as CSV (owner-only file); returns the row count."""
+    rows = exported(book)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", newline="") as handle:
+        write_export(handle, rows, short_ids=short_ids)
+    return len(rows)
 
 
 def write_export(handle: TextIO, coupons: list[Coupon], *, short_ids: bool = False) -> None:

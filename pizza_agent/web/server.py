@@ -40,7 +40,7 @@ from pizza_agent.event.front_desk import FrontDesk
 from pizza_agent.event.organizer import DASHBOARD_COMMANDS, Organizer
 from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.coupons import write_export
+from pizza_agent.ledger.coupons import exported, write_export
 from pizza_agent.ledger.errors import LedgerBusy, LedgerUnreachable
 from pizza_agent.ledger.redemption import CodeCheck, CodeState, TableMeal, check_code, redeem_code
 from pizza_agent.ledger.worker import LedgerWorker
@@ -360,7 +360,7 @@ class WebApp:
         return web.json_response(await self.organizer.judges.waiting_as_data(int(asked)))
 
     async def _export(self, request: web.Request) -> web.StreamResponse:
-        coupons = await self.ledger.read(lambda ledger: ledger.coupons.exported())
+        coupons = await self.ledger.read(lambda ledger: exported(ledger.coupons))
         buffer = io.StringIO()
         write_export(buffer, coupons, short_ids=True)  # the page shows short ids: so does its download
         session: Session = request[SESSION]

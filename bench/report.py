@@ -132,6 +132,9 @@ Before the split (one process, issue 29's starting point): 921 tests in 9 min 15
             f"| {r['measured_at']} | {r['load']} | {r['workers']} | {r['tests']['passed']} / {r['tests']['failed']} | "
             f"{_minutes(r['parallel_s'])} | {r['serial_s']:.0f} s | **{_minutes(r['total_s'])}** |"
         )
+    failed = [f"- {r['measured_at']}: " + ", ".join(f"`{t}`" for t in r["failures"]) for r in runs if r.get("failures")]
+    if failed:
+        lines += ["", "Failures:", "", *failed]
     latest = runs[-1]
     slow = ["", f"The ten slowest tests of the latest run ({latest['load']}):", "", "| seconds | test |", "|---|---|"]
     slow += [f"| {seconds:.1f} | `{test}` |" for seconds, test in latest["slowest"]]

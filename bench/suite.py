@@ -58,13 +58,15 @@ def main() -> int:
         "total_s": round(parallel_s + serial_s, 1),
         "tests": {k: counts(parallel)[k] + counts(alone)[k] for k in ("passed", "failed")},
         "slowest": slowest(parallel),
+        "failures": re.findall(r"^FAILED (\S+)", parallel + alone, re.MULTILINE),
     }
     runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     runs.append(result)
     RESULTS.write_text(json.dumps(runs, indent=1))
     print(json.dumps(result, indent=1))
-    sys.path.insert(0, str(ROOT / "bench"))
-    from report import rerender
+    (RESULTS.parent / "suite-last-output.txt").write_text(parallel[-20000:] + alone[-5000:])  # what failed, and why
+    sys.path.insert(0, str(ROOT))  # the report imports its sections as `bench.*`, as bench/run_all.py runs it
+    from bench.report import rerender
 
     rerender()
     return 0

@@ -41,7 +41,7 @@ from pizza_agent.event.rescore import Rescorer
 from pizza_agent.event.runtime import Runtime
 from pizza_agent.event.spend_book import SAVE_SECONDS, SpendBook
 from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.errors import LedgerBusy
+from pizza_agent.ledger.errors import LedgerBusy, LedgerUnreachable
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm import public_api
@@ -211,20 +211,19 @@ class LedgerHandledStore:
         self._worker = worker
 
     async def seen(self, key: str) -> bool:
-        """Unknown when the ledger cannot say (busy, or its database session ended under it, as when a managed
+        """Unknown when the ledger cannot say (busy, or its database unreachable for a moment, as when a managed
         PostgreSQL restarts): the message is handled, never dropped (replays are also refused by the gate)."""
         try:
             return await self._worker.read(lambda ledger: ledger.books.seen_message(key))
-        except LedgerBusy:
-            return False
-        except Exception as exc:
-            log.warning("handled-message lookup failed (%s): the message is handled", type(exc).__name__)
+        except (LedgerBusy, LedgerUnreachable):
             return False
 
     async def remember(self, keys: list[tuple[str, float]]) -> bool:
+        """False when the ledger cannot take them now (busy, or unreachable: the bookkeeping connection is opened
+        again after a restart of the database); the next answered message tries again."""
         try:
             await self._worker.keep_books(lambda ledger: ledger.books.remember_messages(keys))
-        except LedgerBusy:
+        except (LedgerBusy, LedgerUnreachable):
             return False
         return True
 

@@ -16,15 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from pizza_agent.domain.identity import attendee_key, attendee_person
+from pizza_agent.domain.identity import attendee_person
 from pizza_agent.ledger.database import Database
 
 ATTENDEE_COLUMNS = "key, display_name, source, generation, sender, claimed_at, added_at, removed_at"
-
-
-# The person of an attendee (`attendee:<key>`), and back: the one identity model's (domain/identity.py).
-participant_key = attendee_person
-attendee_of = attendee_key
 
 
 @dataclass(frozen=True)
@@ -40,7 +35,7 @@ class Attendee:
 
     @property
     def participant(self) -> str:
-        return participant_key(self.key)
+        return attendee_person(self.key)
 
 
 class Claim(Enum):

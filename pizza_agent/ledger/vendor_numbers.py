@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from pizza_agent.domain.identity import attendee_person
 from pizza_agent.ledger.database import Database
-from pizza_agent.ledger.roster import participant_key
 
 
 class VendorNumbers:
@@ -49,7 +49,7 @@ class VendorNumbers:
         if until is not None:
             sql, params = sql + " AND COALESCE(event_at, issued_at) <= ?", (until,)
         holders = self._db.execute(sql, params).fetchall()
-        return {participant_key(row[0]) for row in attendees} | {row[0] for row in holders}
+        return {attendee_person(row[0]) for row in attendees} | {row[0] for row in holders}
 
     def people_by_diet(self, until: float | None = None) -> dict[str, int]:
         """diet -> people (not addresses) who had told it by `until` (now if None): the kitchen's forecast."""

@@ -13,8 +13,6 @@ import asyncio
 import csv
 import io
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,13 +22,11 @@ import aiohttp
 from uagents_core.identity import Identity
 
 from pizza_agent.client.chat_client import ChatClient, ChatSession
-from pizza_agent.config.secret_files import read_secret
-from pizza_agent.config.settings import PROJECT_DIR
-from pizza_agent.ledger.codes import CODE_PATTERN, CouponSigner
+from pizza_agent.ledger.codes import CODE_PATTERN
 from pizza_agent.ledger.coupons import Coupon
 from pizza_agent.ledger.store import Ledger
-from pizza_agent.people.claim_codes import ClaimCodes
-from pizza_agent.rehearsal.agent_process import AgentProcess, base_env, free_port
+from pizza_agent.rehearsal.agent_process import AgentProcess, free_port
+from pizza_agent.rehearsal.registrations import import_roster
 
 ORGANIZER_SEED = "joints-organizer"
 ORGANIZER = Identity.from_seed(ORGANIZER_SEED, 0).address
@@ -68,30 +64,6 @@ order_cutoff = 2027-03-06T17:00:00
 """
 LUNCH, DINNER = "2027-03-06T12:05:00", "2027-03-06T18:05:00"
 DASHBOARD_START_SECONDS = 20.0
-
-
-def import_roster(data: Path, names: list[str]) -> dict[str, str]:
-    """The real command line imports the attendees; their badges' claim codes, by display name."""
-    registrations = data.parent / "registrations.csv"
-    with registrations.open("w", newline="") as out:  # any name: quoted as a registration export quotes it
-        writer = csv.writer(out)
-        writer.writerow(["api_id", "name"])
-        writer.writerows([f"id-{n}", name] for n, name in enumerate(names))
-    imported = subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "agent.py"), "roster", "import", str(registrations)],
-        env=base_env(data),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert imported.returncode == 0, imported.stderr
-    codes = ClaimCodes.from_signer(CouponSigner(read_secret(data / "coupon_secret") or ""))
-    ledger = Ledger(data / "ledger.sqlite3")
-    try:
-        return {a.display_name: codes.code_for(a.key, a.generation) for a in ledger.roster.everyone()}
-    finally:
-        ledger.close()
 
 
 class EventDriver:

@@ -48,3 +48,40 @@ def test_a_bad_plan_stops_the_drill_in_one_line_per_problem(tmp_path):
         check=False,
     )
     assert run.returncode == 2 and "unknown time zone 'Nowhere/Land'" in run.stderr
+
+
+def test_roster_a_shared_sender_an_asi1_outage_and_a_killed_replica_together_keep_every_promise():
+    """The joints at once: badges linked, four people behind one sender, stories scored during an ASI1
+    outage upgraded afterwards, and the active replica killed mid-meal (a real PostgreSQL)."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT_DIR / "agent.py"),
+            "drill",
+            "--plan",
+            str(PROJECT_DIR / "drills" / "two-meals.toml"),
+            "--participants",
+            "12",
+            "--roster",
+            "--shared-sender",
+            "4",
+            "--asi1-outage",
+            "--replicas",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    assert "replica-b took over" in run.stdout
+    rows = [line for line in run.stdout.splitlines() if line.startswith(("| Saturday dinner", "| Sunday"))]
+    assert len(rows) == 2
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        coupons, second, sheet, upgrades, not_delivered, last_code = (cells[i] for i in (2, 5, 7, 10, 11, 12))
+        assert coupons == "12" and second == "0" and sheet == "equal"
+        owed, heard = upgrades.replace("(", "").replace(")", "").split()
+        assert int(owed) > 0 and owed == heard  # upgrades happened, and every one reached its chat
+        assert not_delivered == "0" and last_code == "yes"

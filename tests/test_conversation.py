@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pizza_agent.app.composition import assemble_event
 from pizza_agent.config.settings import load_settings
-from pizza_agent.event.conversation import clean_text
+from pizza_agent.domain.text import clean_text
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.llm.service import LLMService
@@ -70,7 +70,7 @@ def test_any_text_gets_a_clear_reply_and_the_ledger_stays_sound(garbage_conversa
     assert reply.outcome != "internal_error"
     if text.strip().lower().lstrip("/") in ("status", "reset"):
         assert reply.outcome == "refused"  # nobody here is an organizer
-    ledger = garbage_conversation.db.ledger
+    ledger = garbage_conversation.ledger.ledger
     coupons = ledger.coupons.all()
     assert len({c.person for c in coupons}) == len(coupons)  # one coupon per participant
     for coupon in coupons:

@@ -126,7 +126,7 @@ async def test_a_story_of_nothing_but_instructions_is_asked_again_and_keeps_its_
     reply = await conversation.handle("agent1only", "yes")
     assert reply.outcome == "instructions_only"
     assert "send a story without instructions to the judge" in reply.text
-    assert conversation.db.ledger.coupons.coupon_for("agent1only") is None
+    assert conversation.ledger.ledger.coupons.coupon_for("agent1only") is None
     honest = await conversation.handle("agent1only", STORY)
     assert honest.outcome == "coupon"
 
@@ -260,14 +260,14 @@ async def test_heuristic_coupons_are_scored_again_by_asi1_and_upgraded_never_dow
     conversation.llm.asi1_health.reset()
     assert await event.rescorer.run_once() == 2  # both now score 9
     (chat, text), _ = await notes.delivered()
-    new = conversation.db.ledger.coupons.coupon_for(up)
+    new = conversation.ledger.ledger.coupons.coupon_for(up)
     assert chat == Chat(up) and new.tier == "premium" and new.code in text and basic in text
-    assert check_code(conversation.db.ledger.coupons, conversation.signer, basic).state is CodeState.VOIDED
+    assert check_code(conversation.ledger.ledger.coupons, conversation.signer, basic).state is CodeState.VOIDED
     assert (await conversation.organizer.status_data())["ledger"]["rescore_waiting"] == 0
     asi1_server.canned_answer = rubric(STORY, 2)
-    conversation.db.ledger.state.queue_rescore(up, STORY)
+    conversation.ledger.ledger.state.queue_rescore(up, STORY)
     await event.rescorer.run_once()
-    assert conversation.db.ledger.coupons.coupon_for(up).tier == "premium"  # never a downgrade
+    assert conversation.ledger.ledger.coupons.coupon_for(up).tier == "premium"  # never a downgrade
 
 
 async def test_two_replicas_score_a_waiting_story_again_once(asi1_server, service_factory, postgres_server):

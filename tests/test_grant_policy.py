@@ -24,8 +24,8 @@ from pizza_agent.plan.model import load_plan
 GRANTING = {"issue", "issue_for_review", "approve", "rescored", "grant", "upgrade", "issue_within", "upgrade_within"}
 # Each path, the module it lives in, the ledger call it makes and the policy question it asks first.
 PATHS = {
-    ("pizza_agent/event/conversation.py", "issue"): "for_story",
-    ("pizza_agent/event/conversation.py", "issue_for_review"): "for_story",
+    ("pizza_agent/event/story_desk.py", "issue"): "for_story",
+    ("pizza_agent/event/story_desk.py", "issue_for_review"): "for_story",
     ("pizza_agent/event/judging.py", "approve"): "for_approval",
     ("pizza_agent/event/rescore.py", "rescored"): "for_rescore",
     ("pizza_agent/event/grant_command.py", "grant"): "for_organizer",

@@ -51,11 +51,11 @@ async def test_an_empty_premium_pool_gives_standard_and_says_so(make_conversatio
         {n: {"score": 9, "quote": quote, "why": "ok"} for n in ("craft", "theme", "originality")}
     )
     conversation = make_conversation(None, asi1_server, COUPON_POOL_DIR=str(pools))
-    conversation.db.ledger.coupons.load_pools(pools)
+    conversation.ledger.ledger.coupons.load_pools(pools)
     await conversation.handle("agent1first", STORY)  # takes the only premium code
     with caplog.at_level(logging.WARNING):
         reply = await conversation.handle("agent1second", STORY)
-    coupon = conversation.db.ledger.coupons.coupon_for("agent1second")
+    coupon = conversation.ledger.ledger.coupons.coupon_for("agent1second")
     assert coupon.tier == "standard"
     assert "scored 9/10, which earns a premium pizza, but the premium coupons have run out" in reply.text
     assert f"standard pizza coupon code: {coupon.code}" in reply.text
@@ -71,7 +71,7 @@ async def test_when_every_tier_is_gone_every_tier_is_logged(make_conversation, c
     assert reply.outcome == "pool_exhausted"
     assert "coupons ran out for every tier offered (basic)" in caplog.text  # the heuristic scored basic
     conversation = make_conversation(TIER_CAPS="premium:0,standard:0,basic:0")
-    issued = conversation.db.ledger.coupons.issue(
+    issued = conversation.ledger.ledger.coupons.issue(
         Issuance("agent1x", "premium", 9, "asi1", "", None, "h"),
         conversation.signer.new_code,
         caps=conversation.settings.tier_caps,
@@ -100,7 +100,7 @@ async def test_pause_tells_participants_and_issues_nothing_until_resume(make_con
     assert paused.outcome == "pause" and "Pizza is on its way, back at 8pm!" in paused.text
     reply = await conversation.handle("agent1hungry", STORY)
     assert reply.outcome == "paused" and reply.text == "Pizza is on its way, back at 8pm!"
-    assert conversation.db.ledger.coupons.coupon_for("agent1hungry") is None
+    assert conversation.ledger.ledger.coupons.coupon_for("agent1hungry") is None
     assert (await conversation.organizer.status_text()).startswith(
         "serving everyone: paused — participants are told: Pizza is on"
     )
@@ -168,12 +168,12 @@ async def test_lookup_void_and_export(make_conversation, tmp_path):
 
     voided = await conversation.handle(ORGANIZER, f"void {code} shared on social media")
     assert voided.text.startswith(f"VOIDED basic coupon {code}")
-    assert check_code(conversation.db.ledger.coupons, conversation.signer, code).state is CodeState.VOIDED
-    assert redeem_code(conversation.db.ledger.coupons, conversation.signer, code).state is CodeState.VOIDED
-    assert "shared on social media" in check_code(conversation.db.ledger.coupons, conversation.signer, code).line
+    assert check_code(conversation.ledger.ledger.coupons, conversation.signer, code).state is CodeState.VOIDED
+    assert redeem_code(conversation.ledger.ledger.coupons, conversation.signer, code).state is CodeState.VOIDED
+    assert "shared on social media" in check_code(conversation.ledger.ledger.coupons, conversation.signer, code).line
     again = await conversation.handle(participant, "hi")  # still their one coupon, used up: never a second one,
     assert again.outcome == "coupon_voided" and again.code is None  # and never the dead code repeated as valid
-    assert conversation.db.ledger.coupons.coupon_for(participant).code == code
+    assert conversation.ledger.ledger.coupons.coupon_for(participant).code == code
 
     exported = await conversation.handle(ORGANIZER, "export")
     path = exported.text.removeprefix("Exported 1 coupon(s) to ")

@@ -61,9 +61,9 @@ async def test_no_request_greeting_or_question_is_ever_scored(conversation):
         assert first.outcome == "prompt"
         reply = await conversation.handle(sender, text)
         assert reply.outcome not in ("coupon", "pool_exhausted"), f"{category}: {text!r} was scored"
-        assert conversation.db.ledger.coupons.coupon_for(sender) is None
+        assert conversation.ledger.ledger.coupons.coupon_for(sender) is None
         assert reply.outcome in ("prompt", "help", "confirm_story"), f"{category}: {text!r} -> {reply.outcome}"
-    assert conversation.db.ledger.coupons.all() == []
+    assert conversation.ledger.ledger.coupons.all() == []
 
 
 async def test_a_request_the_llm_took_for_a_story_gets_a_prompt_and_a_question(
@@ -77,7 +77,7 @@ async def test_a_request_the_llm_took_for_a_story_gets_a_prompt_and_a_question(
     reply = await conversation.handle("agent1polite", "I would like a pizza coupon for me and my team please")
     assert reply.outcome == "confirm_story"
     assert "reply YES" in reply.text and "here's one" in reply.text  # asked, and given a prompt anyway
-    assert conversation.db.ledger.coupons.coupon_for("agent1polite") is None
+    assert conversation.ledger.ledger.coupons.coupon_for("agent1polite") is None
 
 
 async def test_genuine_stories_are_scored_at_once_in_static_mode(service_factory, tmp_path):
@@ -102,10 +102,10 @@ async def test_when_the_readings_disagree_the_participants_yes_scores_the_held_s
     ).conversation
     story = STORIES[0][1]
     asked = await conversation.handle("agent1unsure", story)
-    assert asked.outcome == "confirm_story" and conversation.db.ledger.coupons.coupon_for("agent1unsure") is None
+    assert asked.outcome == "confirm_story" and conversation.ledger.ledger.coupons.coupon_for("agent1unsure") is None
     scored = await conversation.handle("agent1unsure", "Yes!")
     assert scored.outcome == "coupon" and scored.layers["intent"] == "confirmed"
-    assert conversation.db.ledger.coupons.coupon_for("agent1unsure").code == scored.code
+    assert conversation.ledger.ledger.coupons.coupon_for("agent1unsure").code == scored.code
 
 
 async def test_sending_the_same_story_again_counts_as_yes(openai_server, asi1_server, service_factory, tmp_path):

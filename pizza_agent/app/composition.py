@@ -30,11 +30,12 @@ from pizza_agent.config.settings import AgentMode, Settings
 from pizza_agent.domain.content import StaticContent
 from pizza_agent.domain.identity import Chat
 from pizza_agent.event.alerts import Alerts
+from pizza_agent.event.controls import Controls
 from pizza_agent.event.conversation import Conversation
 from pizza_agent.event.front_desk import FrontDesk
 from pizza_agent.event.judging import deliver_outbox
 from pizza_agent.event.meals import Meals, meals_for
-from pizza_agent.event.organizer import Controls, Organizer
+from pizza_agent.event.organizer import Organizer
 from pizza_agent.event.rate_limit import SenderRateLimiter
 from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.event.rescore import Rescorer

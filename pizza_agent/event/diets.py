@@ -35,9 +35,9 @@ def parse_diet(text: str, choices: tuple[str, ...]) -> str | None:
 
 
 class Diets:
-    def __init__(self, meals: Meals, db: LedgerWorker) -> None:
+    def __init__(self, meals: Meals, ledger: LedgerWorker) -> None:
         self.meals = meals
-        self.db = db
+        self.ledger = ledger
 
     def choices(self, meal: Meal | None) -> tuple[str, ...]:
         return self.meals.diets(meal)
@@ -58,10 +58,10 @@ class Diets:
     async def needed(self, participant: str, meal: Meal | None) -> bool:
         if not self.choices(meal):
             return False
-        return await self.db.read(lambda ledger: ledger.state.diet_of(participant)) is None
+        return await self.ledger.read(lambda ledger: ledger.state.diet_of(participant)) is None
 
     async def of(self, participant: str) -> str:
-        return await self.db.read(lambda ledger: ledger.state.diet_of(participant)) or ""
+        return await self.ledger.read(lambda ledger: ledger.state.diet_of(participant)) or ""
 
     async def command(self, participant: str, text: str, meal: Meal | None, content: StaticContent) -> Reply | None:
         """`diet NAME` at any time: set and confirmed (the coupon of the meal being served follows it)."""
@@ -87,13 +87,15 @@ class Diets:
 
     async def _set(self, participant: str, diet: str, meal: Meal | None) -> None:
         at = self.meals.clock.timestamp()
-        await self.db.write(lambda ledger: ledger.state.set_diet(participant, diet, at))
+        await self.ledger.write(lambda ledger: ledger.state.set_diet(participant, diet, at))
         if meal is not None:
             owner = CouponOwner(participant, meal.id)
-            await self.db.write(lambda ledger: ledger.coupons.set_diet_of_open_coupon(owner, diet))
+            await self.ledger.write(lambda ledger: ledger.coupons.set_diet_of_open_coupon(owner, diet))
 
     async def hold(self, participant: str, story: str) -> None:
-        await self.db.write(lambda ledger: ledger.state.hold_waiting_story(WAITING_PREFIX + participant, story))
+        await self.ledger.write(lambda ledger: ledger.state.hold_waiting_story(WAITING_PREFIX + participant, story))
 
     async def take_held(self, participant: str) -> str | None:
-        return await self.db.write(lambda ledger: ledger.state.take_waiting_story(WAITING_PREFIX + participant, None))
+        return await self.ledger.write(
+            lambda ledger: ledger.state.take_waiting_story(WAITING_PREFIX + participant, None)
+        )

@@ -25,7 +25,7 @@ from pizza_agent.domain.identity import Chat
 from pizza_agent.domain.reply import sender_id
 from pizza_agent.event.grants import GrantPolicy
 from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.reviews import Decision, Notice, QueuePage, Review, WaitingGroup
+from pizza_agent.ledger.reviews import Notice, QueuePage, Review, ReviewDecision, WaitingGroup
 from pizza_agent.ledger.worker import LedgerWorker
 
 log = logging.getLogger("pizza.judges")
@@ -214,7 +214,7 @@ class JudgesDesk:
         return f"Rejected {review.id}: the {review.given_tier} coupon stays. Reason noted: {note}"
 
     @staticmethod
-    def _not_done(decision: Decision, review_id: str) -> str | None:
+    def _not_done(decision: ReviewDecision, review_id: str) -> str | None:
         review = decision.review
         if review is None:
             return f"No review {review_id.strip().upper()!r} (the ids are in `review`)."

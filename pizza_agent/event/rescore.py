@@ -28,7 +28,7 @@ log = logging.getLogger("pizza.rescore")
 RESCORE_BATCH = 10
 
 
-class Outcome(Enum):
+class RescoreOutcome(Enum):
     KEPT = "kept"
     UPGRADED = "upgraded"
     ASI1_FAILED = "asi1 failed"
@@ -49,21 +49,21 @@ class Rescorer:
             if not self.asi1_back:
                 break
             outcome = await self._rescore(owner, story)
-            if outcome is Outcome.ASI1_FAILED:
+            if outcome is RescoreOutcome.ASI1_FAILED:
                 break  # the story waits for the next round
-            upgraded += outcome is Outcome.UPGRADED
+            upgraded += outcome is RescoreOutcome.UPGRADED
         return upgraded
 
-    async def _rescore(self, owner: CouponOwner, story: str) -> Outcome:
+    async def _rescore(self, owner: CouponOwner, story: str) -> RescoreOutcome:
         if not await self.ledger.write(lambda ledger: ledger.state.claim_rescore(owner)):
-            return Outcome.KEPT  # another replica is scoring it
+            return RescoreOutcome.KEPT  # another replica is scoring it
         coupon = await self.ledger.read(lambda ledger: ledger.coupons.coupon_for(owner))
         if coupon is None or coupon.redeemed_at is not None or coupon.voided_at is not None:
             return await self._finish(owner, "coupon redeemed or voided: kept")
         scored = (await self.llm.score_story(story)).value
         if scored.source != "asi1":
             await self.ledger.write(lambda ledger: ledger.state.release_rescore(owner))
-            return Outcome.ASI1_FAILED
+            return RescoreOutcome.ASI1_FAILED
         grant = self.policy.for_rescore(story, scored, owner.meal)
         if TIERS.index(grant.tier) >= TIERS.index(coupon.tier) and grant.review is None:
             return await self._finish(owner, f"asi1 scored {scored.score}: kept {coupon.tier}")
@@ -85,8 +85,8 @@ class Rescorer:
             new.score,
             waits,
         )
-        return Outcome.UPGRADED
+        return RescoreOutcome.UPGRADED
 
-    async def _finish(self, owner: CouponOwner, outcome: str) -> Outcome:
+    async def _finish(self, owner: CouponOwner, outcome: str) -> RescoreOutcome:
         await self.ledger.write(lambda ledger: ledger.state.finish_rescore(owner, outcome))
-        return Outcome.KEPT
+        return RescoreOutcome.KEPT

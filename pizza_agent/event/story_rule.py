@@ -22,7 +22,7 @@ from enum import StrEnum
 from pizza_agent.domain.content import TextReading
 
 
-class Decision(StrEnum):
+class StoryDecision(StrEnum):
     SCORE = "score"
     CONFIRM = "confirm"
     TOO_SHORT = "too_short"
@@ -31,19 +31,19 @@ class Decision(StrEnum):
     PROMPT = "prompt"
 
 
-def decide(reading: TextReading, llm_kind: str, length: int, min_chars: int) -> Decision:
+def decide(reading: TextReading, llm_kind: str, length: int, min_chars: int) -> StoryDecision:
     """`reading`: the keyword rules'; `llm_kind`: the intent layer's (the same rules when no LLM answered)."""
     if reading.no_words:
-        return Decision.NO_WORDS
+        return StoryDecision.NO_WORDS
     asks_for_help = reading.kind == "help" or (llm_kind == "help" and reading.kind != "pizza_request")
     if length < min_chars:
         if reading.kind == "story" or reading.story_attempt:
-            return Decision.TOO_SHORT
+            return StoryDecision.TOO_SHORT
         if llm_kind == "story" and reading.kind == "other" and not reading.request_like:
-            return Decision.TOO_SHORT
-        return Decision.HELP if asks_for_help else Decision.PROMPT
+            return StoryDecision.TOO_SHORT
+        return StoryDecision.HELP if asks_for_help else StoryDecision.PROMPT
     if reading.story_shaped and llm_kind == "story" and reading.sure:
-        return Decision.SCORE
+        return StoryDecision.SCORE
     if reading.story_shaped or llm_kind == "story" or (reading.story_attempt and reading.words >= 8):
-        return Decision.CONFIRM  # unsure: ask, and hold the text for the participant's yes
-    return Decision.HELP if asks_for_help else Decision.PROMPT
+        return StoryDecision.CONFIRM  # unsure: ask, and hold the text for the participant's yes
+    return StoryDecision.HELP if asks_for_help else StoryDecision.PROMPT

@@ -6,6 +6,8 @@ replica picks every conversation up where it was.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pizza_agent.domain.identity import CouponOwner, owner_of
 from pizza_agent.ledger.database import Database
 
@@ -208,7 +210,7 @@ class ConversationState:
         ).fetchall()
         return rows[0][0] if len(rows) == 1 else None
 
-    def participant_facts(self, address: str) -> dict[str, object]:
+    def participant_facts(self, address: str) -> dict[str, Any]:
         first = self._db.execute("SELECT first_seen FROM participants WHERE address=?", (address,)).fetchone()
         prompts = self._db.execute("SELECT COUNT(*) FROM prompts_given WHERE address=?", (address,)).fetchone()[0]
         held = self._db.execute("SELECT 1 FROM pending_stories WHERE address=?", (address,)).fetchone()

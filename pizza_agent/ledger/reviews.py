@@ -88,7 +88,7 @@ class QueuePage:
 
 
 @dataclass(frozen=True)
-class Decision:
+class ReviewDecision:
     """What `approve` or `reject` did. `review` is None for an unknown id."""
 
     review: Review | None
@@ -211,19 +211,19 @@ class JudgesQueue:
         by: str,
         grant: Callable[[Review], tuple[str, Mapping[str, int]]],
         make_code: Callable[[str], str],
-    ) -> Decision:
+    ) -> ReviewDecision:
         """An approval, once: the tier the grant policy allows for the judge's score (event/grants.py) replaces
         the coupon's (a new code, the old one voided, the person told in the coupon's chat), if it is higher."""
         with self._db.write():
             self._db.one_issuer_at_a_time()
             claimed, review = self._claim(review_id, "approved", by, "")
             if not claimed or review is None:
-                return Decision(review, done=False)
+                return ReviewDecision(review, done=False)
             tier, caps = grant(review)
             coupon = self._coupons.coupon_for(review.owner)
             why_not = _why_no_upgrade(coupon, review, tier)
             if why_not:
-                return Decision(review, done=True, why_not=why_not)
+                return ReviewDecision(review, done=True, why_not=why_not)
             swapped = self.upgrade_and_tell(
                 review.owner,
                 tier,
@@ -235,8 +235,8 @@ class JudgesQueue:
                 source="review",
             )
             if swapped is None:
-                return Decision(review, done=True, why_not=f"no {tier} code left")
-        return Decision(review, done=True, upgraded=swapped)
+                return ReviewDecision(review, done=True, why_not=f"no {tier} code left")
+        return ReviewDecision(review, done=True, upgraded=swapped)
 
     def rescored(
         self,
@@ -304,10 +304,10 @@ class JudgesQueue:
             self._add_notice(new, "upgrade", payload)
         return swapped
 
-    def reject(self, review_id: str, by: str, note: str) -> Decision:
+    def reject(self, review_id: str, by: str, note: str) -> ReviewDecision:
         with self._db.write():
             claimed, review = self._claim(review_id, "rejected", by, note)
-        return Decision(review, done=claimed)
+        return ReviewDecision(review, done=claimed)
 
     def _claim(self, review_id: str, state: str, by: str, note: str) -> tuple[bool, Review | None]:
         """Move a waiting row to `state`, exactly once: (this call moved it, the row as it is now)."""

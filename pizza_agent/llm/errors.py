@@ -1,7 +1,7 @@
 """One error hierarchy for provider trouble, and the one place that classifies it.
 
-Both providers (the `openai` SDK and the `aiohttp` ASI1 client) convert their
-own exceptions into these at their boundary, so the fallback chain decides
+Both providers (OpenAI and ASI1, each called through the `openai` SDK: openai_provider.py)
+convert the SDK's exceptions into these at their boundary, so the fallback chain decides
 retries, cool-downs and health from the class alone. Anything that is not a
 `ProviderError` is our own bug and is never retried as if it were the network.
 """

@@ -242,7 +242,7 @@ class LLMService:
         return ChainResult(value, "guard")
 
     # --- operations ----------------------------------------------------------
-    def status(self) -> dict[str, object]:
+    def status(self) -> dict[str, Any]:
         """The seed's OpenAI fields at the top level, plus per-provider detail and usage."""
         openai = self.openai_health.snapshot()
         usage = self.text_chain.usage + self.score_chain.usage

@@ -76,7 +76,7 @@ class WrongCodes:
         self._times(sender).append(self._clock())
 
 
-class Outcome(Enum):
+class SignIn(Enum):
     KNOWN = "known"  # the participant is known (the address; or the attendee of a bound chat)
     CLAIMED = "claimed"  # a claim code in this message bound the chat just now
     ASK_CODE = "ask_code"  # roster mode, nobody known: ask for the claim code
@@ -89,14 +89,14 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class Identified:
-    outcome: Outcome
+    outcome: SignIn
     participant: str | None  # the key the coupon and the conversation are kept under
     text: str  # the message, a claim code taken out
     attendee: Attendee | None = None
 
     @property
     def known(self) -> bool:
-        return self.outcome in (Outcome.KNOWN, Outcome.CLAIMED)
+        return self.outcome in (SignIn.KNOWN, SignIn.CLAIMED)
 
 
 def unclaimed_key(sender: str, session: str) -> str:
@@ -117,7 +117,7 @@ class People:
         wrong_codes: WrongCodes | None = None,
     ) -> None:
         self.mode = mode
-        self.db = worker
+        self.ledger = worker
         self.codes = codes
         self.story_min_chars = story_min_chars
         self.wrong_codes = wrong_codes or WrongCodes()
@@ -128,20 +128,20 @@ class People:
 
     async def identify(self, sender: str, session: str, text: str) -> Identified:
         if not self.roster:
-            return Identified(Outcome.KNOWN, sender, text)
+            return Identified(SignIn.KNOWN, sender, text)
         candidates = find_candidates(text)
         if candidates:
             if self.wrong_codes.blocked(sender):
                 log.warning("claim code refused sender=%s: too many wrong codes (slow down)", sender_id(sender))
-                return Identified(Outcome.SLOW_DOWN, None, text)
+                return Identified(SignIn.SLOW_DOWN, None, text)
             presented = await self._present(sender, session, text, candidates)
             if presented is not None:
                 return presented
-        known = await self.db.read(lambda ledger: ledger.roster.attendee_in(sender, session))
+        known = await self.ledger.read(lambda ledger: ledger.roster.attendee_in(sender, session))
         if known is not None:
-            attendee = await self.db.read(lambda ledger: ledger.roster.get(known))
-            return Identified(Outcome.KNOWN, attendee.participant if attendee else None, text, attendee)
-        return Identified(Outcome.ASK_CODE, None, text)
+            attendee = await self.ledger.read(lambda ledger: ledger.roster.get(known))
+            return Identified(SignIn.KNOWN, attendee.participant if attendee else None, text, attendee)
+        return Identified(SignIn.ASK_CODE, None, text)
 
     async def _present(self, sender: str, session: str, text: str, candidates: list[Candidate]) -> Identified | None:
         """The first candidate on a badge claims; if none is, a short message hears why (a story goes on)."""
@@ -149,15 +149,15 @@ class People:
             if candidate.shape is not Shape.WELL_FORMED:
                 continue
             digest = self.codes.code_hash(candidate.code)
-            attendee = await self.db.read(lambda ledger, digest=digest: ledger.roster.by_code_hash(digest))
+            attendee = await self.ledger.read(lambda ledger, digest=digest: ledger.roster.by_code_hash(digest))
             if attendee is None:
                 continue
             rest = without(text, candidate)
             key = attendee.key
-            claim = await self.db.write(lambda ledger, key=key: ledger.roster.claim(key, sender, session))
+            claim = await self.ledger.write(lambda ledger, key=key: ledger.roster.claim(key, sender, session))
             if claim is Claim.BOUND:
                 log.info("claim code accepted sender=%s attendee=%s", sender_id(sender), attendee.key)
-                return Identified(Outcome.CLAIMED, attendee.participant, rest, attendee)
+                return Identified(SignIn.CLAIMED, attendee.participant, rest, attendee)
             if claim is Claim.ELSEWHERE:
                 log.warning(
                     "claim code of attendee=%s presented by sender=%s: claimed from sender=%s first (refused)",
@@ -165,8 +165,8 @@ class People:
                     sender_id(sender),
                     sender_id(attendee.sender or ""),
                 )
-                return Identified(Outcome.ELSEWHERE, None, rest, attendee)
-            return Identified(Outcome.REMOVED, None, rest, attendee)
+                return Identified(SignIn.ELSEWHERE, None, rest, attendee)
+            return Identified(SignIn.REMOVED, None, rest, attendee)
         self.wrong_codes.wrong(sender)
         first = candidates[0]
         why = "wrong check symbol" if first.shape is Shape.TYPO else "on no badge"
@@ -176,17 +176,19 @@ class People:
             rest = without(rest, candidate)
         if len(rest) >= self.story_min_chars:
             return None  # a story with a code-like word in it: the story counts, the word does not
-        return Identified(Outcome.TYPO if first.shape is Shape.TYPO else Outcome.UNKNOWN_CODE, None, text)
+        return Identified(SignIn.TYPO if first.shape is Shape.TYPO else SignIn.UNKNOWN_CODE, None, text)
 
     async def held_before_claim(self, sender: str, session: str) -> str | None:
         """The story sent in this chat before its claim code came (taken: it is scored now)."""
-        return await self.db.write(lambda ledger: ledger.state.take_waiting_story(unclaimed_key(sender, session), None))
+        return await self.ledger.write(
+            lambda ledger: ledger.state.take_waiting_story(unclaimed_key(sender, session), None)
+        )
 
     async def hold_before_claim(self, sender: str, session: str, story: str) -> None:
         """A story waits for this chat's claim code. A sender that has bound no chat keeps one such story (the
         last wins) and expired ones are purged: unregistered traffic cannot grow the ledger."""
-        personal = await self.db.read(lambda ledger: ledger.roster.bound_chats(sender)) == 0
-        await self.db.write(
+        personal = await self.ledger.read(lambda ledger: ledger.roster.bound_chats(sender)) == 0
+        await self.ledger.write(
             lambda ledger: ledger.state.hold_unclaimed_story(
                 unclaimed_key(sender, session), f"{UNCLAIMED_PREFIX}{sender}|" if personal else None, story
             )
@@ -195,10 +197,10 @@ class People:
     async def note_request(self, sender: str, session: str) -> int | None:
         """Address mode: note a chat session in which this sender asked for pizza or told a story; returns how
         many it has asked in, or None when this one was noted before (a read: no write for a repeat)."""
-        if await self.db.read(lambda ledger: ledger.roster.noted_session(sender, session)):
+        if await self.ledger.read(lambda ledger: ledger.roster.noted_session(sender, session)):
             return None
-        return await self.db.write(lambda ledger: ledger.roster.story_session(sender, session))
+        return await self.ledger.write(lambda ledger: ledger.roster.story_session(sender, session))
 
     async def open_session(self, sender: str, session: str) -> None:
         if self.roster:
-            await self.db.write(lambda ledger: ledger.roster.open_session(sender, session))
+            await self.ledger.write(lambda ledger: ledger.roster.open_session(sender, session))

@@ -22,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from pizza_agent.event.reply_times import ReplyTimes
+from pizza_agent.event.status import EventStatus
 from pizza_agent.llm.service import LLMService
 from pizza_agent.llm.usage import Completion
 
@@ -145,6 +146,6 @@ class EventMetrics:
         self.token_usage.labels(provider, model, "input", task).observe(completion.prompt_tokens)
         self.token_usage.labels(provider, model, "output", task).observe(completion.completion_tokens)
 
-    def render(self, status: dict) -> bytes:
-        self.snapshot.status = status
+    def render(self, status: EventStatus) -> bytes:
+        self.snapshot.status = status.as_json()
         return generate_latest(self.registry)

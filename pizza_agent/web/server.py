@@ -36,9 +36,11 @@ from aiohttp import web
 
 from pizza_agent.config.settings import Settings
 from pizza_agent.domain.identity import attendee_key
+from pizza_agent.event.commands import DASHBOARD_COMMANDS
 from pizza_agent.event.front_desk import FrontDesk
-from pizza_agent.event.organizer import DASHBOARD_COMMANDS, Organizer
+from pizza_agent.event.organizer import Organizer
 from pizza_agent.event.reply_times import ReplyTimes
+from pizza_agent.event.status import EventStatus
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.coupons import exported, write_export
 from pizza_agent.ledger.errors import LedgerBusy, LedgerUnreachable
@@ -270,31 +272,26 @@ class WebApp:
 
     # --- the dashboard's data and controls -------------------------------------------------------
     async def _status(self, request: web.Request) -> web.StreamResponse:
-        status = await self.organizer.status_data()
+        status = await self.organizer.status()
         return web.json_response(self.dashboard_view(status), dumps=_dumps)
 
-    def dashboard_view(self, status: dict[str, Any]) -> dict[str, Any]:
+    def dashboard_view(self, model: EventStatus) -> dict[str, Any]:
         """What the page shows: status facts, the counter history, and a banner; nothing secret."""
+        status = model.as_json()
         providers = status["providers"]
         degraded = [
             f"{name} {health['state']}"
             for name, health in providers.items()
             if health["configured"] and health["state"] != "healthy"
         ]
-        serving = str(status["verdict"]).startswith("serving everyone: yes")
+        verdict = model.verdict
         banner = None
-        if status["paused"]:
-            banner = "PAUSED: " + str(status["verdict"]).split("—", 1)[-1].strip()
-        elif not serving:
-            banner = str(status["verdict"])
+        if model.paused:
+            banner = f"PAUSED: {verdict.reason}"
+        elif not verdict.serving:
+            banner = verdict.text()
         elif degraded:
-            banner = (
-                "DEGRADED: "
-                + ", ".join(degraded)
-                + " (the event goes on: "
-                + str(status["verdict"]).split("— ", 1)[-1]
-                + ")"
-            )
+            banner = f"DEGRADED: {', '.join(degraded)} (the event goes on: {verdict.reason})"
         people = status.get("people") or {}
         if banner is None and people.get("mode") == "address" and people.get("shared_senders"):
             worst = people["shared_senders"][0]
@@ -401,7 +398,7 @@ class WebApp:
 
     # --- /metrics -----------------------------------------------------------------------------------
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
-        body = self.metrics.render(await self.organizer.status_data())
+        body = self.metrics.render(await self.organizer.status())
         return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
     # --- the failure-counter history ----------------------------------------------------------------

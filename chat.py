@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"pizza-chat {__version__}")
         return 0
-    from pizza_agent.app.chat_cli import main as chat_main
+    from pizza_agent.app.chat_cli import chat_main
 
     return chat_main(argv)
 

@@ -12,6 +12,9 @@ are thin public faces over these rooms; nothing in the package imports them.
 
 __version__ = "0.4.0"
 
+from collections.abc import Callable
+from importlib import import_module
+
 # room: the rooms of ours it may import. Nothing that runs at the event imports `rehearsal`.
 # Everything that runs at the event: what the composition root (app) may wire together.
 _EVENT = frozenset(
@@ -46,3 +49,21 @@ ROOMS: dict[str, frozenset[str]] = {
     "app": _EVENT,
     "rehearsal": _EVENT | {"app"},
 }
+
+
+def room_surface(package: str, surface: dict[str, tuple[str, ...]]) -> tuple[list[str], Callable[[str], object]]:
+    """A room's surface: the names other rooms may import (module -> names), as `__all__` and a lazy
+    `__getattr__` (PEP 562), so `from pizza_agent.ROOM import NAME` works without importing the whole
+    room at start. `tests/test_room_surfaces.py` fails when a room imports another room's name that is
+    not on its surface, or when a surface names something its module does not define."""
+    where = {name: module for module, names in surface.items() for name in names}
+
+    def lazy(name: str) -> object:
+        module = where.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        if module == name:  # a whole module on the surface (e.g. a public face's functions)
+            return import_module(f"{package}.{name}")
+        return getattr(import_module(f"{package}.{module}"), name)
+
+    return sorted(where), lazy

@@ -121,7 +121,7 @@ async def interactive(chat: ChatSession, timeout: float) -> int:
         print(reply.text(), flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def chat_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Chat with the local Pizza Agent.")
     parser.add_argument("message", nargs="*", help="send this one message and exit")
     parser.add_argument("--seed", help="client identity seed (default: CHAT_SEED or a saved one)")

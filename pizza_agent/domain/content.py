@@ -170,79 +170,14 @@ class StaticContent(BaseModel):
 
     @classmethod
     def load(cls, directory: Path) -> StaticContent:
-        prompts_doc = _read_toml(directory / "prompts.toml")
-        replies_doc = _read_toml(directory / "replies.toml")
-        intents_doc = _read_toml(directory / "intents.toml")
-        messages_doc = _read_toml(directory / "messages.toml")
-
-        prompts = _string_list(prompts_doc.get("prompts"), "prompts.toml", "prompts")
-        if len(prompts) < 10:
-            raise StaticContentError(f"prompts.toml: 'prompts' needs at least 10 entries, has {len(prompts)}")
-        for i, prompt in enumerate(prompts):
-            if len(prompt.strip()) < 20:
-                raise StaticContentError(f"prompts.toml: prompts[{i}] is shorter than 20 characters")
-
-        templates: dict[str, list[str]] = {}
-        for tier in TIERS:
-            entry = f"[{tier}] templates"
-            section = replies_doc.get(tier)
-            items = _string_list(section.get("templates") if isinstance(section, dict) else None, "replies.toml", entry)
-            for i, template in enumerate(items):
-                names = _checked_placeholders(template, REPLY_PLACEHOLDERS, "replies.toml", f"{entry}[{i}]")
-                if "code" not in names:
-                    raise StaticContentError(f"replies.toml: {entry}[{i}] must contain {{code}}")
-            templates[tier] = items
-
-        keywords: dict[str, list[str]] = {}
-        for kind in ("pizza_request", "help", "greeting"):
-            section = intents_doc.get(kind)
-            entry = f"[{kind}] keywords"
-            items = _string_list(section.get("keywords") if isinstance(section, dict) else None, "intents.toml", entry)
-            keywords[kind] = [item.lower().strip() for item in items]
-        request = intents_doc.get("request")
-        cues = _string_list(
-            request.get("cues") if isinstance(request, dict) else None, "intents.toml", "[request] cues"
-        )
-        confirm = intents_doc.get("confirm")
-        keywords["confirm"] = [
-            item.lower().strip()
-            for item in _string_list(
-                confirm.get("keywords") if isinstance(confirm, dict) else None, "intents.toml", "[confirm] keywords"
-            )
-        ]
-        question_doc = intents_doc.get("question")
-        question = {
-            name: [
-                w.lower().strip()
-                for w in _string_list(
-                    question_doc.get(name) if isinstance(question_doc, dict) else None,
-                    "intents.toml",
-                    f"[question] {name}",
-                )
-            ]
-            for name in ("wh_words", "wh_next", "verbs", "verb_next")
-        }
-
-        messages: dict[str, str] = {}
-        for name in REQUIRED_MESSAGES:
-            value = messages_doc.get(name)
-            if not isinstance(value, str) or not value.strip():
-                raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")
-            _checked_placeholders(value, MESSAGE_PLACEHOLDERS, "messages.toml", name)
-            messages[name] = value
-        for name, default in {**ROSTER_MESSAGES, **IDENTITY_MESSAGES, **MEAL_MESSAGES}.items():
-            value = messages_doc.get(name, default)
-            if not isinstance(value, str) or not value.strip():
-                raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")
-            _checked_placeholders(value, MESSAGE_PLACEHOLDERS, "messages.toml", name)
-            messages[name] = value
+        keywords, cues, question = _load_intents(_read_toml(directory / "intents.toml"))
         return cls(
-            prompts=prompts,
-            templates=templates,
+            prompts=_load_prompts(_read_toml(directory / "prompts.toml")),
+            templates=_load_templates(_read_toml(directory / "replies.toml")),
             keywords=keywords,
-            request_cues=[cue.lower().strip() for cue in cues],
+            request_cues=cues,
             question=question,
-            messages=messages,
+            messages=_load_messages(_read_toml(directory / "messages.toml")),
         )
 
     # --- the static answers --------------------------------------------------
@@ -346,6 +281,64 @@ def story_detail(story: str, limit: int = 60) -> str:
     if len(first) <= limit:
         return first.rstrip(".!?")
     return first[:limit].rsplit(" ", 1)[0] + "..."
+
+
+def _load_prompts(doc: dict) -> list[str]:
+    prompts = _string_list(doc.get("prompts"), "prompts.toml", "prompts")
+    if len(prompts) < 10:
+        raise StaticContentError(f"prompts.toml: 'prompts' needs at least 10 entries, has {len(prompts)}")
+    for i, prompt in enumerate(prompts):
+        if len(prompt.strip()) < 20:
+            raise StaticContentError(f"prompts.toml: prompts[{i}] is shorter than 20 characters")
+    return prompts
+
+
+def _load_templates(doc: dict) -> dict[str, list[str]]:
+    """Reply templates per tier, each with the {code} placeholder."""
+    templates: dict[str, list[str]] = {}
+    for tier in TIERS:
+        entry = f"[{tier}] templates"
+        section = doc.get(tier)
+        items = _string_list(section.get("templates") if isinstance(section, dict) else None, "replies.toml", entry)
+        for i, template in enumerate(items):
+            names = _checked_placeholders(template, REPLY_PLACEHOLDERS, "replies.toml", f"{entry}[{i}]")
+            if "code" not in names:
+                raise StaticContentError(f"replies.toml: {entry}[{i}] must contain {{code}}")
+        templates[tier] = items
+    return templates
+
+
+def _section_words(doc: dict, section: str, key: str) -> list[str]:
+    """intents.toml's [section] key: a list of words, lower-cased."""
+    part = doc.get(section)
+    entry = f"[{section}] {key}"
+    return [
+        w.lower().strip()
+        for w in _string_list(part.get(key) if isinstance(part, dict) else None, "intents.toml", entry)
+    ]
+
+
+def _load_intents(doc: dict) -> tuple[dict[str, list[str]], list[str], dict[str, list[str]]]:
+    """The keyword rules: keywords per kind, the request cues, the question words."""
+    keywords = {
+        kind: _section_words(doc, kind, "keywords") for kind in ("pizza_request", "help", "greeting", "confirm")
+    }
+    cues = _section_words(doc, "request", "cues")
+    question = {name: _section_words(doc, "question", name) for name in ("wh_words", "wh_next", "verbs", "verb_next")}
+    return keywords, cues, question
+
+
+def _load_messages(doc: dict) -> dict[str, str]:
+    """Every participant-facing message: the required ones, and the optional ones with their defaults."""
+    messages: dict[str, str] = {}
+    optional = {**ROSTER_MESSAGES, **IDENTITY_MESSAGES, **MEAL_MESSAGES}
+    for name in [*REQUIRED_MESSAGES, *optional]:
+        value = doc.get(name, optional.get(name))
+        if not isinstance(value, str) or not value.strip():
+            raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")
+        _checked_placeholders(value, MESSAGE_PLACEHOLDERS, "messages.toml", name)
+        messages[name] = value
+    return messages
 
 
 def _read_toml(path: Path) -> dict[str, object]:

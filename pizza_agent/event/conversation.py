@@ -36,7 +36,6 @@ from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
 from pizza_agent.event.story_desk import StoryDesk, StoryWork
 from pizza_agent.event.story_rule import StoryDecision, decide
 from pizza_agent.ledger.codes import CouponSigner
-from pizza_agent.ledger.conversation_state import HELD_STORY_SECONDS
 from pizza_agent.ledger.errors import LedgerBusy, LedgerGone
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.service import LLMService
@@ -219,7 +218,7 @@ class Conversation:
             return after_line(
                 noted, await self._prompt(participant, "request", {"intent": "diet"}, deadline, meal=meal)
             )
-        held = await self.ledger.read(lambda ledger: ledger.state.held_story(participant, HELD_STORY_SECONDS))
+        held = await self.ledger.read(lambda ledger: ledger.state.held_story(participant))
         if held is not None and (self.content.is_confirmation(text) or text == held):
             return await self.stories.tell(participant, chat, held, {"intent": "confirmed"}, deadline, meal=meal)
         reading = self.content.read(text, self.settings.story_min_chars)

@@ -70,7 +70,7 @@ class ConversationState:
                 (address, story, self._db.clock()),
             )
 
-    def held_story(self, address: str, max_age: float) -> str | None:
+    def held_story(self, address: str, max_age: float = HELD_STORY_SECONDS) -> str | None:
         row = self._db.execute("SELECT story, saved_at FROM pending_stories WHERE address=?", (address,)).fetchone()
         return row[0] if row and row[1] >= self._db.clock() - max_age else None
 

@@ -456,13 +456,7 @@ class FallbackChain:
         """
         loop = asyncio.get_running_loop()
         started = loop.time()
-        if budget_end - STATIC_RESERVE_SECONDS - started < MIN_ATTEMPT_SECONDS:
-            layer.health.record_neutral(admission, 0.0)
-            trail.append(f"{layer.name}: no time left before the reply deadline")
-            return None
-        if not layer.gate.try_acquire():
-            layer.health.record_neutral(admission, 0.0)  # busy is not the provider's fault
-            trail.append(f"{layer.name}: all {layer.gate.capacity} slots busy")
+        if not self._may_start(layer, admission, budget_end - started, trail):
             return None
         started_mono = layer.health.now()
         attempts_before = run.attempts
@@ -483,11 +477,7 @@ class FallbackChain:
                 assert rejected is not None
                 raise rejected
         except asyncio.CancelledError:
-            self._record_cancelled(layer, admission, started_mono, (loop.time() - started) * 1000)
-            self._observe(layer.name, task.name, "cancelled", loop.time() - started)
-            if SPECULATIVE.get():  # the provider read the request: its input is paid for (estimated)
-                sent = sum(len(str(m.get("content", ""))) for m in task.messages())
-                self.spend.record(layer.name, layer.models[0], task.name, Completion("", prompt_tokens=sent // 4))
+            self._record_cancelled(layer, admission, task, started_mono, loop.time() - started)
             raise
         except ProviderError as exc:
             error: Exception = exc
@@ -504,21 +494,44 @@ class FallbackChain:
             return ChainResult(value, layer.name, model, attempts, probe=admission.probe, trail=trail)
         finally:
             layer.gate.release()
-        self._record_failure(layer, admission, error, (loop.time() - started) * 1000)
-        self._observe(layer.name, task.name, type(error).__name__, loop.time() - started)
-        reason = (
-            f"{layer.name}: {type(error).__name__} {getattr(error, 'reason', error)} "
-            f"after {run.attempts - attempts_before} attempt(s)"
-        )
-        trail.append(reason)
-        log.info("fallthrough task=%s %s", task.name, reason)
+        self._fell_through(layer, admission, task.name, error, loop.time() - started, trail)
+        trail[-1] += f" after {run.attempts - attempts_before} attempt(s)"
+        log.info("fallthrough task=%s %s", task.name, trail[-1])
         return None
 
-    def _record_cancelled(self, layer: ProviderLayer, admission: Admission, started: float, latency_ms: float) -> None:
+    def _may_start(self, layer: ProviderLayer, admission: Admission, left: float, trail: list[str]) -> bool:
+        """Time left before the reply deadline, and a free slot: else the layer is passed over (neutral)."""
+        if left - STATIC_RESERVE_SECONDS < MIN_ATTEMPT_SECONDS:
+            layer.health.record_neutral(admission, 0.0)
+            trail.append(f"{layer.name}: no time left before the reply deadline")
+            return False
+        if not layer.gate.try_acquire():
+            layer.health.record_neutral(admission, 0.0)  # busy is not the provider's fault
+            trail.append(f"{layer.name}: all {layer.gate.capacity} slots busy")
+            return False
+        return True
+
+    def _fell_through(
+        self, layer: ProviderLayer, admission: Admission, task: str, error: Exception, seconds: float, trail: list[str]
+    ) -> None:
+        """A layer that failed this call: its health, its metric and the trail's line."""
+        self._record_failure(layer, admission, error, seconds * 1000)
+        self._observe(layer.name, task, type(error).__name__, seconds)
+        trail.append(f"{layer.name}: {type(error).__name__} {getattr(error, 'reason', error)}")
+
+    def _record_cancelled(
+        self, layer: ProviderLayer, admission: Admission, task: LLMTask[T], started: float, seconds: float
+    ) -> None:
         """A hedge won (or the message was abandoned): neutral, unless the provider stayed silent throughout.
 
         A speculative call (started before the agent knew it would need it) is always neutral when
-        cancelled: it was dropped because the answer was not needed, not because the provider failed."""
+        cancelled: it was dropped because the answer was not needed, not because the provider failed;
+        the provider read the request, so its input is paid for (estimated)."""
+        self._observe(layer.name, task.name, "cancelled", seconds)
+        if SPECULATIVE.get():
+            sent = sum(len(str(m.get("content", ""))) for m in task.messages())
+            self.spend.record(layer.name, layer.models[0], task.name, Completion("", prompt_tokens=sent // 4))
+        latency_ms = seconds * 1000
         health = layer.health
         silent_for = health.now() - started
         if SPECULATIVE.get():
@@ -588,56 +601,14 @@ class FallbackChain:
         budget_end: float,
         run: _Run,
     ) -> T:
-        loop = asyncio.get_running_loop()
-        last_useful_moment = budget_end - STATIC_RESERVE_SECONDS - MIN_ATTEMPT_SECONDS
-
-        def backoff(exc: Exception) -> bool | float:
-            # Retry only named provider trouble; a 429 waits exactly what it asked for.
-            if layer.health.skipping or layer.health.stalled():
-                return False  # it tripped or stalled while we were in flight: do not wait on it again
-            if isinstance(exc, TransientError) and exc.silent:
-                return False  # it heard nothing: the next layer gets the time, not the same silence
-            if isinstance(exc, RateLimited):
-                wait = exc.retry_after
-                return wait if wait is not None and loop.time() + wait <= last_useful_moment else False
-            if loop.time() + self.retry.wait_max + self.retry.wait_initial > last_useful_moment:
-                return False  # the backoff could outlast the layer's budget: the next layer gets the time
-            return isinstance(exc, ProviderError) and exc.retryable
-
-        async def attempt_once() -> T:
-            run.attempts += 1
-            timeout = min(layer.timeout, budget_end - STATIC_RESERVE_SECONDS - loop.time())
-            if timeout < MIN_ATTEMPT_SECONDS:
-                raise TransientError("layer time budget reached", silent=True)
-            token = layer.health.attempt_started()
-            answered = False
-            try:
-                async with asyncio.timeout(timeout):
-                    completion = await layer.provider.complete(
-                        task.messages(),
-                        model=model,
-                        timeout=timeout,
-                        max_tokens=max_tokens,
-                        temperature=task.temperature,
-                        **({"response_format": response_format} if response_format is not None else {}),
-                    )
-                answered = True
-            except TimeoutError:
-                raise TransientError(f"no answer within {timeout:.2f}s", silent=True) from None
-            except ProviderError as exc:
-                answered = exc.status is not None or isinstance(exc, BadResponse | UnusableAnswer | ContentFiltered)
-                raise
-            finally:
-                layer.health.attempt_finished(token, answered)
-            self._count(layer.name, model, task.name, completion, run)
-            return task.parse(completion.text)
-
+        backoff = self._backoff(layer, budget_end)
+        call = (layer, model, task, max_tokens, response_format, budget_end, run)
         # The first attempt runs outside stamina: setting up its retry loop costs ~30 us,
         # more than the whole rest of the chain, and most calls succeed at once. Only a
         # retryable failure enters the loop, which replays that failure first so stamina
         # computes the wait before attempt 2 exactly as if it had run attempt 1 itself.
         try:
-            return await attempt_once()
+            return await self._attempt(*call)
         except ProviderError as exc:
             if tries == 1 or backoff(exc) is False:
                 raise
@@ -654,8 +625,67 @@ class FallbackChain:
                 if first_failure is not None:
                     replay, first_failure = first_failure, None
                     raise replay
-                return await attempt_once()
+                return await self._attempt(*call)
         raise AssertionError("unreachable: stamina re-raises the last error")
+
+    def _backoff(self, layer: ProviderLayer, budget_end: float) -> Callable[[Exception], bool | float]:
+        """Whether (and how long) to wait before the next attempt: stamina's `on=` for this layer's call."""
+        loop = asyncio.get_running_loop()
+        last_useful_moment = budget_end - STATIC_RESERVE_SECONDS - MIN_ATTEMPT_SECONDS
+
+        def backoff(exc: Exception) -> bool | float:
+            # Retry only named provider trouble; a 429 waits exactly what it asked for.
+            if layer.health.skipping or layer.health.stalled():
+                return False  # it tripped or stalled while we were in flight: do not wait on it again
+            if isinstance(exc, TransientError) and exc.silent:
+                return False  # it heard nothing: the next layer gets the time, not the same silence
+            if isinstance(exc, RateLimited):
+                wait = exc.retry_after
+                return wait if wait is not None and loop.time() + wait <= last_useful_moment else False
+            if loop.time() + self.retry.wait_max + self.retry.wait_initial > last_useful_moment:
+                return False  # the backoff could outlast the layer's budget: the next layer gets the time
+            return isinstance(exc, ProviderError) and exc.retryable
+
+        return backoff
+
+    async def _attempt(
+        self,
+        layer: ProviderLayer,
+        model: str,
+        task: LLMTask[T],
+        max_tokens: int,
+        response_format: dict[str, object] | None,
+        budget_end: float,
+        run: _Run,
+    ) -> T:
+        """One HTTP call to one model, cut to the layer's time budget."""
+        loop = asyncio.get_running_loop()
+        run.attempts += 1
+        timeout = min(layer.timeout, budget_end - STATIC_RESERVE_SECONDS - loop.time())
+        if timeout < MIN_ATTEMPT_SECONDS:
+            raise TransientError("layer time budget reached", silent=True)
+        token = layer.health.attempt_started()
+        answered = False
+        try:
+            async with asyncio.timeout(timeout):
+                completion = await layer.provider.complete(
+                    task.messages(),
+                    model=model,
+                    timeout=timeout,
+                    max_tokens=max_tokens,
+                    temperature=task.temperature,
+                    **({"response_format": response_format} if response_format is not None else {}),
+                )
+            answered = True
+        except TimeoutError:
+            raise TransientError(f"no answer within {timeout:.2f}s", silent=True) from None
+        except ProviderError as exc:
+            answered = exc.status is not None or isinstance(exc, BadResponse | UnusableAnswer | ContentFiltered)
+            raise
+        finally:
+            layer.health.attempt_finished(token, answered)
+        self._count(layer.name, model, task.name, completion, run)
+        return task.parse(completion.text)
 
     def _count(self, provider: str, model: str, task: str, completion: Completion, run: _Run) -> None:
         run.prompt_tokens += completion.prompt_tokens

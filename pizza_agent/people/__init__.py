@@ -5,3 +5,38 @@
 - `identity.py`: which attendee a message belongs to (claim code, chat session, sender).
 - `badges.py`: the print-ready badge page and the codes CSV for a mail merge.
 """
+
+from pizza_agent import room_surface
+
+# What other rooms may import from this one (module -> names); anything else is this room's own.
+__all__, __getattr__ = room_surface(
+    __name__,
+    {
+        "badges": (
+            "Badge",
+            "badge_page",
+            "write_codes_csv",
+            "write_private",
+        ),
+        "claim_codes": (
+            "ClaimCodes",
+            "find_candidates",
+        ),
+        "identity": (
+            "Identified",
+            "People",
+            "SHARED_SENDER_SESSIONS",
+            "SignIn",
+        ),
+        "roster_csv": (
+            "FIELDS",
+            "RosterFileError",
+            "display_name",
+            "read_roster",
+        ),
+        "sign_in": (
+            "ASKED_FOR_PIZZA",
+            "FrontDoor",
+        ),
+    },
+)

@@ -5,3 +5,21 @@
 - `clock.py`: the event's clock, compressed for rehearsals (`drill --plan --speed 60`).
 - `scaffold.py`: `agent.py new-event DIR`, the next event in ten minutes.
 """
+
+from pizza_agent import room_surface
+
+# What other rooms may import from this one (module -> names); anything else is this room's own.
+__all__, __getattr__ = room_surface(
+    __name__,
+    {
+        "clock": ("EventClock",),
+        "model": (
+            "Meal",
+            "Plan",
+            "PlanError",
+            "check_plan",
+            "load_plan",
+        ),
+        "scaffold": ("scaffold",),
+    },
+)

@@ -279,30 +279,10 @@ class WebApp:
         """What the page shows: status facts, the counter history, and a banner; nothing secret."""
         status = model.as_json()
         providers = status["providers"]
-        degraded = [
-            f"{name} {health['state']}"
-            for name, health in providers.items()
-            if health["configured"] and health["state"] != "healthy"
-        ]
-        verdict = model.verdict
-        banner = None
-        if model.paused:
-            banner = f"PAUSED: {verdict.reason}"
-        elif not verdict.serving:
-            banner = verdict.text()
-        elif degraded:
-            banner = f"DEGRADED: {', '.join(degraded)} (the event goes on: {verdict.reason})"
         people = status.get("people") or {}
-        if banner is None and people.get("mode") == "address" and people.get("shared_senders"):
-            worst = people["shared_senders"][0]
-            banner = (
-                f"SHARED ADDRESS? sender {worst['sender']} carried stories in {worst['sessions']} chat sessions: "
-                "participants may be sharing one address (one coupon per address serves only the first); "
-                "consider PARTICIPANTS=roster"
-            )
         return {
             "verdict": status["verdict"],
-            "banner": banner,
+            "banner": _banner(model),
             "people": people or None,
             "plan": status.get("plan"),
             "scoring_note": status.get("scoring_note"),  # keyless: the heuristic's cap, said where people look
@@ -492,6 +472,31 @@ def _table_view(checked: CodeCheck, *, redeemed_now: bool, name: str | None = No
     if name and view["state"] != "invalid":
         view["name"] = name
     return view
+
+
+def _banner(model: EventStatus) -> str | None:
+    """The one line across the top: paused, not serving, degraded, or (address mode) a shared address."""
+    verdict = model.verdict
+    degraded = [
+        f"{name} {health['state']}"
+        for name, health in model.llm["providers"].items()
+        if health["configured"] and health["state"] != "healthy"
+    ]
+    if model.paused:
+        return f"PAUSED: {verdict.reason}"
+    if not verdict.serving:
+        return verdict.text()
+    if degraded:
+        return f"DEGRADED: {', '.join(degraded)} (the event goes on: {verdict.reason})"
+    people = model.people or {}
+    if people.get("mode") == "address" and people.get("shared_senders"):
+        worst = people["shared_senders"][0]
+        return (
+            f"SHARED ADDRESS? sender {worst['sender']} carried stories in {worst['sessions']} chat sessions: "
+            "participants may be sharing one address (one coupon per address serves only the first); "
+            "consider PARTICIPANTS=roster"
+        )
+    return None
 
 
 def _table_verdict(checked: CodeCheck, *, redeemed_now: bool) -> dict[str, Any]:

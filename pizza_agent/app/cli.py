@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 
+from pizza_agent.app.event_facts import Fact, event_facts
 from pizza_agent.app.logs import configure_logging
 from pizza_agent.app.preflight import port_is_free
 from pizza_agent.config.data_dir import DataDirError, DataDirLock, listed_endpoints, lock_name, write_agent_info
@@ -43,7 +44,9 @@ def layer_banner(settings: Settings) -> str:
     )
 
 
-def start_banner(settings: Settings, address: str, endpoint: str, mode: str, issued: int) -> str:
+def start_banner(
+    settings: Settings, address: str, endpoint: str, mode: str, issued: int, facts: list[Fact] | None = None
+) -> str:
     banner = [
         "Pizza Agent",
         f"  address:    {address}",
@@ -55,6 +58,9 @@ def start_banner(settings: Settings, address: str, endpoint: str, mode: str, iss
         f"  dashboard:  {settings.dashboard_url or 'off (set DASHBOARD_TOKEN to turn it on)'}",
         '  chat:       make chat, or .venv/bin/python chat.py "I want pizza"   (Ctrl+C stops the agent)',
     ]
+    for fact in facts or []:
+        label = {"ok": f"{fact.what}:", "warn": "WARNING:", "FAIL": "WARNING:"}[fact.level]
+        banner.append(f"  {label:<11} {fact.detail}")
     if settings.heuristic_note:
         banner.append(f"  NOTE:       {settings.heuristic_note}")
     return "\n".join(banner)
@@ -103,7 +109,8 @@ def run_agent(settings: Settings, content: StaticContent) -> int:
         mode += " (loopback only: no Almanac, no mailbox, no inspector)"
     stats = runtime.ledger.coupons.stats()
     issued = sum(stats["coupons_issued"].values())
-    print(start_banner(settings, agent.address, endpoint, mode, issued), flush=True)
+    facts = event_facts(settings, meals_for(settings), runtime.ledger)
+    print(start_banner(settings, agent.address, endpoint, mode, issued, facts), flush=True)
     try:
         agent.run()
     finally:

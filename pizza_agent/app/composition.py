@@ -32,6 +32,8 @@ from pizza_agent.domain.identity import Chat
 from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.controls import Controls
 from pizza_agent.event.conversation import Conversation
+from pizza_agent.event.cutoff_notice import CHECK_SECONDS as CUTOFF_CHECK_SECONDS
+from pizza_agent.event.cutoff_notice import CutoffNotices
 from pizza_agent.event.front_desk import FrontDesk
 from pizza_agent.event.judging import deliver_outbox
 from pizza_agent.event.meals import Meals, meals_for
@@ -120,9 +122,11 @@ class EventParts:
     alerts: Alerts
     people: People
     spend_book: SpendBook = field(init=False)
+    cutoffs: CutoffNotices = field(init=False)
 
     def __post_init__(self) -> None:
         self.spend_book = SpendBook(self.llm.spend, self.worker)
+        self.cutoffs = CutoffNotices(self.worker, self.organizer.meals, self.alerts, self.settings.dashboard_url)
 
 
 def assemble_event(
@@ -437,6 +441,15 @@ def _intervals(agent: Agent, parts: EventParts, lease: ActiveLease | None) -> No
             await deliver_outbox(parts.worker, parts.llm.content, send)
         except Exception:  # a bug here must never stop the agent
             log.exception("delivering notices failed; they will be tried again")
+
+    @agent.on_interval(period=CUTOFF_CHECK_SECONDS)
+    async def announce_cutoffs(ctx: Context) -> None:
+        if lease is not None and not lease.is_active():
+            return  # the active replica says it: once
+        try:
+            await parts.cutoffs.check()
+        except Exception:  # a bug here must never stop the agent
+            log.exception("announcing an order cut-off failed; it will be tried again")
 
     @agent.on_interval(period=parts.settings.rescore_seconds)
     async def rescore(ctx: Context) -> None:

@@ -18,6 +18,7 @@ import csv
 import difflib
 import os
 import socket
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -26,15 +27,18 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from pizza_agent.app.dependencies import declared, problems
+from pizza_agent.app.event_facts import event_facts
 from pizza_agent.config.data_dir import is_locked, lock_name
 from pizza_agent.config.settings import PROJECT_DIR, AgentMode, ConfigError, Settings, is_loopback, load_settings
 from pizza_agent.domain.content import StaticContent, StaticContentError
+from pizza_agent.event.meals import meals_for
 from pizza_agent.ledger.errors import LedgerUnreachable
 from pizza_agent.ledger.postgres import server_facts
 from pizza_agent.ledger.schema import MIGRATIONS
+from pizza_agent.ledger.store import Ledger
 from pizza_agent.llm.errors import ProviderError
 from pizza_agent.llm.service import make_provider
-from pizza_agent.plan.model import check_plan, load_plan
+from pizza_agent.plan.model import PlanError, check_plan, load_plan
 
 PING_TIMEOUT_SECONDS = 5.0
 # Prefixes of our variables: a name with one of these that we do not know is probably misspelled.
@@ -199,6 +203,7 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
         check_agentverse(report, settings)
     check_dashboard(report, settings, holder)
     check_giveaway(report, settings)
+    check_event(report, settings)
 
     async def both() -> list[tuple[bool, str]]:
         return list(await asyncio.gather(ping("openai", settings, timeout), ping("asi1", settings, timeout)))
@@ -219,6 +224,26 @@ def check_plan_file(report: Report, settings: Settings) -> None:
     if not problems:
         plan = load_plan(settings.event_plan)
         report.ok("event plan", f"{plan.name}: {len(plan.meals)} meal(s), diets {', '.join(plan.diets) or 'none'}")
+
+
+def check_event(report: Report, settings: Settings) -> None:
+    """Who the participants are, the event's clock, the next meal, each meal's caps (app/event_facts.py)."""
+    try:
+        meals = meals_for(settings)
+    except PlanError:
+        return  # the plan's own lines said why
+    ledger = None
+    if settings.ledger_url.get_secret_value() or settings.ledger_path.exists():
+        try:
+            ledger = Ledger(settings.ledger_target, read_only=not settings.ledger_url.get_secret_value())
+        except (LedgerUnreachable, OSError, sqlite3.Error):
+            ledger = None  # its own line says why
+    try:
+        for fact in event_facts(settings, meals, ledger):
+            {"ok": report.ok, "warn": report.warn, "FAIL": report.block}[fact.level](fact.what, fact.detail)
+    finally:
+        if ledger is not None:
+            ledger.close()
 
 
 def check_dependencies(report: Report) -> None:

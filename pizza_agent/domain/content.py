@@ -42,6 +42,9 @@ MESSAGE_PLACEHOLDERS = {
     "wanted",
     "old",
     "reason",
+    "role",
+    "offered",
+    "meals",
 }
 REQUIRED_MESSAGES = (
     "prompt_intro",
@@ -78,7 +81,7 @@ ROSTER_MESSAGES = {
     "(it looks like K7Q2-M9XA-4F3T). While you find it, here's your story prompt:\n\n{prompt}",
     "claim_story_waits": "Thanks for the story, it's saved! Now send me the claim code printed on your badge "
     "(it looks like K7Q2-M9XA-4F3T) and I'll judge it straight away.",
-    "claim_welcome": "Welcome, {person}! Your badge is linked to this chat.",
+    "claim_welcome": "Hi {person}, your badge is linked to this chat.",
     "claim_typo": "That claim code doesn't check out: probably a typo. Compare it with your badge symbol by symbol "
     "(codes have no 0, O, 1 or I) and send it again.",
     "claim_unknown": "That claim code isn't on any badge of this event (or it was replaced by a new one). Please "
@@ -113,6 +116,13 @@ MEAL_MESSAGES = {
     "number: {choices}. (You can change it any time with, for example, `diet vegan`.)",
     "diet_set": "Noted: {diet}. You can change it any time with `diet NAME`.",
     "diet_unknown": "I don't know that diet. Choose one of: {choices} (for example `diet vegan`).",
+    "diet_on_record": "Your diet on record: {diet}. To change it, send for example `diet vegan`.",
+    "diet_not_offered": "Note: {meal} has no {diet} option (it offers {offered}): tell the food table, they will "
+    "sort it out with you.",
+    "meal_group_now": "Your group {group} is being served now.",
+    "role_coupon": "Welcome to the table, {role}: no story needed. Your {tier} pizza coupon code: {code}",
+    "schedule": "The meals of {event}: {meals}.",
+    "schedule_none": "Pizza is served whenever you ask: send me a short story and I'll rate it for a coupon.",
 }
 
 

@@ -13,11 +13,14 @@ __all__, __getattr__ = room_surface(
         "commands": ("DASHBOARD_COMMANDS",),
         "controls": ("Controls",),
         "conversation": ("Conversation",),
+        "cutoff_notice": ("CHECK_SECONDS", "CutoffNotices"),
+        "forecast": ("Forecast", "forecast"),
         "front_desk": ("FrontDesk",),
         "judging": ("deliver_outbox",),
         "meals": (
             "Meals",
             "meals_for",
+            "waiting_time",
         ),
         "organizer": ("Organizer",),
         "rate_limit": (

@@ -31,6 +31,7 @@ from pizza_agent.event.controls import Controls
 from pizza_agent.event.diets import Diets
 from pizza_agent.event.grants import GrantPolicy
 from pizza_agent.event.meals import Meals, Serving
+from pizza_agent.event.next_step import NextStep
 from pizza_agent.event.organizer import Organizer
 from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
 from pizza_agent.event.story_desk import StoryDesk, StoryWork
@@ -41,7 +42,6 @@ from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.service import LLMService
 from pizza_agent.people.identity import Identified, People, SignIn
 from pizza_agent.people.sign_in import ASKED_FOR_PIZZA, FrontDoor
-from pizza_agent.plan.model import Meal
 
 log = logging.getLogger("pizza.conversation")
 
@@ -82,6 +82,7 @@ class Conversation:
         self.stories = StoryDesk(
             settings, llm, ledger, signer, policy=policy, diets=self.diets, meals=meals, alerts=self.alerts
         )
+        self.next_step = NextStep(llm, ledger, meals, self.diets, self.stories)
         self.front_door = FrontDoor(settings, people, lambda: self.llm.content, llm.rng, self.alerts.send)
         # Weak: a participant's lock lives only while one of their messages holds it.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -161,6 +162,8 @@ class Conversation:
         assert who.participant is not None and who.attendee is not None
         participant, rest = who.participant, who.text
         welcome = self.content.message("claim_welcome", person=who.attendee.display_name)
+        if diet := await self.diets.of(participant):
+            welcome = f"{welcome} {self.content.message('diet_on_record', diet=diet)}"
         now_serving = self.meals.serving().meal
         owner = CouponOwner(participant, now_serving.id if now_serving else "")
         coupon = await self.ledger.read(lambda ledger: ledger.coupons.coupon_for(owner))
@@ -185,9 +188,15 @@ class Conversation:
             return after_line(welcome, await self._converse(participant, chat, rest))
         if self.controls.paused is not None:
             return after_line(welcome, self._paused())
-        if serving.meal is None:
-            return after_line(welcome, await self._closed(participant, serving))
-        prompt = await self._prompt(participant, "request", {"intent": "claim"}, deadline, meal=serving.meal)
+        if serving.meal is None:  # the diet now, so the vendor's forecast counts them before the cut-off
+            closed = await self._closed(participant, serving)
+            if await self.diets.needed(participant, None):
+                question, card = self.diets.question(self.content, None)
+                closed = replace(closed, text=f"{closed.text}\n\n{question}", card=card)
+            return after_line(welcome, closed)
+        prompt = await self.next_step.offer(
+            participant, chat, "request", {"intent": "claim"}, deadline, meal=serving.meal
+        )
         return after_line(welcome, prompt)
 
     async def _converse(self, participant: str, chat: Chat, text: str) -> Reply:
@@ -196,9 +205,13 @@ class Conversation:
         changed = await self.diets.command(participant, text, serving.meal, self.content)
         if changed is not None:
             return changed
+        if self.meals.asks_schedule(text):  # from the plan: no model call
+            return Reply(self.meals.schedule(self.content), "schedule", intent="question")
         meal = serving.meal
         if meal is None:  # between meals, or after the last: no story is scored, no model is asked
-            return await self._closed(participant, serving)
+            told = await self.diets.answer(participant, text, None)  # a diet told early counts in the forecast
+            closed = await self._closed(participant, serving)
+            return after_line(self.content.message("diet_set", diet=told), closed) if told else closed
         coupon = await self.ledger.read(lambda ledger: ledger.coupons.coupon_for(CouponOwner(participant, meal.id)))
         if coupon is not None:
             return self.stories.repeat(coupon, chat, roster=self.people.roster)
@@ -216,7 +229,7 @@ class Conversation:
                     noted, await self.stories.tell(participant, chat, waiting, {"intent": "diet"}, deadline, meal=meal)
                 )
             return after_line(
-                noted, await self._prompt(participant, "request", {"intent": "diet"}, deadline, meal=meal)
+                noted, await self.next_step.offer(participant, chat, "request", {"intent": "diet"}, deadline, meal=meal)
             )
         held = await self.ledger.read(lambda ledger: ledger.state.held_story(participant))
         if held is not None and (self.content.is_confirmation(text) or text == held):
@@ -240,11 +253,11 @@ class Conversation:
             message = self.content.message("story_too_short", min_chars=self.settings.story_min_chars, length=len(text))
             return Reply(message, "story_too_short", intent="story", layers=layers)
         if decision is StoryDecision.HELP:
-            return Reply(self.content.message("help"), "help", intent=kind, layers=layers)
+            return Reply(self.meals.help(self.content), "help", intent=kind, layers=layers)
         if decision is StoryDecision.CONFIRM:
             await self.ledger.write(lambda ledger: ledger.state.hold_story(participant, text))
-            return await self._prompt(participant, kind, layers, deadline, "confirm_story", meal=meal)
-        return await self._prompt(participant, kind, layers, deadline, meal=meal)
+            return await self.next_step.offer(participant, chat, kind, layers, deadline, "confirm_story", meal=meal)
+        return await self.next_step.offer(participant, chat, kind, layers, deadline, meal=meal)
 
     async def _closed(self, participant: str, serving: Serving) -> Reply:
         """Outside every window: when the next meal is (or a closing line), and a past coupon named as past."""
@@ -260,34 +273,6 @@ class Conversation:
             return reading.kind, {"intent": "keywords"}
         intent = await self.llm.understand_intent(text, deadline)
         return intent.value.kind, {"intent": intent.layer}
-
-    async def _prompt(
-        self,
-        participant: str,
-        kind: str,
-        layers: dict[str, str],
-        deadline: float,
-        message: str = "prompt_intro",
-        *,
-        meal: Meal,
-    ) -> Reply:
-        given = set(await self.ledger.read(lambda ledger: ledger.state.prompts_for(participant)))
-        pooled = await self.ledger.read(lambda ledger: ledger.state.pooled_prompts(given))
-        prompt = await self.llm.generate_prompt(given, deadline, pooled=pooled)
-        try:
-            await self.ledger.write(lambda ledger: ledger.state.record_prompt(participant, prompt.value, prompt.layer))
-        except LedgerBusy:
-            log.warning("ledger busy: the prompt given to sender=%s is not on record", sender_id(participant))
-        layers["prompt"] = prompt.layer
-        outcome = "prompt" if message == "prompt_intro" else message
-        text = self.content.message(message, prompt=prompt.value)
-        opened = self.meals.open_line(self.content, meal)
-        text = f"{opened} {text}" if opened else text
-        card = None
-        if await self.diets.needed(participant, meal):
-            question, card = self.diets.question(self.content, meal)
-            text += "\n\n" + question
-        return Reply(text, outcome, intent=kind, layers=layers, card=card)
 
 
 def after_line(line: str, reply: Reply) -> Reply:

@@ -20,18 +20,21 @@ from pizza_agent.domain.identity import CouponOwner
 from pizza_agent.domain.reply import Reply
 from pizza_agent.event.meals import Meals
 from pizza_agent.ledger.worker import LedgerWorker
+from pizza_agent.plan.diet_words import match_diet
 from pizza_agent.plan.model import Meal
 
 WAITING_PREFIX = "diet:"  # where a story waits for the diet answer
 
 
-def parse_diet(text: str, choices: tuple[str, ...]) -> str | None:
-    """ "2", "vegan", "Vegan!", "diet vegan", "gluten free" → the choice; anything else → None."""
+def parse_diet(text: str, choices: tuple[str, ...], *, combine: bool = False) -> str | None:
+    """ "2", "vegan", "Vegan!", "diet vegan", "gluten free", "veggie", (combine) "halal, gluten free" → the
+    choice; anything else → None."""
     answer = re.sub(r"^diet\b", "", text.strip().lower()).strip(" .!:")
     if answer.isdigit() and 1 <= int(answer) <= len(choices):
         return choices[int(answer) - 1]
     folded = answer.replace("-", " ")
-    return next((c for c in choices if c.lower().replace("-", " ") == folded), None)
+    exact = next((c for c in choices if c.lower().replace("-", " ") == folded), None)
+    return exact or (match_diet(answer, choices, combine=combine).diet if answer else None)
 
 
 class Diets:
@@ -68,7 +71,7 @@ class Diets:
         if not re.match(r"^diet\b", text.strip().lower()) or not self.meals.planned:
             return None
         choices = self.choices(meal) or self.meals.plan.diets
-        diet = parse_diet(text, choices)
+        diet = parse_diet(text, choices, combine=self.meals.plan.combine_diets)
         listed = " · ".join(f"{i} {name}" for i, name in enumerate(choices, start=1))
         if diet is None:
             return Reply(content.message("diet_unknown", choices=listed), "diet_unknown")
@@ -80,7 +83,7 @@ class Diets:
         choices = self.choices(meal)
         if not choices or len(text) > 40 or not await self.needed(participant, meal):
             return None
-        diet = parse_diet(text, choices)
+        diet = parse_diet(text, choices, combine=self.meals.plan.combine_diets)
         if diet is not None:
             await self._set(participant, diet, meal)
         return diet

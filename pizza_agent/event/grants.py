@@ -3,7 +3,11 @@
 Every path that gives or raises a coupon asks this module, and only this module calls the
 ledger's issuing and upgrading (tests/test_grant_policy.py enumerates the paths and fails on
 one that goes around it): a participant's story, an organizer's `approve`, ASI1 scoring a
-heuristic's story again, and an organizer's `grant`. The rules, in order:
+heuristic's story again, an organizer's `grant`, and a role the meal feeds without a story.
+The rules, in order:
+
+0. A role a meal lists (`roles = ["mentor", …]`: mentors, volunteers, sponsors, staff, judges)
+   eats without a story: standard, within the caps.
 
 1. The score's tier (`TIER_PREMIUM_MIN`, `TIER_STANDARD_MIN`).
 2. A score the local heuristic gave is no judge's: at most `HEURISTIC_MAX_TIER`, on every path
@@ -70,6 +74,13 @@ class GrantPolicy:
     def for_approval(self, review: Review) -> tuple[str, Mapping[str, int]]:
         """An organizer approved a waiting story: the judge's score stands, within rules 2 and 5."""
         return self.judged_tier(review.judge_score, review.judge_source), self.caps(review.meal)
+
+    def for_role(self, role: str, meal_id: str) -> Grant | None:
+        """Rule 0: a role the meal feeds without a story gets standard; None for anyone else."""
+        meal = self.plan.meal(meal_id)
+        if meal is None or role not in meal.roles:
+            return None
+        return Grant("standard", self.caps(meal_id))
 
     def for_organizer(self, tier: str, meal_id: str) -> Grant:
         """An organizer's `grant`: the tier asked for, within the meal's caps."""

@@ -7,6 +7,7 @@ ledger keys, replies and counts are exactly those of an event before plans.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,11 @@ from pizza_agent.domain.content import StaticContent
 from pizza_agent.ledger.redemption import TableMeal
 from pizza_agent.plan.clock import EventClock
 from pizza_agent.plan.model import Meal, Plan, load_plan
+
+# A question about the schedule is short; a story that mentions dinner is not one.
+SCHEDULE_QUESTION_WORDS = 12
+MEAL_WORDS = {"breakfast", "brunch", "lunch", "dinner", "supper", "snack", "meal", "meals", "food", "schedule", "eat"}
+QUESTION_OPENERS = {"when", "what", "which", "whats", "what's", "is", "are", "will", "where"}
 
 
 def waiting_time(seconds: float) -> str:
@@ -100,9 +106,45 @@ class Meals:
         lines = [content.message("meal_coupon", meal=meal.name)]
         chosen = next((g for g in meal.groups if g.name == group), None)
         when = meal.group_time(chosen) if chosen else None
-        if chosen and when is not None:
+        if chosen and when is not None and when <= self.clock.now():
+            lines.append(content.message("meal_group_now", group=chosen.name))
+        elif chosen and when is not None:
             lines.append(content.message("meal_group", group=chosen.name, time=f"{when:%H:%M}"))
         return " ".join(lines)
+
+    def schedule(self, content: StaticContent) -> str:
+        """Every meal with its day and times in the event's zone, and which is now or next: from the plan."""
+        if not self.planned:
+            return content.message("schedule_none")
+        serving = self.serving()
+        listed = []
+        for meal in self.plan.meals:
+            assert meal.starts is not None and meal.ends is not None
+            state = (
+                " (now)"
+                if meal is serving.meal
+                else " (next)"
+                if meal is serving.next
+                else " (over)"
+                if meal.ends <= serving.now
+                else ""
+            )
+            listed.append(f"{meal.name} {meal.starts:%a %H:%M}–{meal.ends:%H:%M}{state}")
+        return content.message("schedule", event=self.plan.name, meals=" · ".join(listed))
+
+    def help(self, content: StaticContent) -> str:
+        """`help`: how it works, and (with a plan) the meals."""
+        text = content.message("help")
+        return f"{text}\n\n{self.schedule(content)}" if self.planned else text
+
+    def asks_schedule(self, text: str) -> bool:
+        """ "when is breakfast?", "what meals are there?", "is there lunch": a short question about the meals."""
+        words = re.findall(r"[\w']+", text.lower())
+        if not self.planned or not words or len(words) > SCHEDULE_QUESTION_WORDS:
+            return False
+        meal_words = MEAL_WORDS | {w for m in self.plan.meals for w in re.findall(r"[\w']+", m.name.lower())}
+        asking = text.strip().endswith("?") or words[0] in QUESTION_OPENERS
+        return asking and any(w in meal_words for w in words)
 
     def name_of(self, meal_id: str) -> str:
         meal = self.plan.meal(meal_id)

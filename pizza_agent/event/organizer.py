@@ -110,7 +110,7 @@ class Organizer:
         content = self.content
         is_organizer = sender in self.addresses
         if command.name == "help":
-            text = content.message("help")
+            text = self.meals.help(content)
             if is_organizer:
                 text += "\n\n" + content.message("organizer_help")
             return Reply(text, "help", intent="help")

@@ -111,9 +111,13 @@ class StatusSources:
 
     async def gather(self) -> EventStatus:
         llm = self.llm.status()
-        caps = self.settings.tier_caps
+        # What is left is the meal's: its caps, then the event's (as the grant policy counts them).
+        meal = self.meals.serving().meal if self.meals.planned else None
+        meal_id = meal.id if meal else ""
+        caps = {**self.settings.tier_caps, **(meal.tier_caps if meal else {})}
         try:
-            stats = await self.ledger.read(lambda ledger: ledger.coupons.stats(caps))
+            stats = await self.ledger.read(lambda ledger: ledger.coupons.stats(caps, meal_id))
+            stats["caps"], stats["caps_of"] = caps, meal.name if meal else None
             stats["ledger_file_ok"] = await self.ledger.read(lambda ledger: ledger.identity_ok())
             stats["reachable"] = True
         except (LedgerBusy, LedgerUnreachable):
@@ -171,7 +175,9 @@ class StatusSources:
             "now": serving.now.isoformat(timespec="seconds"),
             "serving": _meal(serving.meal),
             "next": _meal(serving.next),
-            "meals": [_meal(m) for m in self.meals.plan.meals],
+            "meals": [
+                {**_meal(m), "tier_caps": {**self.settings.tier_caps, **m.tier_caps}} for m in self.meals.plan.meals
+            ],
         }
 
     async def _orders(self) -> dict[str, Any]:

@@ -31,6 +31,9 @@ def status_lines(status: EventStatus) -> str:
         issued, left = stats["coupons_issued"][tier], stats["left"][tier]
         coupons.append(f"{tier} {issued} issued" + ("" if left is None else f", {left} left"))
     lines.append("coupons: " + " · ".join(coupons))
+    if stats.get("caps_of") and stats.get("caps"):
+        left = ", ".join(f"{tier} {stats['left'][tier]} of {cap}" for tier, cap in stats["caps"].items())
+        lines.append(f"left for {stats['caps_of']} (its caps): {left}")
     lines.append(
         f"participants {stats['participants']} · redeemed {stats['coupons_redeemed']} · "
         f"voided {stats['coupons_voided']} · flagged stories {stats['flagged']} · "

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent
-from pizza_agent.domain.identity import Chat
+from pizza_agent.domain.identity import Chat, attendee_key
 from pizza_agent.domain.reply import Reply, sender_id
 from pizza_agent.domain.scores import StoryScore
 from pizza_agent.event.alerts import Alerts
@@ -77,6 +77,51 @@ class StoryDesk:
     @property
     def content(self) -> StaticContent:
         return self.llm.content  # an organizer's `reload` replaces it
+
+    async def for_role(self, participant: str, chat: Chat, meal: Meal) -> Reply | None:
+        """A mentor, volunteer, sponsor, … whom the meal feeds without a story: their coupon now (None for
+        a participant, who tells a story)."""
+        key = attendee_key(participant)
+        if not meal.roles or key is None:
+            return None
+        attendee = await self.ledger.read(lambda ledger: ledger.roster.get(key))
+        grant = self.policy.for_role(attendee.role if attendee else "attendee", meal.id)
+        if grant is None or attendee is None:
+            return None
+        request = Issuance(
+            person=participant,
+            tier=grant.tier,
+            score=0,
+            score_source="role",
+            reason=attendee.role,
+            prompt=None,
+            story_hash="",
+            meal=meal.id,
+            diet=await self.diets.of(participant),
+            pickup_groups=tuple(g.name for g in meal.groups),
+            event_at=self.meals.clock.timestamp(),
+            chat=chat,
+        )
+        issued, _ = await self._issue(request, grant)
+        coupon = issued.coupon
+        if coupon is None:
+            return Reply(self.content.message("tier_exhausted"), "pool_exhausted", intent="pizza_request")
+        log.info(
+            "coupon issued sender=%s tier=%s role=%s (no story)", sender_id(participant), coupon.tier, attendee.role
+        )
+        await self.stock.after_issuing(coupon.tier, coupon.meal)
+        text = self.content.message("role_coupon", role=attendee.role, tier=coupon.tier, code=coupon.code)
+        lines = self._meal_lines(meal, coupon)
+        text = f"{text}\n\n{lines}" if lines else text
+        return Reply(text, "coupon", end_session=True, intent="pizza_request", code=coupon.code)
+
+    def _meal_lines(self, meal: Meal, coupon: Coupon) -> str:
+        """The meal, the pickup group, and (when this meal has no option for the person's diet) that too."""
+        lines = self.meals.coupon_lines(self.content, meal, coupon.pickup_group)
+        if coupon.diet and not self.meals.plan.offers(meal, coupon.diet):
+            offered = ", ".join(self.meals.diets(meal))
+            lines = f"{lines} {self.content.message('diet_not_offered', diet=coupon.diet, offered=offered)}".strip()
+        return lines
 
     async def tell(
         self,
@@ -158,7 +203,7 @@ class StoryDesk:
             )
             return Reply(self.content.message("tier_exhausted"), "pool_exhausted", intent="story", layers=layers)
         reply = await self._coupon_reply(participant, story, request, issued, coupon, layers, work)
-        lines = self.meals.coupon_lines(self.content, meal, coupon.pickup_group)
+        lines = self._meal_lines(meal, coupon)
         return replace(reply, text=f"{reply.text}\n\n{lines}") if lines else reply
 
     async def _issue(self, request: Issuance, grant: Grant) -> tuple[Issued, str | None]:

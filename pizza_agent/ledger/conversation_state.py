@@ -56,6 +56,19 @@ class ConversationState:
         )
         return [row[0] for row in rows if row[0] not in exclude][:limit]
 
+    def unused_prompt(self, address: str) -> str | None:
+        """The last prompt given to `address`, while they have not used it (no coupon issued to them since):
+        one prompt per person until they tell a story for it. Reads `coupons` (CouponBook's) for that."""
+        row = self._db.execute(
+            "SELECT prompt, given_at FROM prompts_given WHERE address=? ORDER BY given_at DESC LIMIT 1", (address,)
+        ).fetchone()
+        if row is None:
+            return None
+        used = self._db.execute(
+            "SELECT 1 FROM coupons WHERE person=? AND issued_at >= ? LIMIT 1", (address, row[1])
+        ).fetchone()
+        return None if used else row[0]
+
     def last_prompt(self, address: str) -> str | None:
         prompts = self.prompts_for(address)
         return prompts[-1] if prompts else None

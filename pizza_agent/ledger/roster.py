@@ -12,14 +12,14 @@ book's own exactly-once rule.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
 from pizza_agent.domain.identity import attendee_person
 from pizza_agent.ledger.database import Database
 
-ATTENDEE_COLUMNS = "key, display_name, source, generation, sender, claimed_at, added_at, removed_at"
+ATTENDEE_COLUMNS = "key, display_name, source, generation, sender, claimed_at, added_at, removed_at, role"
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Attendee:
     claimed_at: float | None
     added_at: float
     removed_at: float | None
+    role: str = "attendee"
 
     @property
     def participant(self) -> str:
@@ -52,16 +53,26 @@ class Roster:
         self._db = db
 
     # --- the list -----------------------------------------------------------------------
-    def add_many(self, people: Iterable[tuple[str, str]], code_hash: CodeHash, source: str = "import") -> int:
-        """Add (key, display name) pairs in one transaction; a key already there is left alone. Returns added."""
+    def add_many(
+        self,
+        people: Iterable[tuple[str, str]],
+        code_hash: CodeHash,
+        source: str = "import",
+        roles: Mapping[str, str] | None = None,
+    ) -> int:
+        """Add (key, display name) pairs in one transaction; a key already there is left alone (its role is
+        updated from a newer export). Returns added."""
         now = self._db.clock()
+        roles = roles or {}
         with self._db.write():
             before = self._count()
             self._db.executemany(
-                "INSERT INTO attendees (key, display_name, source, generation, code_hash, added_at) "
-                "VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT DO NOTHING",
-                [(key, name, source, code_hash(key, 1), now) for key, name in people],
+                "INSERT INTO attendees (key, display_name, source, generation, code_hash, added_at, role) "
+                "VALUES (?, ?, ?, 1, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [(key, name, source, code_hash(key, 1), now, roles.get(key, "attendee")) for key, name in people],
             )
+            if roles:
+                self._db.executemany("UPDATE attendees SET role=? WHERE key=?", [(r, k) for k, r in roles.items()])
             return self._count() - before
 
     def add(self, display_name: str, code_hash: CodeHash) -> Attendee:
@@ -93,6 +104,41 @@ class Roster:
             )
             self._db.execute("DELETE FROM claim_sessions WHERE attendee=?", (key,))
         return self.get(key)
+
+    def merge(self, keep: str, drop: str) -> dict[str, int]:
+        """One person registered twice: `drop` is joined into `keep`, in one transaction.
+
+        `drop` leaves the roster (its badge code dies, `merged_into` says where it went); the chats
+        its code bound now belong to `keep`, and so does its diet if `keep` told none. Its coupons
+        move to `keep` for the meals `keep` holds none of; one for a meal `keep` already holds is
+        voided, so the person ends with one coupon per meal. This is the roster's one write into
+        other tables (coupons, diets): a merge must not leave half a person behind.
+        Returns {"moved": n, "voided": n}."""
+        now = self._db.clock()
+        keep_person, drop_person = attendee_person(keep), attendee_person(drop)
+        with self._db.write():
+            self._db.execute(
+                "UPDATE attendees SET removed_at=?, merged_into=? WHERE key=? AND removed_at IS NULL", (now, keep, drop)
+            )
+            self._db.execute(
+                "UPDATE attendees SET sender = COALESCE(sender, (SELECT sender FROM attendees WHERE key=?)), "
+                "claimed_at = COALESCE(claimed_at, (SELECT claimed_at FROM attendees WHERE key=?)) WHERE key=?",
+                (drop, drop, keep),
+            )
+            self._db.execute("UPDATE claim_sessions SET attendee=? WHERE attendee=?", (keep, drop))
+            held = {row[0] for row in self._db.execute("SELECT meal FROM coupons WHERE person=?", (keep_person,))}
+            theirs = self._db.execute("SELECT code, meal FROM coupons WHERE person=?", (drop_person,)).fetchall()
+            voided = [
+                (now, f"duplicate of attendee {keep} (roster merge)", code) for code, meal in theirs if meal in held
+            ]
+            self._db.executemany(
+                "UPDATE coupons SET voided_at=?, void_reason=? WHERE code=? AND voided_at IS NULL", voided
+            )
+            moved = [(keep_person, code) for code, meal in theirs if meal not in held]
+            self._db.executemany("UPDATE coupons SET person=? WHERE code=?", moved)
+            if self._db.execute("SELECT 1 FROM diets WHERE participant=?", (keep_person,)).fetchone() is None:
+                self._db.execute("UPDATE diets SET participant=? WHERE participant=?", (keep_person, drop_person))
+        return {"moved": len(moved), "voided": len(voided)}
 
     def get(self, key: str) -> Attendee | None:
         row = self._db.execute(f"SELECT {ATTENDEE_COLUMNS} FROM attendees WHERE key=?", (key,)).fetchone()

@@ -421,6 +421,12 @@ MIGRATIONS: list[str | Dialects] = [
     UPDATE outbox SET chat_sender = person WHERE substr(person, 1, 9) <> 'attendee:'
     """,
     ),
+    # 16: who eats without a story (an attendee's role from the registration), and an attendee joined
+    #     into another by `roster merge` (one person registered twice)
+    """
+    ALTER TABLE attendees ADD COLUMN role TEXT NOT NULL DEFAULT 'attendee';
+    ALTER TABLE attendees ADD COLUMN merged_into TEXT
+    """,
 ]
 
 

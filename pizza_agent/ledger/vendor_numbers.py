@@ -51,6 +51,22 @@ class VendorNumbers:
         holders = self._db.execute(sql, params).fetchall()
         return {attendee_person(row[0]) for row in attendees} | {row[0] for row in holders}
 
+    def roles(self) -> dict[str, str]:
+        """person -> role, for attendees registered as something other than an attendee (mentor, volunteer, …)."""
+        rows = self._db.execute(
+            "SELECT key, role FROM attendees WHERE removed_at IS NULL AND role <> 'attendee'"
+        ).fetchall()
+        return {attendee_person(key): role for key, role in rows}
+
+    def role_coupons(self, meal: str) -> dict[str, int]:
+        """role -> the meal's live coupons given without a story (mentors, volunteers, …)."""
+        rows = self._db.execute(
+            "SELECT reason, COUNT(*) FROM coupons WHERE meal=? AND score_source='role' AND voided_at IS NULL "
+            "GROUP BY reason",
+            (meal,),
+        ).fetchall()
+        return dict(rows)
+
     def people_by_diet(self, until: float | None = None) -> dict[str, int]:
         """diet -> people (not addresses) who had told it by `until` (now if None): the kitchen's forecast."""
         people = self.people(until)

@@ -17,6 +17,7 @@ __all__, __getattr__ = room_surface(
             "badge_page",
             "write_codes_csv",
             "write_private",
+            "agent_link",
         ),
         "claim_codes": (
             "ClaimCodes",
@@ -33,6 +34,10 @@ __all__, __getattr__ = room_surface(
             "RosterFileError",
             "display_name",
             "read_roster",
+            "Registrant",
+            "RosterFile",
+            "attending",
+            "role_of",
         ),
         "sign_in": (
             "ASKED_FOR_PIZZA",

@@ -40,13 +40,23 @@ h1 { font-size: 12pt; margin: 0 0 4mm; }
          align-items: center; break-inside: avoid; overflow: hidden; }
 .badge svg { width: 28mm; height: 28mm; flex: none; }
 .name { font-size: 13pt; font-weight: 700; overflow-wrap: anywhere; }
-.code { font-family: ui-monospace, monospace; font-size: 11pt; letter-spacing: 0.5pt; margin-top: 2mm; }
+.code { font-family: ui-monospace, monospace; font-size: 9.5pt; white-space: nowrap; margin-top: 2mm; }
 .hint { font-size: 7pt; color: #555; margin-top: 1mm; }
+.reach { display: flex; gap: 4mm; align-items: center; margin: 0 0 4mm; font-size: 10pt; }
+.reach svg { width: 24mm; height: 24mm; flex: none; }
+.reach code { overflow-wrap: anywhere; }
 @media print { h1 { display: none; } }
 """
 
 
-def badge_page(badges: Iterable[Badge], event: str) -> str:
+def agent_link(address: str) -> str:
+    """Where a phone finds the agent: its Agentverse profile (ASI:One opens a chat from it)."""
+    return f"https://agentverse.ai/agents/details/{address}/profile"
+
+
+def badge_page(badges: Iterable[Badge], event: str, *, reach: str = "the Pizza Agent", link: str = "") -> str:
+    """Labels, and (above them, printed once per sheet) how to reach the agent: `link` as a QR code and text.
+    `reach` is what each label says to send the code to (a handle, or the agent's name)."""
     labels = []
     for badge in badges:
         qr = segno.make_qr(badge.code, error="m").svg_inline(scale=4, border=2, omitsize=True)
@@ -54,12 +64,19 @@ def badge_page(badges: Iterable[Badge], event: str) -> str:
             f'<div class="badge" data-attendee="{html.escape(badge.attendee)}">{qr}<div>'
             f'<div class="name">{html.escape(badge.name)}</div>'
             f'<div class="code">{html.escape(badge.code)}</div>'
-            f'<div class="hint">Send this code to the Pizza Agent</div></div></div>'
+            f'<div class="hint">Send this code to {html.escape(reach)}</div></div></div>'
         )
     title = html.escape(f"{event}: badges")
+    where = ""
+    if link:
+        qr = segno.make_qr(link, error="m").svg_inline(scale=3, border=2, omitsize=True)
+        where = (
+            f'<div class="reach">{qr}<div>Chat with {html.escape(reach)}: scan, or open '
+            f'<a href="{html.escape(link)}"><code>{html.escape(link)}</code></a></div></div>'
+        )
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{STYLE}</style></head><body><h1>{title} ({len(labels)})</h1>"
+        f"<style>{STYLE}</style></head><body><h1>{title} ({len(labels)})</h1>{where}"
         f'<div class="sheet">{"".join(labels)}</div></body></html>\n'
     )
 

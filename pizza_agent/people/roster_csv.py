@@ -9,6 +9,13 @@ id or e-mail, so that importing a later export adds only the new people. The
 e-mail address is read to make that key (and for `roster codes --from`) and is
 never stored.
 
+Read too, when the export has them: the answer to the diet question (mapped onto the
+plan's diets by the importer), the registration or approval status (declined, waitlisted,
+cancelled, rejected and not-approved rows are skipped by default and counted), and a role
+(attendee, mentor, volunteer, sponsor, staff, judge: a meal's `roles` eat without a story).
+The same name under two ids or e-mails is imported twice and reported as a possible
+duplicate (`roster merge` joins them).
+
 Accepted as the tools write them: a UTF-8 BOM, `;` or tab separators (some
 locales), quoted fields with newlines in them, rows repeated word for word
 (merged). Refused: text that is not UTF-8, a quote never closed, a row with more
@@ -27,7 +34,7 @@ from dataclasses import dataclass, field
 
 MAX_ROWS = 50_000
 MAX_NAME_CHARS = 120
-FIELDS = ("name", "first_name", "last_name", "email", "id", "order_id")
+FIELDS = ("name", "first_name", "last_name", "email", "id", "order_id", "diet", "status", "role")
 
 # Header wordings of the common tools, compared lower-cased with `_`, `#` and extra spaces folded.
 HEADERS: dict[str, set[str]] = {
@@ -51,7 +58,55 @@ HEADERS: dict[str, set[str]] = {
         "qr code",
     },
     "order_id": {"order id", "order", "order number"},
+    "diet": {
+        "diet",
+        "diets",
+        "dietary",
+        "dietary restrictions",
+        "dietary restriction",
+        "dietary requirements",
+        "dietary requirement",
+        "dietary needs",
+        "dietary preferences",
+        "dietary restrictions allergies",
+        "dietary restrictions and allergies",
+        "allergies",
+        "food allergies",
+        "allergies dietary restrictions",
+        "food preferences",
+    },
+    "status": {
+        "status",
+        "approval status",
+        "registration status",
+        "attendee status",
+        "ticket status",
+        "rsvp status",
+        "rsvp",
+    },
+    "role": {"role", "attendee role", "participant type", "attendee type", "ticket type", "ticket name", "type"},
 }
+# Registration statuses of people who will not be at the event (compared folded: lower case, words).
+NOT_ATTENDING = {
+    "declined",
+    "rejected",
+    "cancelled",
+    "canceled",
+    "waitlist",
+    "waitlisted",
+    "wait list",
+    "waiting list",
+    "pending",
+    "pending approval",
+    "not approved",
+    "unapproved",
+    "not attending",
+    "refunded",
+    "deleted",
+    "removed",
+    "invited",
+}
+ROLE_WORDS = ("mentor", "volunteer", "sponsor", "staff", "judge", "organizer", "organiser")
 
 
 class RosterFileError(ValueError):
@@ -65,6 +120,9 @@ class Registrant:
     display_name: str
     full_name: str
     email: str = field(default="", repr=False)  # in memory only (a mail merge), never stored
+    diet: str = ""  # the registration's answer, as typed (mapped onto the plan's diets by the importer)
+    status: str = ""  # the registration's status, folded ("" when the export has none)
+    role: str = "attendee"
 
 
 @dataclass
@@ -72,6 +130,22 @@ class RosterFile:
     registrants: list[Registrant]
     columns: dict[str, str]  # field -> the header it was read from
     merged_duplicates: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # status -> rows not imported (not attending)
+    possible_duplicates: list[tuple[Registrant, Registrant]] = field(default_factory=list)
+
+
+def attending(status: str) -> bool:
+    """Whether a registration status means the person may attend (an empty status does)."""
+    return _fold(status).replace("_", " ") not in NOT_ATTENDING
+
+
+def role_of(text: str) -> str:
+    """A role from a role or ticket-type cell: "Mentor ticket" -> mentor; anything else is an attendee."""
+    folded = _fold(text)
+    for word in ROLE_WORDS:
+        if re.search(rf"\b{word}s?\b", folded):
+            return "staff" if word in ("organizer", "organiser") else word
+    return "attendee"
 
 
 def _fold(header: str) -> str:
@@ -86,13 +160,22 @@ def _clean(value: str) -> str:
 
 
 def display_name(full: str, first: str = "", last: str = "") -> str:
-    """First name and last initial, as on the badge: "Ada L."; a single name as it is."""
+    """The name on the badge, in its natural order: first name and last initial ("Ada L."); a name in a
+    script written family name first (Chinese, Japanese, Korean) whole, family name first ("李雷");
+    a single name as it is."""
     first, last = first.strip(), last.strip()
+    if _family_first(first + last + full):
+        return (f"{last}{first}" if first and last else full.replace(" ", ""))[:40]
     if not first:
         parts = full.split()
         first, last = (parts[0], parts[-1]) if len(parts) > 1 else (full, "")
     name = f"{first} {last[0]}." if last else first
     return name[:40]
+
+
+def _family_first(text: str) -> bool:
+    """Han, kana or Hangul letters: names written family name first, without initials."""
+    return any("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in text)
 
 
 def _decode(data: bytes) -> str:
@@ -138,8 +221,12 @@ def _columns(header: list[str], mapping: Mapping[str, str]) -> dict[str, int]:
     return found
 
 
-def read_roster(data: bytes, mapping: Mapping[str, str] | None = None) -> RosterFile:
-    """Every registrant of an export, or RosterFileError (one line) and nothing."""
+def read_roster(
+    data: bytes, mapping: Mapping[str, str] | None = None, include: frozenset[str] = frozenset()
+) -> RosterFile:
+    """Every registrant of an export who may attend, or RosterFileError (one line) and nothing.
+
+    `include`: statuses to import although they mean "not attending" ("all": every row)."""
     text = _decode(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     try:
@@ -148,9 +235,31 @@ def read_roster(data: bytes, mapping: Mapping[str, str] | None = None) -> Roster
         registrants, merged = _rows(reader, header, columns)
     except csv.Error as exc:
         raise RosterFileError(f"line {reader.line_num}: {exc} (a quote never closed?): nothing imported") from None
-    if not registrants:
+    kept, skipped = [], {}
+    for registrant in registrants:
+        status = registrant.status
+        if attending(status) or "all" in include or status in include:
+            kept.append(registrant)
+        else:
+            skipped[status] = skipped.get(status, 0) + 1
+    if not kept:
         raise RosterFileError("the file has a header and no attendee: nothing imported")
-    return RosterFile(registrants, {name: header[i].strip() for name, i in columns.items()}, merged)
+    found = RosterFile(kept, {name: header[i].strip() for name, i in columns.items()}, merged, skipped)
+    found.possible_duplicates = _same_names(kept)
+    return found
+
+
+def _same_names(registrants: list[Registrant]) -> list[tuple[Registrant, Registrant]]:
+    """Pairs with the same full name under different ids or e-mails: one person registered twice?"""
+    first: dict[str, Registrant] = {}
+    pairs = []
+    for registrant in registrants:
+        key = " ".join(registrant.full_name.casefold().split())
+        if key in first:
+            pairs.append((first[key], registrant))
+        else:
+            first[key] = registrant
+    return pairs
 
 
 def _rows(reader: csv._reader, header: list[str], columns: dict[str, int]) -> tuple[list[Registrant], int]:
@@ -202,4 +311,6 @@ def _registrant(line: int, row: list[str], columns: dict[str, int]) -> Registran
         identity = f"order:{cell('order_id')}|{full.casefold()}"
     else:
         identity = "name:" + full.casefold()
-    return Registrant(line, identity, display_name(full, first, last), full, email)
+    status = _fold(cell("status")).replace("_", " ")
+    role = role_of(cell("role")) if "role" in columns else "attendee"
+    return Registrant(line, identity, display_name(full, first, last), full, email, cell("diet"), status, role)

@@ -19,7 +19,10 @@ __all__, __getattr__ = room_surface(
             "PlanError",
             "check_plan",
             "load_plan",
+            "plan_warnings",
+            "ROLES",
         ),
-        "scaffold": ("scaffold",),
+        "scaffold": ("differences", "scaffold"),
+        "diet_words": ("DietMatch", "match_diet"),
     },
 )

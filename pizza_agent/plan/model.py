@@ -4,7 +4,8 @@
 [event]
 name = "Example Hacks 2027"
 timezone = "America/Los_Angeles"          # IANA name; the times below are local to it
-diets = ["regular", "vegetarian", "vegan", "gluten-free"]
+diets = ["regular", "vegetarian", "vegan", "gluten-free", "halal"]
+combine_diets = true                      # optional: "halal+gluten-free" is a diet too (any two or more listed)
 
 [[meals]]
 id = "sat-dinner"
@@ -16,7 +17,13 @@ diets = ["regular", "vegetarian", "vegan"]   # optional: the event's list by def
 tier_caps = { premium = 50, standard = 200 } # optional
 pool = "pools/sat-dinner"                    # optional: that meal's vendor codes (<tier>.csv)
 groups = [ { name = "A", offset_minutes = 0 }, { name = "B", offset_minutes = 20 } ]  # optional
+roles = ["mentor", "volunteer"]              # optional: these roles eat without a story
 ```
+
+The plan is strict: a key it does not know is an error with the nearest known key ("did you
+mean order_cutoff?"), and so is a cut-off after the meal starts (the vendor bakes before the
+meal). A meal without a cut-off is only a warning (`plan_warnings`): the vendor then has no
+final number.
 
 `check_plan` returns every problem, one line each (`agent.py plan check` prints them and
 exits 2); `load_plan` raises `PlanError` with them. Without a file the event has one
@@ -25,6 +32,7 @@ implicit meal that is always open (`Plan.implicit()`): exactly the behaviour bef
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,6 +43,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pizza_agent.domain.tiers import TIERS
 
 IMPLICIT_MEAL = ""  # the meal id of an event without a plan (coupons before plans carry it too)
+# Who may be on a registration besides participants; a meal's `roles` eat without a story.
+ROLES = ("attendee", "mentor", "volunteer", "sponsor", "staff", "judge")
+TOP_KEYS = ("event", "meals")
+EVENT_KEYS = ("name", "timezone", "diets", "combine_diets")
+MEAL_KEYS = ("id", "name", "starts", "ends", "order_cutoff", "diets", "tier_caps", "pool", "groups", "roles")
+GROUP_KEYS = ("name", "offset_minutes")
 
 
 class PlanError(ValueError):
@@ -62,6 +76,7 @@ class Meal:
     tier_caps: dict[str, int] = field(default_factory=dict)
     pool: Path | None = None
     groups: tuple[Group, ...] = ()
+    roles: tuple[str, ...] = ()  # roles that eat without a story (mentors, volunteers, …)
 
     def is_open(self, now: datetime) -> bool:
         return self.starts is None or (self.starts <= now < self.ends)  # type: ignore[operator]
@@ -77,6 +92,7 @@ class Plan:
     diets: tuple[str, ...]
     meals: tuple[Meal, ...]
     source: Path | None = None
+    combine_diets: bool = False
 
     @classmethod
     def implicit(cls, name: str = "Pizza Agent", zone: str = "UTC") -> Plan:
@@ -102,6 +118,23 @@ class Plan:
     def diets_for(self, meal: Meal | None) -> tuple[str, ...]:
         return (meal.diets if meal and meal.diets else self.diets) or ()
 
+    def offers(self, meal: Meal | None, diet: str) -> bool:
+        """Whether `meal` serves `diet`: listed, or (combine_diets) every part of a combined diet listed."""
+        offered = self.diets_for(meal)
+        if not offered or diet in offered:
+            return True
+        parts = diet.split("+")
+        return self.combine_diets and len(parts) > 1 and all(part in offered for part in parts)
+
+
+def plan_warnings(plan: Plan) -> list[str]:
+    """What is allowed but probably a mistake: a meal with no cut-off leaves the vendor no final number."""
+    return [
+        f"meal {meal.id!r}: no order_cutoff: the order sheet is never final (the vendor bakes from a moving number)"
+        for meal in plan.meals
+        if plan.planned and meal.order_cutoff is None
+    ]
+
 
 def load_plan(path: Path) -> Plan:
     plan, problems = _read(path)
@@ -122,9 +155,14 @@ def _read(path: Path) -> tuple[Plan | None, list[str]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return None, [f"{path}: not valid TOML ({exc})"]
     problems: list[str] = []
+    _unknown_keys(doc, TOP_KEYS, "the plan", problems)
     event = doc.get("event")
     if not isinstance(event, dict):
-        return None, [f"{path}: no [event] table (name, timezone, diets)"]
+        return None, [*problems, f"{path}: no [event] table (name, timezone, diets)"]
+    _unknown_keys(event, EVENT_KEYS, "[event]", problems)
+    combine = event.get("combine_diets", False)
+    if not isinstance(combine, bool):
+        problems.append("[event] combine_diets: true or false")
     zone = _zone(event.get("timezone"), problems)
     diets = _names(event.get("diets", []), "[event] diets", problems)
     raw_meals = doc.get("meals")
@@ -140,7 +178,17 @@ def _read(path: Path) -> tuple[Plan | None, list[str]]:
     if problems or zone is None:
         return None, problems
     ordered = tuple(sorted(meals, key=lambda m: m.starts))  # type: ignore[arg-type, return-value]
-    return Plan(str(event.get("name") or "the event"), zone, tuple(diets), ordered, path), []
+    return Plan(str(event.get("name") or "the event"), zone, tuple(diets), ordered, path, combine is True), []
+
+
+def _unknown_keys(table: dict, known: tuple[str, ...], where: str, problems: list[str]) -> None:
+    """A misspelled key is silently ignored by TOML readers: here it is an error with the nearest known key."""
+    for key in table:
+        if key in known:
+            continue
+        near = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"did you mean {near[0]}?" if near else f"known keys: {', '.join(known)}"
+        problems.append(f"{where}: unknown key {key!r} ({hint})")
 
 
 def _zone(name: object, problems: list[str]) -> ZoneInfo | None:
@@ -184,6 +232,7 @@ def _meal(
         problems.append(f"meal #{index}: id must be a short name of letters, digits and dashes (e.g. sat-dinner)")
         return None
     before = len(problems)
+    _unknown_keys(raw, MEAL_KEYS, f"meal {meal_id!r}", problems)
     starts = _when(meal_id, "starts", raw.get("starts"), zone, problems)
     ends = _when(meal_id, "ends", raw.get("ends"), zone, problems)
     cutoff = _when(meal_id, "order_cutoff", raw.get("order_cutoff"), zone, problems)
@@ -191,11 +240,14 @@ def _meal(
         problems.append(f"meal {meal_id!r}: starts and ends are both needed")
     if starts and ends and ends <= starts:
         problems.append(f"meal {meal_id!r}: ends ({ends:%a %H:%M}) is not after starts ({starts:%a %H:%M})")
-    if cutoff and ends and cutoff >= ends:
-        problems.append(f"meal {meal_id!r}: order_cutoff is after the meal ends")
+    if cutoff and starts and cutoff > starts:
+        problems.append(
+            f"meal {meal_id!r}: order_cutoff ({cutoff:%a %H:%M}) is after the meal starts ({starts:%a %H:%M}): "
+            "the vendor bakes before the meal, so the cut-off comes first"
+        )
     offered = _names(raw["diets"], f"meal {meal_id!r} diets", problems) if "diets" in raw else []
     for diet in offered:
-        if diet not in diets:
+        if diet not in diets and not all(part in diets for part in diet.split("+")):
             problems.append(
                 f"meal {meal_id!r}: diet {diet!r} is in no list ([event] diets has {', '.join(diets) or 'none'})"
             )
@@ -206,10 +258,17 @@ def _meal(
         if not pool.is_dir():
             problems.append(f"meal {meal_id!r}: pool {raw['pool']!r}: no such directory ({pool})")
     groups = _groups(meal_id, raw.get("groups", []), problems)
+    roles = _names(raw["roles"], f"meal {meal_id!r} roles", problems) if "roles" in raw else []
+    for role in roles:
+        if role not in ROLES or role == "attendee":
+            problems.append(
+                f"meal {meal_id!r}: roles: {role!r} is not a role that eats without a story "
+                f"({', '.join(r for r in ROLES if r != 'attendee')})"
+            )
     if len(problems) > before or starts is None or ends is None:
         return None
     name = str(raw.get("name") or meal_id)
-    return Meal(meal_id, name, starts, ends, tuple(offered), cutoff, caps, pool, groups)
+    return Meal(meal_id, name, starts, ends, tuple(offered), cutoff, caps, pool, groups, tuple(roles))
 
 
 def _caps(meal: str, raw: object, problems: list[str]) -> dict[str, int]:
@@ -233,6 +292,8 @@ def _groups(meal: str, raw: object, problems: list[str]) -> tuple[Group, ...]:
         return ()
     groups = []
     for item in raw:
+        if isinstance(item, dict):
+            _unknown_keys(item, GROUP_KEYS, f"meal {meal!r} groups", problems)
         name = item.get("name") if isinstance(item, dict) else None
         offset = item.get("offset_minutes", 0) if isinstance(item, dict) else None
         if not isinstance(name, str) or not name.strip() or not isinstance(offset, int) or offset < 0:

@@ -3,8 +3,12 @@
 Writes DIR/event.toml (a plan of four meals starting tomorrow, in this machine's
 time zone, to edit), DIR/static_content/ (a copy of the prompts, messages and
 reply templates, to make the event's own), and DIR/.env (the settings pointing at
-both, with the keys to fill in). `plan check` accepts the plan as written, and
-the agent starts with it.
+both). `plan check` accepts the plan as written, and the agent starts with it.
+
+The new `.env` keeps what the current one (`ENV_FILE`, else the agent folder's `.env`) says
+about where and who: its keys, ports, tokens, organizers, participants mode and data directory
+(a roster imported there and badges printed from it stay valid). `--fresh` starts from blank
+values instead, and `new-event` then says each value that differs from the current `.env`.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ id = "day1-dinner"
 name = "{day1} dinner"
 starts = {d1}T18:00:00
 ends = {d1}T20:00:00
-order_cutoff = {d1}T16:00:00     # the vendor's counts are taken here
+order_cutoff = {d1}T16:00:00     # the vendor's counts are final here: it must come before starts
 groups = [ {{ name = "A", offset_minutes = 0 }}, {{ name = "B", offset_minutes = 20 }} ]
 
 [[meals]]
@@ -34,6 +38,7 @@ id = "day1-midnight"
 name = "Midnight snack"
 starts = {d1}T23:30:00
 ends = {d2}T00:30:00
+order_cutoff = {d1}T21:30:00
 diets = ["regular", "vegetarian", "vegan"]   # this meal offers fewer kinds
 
 [[meals]]
@@ -41,6 +46,7 @@ id = "day2-breakfast"
 name = "{day2} breakfast"
 starts = {d2}T08:00:00
 ends = {d2}T09:30:00
+order_cutoff = {d1}T22:00:00     # breakfast is ordered the evening before
 
 [[meals]]
 id = "day2-lunch"
@@ -54,17 +60,33 @@ tier_caps = {{ premium = 50 }}
 ENV_TEMPLATE = """# {name}: settings (see .env.example in the agent's folder for every one).
 EVENT_PLAN={plan}
 STATIC_CONTENT_DIR={content}
-DATA_DIR={data}
+DATA_DIR={DATA_DIR}
 # Keys: OpenAI https://platform.openai.com/api-keys · ASI1 https://asi1.ai (developer / API keys)
-OPENAI_API_KEY=
-ASI1_API_KEY=
+OPENAI_API_KEY={OPENAI_API_KEY}
+ASI1_API_KEY={ASI1_API_KEY}
 # Organizers (agent addresses, comma-separated) and the dashboard's tokens (at least 16 characters).
-ORGANIZER_ADDRESSES=
-DASHBOARD_TOKEN=
-VENDOR_TOKEN=
+ORGANIZER_ADDRESSES={ORGANIZER_ADDRESSES}
+DASHBOARD_TOKEN={DASHBOARD_TOKEN}
+VENDOR_TOKEN={VENDOR_TOKEN}
+# Ports: the agent's and the dashboard's.
+AGENT_PORT={AGENT_PORT}
+DASHBOARD_PORT={DASHBOARD_PORT}
 # One coupon per sender address (address) or per attendee of a registration list (roster).
-PARTICIPANTS=address
+PARTICIPANTS={PARTICIPANTS}
 """
+# What a new event keeps from the current .env (unless --fresh), and its value when there is none.
+KEPT = {
+    "DATA_DIR": None,  # the new folder's data/ when there is none
+    "OPENAI_API_KEY": "",
+    "ASI1_API_KEY": "",
+    "ORGANIZER_ADDRESSES": "",
+    "DASHBOARD_TOKEN": "",
+    "VENDOR_TOKEN": "",
+    "AGENT_PORT": "8000",
+    "DASHBOARD_PORT": "8080",
+    "PARTICIPANTS": "address",
+}
+SECRET_NAMES = ("OPENAI_API_KEY", "ASI1_API_KEY", "DASHBOARD_TOKEN", "VENDOR_TOKEN")
 
 
 def local_zone_name() -> str:
@@ -77,8 +99,15 @@ def local_zone_name() -> str:
     return "UTC"
 
 
-def scaffold(directory: Path, content_source: Path, name: str | None = None, today: date | None = None) -> list[Path]:
-    """Write the event's plan, content and settings; refuses to overwrite any of them. Returns what it wrote."""
+def scaffold(
+    directory: Path,
+    content_source: Path,
+    name: str | None = None,
+    today: date | None = None,
+    current: dict[str, str] | None = None,
+) -> list[Path]:
+    """Write the event's plan, content and settings; refuses to overwrite any of them. Returns what it wrote.
+    `current`: the settings to keep (the current .env's; None or empty: fresh values)."""
     directory = directory.resolve()
     plan, content, env = directory / "event.toml", directory / "static_content", directory / ".env"
     existing = [p for p in (plan, content, env) if p.exists()]
@@ -94,6 +123,29 @@ def scaffold(directory: Path, content_source: Path, name: str | None = None, tod
         )
     )
     shutil.copytree(content_source, content)
-    env.write_text(ENV_TEMPLATE.format(name=name, plan=plan, content=content, data=directory / "data"))
+    values = new_env_values(directory, current or {})
+    env.write_text(ENV_TEMPLATE.format(name=name, plan=plan, content=content, **values))
     env.chmod(0o600)
     return [plan, content, env]
+
+
+def new_env_values(directory: Path, current: dict[str, str]) -> dict[str, str]:
+    """The kept settings' values: the current .env's, else the defaults (DATA_DIR: the new folder's data/)."""
+    values = {}
+    for key, default in KEPT.items():
+        fallback = str(directory / "data") if default is None else default
+        values[key] = (current.get(key) or "").strip() or fallback
+    return values
+
+
+def differences(directory: Path, current: dict[str, str]) -> list[str]:
+    """With --fresh: each kept setting whose new value differs from the current .env (secrets not shown)."""
+    fresh = new_env_values(directory, {})
+    said = []
+    for key in KEPT:
+        old = (current.get(key) or "").strip()
+        if old and old != fresh[key]:
+            shown = "(set)" if key in SECRET_NAMES else old
+            new = "(blank)" if not fresh[key] else ("(new)" if key in SECRET_NAMES else fresh[key])
+            said.append(f"{key}: {new} in the new event, {shown} in the current .env")
+    return said

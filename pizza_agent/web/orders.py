@@ -8,9 +8,13 @@ by the meal's `order_cutoff`, each with the diet it had then: a diet changed
 after the cut-off shows under "live" only, so what the kitchen was told at the
 cut-off never moves. Coupons are issued only inside a meal's window, so for a
 cut-off before the meal that column is 0; what the kitchen can bake for then is
-the forecast: how many people (attendees on the roster, holders of a coupon of
-any meal; never an address that only typed `diet NAME`) had told each diet, as
-of the cut-off once it has passed (ledger/vendor_numbers.py says who counts).
+the forecast (event/forecast.py): how many people (attendees on the roster,
+holders of a coupon of any meal; never an address that only typed `diet NAME`)
+had told each diet, how many have not said, and whose diet this meal does not
+offer, as of the cut-off once it has passed (ledger/vendor_numbers.py says who
+counts). In the CSV, rows whose `tier` is not a tier (forecast lines, and "of
+which without a story": the coupons of mentors, volunteers, …, already counted
+under their tier) are not part of the totals.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from aiohttp import web
 
 from pizza_agent.domain.spreadsheet import safe_row
 from pizza_agent.domain.tiers import TIERS
+from pizza_agent.event.forecast import forecast
 from pizza_agent.event.meals import Meals
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.plan.model import Meal
@@ -64,12 +69,14 @@ class OrderSheets:
             raise web.HTTPNotFound(text="no such meal in the plan")
         return meal
 
-    async def forecast(self, meal: Meal) -> dict[str, int]:
-        """diet -> people who can eat the meal and had told it, as of the cut-off (now, before it)."""
-        now = self.meals.clock.now()
-        until = meal.order_cutoff.timestamp() if meal.order_cutoff and meal.order_cutoff <= now else None
-        counts = await self.ledger.read(lambda ledger: ledger.vendor.people_by_diet(until))
-        return {diet: counts.get(diet, 0) for diet in self.meals.diets(meal)}
+    async def forecast_rows(self, meal: Meal) -> list[tuple[str, str, int]]:
+        """(kind, name, people) of the forecast (event/forecast.py): by diet, not said, not offered, roles."""
+        found = await forecast(self.ledger, self.meals, meal)
+        rows = [("forecast (people by diet)", diet, n) for diet, n in found.by_diet.items()]
+        rows.append(("forecast (people by diet)", "not said", found.not_said))
+        rows += [("forecast: diet not offered at this meal", diet, n) for diet, n in sorted(found.not_offered.items())]
+        rows += [("forecast: without a story", role, n) for role, n in sorted(found.roles.items())]
+        return rows
 
     async def csv(self, request: web.Request) -> web.StreamResponse:
         meal = self._meal(request)
@@ -79,8 +86,11 @@ class OrderSheets:
         writer.writerow(CSV_COLUMNS)
         for tier, diet, then, live in rows:
             writer.writerow(safe_row([meal.id, tier, diet, "" if then is None else then, live]))
-        for diet, people in (await self.forecast(meal)).items():
-            writer.writerow(safe_row([meal.id, "forecast (people by diet)", diet, people, ""]))
+        for kind, name, people in await self.forecast_rows(meal):
+            writer.writerow(safe_row([meal.id, kind, name, people, ""]))
+        roles = await self.ledger.read(lambda ledger: ledger.vendor.role_coupons(meal.id))
+        for role, coupons in sorted(roles.items()):
+            writer.writerow(safe_row([meal.id, "of which without a story", role, "", coupons]))
         return web.Response(
             text=buffer.getvalue(),
             content_type="text/csv",
@@ -100,10 +110,14 @@ class OrderSheets:
         total_live = sum(live for *_, live in rows)
         title = html.escape(f"Order sheet: {meal.name}")
         forecast = "".join(
-            f'<tr data-forecast="{html.escape(diet)}"><td>{html.escape(diet)}</td><td>{people}</td></tr>'
-            for diet, people in (await self.forecast(meal)).items()
+            f'<tr data-forecast="{html.escape(name)}" data-kind="{html.escape(kind)}"><td>'
+            f"{html.escape(name)}{_kind_note(kind)}</td><td>{people}</td></tr>"
+            for kind, name, people in await self.forecast_rows(meal)
         )
-        forecast = f'<table id="forecast"><tbody>{forecast}</tbody></table>'
+        forecast = (
+            '<table id="forecast"><thead><tr><th scope="col">diet</th><th scope="col">people</th></tr></thead>'
+            f"<tbody>{forecast}</tbody></table>"
+        )
 
         when = f"{meal.starts:%A %H:%M}–{meal.ends:%H:%M}" if meal.starts and meal.ends else ""
         page = (
@@ -118,3 +132,11 @@ class OrderSheets:
             f'<p><a href="/orders/{html.escape(meal.id)}.csv">CSV</a></p></body></html>'
         )
         return web.Response(text=page, content_type="text/html")
+
+
+def _kind_note(kind: str) -> str:
+    if "not offered" in kind:
+        return " (this meal has no option for it: order one, or tell them)"
+    if "without a story" in kind:
+        return " (eats without a story)"
+    return ""

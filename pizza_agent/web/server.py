@@ -35,31 +35,27 @@ from typing import Any
 from aiohttp import web
 
 from pizza_agent.config.settings import Settings
-from pizza_agent.domain.identity import attendee_key
 from pizza_agent.event.commands import DASHBOARD_COMMANDS
-from pizza_agent.event.front_desk import FrontDesk
 from pizza_agent.event.organizer import Organizer
 from pizza_agent.event.reply_times import ReplyTimes
 from pizza_agent.event.status import EventStatus
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.coupons import exported, write_export
 from pizza_agent.ledger.errors import LedgerBusy, LedgerUnreachable
-from pizza_agent.ledger.redemption import CodeCheck, CodeState, TableMeal, check_code, redeem_code
 from pizza_agent.ledger.worker import LedgerWorker
-from pizza_agent.people.claim_codes import find_candidates
 from pizza_agent.web.auth import Role, Session, Sessions, TokenGuard, Tokens
+from pizza_agent.web.food_table import FoodTable
 from pizza_agent.web.metrics import EventMetrics
 from pizza_agent.web.orders import OrderSheets
+from pizza_agent.web.requests import SESSION, client_of, json_body, refuse
 
 log = logging.getLogger("pizza.web")
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "pizza_session"
-SESSION = web.RequestKey("session", Session)  # who the request is from, set by the auth middleware
 HISTORY_EVERY_SECONDS = 10.0
 HISTORY_KEPT = 360  # one hour at HISTORY_EVERY_SECONDS
 MAX_BODY_BYTES = 16 * 1024
-CODE_MAX_CHARS = 64
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
@@ -115,10 +111,9 @@ class WebApp:
         app.router.add_post("/api/control", self._control)
         app.router.add_get("/api/reviews", self._reviews)
         app.router.add_get("/api/export.csv", self._export)
-        app.router.add_post("/api/table/check", self._table_check)
-        app.router.add_post("/api/table/redeem", self._table_redeem)
         app.router.add_get("/metrics", self._metrics)
         OrderSheets(self.ledger, self.organizer.meals).routes(app)
+        FoodTable(self.ledger, self.signer, self.organizer.meals, self.organizer.desk).routes(app)
         return app
 
     async def start(self) -> WebApp:
@@ -189,15 +184,15 @@ class WebApp:
             return await handler(request)
         session = await self._session(request)
         if session is None:
-            log.info("web: 401 %s %s from %s", request.method, request.path, _client(request))
-            raise _refuse(401, "log in first", request)
+            log.info("web: 401 %s %s from %s", request.method, request.path, client_of(request))
+            raise refuse(401, "log in first", request)
         needs = _role_needed(request.path)
         if needs is Role.ORGANIZER and session.role is not Role.ORGANIZER:
-            log.warning("web: vendor session refused %s %s from %s", request.method, request.path, _client(request))
-            raise _refuse(403, "the food-table login cannot open this", request)
+            log.warning("web: vendor session refused %s %s from %s", request.method, request.path, client_of(request))
+            raise refuse(403, "the food-table login cannot open this", request)
         json_post = request.headers.get("X-Pizza") == "1" and request.content_type == "application/json"
         if request.method == "POST" and request.path != "/logout" and not json_post:
-            raise _refuse(403, "send JSON with the X-Pizza header", request)
+            raise refuse(403, "send JSON with the X-Pizza header", request)
         request[SESSION] = session
         return await handler(request)
 
@@ -208,12 +203,14 @@ class WebApp:
         authorization = request.headers.get("Authorization", "")
         if not authorization.startswith("Bearer "):
             return None
-        presented = self.guard.present(_client(request), authorization.removeprefix("Bearer ").strip()[:512], "bearer")
+        presented = self.guard.present(
+            client_of(request), authorization.removeprefix("Bearer ").strip()[:512], "bearer"
+        )
         if presented.role is not None:
             return Session(presented.role, "bearer", float("inf"))
         if presented.slowed:
             await self.guard.slow_down()
-            raise _refuse(429, f"too many wrong tokens; try again in {presented.retry_after:.0f} s", request)
+            raise refuse(429, f"too many wrong tokens; try again in {presented.retry_after:.0f} s", request)
         return None
 
     # --- logging in -----------------------------------------------------------------------------
@@ -221,10 +218,10 @@ class WebApp:
         return _page_file("login")
 
     async def _login(self, request: web.Request) -> web.StreamResponse:
-        client = _client(request)
+        client = client_of(request)
         if _cross_site(request):  # a page elsewhere posting here: refused, and never counted as a guess
             log.warning("web: cross-site login post refused from %s (origin %s)", client, request.headers.get("Origin"))
-            raise _refuse(403, "log in from the dashboard's own page", request)
+            raise refuse(403, "log in from the dashboard's own page", request)
         form = await request.post()
         token = str(form.get("token", ""))[:512]
         name = str(form.get("name", ""))
@@ -232,8 +229,8 @@ class WebApp:
         if presented.role is None:
             if presented.slowed:
                 await self.guard.slow_down()
-                raise _refuse(429, f"too many wrong tokens; try again in {presented.retry_after:.0f} s", request)
-            raise _refuse(401, "wrong token", request)
+                raise refuse(429, f"too many wrong tokens; try again in {presented.retry_after:.0f} s", request)
+            raise refuse(401, "wrong token", request)
         session_id = self.sessions.open(presented.role, name)
         session = self.sessions.get(session_id)
         assert session is not None
@@ -319,11 +316,11 @@ class WebApp:
         }
 
     async def _control(self, request: web.Request) -> web.StreamResponse:
-        body = await _json(request)
+        body = await json_body(request)
         command = str(body.get("command", ""))
         args = str(body.get("args", ""))[:300]
         if command not in DASHBOARD_COMMANDS:
-            raise _refuse(400, f"unknown command; one of {', '.join(sorted(DASHBOARD_COMMANDS))}", request)
+            raise refuse(400, f"unknown command; one of {', '.join(sorted(DASHBOARD_COMMANDS))}", request)
         session: Session = request[SESSION]
         text = await self.organizer.run_as(session.name, command, args)
         return web.json_response({"result": text})
@@ -333,7 +330,7 @@ class WebApp:
         on one line (the page shows it as text, never markup), the real count, one entry per participant."""
         asked = request.query.get("page", "1")
         if not (asked.isascii() and asked.isdigit() and len(asked) <= 6) or int(asked) < 1:
-            raise _refuse(400, "page must be a whole number, 1 or more", request)
+            raise refuse(400, "page must be a whole number, 1 or more", request)
         return web.json_response(await self.organizer.judges.waiting_as_data(int(asked)))
 
     async def _export(self, request: web.Request) -> web.StreamResponse:
@@ -347,34 +344,6 @@ class WebApp:
             content_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="coupons.csv"'},
         )
-
-    # --- the food table ---------------------------------------------------------------------------
-    async def _table_check(self, request: web.Request) -> web.StreamResponse:
-        meal = self.organizer.meals.table_meal()
-        code, name = await _badge_coupon(self.ledger, self.organizer.desk, await _code_from(request), meal)
-        checked = await self.ledger.read(lambda ledger: check_code(ledger.coupons, self.signer, code, meal))
-        name = name or await _attendee_name(self.ledger, checked)
-        return web.json_response(self._table_view(checked, redeemed_now=False, name=name))
-
-    async def _table_redeem(self, request: web.Request) -> web.StreamResponse:
-        meal = self.organizer.meals.table_meal()
-        code, name = await _badge_coupon(self.ledger, self.organizer.desk, await _code_from(request), meal)
-        checked = await self.ledger.write(lambda ledger: redeem_code(ledger.coupons, self.signer, code, meal))
-        session: Session = request[SESSION]
-        log.warning("table %r: %s", session.name, checked.line)
-        name = name or await _attendee_name(self.ledger, checked)
-        return web.json_response(self._table_view(checked, redeemed_now=checked.state is CodeState.VALID, name=name))
-
-    def _table_view(self, checked: CodeCheck, *, redeemed_now: bool, name: str | None) -> dict[str, Any]:
-        view = _table_view(checked, redeemed_now=redeemed_now, name=name)
-        coupon = checked.coupon
-        if coupon is not None and view["state"] in ("valid", "redeemed"):
-            if coupon.diet:
-                view["diet"] = coupon.diet
-            early = self.organizer.meals.early(coupon.meal, coupon.pickup_group)
-            if early:
-                view["warning"] = early
-        return view
 
     # --- /metrics -----------------------------------------------------------------------------------
     async def _metrics(self, request: web.Request) -> web.StreamResponse:
@@ -400,34 +369,8 @@ class WebApp:
             await asyncio.sleep(HISTORY_EVERY_SECONDS)  # the sampling period
 
 
-async def _badge_coupon(
-    ledger: LedgerWorker, desk: FrontDesk | None, code: str, meal: TableMeal | None
-) -> tuple[str, str | None]:
-    """A badge's claim code (typed or its QR scanned) stands for its attendee's coupon for the meal the table
-    serves (their latest one without a plan): (coupon code, name)."""
-    if desk is None or not find_candidates(code):
-        return code, None
-    found = await desk.find(code)
-    if len(found) != 1:
-        return code, None
-    person = found[0].participant
-    coupons = await ledger.read(lambda ledger: ledger.coupons.coupons_of(person))
-    serving = [c for c in coupons if meal is None or c.meal == meal.id]
-    chosen = serving[-1] if serving else (coupons[-1] if coupons else None)
-    return (chosen.code if chosen else code), found[0].display_name
-
-
-async def _attendee_name(ledger: LedgerWorker, checked: CodeCheck) -> str | None:
-    """The attendee's display name, as on their badge (roster mode); None for an address's coupon."""
-    key = attendee_key(checked.coupon.person) if checked.coupon else None
-    if key is None:
-        return None
-    attendee = await ledger.read(lambda ledger: ledger.roster.get(key))
-    return attendee.display_name if attendee else None
-
-
 def _role_needed(path: str) -> Role | None:
-    if path in ("/table", "/api/table/check", "/api/table/redeem", "/logout") or path.startswith(
+    if path in ("/table", "/api/table/meal", "/api/table/check", "/api/table/redeem", "/logout") or path.startswith(
         ("/static/", "/orders/")
     ):
         return None  # either role
@@ -436,42 +379,6 @@ def _role_needed(path: str) -> Role | None:
 
 def _page_file(name: str) -> web.StreamResponse:
     return web.FileResponse(STATIC / PAGES[name], headers={"Content-Type": "text/html; charset=utf-8"})
-
-
-def _refuse(status: int, message: str, request: web.Request) -> web.HTTPException:
-    """A 4xx with one short line and nothing else rendered."""
-    kind = {401: web.HTTPUnauthorized, 403: web.HTTPForbidden, 400: web.HTTPBadRequest, 429: web.HTTPTooManyRequests}
-    if request.path.startswith("/api/") or request.path == "/metrics":
-        return kind[status](text=json.dumps({"error": message}), content_type="application/json")
-    link = ' <a href="/login">Log in</a>' if status in (401, 403) else ""
-    return kind[status](text=f"<!doctype html><title>{status}</title><p>{message}.{link}</p>", content_type="text/html")
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested past Python's limit
-        log.warning("web: 400 %s %s from %s: the body is not JSON", request.method, request.path, _client(request))
-        raise _refuse(400, "the body is not JSON (or nested too deeply)", request) from None
-    if not isinstance(body, dict):
-        log.warning("web: 400 %s %s from %s: not a JSON object", request.method, request.path, _client(request))
-        raise _refuse(400, "the body must be a JSON object", request)
-    return body
-
-
-async def _code_from(request: web.Request) -> str:
-    code = str((await _json(request)).get("code", "")).strip()
-    if not code or len(code) > CODE_MAX_CHARS or not code.isprintable():
-        raise _refuse(400, "send a code", request)
-    return code
-
-
-def _table_view(checked: CodeCheck, *, redeemed_now: bool, name: str | None = None) -> dict[str, Any]:
-    """What the table shows: a colour, a big word, the tier, a time and (roster mode) the badge's name."""
-    view = _table_verdict(checked, redeemed_now=redeemed_now)
-    if name and view["state"] != "invalid":
-        view["name"] = name
-    return view
 
 
 def _banner(model: EventStatus) -> str | None:
@@ -499,27 +406,6 @@ def _banner(model: EventStatus) -> str | None:
     return None
 
 
-def _table_verdict(checked: CodeCheck, *, redeemed_now: bool) -> dict[str, Any]:
-    coupon = checked.coupon
-    tier = coupon.tier if coupon else None
-    if checked.state is CodeState.VALID:
-        if redeemed_now:
-            return {"colour": "green", "headline": f"REDEEMED ✓ {tier}", "tier": tier, "state": "redeemed"}
-        return {"colour": "green", "headline": f"REDEEM ✓ {tier}", "tier": tier, "state": "valid"}
-    if checked.state is CodeState.ALREADY_REDEEMED and coupon and coupon.redeemed_at:
-        at = time.strftime("%H:%M", time.localtime(coupon.redeemed_at))
-        return {"colour": "red", "headline": f"ALREADY REDEEMED at {at}", "tier": tier, "state": "already_redeemed"}
-    if checked.state is CodeState.VOIDED and checked.upgraded_to:
-        headline = f"UPGRADED to {checked.upgraded_to}: ask for the new code"
-        return {"colour": "red", "headline": headline, "tier": tier, "state": "upgraded"}
-    if checked.state is CodeState.VOIDED:
-        return {"colour": "red", "headline": "VOIDED: DO NOT SERVE", "tier": tier, "state": "voided"}
-    if checked.state is CodeState.WRONG_MEAL:
-        meal_line = checked.line.split(": ", 1)[1]
-        return {"colour": "red", "headline": f"WRONG MEAL: {meal_line}", "tier": tier, "state": "wrong_meal"}
-    return {"colour": "red", "headline": "NOT A VALID CODE", "tier": None, "state": "invalid"}
-
-
 def _cross_site(request: web.Request) -> bool:
     """A browser says where a post comes from: Sec-Fetch-Site, else Origin. Neither: not a browser (curl)."""
     site = request.headers.get("Sec-Fetch-Site")
@@ -529,10 +415,6 @@ def _cross_site(request: web.Request) -> bool:
     if origin is None:
         return False
     return origin.split("://", 1)[-1] != request.host
-
-
-def _client(request: web.Request) -> str:
-    return request.remote or "unknown"
 
 
 def _dumps(value: Any) -> str:

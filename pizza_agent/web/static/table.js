@@ -28,11 +28,25 @@ function show(view) {
   el("person").hidden = !view.name;
   el("diet").textContent = view.diet ? `diet: ${view.diet}` : "";  // the kitchen's kind, as ordered
   el("diet").hidden = !view.diet;
+  el("group").textContent = view.group ? `pickup group: ${view.group}` : "";
+  el("group").hidden = !view.group;
   el("warning").textContent = view.warning || "";  // a pickup group not due yet
   el("warning").hidden = !view.warning;
   el("redeem").hidden = view.state !== "valid";
   screen.hidden = false;
   (view.state === "valid" ? el("redeem") : el("next")).focus();
+}
+
+// Which meal this table serves: named before the first scan, refreshed every minute (a meal ends).
+async function serving() {
+  try {
+    const response = await fetch("/api/table/meal", { headers: { "X-Pizza": "1" } });
+    if (response.status === 401) { location.href = "/login"; return; }
+    const body = await response.json();
+    const zone = body.timezone ? ` · times in ${body.timezone}` : "";
+    el("serving").textContent = `Serving: ${body.serving}${zone}`;
+    el("serving").dataset.meal = body.meal || "";
+  } catch (error) { /* the next refresh tries again; a scan still works */ }
 }
 
 function showError(message) {
@@ -130,4 +144,6 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !el("result").hidden) next();
   });
+  serving();
+  setInterval(serving, 60000);  // the meal changes on the event's clock
 });

@@ -1,0 +1,153 @@
+"""Free text about food mapped onto the plan's diets: what a registration form's answer means.
+
+Registration forms ask "Dietary restrictions" as free text or several choices ("Vegetarian",
+"Halal, Gluten-free", "No restrictions", "veggie", "coeliac"). The event can only act on the
+diets its plan lists, so each answer is mapped onto them: case and plurals folded, common
+wordings recognised (veggie → vegetarian, "no gluten"/coeliac → gluten-free, "none" →
+regular), several diets joined into a combined one (`halal+gluten-free`) when the plan allows
+combinations, else the strictest kept and the rest named in a note. What cannot be mapped is
+said, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Wordings people use, folded (lower case, no accents, single spaces) -> the usual diet name.
+SYNONYMS: dict[str, str] = {
+    "veggie": "vegetarian",
+    "veg": "vegetarian",
+    "vegetarian": "vegetarian",
+    "vegetarianism": "vegetarian",
+    "lacto ovo": "vegetarian",
+    "ovo lacto": "vegetarian",
+    "no meat": "vegetarian",
+    "meatless": "vegetarian",
+    "vegan": "vegan",
+    "plant based": "vegan",
+    "plantbased": "vegan",
+    "strict vegetarian": "vegan",
+    "gluten free": "gluten-free",
+    "glutenfree": "gluten-free",
+    "gf": "gluten-free",
+    "no gluten": "gluten-free",
+    "coeliac": "gluten-free",
+    "celiac": "gluten-free",
+    "coeliac disease": "gluten-free",
+    "celiac disease": "gluten-free",
+    "gluten intolerant": "gluten-free",
+    "gluten intolerance": "gluten-free",
+    "halal": "halal",
+    "kosher": "kosher",
+    "dairy free": "dairy-free",
+    "no dairy": "dairy-free",
+    "lactose free": "lactose-free",
+    "lactose intolerant": "lactose-free",
+    "lactose intolerance": "lactose-free",
+    "no lactose": "lactose-free",
+    "nut free": "nut-free",
+    "no nuts": "nut-free",
+    "nut allergy": "nut-free",
+    "peanut allergy": "nut-free",
+    "pescatarian": "pescatarian",
+    "pescetarian": "pescatarian",
+}
+# Answers that say "no restriction": the plan's regular diet (its first, unless one is called so).
+NOTHING = {
+    "none",
+    "no",
+    "n a",
+    "na",
+    "nil",
+    "nothing",
+    "no restrictions",
+    "no restriction",
+    "no dietary restrictions",
+    "no dietary requirements",
+    "none thanks",
+    "regular",
+    "normal",
+    "omnivore",
+    "anything",
+    "i eat everything",
+    "everything",
+    "",
+}
+NO_ANSWER = {"", "-", "--", "n/a", "prefer not to say"}
+# Stricter first: with no combinations the strictest diet a person named is the one kept.
+STRICTNESS = ("vegan", "vegetarian", "kosher", "halal", "gluten-free", "dairy-free", "lactose-free", "nut-free")
+SEPARATORS = re.compile(r"\s*(?:,|;|/|&|\+|\band\b|\bplus\b|\n)\s*")
+
+
+@dataclass(frozen=True)
+class DietMatch:
+    diet: str | None  # a diet of the plan (or a combination), None when nothing could be mapped
+    note: str = ""  # what the organizer should know: a part left out, a wording not understood
+
+
+def fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    text = re.sub(r"[^a-z0-9+,;/&\n]+", " ", text)
+    return re.sub(r" +", " ", text).strip()
+
+
+def _one(part: str, offered: tuple[str, ...]) -> str | None:
+    """One wording -> one offered diet, or None."""
+    by_fold = {fold(d): d for d in offered}
+    folded = fold(part)
+    candidates = [folded, folded.removesuffix("s"), folded.removesuffix("es")]
+    for candidate in candidates:
+        if candidate in by_fold:
+            return by_fold[candidate]
+        usual = SYNONYMS.get(candidate)
+        if usual is not None and fold(usual) in by_fold:
+            return by_fold[fold(usual)]
+    if folded in NOTHING:
+        return by_fold.get("regular") or by_fold.get("none") or (offered[0] if offered else None)
+    return None
+
+
+def _unmapped(parts: list[str]) -> str:
+    """Known wordings the plan does not offer, and wordings not understood at all."""
+    known = [SYNONYMS[fold(p)] for p in parts if fold(p) in SYNONYMS]
+    strange = [p for p in parts if fold(p) not in SYNONYMS]
+    said = []
+    if known:
+        said.append(f"not offered by the plan: {', '.join(dict.fromkeys(known))}")
+    if strange:
+        said.append(f"not understood: {', '.join(repr(p) for p in strange)}")
+    return "; ".join(said)
+
+
+def match_diet(text: str, offered: tuple[str, ...], *, combine: bool) -> DietMatch:
+    """`text` (a registration's answer) mapped onto `offered` (the plan's diets)."""
+    if text.strip().lower() in NO_ANSWER:
+        return DietMatch(None)
+    whole = _one(text, offered)
+    if whole is not None:
+        return DietMatch(whole)
+    parts = [p for p in SEPARATORS.split(text) if p.strip()]
+    found, unknown = [], []
+    for part in parts:
+        diet = _one(part, offered)
+        if diet is None:
+            unknown.append(part.strip())
+        elif diet not in found:
+            found.append(diet)
+    regular = _one("none", offered)
+    if len(found) > 1 and regular in found:
+        found.remove(regular)  # "none, halal": the restriction is what the kitchen needs
+    note = _unmapped(unknown)
+    if not found:
+        return DietMatch(None, note or _unmapped([text.strip()]))
+    if len(found) == 1:
+        return DietMatch(found[0], note)
+    ordered = sorted(found, key=lambda d: STRICTNESS.index(d) if d in STRICTNESS else len(STRICTNESS))
+    listed = next((d for d in offered if set(d.split("+")) == set(ordered)), None)
+    if listed is not None or combine:
+        return DietMatch(listed or "+".join(ordered), note)
+    left = ", ".join(ordered[1:])
+    return DietMatch(ordered[0], "; ".join(filter(None, [f"also said {left} (the plan does not combine diets)", note])))

@@ -13,7 +13,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 TEST_WORKERS ?= 4
 PYTEST := $(PY) -m pytest
 
-.PHONY: help setup run check test test-serial test-stress test-durations lint format chat provider drill bench bench-suite bench-injection bench-precision \
+.PHONY: help setup run check test test-fast test-serial test-stress test-durations lint format chat provider drill bench bench-suite bench-injection bench-precision \
 	bench-mailbox bench-postgres dashboard-demo clean
 
 help:  ## this list
@@ -44,6 +44,9 @@ test: $(STAMP)  ## set up and run the whole suite on TEST_WORKERS workers (insta
 	@scripts/ensure-postgresql
 	$(PYTEST) -n $(TEST_WORKERS) -m "not serial"
 	$(PYTEST) -m serial
+
+test-fast: $(STAMP)  ## the in-process tests, while editing: no agent process, Chromium or PostgreSQL (under a minute)
+	$(PYTEST) -n $(TEST_WORKERS) -m "not slow and not serial"
 
 test-serial: $(STAMP)  ## the whole suite in one process, in order (for debugging)
 	@scripts/ensure-chromium

@@ -1,42 +1,29 @@
-"""Shared fixtures: the misbehaving providers over real HTTP, settings, a fake clock.
+"""The suite's fixtures (and the hooks that order and guard the run); nothing a test imports.
 
-Nothing here touches the internet: every URL points at 127.0.0.1, and the
-environment's real keys are never read (settings are built from a dict).
+The misbehaving providers over real HTTP, a fake clock, LLM services, the session's PostgreSQL, a
+ledger on both back ends, and `event`: a whole event run by the real agent (tests/event_driver.py).
+What tests share that is not a fixture is in tests/helpers.py and tests/event_driver.py.
+Nothing here touches the internet: every URL points at 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Literal
 
 import pytest
+from event_driver import EventDriver, StartEvent
+from helpers import FakeClock
 
 # The package is installed in the test environment (`make test`: pip install -e .): no sys.path edits.
-from pizza_agent.config.settings import Settings, load_settings
+from pizza_agent.config.settings import Settings
 from pizza_agent.llm.service import LLMService
+from pizza_agent.rehearsal.agent_process import provider_env
 from pizza_agent.rehearsal.fault_provider import FaultProvider
-
-# How late a timer may fire on a 2-core machine with every core busy (`make test-stress`). The tests
-# that add it to a deadline rule out waits of whole seconds (a second time-out, a retry, the
-# seed's 2 x 8 s), which stay far above it.
-TIMER_SLACK = 0.5
-
-OPENAI_TEST_KEY = "sk-test-openai-0123456789abcdef"
-ASI1_TEST_KEY = "asi1-test-key-fedcba9876543210"
-
-
-class FakeClock:
-    """Monotonic time the test moves by hand (probe intervals, cool-downs)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -56,30 +43,6 @@ async def asi1_server() -> AsyncIterator[FaultProvider]:
     provider = await FaultProvider().start()
     yield provider
     await provider.stop()
-
-
-def settings_for(
-    openai: FaultProvider | None,
-    asi1: FaultProvider | None,
-    tmp_path: Path | None = None,
-    **overrides: str,
-) -> Settings:
-    """Settings pointing both providers at local fault servers (None: no key)."""
-    env = {
-        "OPENAI_API_KEY": OPENAI_TEST_KEY if openai else "",
-        "OPENAI_BASE_URL": openai.base_url if openai else "http://127.0.0.1:9/v1",
-        "ASI1_API_KEY": ASI1_TEST_KEY if asi1 else "",
-        "ASI1_BASE_URL": asi1.base_url if asi1 else "http://127.0.0.1:9/v1",
-        "OPENAI_TIMEOUT": "1.0",
-        "ASI1_TIMEOUT": "1.0",
-        "REPLY_DEADLINE": "4.0",
-        "LLM_BACKOFF_INITIAL": "0.05",
-        "LLM_BACKOFF_MAX": "0.2",
-    }
-    if tmp_path is not None:
-        env["DATA_DIR"] = str(tmp_path / "data")
-    env.update(overrides)
-    return load_settings(env)
 
 
 @pytest.fixture
@@ -142,10 +105,98 @@ def postgres_server():  # type: ignore[no-untyped-def]
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def ledger_target(request, tmp_path):  # type: ignore[no-untyped-def]
     """Where a ledger lives: a SQLite file, or a fresh PostgreSQL database (the ledger suite runs on both)."""
     if request.param == "sqlite":
         return str(tmp_path / "ledger.sqlite3")
     server = request.getfixturevalue("postgres_server")
     return server.database(f"ledger_{request.node.name}"[:60].lower().translate(str.maketrans("[]-.", "____")))
+
+
+@pytest.fixture
+async def event(tmp_path, asi1_server, request) -> AsyncIterator[StartEvent]:  # type: ignore[no-untyped-def]
+    """Starts an event the way an organizer runs one, stopped when the test ends (tests/event_driver.py):
+
+        drv = await event(participants=["Ada Lovelace"], plan=TWO_MEALS, ledger="postgres", keys="asi1")
+
+    `participants`: a roster imported before the start, their badges' codes in `drv.codes` (None: anyone
+    may ask, PARTICIPANTS=address); `plan`: the event plan's TOML (None: no plan), its clock at `at`
+    (TWO_MEALS' lunch unless given; `drv.at` moves it); `ledger`: "sqlite" (a file in the data folder) or
+    "postgres" (a database of its own on the session's PostgreSQL); `keys`: "keyless" (the local rules and
+    heuristic) or "asi1" (the `asi1_server` fault provider, which the test requests too to set its faults);
+    `data`: the data folder (tmp_path/"data" for the first event of a test); `env`: any other setting.
+    """
+    started: list[EventDriver] = []
+
+    async def start(
+        *,
+        participants: list[str] | None = None,
+        plan: str | None = None,
+        ledger: Literal["sqlite", "postgres"] = "sqlite",
+        keys: Literal["keyless", "asi1"] = "keyless",
+        at: str | None = None,
+        data: Path | None = None,
+        **env: str,
+    ) -> EventDriver:
+        n = len(started)
+        data = data or (tmp_path / "data" if n == 0 else tmp_path / f"event-{n}" / "data")
+        if keys == "asi1":
+            env = {**provider_env(None, asi1_server.base_url), **env}
+        elif keys != "keyless":
+            raise ValueError(f"keys: keyless or asi1, not {keys!r}")
+        if ledger == "postgres":
+            server = request.getfixturevalue("postgres_server")
+            unique = hashlib.sha1(f"{request.node.nodeid}#{n}".encode()).hexdigest()[:16]
+            env = {
+                "LEDGER_URL": server.database(f"event_{unique}"),
+                # a ledger replicas may share: the secrets are settings, never generated in the data folder
+                "COUPON_SECRET": f"event-coupon-secret-{unique}",
+                "AGENT_SEED": f"event-agent-seed-{unique}",
+                **env,
+            }
+        elif ledger != "sqlite":
+            raise ValueError(f"ledger: sqlite or postgres, not {ledger!r}")
+        drv = await EventDriver.start(data, plan=plan, roster=participants, at=at, **env)
+        drv.asi1 = asi1_server if keys == "asi1" else None
+        started.append(drv)
+        return drv
+
+    yield start
+    for drv in reversed(started):
+        await drv.stop()
+
+
+# --- the fast subset stays in process ---------------------------------------------------------------------
+# `make test-fast` runs the tests not marked `slow`. One of them that starts an agent process (agent.py),
+# Chromium (Playwright) or PostgreSQL fails at that moment, naming the marker it needs.
+HEAVY = ("agent.py", "playwright", "chromium", "initdb", "pg_ctl", "bin/postgres")
+_fast_test_running: list[str] = []  # the node id of the unmarked test running now, if any
+
+
+def _refuse_heavy_processes_in_fast_tests(event_name: str, args: tuple[object, ...]) -> None:
+    if event_name != "subprocess.Popen" or not _fast_test_running:
+        return
+    executable, command = args[0], args[1]
+    words = command if isinstance(command, list | tuple) else [command]
+    text = " ".join(str(word) for word in (executable, *words))
+    if any(heavy in text for heavy in HEAVY):
+        raise RuntimeError(
+            f"{_fast_test_running[0]} starts {text[:120]!r}: mark it `pytest.mark.slow` "
+            "(a test that starts an agent process, Chromium or PostgreSQL is not in `make test-fast`)"
+        )
+
+
+sys.addaudithook(_refuse_heavy_processes_in_fast_tests)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
+    fast = item.get_closest_marker("slow") is None
+    if fast:
+        _fast_test_running.append(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        if fast:
+            _fast_test_running.clear()

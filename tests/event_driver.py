@@ -1,10 +1,11 @@
 """One event, driven the way an organizer runs it: the real agent process with its dashboard, a plan, a roster.
 
-Used by the tests where features meet (test_joints.py, test_matrix.py). Everything goes through
-the real agent over real HTTP: participants are signed-envelope chat clients (one chat each, or
-several chats of one sender), the organizer talks to the agent in chat, the food table and the
-order sheets are the dashboard's API, the event's clock is a file the agent reads
-(PLAN_CLOCK=file:PATH). The ledger is only read, to check what the agent says against it.
+A test gets one from the `event` fixture (conftest.py), which starts it and stops it when the test
+ends: `drv = await event(participants=[...], plan=TWO_MEALS, ledger="postgres", keys="asi1")`.
+Everything goes through the real agent over real HTTP: participants are signed-envelope chat
+clients (one chat each, or several chats of one sender), the organizer talks to the agent in chat,
+the food table and the order sheets are the dashboard's API, the event's clock is a file the agent
+reads (PLAN_CLOCK=file:PATH). The ledger is only read, to check what the agent says against it.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import csv
 import io
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import aiohttp
+from uagents_core.contrib.protocols.chat import ChatMessage
 from uagents_core.identity import Identity
 
 from pizza_agent.client.chat_client import ChatClient, ChatSession
@@ -26,6 +29,7 @@ from pizza_agent.ledger.codes import CODE_PATTERN
 from pizza_agent.ledger.coupons import Coupon
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.rehearsal.agent_process import AgentProcess, free_port
+from pizza_agent.rehearsal.fault_provider import FaultProvider
 from pizza_agent.rehearsal.registrations import import_roster
 
 ORGANIZER_SEED = "joints-organizer"
@@ -66,14 +70,35 @@ LUNCH, DINNER = "2027-03-06T12:05:00", "2027-03-06T18:05:00"
 DASHBOARD_START_SECONDS = 20.0
 
 
+class StartEvent(Protocol):
+    """The `event` fixture (conftest.py): starts an event, stopped when the test ends."""
+
+    def __call__(
+        self,
+        *,
+        participants: list[str] | None = None,
+        plan: str | None = None,
+        ledger: Literal["sqlite", "postgres"] = "sqlite",
+        keys: Literal["keyless", "asi1"] = "keyless",
+        at: str | None = None,
+        data: Path | None = None,
+        **env: str,
+    ) -> Awaitable[EventDriver]: ...
+
+
 class EventDriver:
     """The running event and the people in it."""
 
-    def __init__(self, agent: AgentProcess, port: int, clock: Path | None, codes: dict[str, str]) -> None:
+    def __init__(
+        self, agent: AgentProcess, port: int, clock: Path | None, codes: dict[str, str], ledger: Path | str
+    ) -> None:
         self.agent, self.clock, self.codes = agent, clock, codes
+        self.ledger_at = ledger  # where the agent's ledger is: its SQLite file, or LEDGER_URL
         self.base = f"http://127.0.0.1:{port}"
+        self.asi1: FaultProvider | None = None  # the ASI1 the agent calls (the `event` fixture's keys="asi1")
         self._clients: dict[str, ChatClient] = {}
         self._chats: dict[tuple[str, str], ChatSession] = {}
+        self._stopped = False
 
     @classmethod
     async def start(
@@ -85,7 +110,8 @@ class EventDriver:
         at: str | None = None,
         **env: str,
     ) -> EventDriver:
-        codes = import_roster(data, roster) if roster else {}
+        where = {name: env[name] for name in ("LEDGER_URL", "COUPON_SECRET", "AGENT_SEED") if name in env}
+        codes = import_roster(data, roster, **where) if roster else {}
         clock = None
         if plan is not None:
             plan_file, clock = data.parent / "event.toml", data.parent / "clock"
@@ -104,8 +130,12 @@ class EventDriver:
             **env,
         )
         await agent.start()
-        event = cls(agent, port, clock, codes)
-        await event._dashboard_up()
+        event = cls(agent, port, clock, codes, env.get("LEDGER_URL") or data / "ledger.sqlite3")
+        try:
+            await event._dashboard_up()
+        except BaseException:
+            await event.stop()
+            raise
         return event
 
     async def _dashboard_up(self) -> None:
@@ -122,6 +152,10 @@ class EventDriver:
         raise RuntimeError("the dashboard did not start:\n" + self.agent.logs())
 
     async def stop(self) -> None:
+        """The chat clients, then the agent (SIGINT); a second call does nothing."""
+        if self._stopped:
+            return
+        self._stopped = True
         for client in self._clients.values():
             await client.stop()
         await self.agent.shutdown()
@@ -146,7 +180,14 @@ class EventDriver:
         return dict(self._chats)
 
     async def say(self, sender: str, text: str, chat: str = "1", *, timeout: float = 20.0) -> str:
-        return await (await self.chat(sender, chat)).ask(text, timeout)
+        """`text`, said in chat `chat` of `sender`: the text of the agent's reply."""
+        return (await self.reply(sender, text, chat, timeout=timeout)).text()
+
+    async def reply(self, sender: str, text: str, chat: str = "1", *, timeout: float = 20.0) -> ChatMessage:
+        """`say`, with the agent's whole reply: its text and what comes with it (a code's QR image, a form)."""
+        session = await self.chat(sender, chat)
+        await session.client.send(text, session=session.session)
+        return await asyncio.wait_for(session.inbox.get(), timeout)
 
     async def next_message(self, sender: str, chat: str = "1", timeout: float = 20.0) -> str:
         """A message the agent sends later into this chat (an approval's new code, an upgrade)."""
@@ -160,6 +201,18 @@ class EventDriver:
 
     async def organizer(self, command: str) -> str:
         return await self.say(ORGANIZER_SEED, command)
+
+    async def approve(self, args: str) -> str:
+        """The organizer's `approve ARGS` (a review's id, as `review` lists it); the agent's answer."""
+        return await self.organizer(f"approve {args}")
+
+    async def get_coupon(self, sender: str, story: str = STORY, chat: str = "1", diet: str = "1") -> str | None:
+        """A participant's first story of the meal, told the way a person does: "I want pizza", the diet when
+        asked (`diet`: the answer, the first diet by default), then the story; the code in the agent's reply
+        (None: no code in it). On a roster, the person claims their badge's code first (`say`)."""
+        if "what do you eat?" in await self.say(sender, "I want pizza", chat):
+            await self.say(sender, diet, chat)
+        return code_in(await self.say(sender, story, chat))
 
     def address_of(self, sender: str) -> str:
         return Identity.from_seed(sender, 0).address
@@ -200,20 +253,43 @@ class EventDriver:
             await asyncio.sleep(0.2)  # polling the agent's status, with a deadline
 
     # --- the ledger, read to check what the agent says against it -----------------------------------
+    def read(self) -> Ledger:
+        """The agent's ledger, opened to read (close it, or use `with contextlib.closing(...)`)."""
+        return Ledger(self.ledger_at)
+
     def coupons(self) -> list[Coupon]:
-        ledger = Ledger(self.agent.data_dir / "ledger.sqlite3")
-        try:
+        """Every coupon issued, voided ones included (not the codes replaced by another one)."""
+        with closing(self.read()) as ledger:
             return ledger.coupons.all()
-        finally:
-            ledger.close()
 
     def replaced(self) -> list[Coupon]:
         """Codes replaced by another one (an upgrade, a grant after a void)."""
-        ledger = Ledger(self.agent.data_dir / "ledger.sqlite3")
-        try:
+        with closing(self.read()) as ledger:
             return ledger.coupons.replaced()
-        finally:
-            ledger.close()
+
+    def person_of(self, who: str) -> str:
+        """How the ledger names `who`: a person on the roster by their badge name ("Ada L.") or their full name
+        ("Ada Lovelace") is their attendee; anything else is a sender seed, named by its address."""
+        if self.codes:
+            with closing(self.read()) as ledger:
+                named = [a for a in ledger.roster.everyone() if _names(who, a.display_name)]
+            if named:
+                [attendee] = named
+                return attendee.participant
+        return self.address_of(who)
+
+    def coupon_of(self, who: str, meal: str | None = None) -> Coupon | None:
+        """The live coupon (not voided, not replaced) of `who` (as `person_of` reads it) for `meal` (None:
+        whichever meal: the person must hold at most one live coupon then), read from the ledger."""
+        person = self.person_of(who)
+        live = [c for c in self.coupons() if c.person == person and c.voided_at is None and meal in (None, c.meal)]
+        assert len(live) <= 1, f"{who} holds {len(live)} live coupons: {live}"
+        return live[0] if live else None
+
+
+def _names(who: str, display_name: str) -> bool:
+    """`who` is the person of this badge name: the name itself, or the full name it shortens ("Ada Lovelace")."""
+    return who == display_name or (display_name.endswith(".") and who.startswith(display_name[:-1]))
 
 
 def code_in(text: str) -> str | None:

@@ -17,6 +17,8 @@ from pizza_agent.ledger.codes import CODE_PATTERN
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.rehearsal.agent_process import AgentProcess, base_env, provider_env
 
+pytestmark = pytest.mark.slow  # each test starts the agent process
+
 STORY = (
     "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon. "
     "The judges were confused, but our demo ran on pepperoni power and we shipped it."

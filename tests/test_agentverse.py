@@ -29,6 +29,8 @@ from pizza_agent.rehearsal.agent_process import AgentProcess, free_port
 from pizza_agent.rehearsal.agentverse_standin import AgentverseStandIn
 from pizza_agent.rehearsal.asi_one import MailboxParticipant
 
+pytestmark = pytest.mark.slow  # the agent process in agentverse mode, the stand-in
+
 WITNESS = Path(__file__).parent / "net_witness"
 STORY = (
     "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon. "

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp import web
-from conftest import settings_for
+from helpers import settings_for
 from uagents_core.identity import Identity
 
 from pizza_agent.app.composition import assemble_event
@@ -153,6 +153,7 @@ async def test_each_kind_of_alert_arrives_once_and_carries_no_secret_code_or_add
     assert url not in everything
 
 
+@pytest.mark.slow  # agent.py
 async def test_a_hanging_webhook_does_not_slow_a_burst_of_50_participants(tmp_path, asi1_server):
     """The webhook takes 30 s per alert; the participants' replies do not wait for it."""
     hanging = Receiver(hang_seconds=30)

@@ -176,6 +176,7 @@ def test_a_kind_may_send_a_few_per_window_and_other_kinds_are_not_held_up(clock)
 STOLEN_FROM = 30
 
 
+@pytest.mark.slow  # agent.py
 async def test_hostile_roster_names_reach_discord_neutralised_and_a_stolen_code_alerts_a_bounded_number(tmp_path, hook):
     """Roster mode, the real agent, ALERT_FORMAT=discord to a loopback webhook."""
     window_seconds = 9.0

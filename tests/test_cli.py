@@ -35,6 +35,7 @@ def provider_keys(openai_url: str, asi1_url: str) -> dict[str, str]:
 
 
 # --- agent.py check -------------------------------------------------------------------------
+@pytest.mark.slow  # agent.py
 async def test_check_says_ready_when_both_providers_answer(openai_server, asi1_server, tmp_path):
     env = base_env(tmp_path / "data", **provider_keys(openai_server.base_url, asi1_server.base_url))
     code, out, _ = await run("check", "--timeout", "2", env=env)
@@ -44,6 +45,7 @@ async def test_check_says_ready_when_both_providers_answer(openai_server, asi1_s
     assert {r.task for r in openai_server.requests} == {"chat"}  # one tiny completion, no agent task
 
 
+@pytest.mark.slow  # agent.py
 async def test_check_says_degraded_for_a_rejected_key_and_names_it(openai_server, asi1_server, tmp_path):
     openai_server.set_fault("unauthorized")
     env = base_env(tmp_path / "data", **provider_keys(openai_server.base_url, asi1_server.base_url))
@@ -54,6 +56,7 @@ async def test_check_says_degraded_for_a_rejected_key_and_names_it(openai_server
     assert "WOULD START DEGRADED" in out
 
 
+@pytest.mark.slow  # agent.py
 async def test_check_gives_a_silent_provider_its_bounded_time_only(openai_server, asi1_server, tmp_path):
     asi1_server.set_fault("silent")
     env = base_env(tmp_path / "data", **provider_keys(openai_server.base_url, asi1_server.base_url))
@@ -65,6 +68,7 @@ async def test_check_gives_a_silent_provider_its_bounded_time_only(openai_server
     assert loop.time() - started < 15  # bounded: never hangs on a silent provider
 
 
+@pytest.mark.slow  # agent.py
 async def test_check_says_would_not_start_for_a_bad_value(tmp_path):
     code, out, err = await run("check", env=base_env(tmp_path / "data", ORGANIZER_ADDRESSES="alice"))
     assert code == 2
@@ -74,6 +78,7 @@ async def test_check_says_would_not_start_for_a_bad_value(tmp_path):
     assert (out + err).count("is not an agent address") == 1  # said once, not three times
 
 
+@pytest.mark.slow  # agent.py
 async def test_check_covers_the_giveaway_and_a_busy_dashboard_port(tmp_path):
     pools = tmp_path / "pools"
     pools.mkdir()
@@ -102,6 +107,7 @@ async def test_check_covers_the_giveaway_and_a_busy_dashboard_port(tmp_path):
     assert code == 2 and "no such directory (a misspelled path?)" in out
 
 
+@pytest.mark.slow  # agent.py
 async def test_check_names_misspelled_variables(tmp_path):
     code, out, _ = await run("check", env=base_env(tmp_path / "data", OPENAI_TIMEOUTT="3"))
     assert code == 1
@@ -117,17 +123,20 @@ def test_misspellings_are_found_only_among_names_that_look_like_ours():
     ]
 
 
+@pytest.mark.slow  # agent.py
 async def test_check_config_is_an_alias_and_a_short_coupon_secret_is_refused(tmp_path):
     code, out, _ = await run("--check-config", env=base_env(tmp_path / "data", COUPON_SECRET="short"))
     assert code == 2 and "COUPON_SECRET: must be at least 16 characters" in out
 
 
+@pytest.mark.slow  # agent.py
 async def test_check_warns_about_agentverse_without_keys_or_organizers(tmp_path):
     code, out, _ = await run("check", env=base_env(tmp_path / "data", AGENT_MODE="agentverse"))
     assert code == 1
     assert "every answer will be static" in out and "no ORGANIZER_ADDRESSES" in out
 
 
+@pytest.mark.slow  # agent.py
 async def test_a_running_agent_is_found_by_check_and_a_second_agent_refuses_to_start(tmp_path):
     agent = await AgentProcess(tmp_path / "data").start()
     try:
@@ -144,6 +153,7 @@ async def test_a_running_agent_is_found_by_check_and_a_second_agent_refuses_to_s
 
 
 # --- --help and arguments -------------------------------------------------------------------
+@pytest.mark.slow  # agent.py
 @pytest.mark.parametrize("command", ["run", "check", "verify", "redeem", "drill"])
 def test_every_subcommand_has_a_real_help(command):
     done = subprocess.run([*AGENT, command, "--help"], capture_output=True, text=True, timeout=60)
@@ -152,6 +162,7 @@ def test_every_subcommand_has_a_real_help(command):
     assert "exit codes:" in done.stdout
 
 
+@pytest.mark.slow  # agent.py
 @pytest.mark.parametrize(
     ("args", "line"),
     [
@@ -165,6 +176,7 @@ def test_the_drill_rejects_bad_arguments_in_one_line(args, line):
     assert done.stderr.strip() == line
 
 
+@pytest.mark.slow  # agent.py, PostgreSQL
 async def test_check_reaches_the_postgresql_ledger_or_says_why_not(tmp_path, postgres_server):
     replica = {"AGENT_SEED": "replica-seed-0123456789abcdef", "COUPON_SECRET": "replica-secret-0123456789abcdef"}
     url = postgres_server.database("check_ledger")
@@ -180,6 +192,7 @@ async def test_check_reaches_the_postgresql_ledger_or_says_why_not(tmp_path, pos
     assert f"SQLite {tmp_path / 'data' / 'ledger.sqlite3'}" in out
 
 
+@pytest.mark.slow  # agent.py
 async def test_an_unreachable_postgresql_ledger_stops_the_agent_with_one_line(tmp_path):
     env = base_env(
         tmp_path / "data",

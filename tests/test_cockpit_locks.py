@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from conftest import FakeClock, settings_for
+from helpers import FakeClock, settings_for
 from playwright.async_api import async_playwright, expect
 from uagents_core.identity import Identity
 
@@ -201,6 +201,7 @@ async def test_a_busy_ledger_is_a_503_with_a_message(cockpit, tmp_path):
 
 
 # --- 7. the database password ------------------------------------------------------------------------
+@pytest.mark.slow  # agent.py
 @pytest.mark.parametrize("password", ["pa%ZZss-w0rd", "p@ss-w0rd"])
 @pytest.mark.parametrize(
     "command", [["check"], ["verify", "BASIC-AAAAAAAA-BBBBBBBB"], ["redeem", "BASIC-AAAAAAAA-BBBBBBBB"], ["run"]]
@@ -280,6 +281,7 @@ def _self_signed(tmp_path):  # type: ignore[no-untyped-def]
     return cert, key
 
 
+@pytest.mark.slow  # Chromium
 async def test_the_dashboard_over_tls_in_chromium_with_a_self_signed_certificate(tmp_path, service_factory):
     cert, key = _self_signed(tmp_path)
     cockpit = await open_cockpit(

@@ -58,6 +58,7 @@ def test_config_errors_never_echo_secret_values():
     assert "sk-secret-value" not in str(caught.value)
 
 
+@pytest.mark.slow  # agent.py
 def test_agent_py_exits_with_the_config_line(tmp_path):
     import subprocess
     import sys

@@ -103,6 +103,7 @@ def issued(tmp_path):
     return data, coupon.code
 
 
+@pytest.mark.slow  # agent.py
 def test_verify_accepts_issued_codes_and_rejects_altered_ones(issued):
     data, code = issued
     ok = run_cli(data, "verify", code)
@@ -114,6 +115,7 @@ def test_verify_accepts_issued_codes_and_rejects_altered_ones(issued):
     assert unissued.returncode == 1 and "no such code was issued" in unissued.stdout
 
 
+@pytest.mark.slow  # agent.py
 def test_redeem_works_once_and_survives_a_restart(issued):
     data, code = issued
     first = run_cli(data, "redeem", code)
@@ -123,6 +125,7 @@ def test_redeem_works_once_and_survives_a_restart(issued):
     assert "redeemed 20" in run_cli(data, "verify", code).stdout
 
 
+@pytest.mark.slow  # agent.py
 def test_a_restart_with_another_coupon_secret_is_refused_before_it_forges_every_code(tmp_path):
     """Codes are signed with COUPON_SECRET: another one would make every code issued so far "forged"."""
     data = tmp_path / "data"

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from conftest import TIMER_SLACK, settings_for
+from helpers import TIMER_SLACK, settings_for
 
 DEADLINE = 1.0
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.rehearsal.drill import DrillResult, Exchange, Timeline, run_drill
 
 CI_TIMELINE = PROJECT_DIR / "drills" / "ci.toml"
 
 
+@pytest.mark.slow  # agent.py
 async def test_ci_drill_answers_everyone_in_time_with_exactly_one_coupon_each(tmp_path):
     timeline = Timeline.load(CI_TIMELINE)
     result, _ = await run_drill(100, timeline, tmp_path, progress=False)
@@ -25,6 +28,7 @@ async def test_ci_drill_answers_everyone_in_time_with_exactly_one_coupon_each(tm
     assert "RESULT: PASS" in result.table(timeline)
 
 
+@pytest.mark.slow  # agent.py
 async def test_the_drill_runs_through_the_agentverse_mailbox_with_wan_latency(tmp_path):
     """`drill --via agentverse --rtt-ms 100`, CI-sized: the same promises, the ASI:One path."""
     timeline = Timeline.load(CI_TIMELINE)
@@ -34,6 +38,7 @@ async def test_the_drill_runs_through_the_agentverse_mailbox_with_wan_latency(tm
     assert "RESULT: PASS" in result.table(timeline)
 
 
+@pytest.mark.slow  # agent.py, PostgreSQL
 async def test_the_failover_drill_kills_the_active_replica_and_loses_nothing(tmp_path):
     """`drill --via agentverse --replicas 2 --kill-active-at 5s`, CI-sized, on a real PostgreSQL."""
     timeline = Timeline.load(CI_TIMELINE)

@@ -11,7 +11,7 @@ import socket
 import time
 
 import pytest
-from conftest import ASI1_TEST_KEY, settings_for
+from helpers import ASI1_TEST_KEY, settings_for
 
 from pizza_agent.config.settings import load_settings
 from pizza_agent.llm.tasks import ScoreTask

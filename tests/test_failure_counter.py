@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from conftest import TIMER_SLACK, settings_for
+from helpers import TIMER_SLACK, settings_for
 
 
 async def test_seed_scenario_three_failures_skip_then_one_probe_recovers(

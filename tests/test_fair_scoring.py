@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import settings_for
+from helpers import settings_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -270,6 +270,7 @@ async def test_heuristic_coupons_are_scored_again_by_asi1_and_upgraded_never_dow
     assert conversation.ledger.ledger.coupons.coupon_for(up).tier == "premium"  # never a downgrade
 
 
+@pytest.mark.slow  # PostgreSQL
 async def test_two_replicas_score_a_waiting_story_again_once(asi1_server, service_factory, postgres_server):
     """Every replica runs the re-scorer: a waiting story is claimed by one, scored once, upgraded once."""
     url = postgres_server.database("rescore_once")

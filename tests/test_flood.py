@@ -18,7 +18,7 @@ DEADLINE = 10.0
 
 # 1,200 participants' signatures and a provider cap measured under load: other tests beside it on the same two
 # cores would be measured too (and slowed by it), so it runs in the serial pass.
-pytestmark = pytest.mark.serial
+pytestmark = [pytest.mark.serial, pytest.mark.slow]  # agent processes, measured alone
 
 
 async def test_flooder_is_rate_limited_and_honest_participants_are_answered(tmp_path, openai_server, asi1_server):

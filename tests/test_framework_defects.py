@@ -43,6 +43,7 @@ def log_lines(agent: AgentProcess, needle: str) -> list[str]:
     return [line for line in agent.logs().splitlines() if needle in line]
 
 
+@pytest.mark.slow  # agent.py
 async def test_poison_message_does_not_kill_message_processing(agent):
     """Defect 1: a signed envelope whose ChatMessage payload violates the schema."""
     async with agent.client("poisoner") as poisoner:
@@ -58,6 +59,7 @@ async def test_poison_message_does_not_kill_message_processing(agent):
     await honest_participant_is_served(agent)
 
 
+@pytest.mark.slow  # agent.py
 async def test_an_empty_payload_does_not_kill_message_processing(agent):
     """Found by the property tests: `{}` made ChatMessage's __init__ raise TypeError, not ValidationError."""
     async with agent.client("empty-poisoner") as poisoner:
@@ -68,6 +70,7 @@ async def test_an_empty_payload_does_not_kill_message_processing(agent):
     await honest_participant_is_served(agent)
 
 
+@pytest.mark.slow  # agent.py
 async def test_a_silent_peer_does_not_block_replies_to_others(agent):
     """Defect 2: a peer endpoint that accepts the connection and never answers."""
     silent_app = web.Application()
@@ -98,6 +101,7 @@ async def test_a_silent_peer_does_not_block_replies_to_others(agent):
 SECP256K1_ORDER = ecdsa.SECP256k1.order
 
 
+@pytest.mark.slow  # agent.py
 async def test_a_replayed_envelope_is_processed_once(agent):
     """Defect 6: the same signed envelope posted twice."""
     async with agent.client("replayer") as replayer:
@@ -117,6 +121,7 @@ async def test_a_replayed_envelope_is_processed_once(agent):
     assert len(log_lines(agent, "outcome=prompt")) == 1  # "hi" handled exactly once
 
 
+@pytest.mark.slow  # agent.py
 async def test_a_replay_with_the_signature_malleated_is_still_a_replay(agent):
     """ECDSA signatures are malleable: (r, s) and (r, n - s) both verify. A replay memory keyed on the
     signature let the same envelope through a second time with s flipped."""
@@ -133,6 +138,7 @@ async def test_a_replay_with_the_signature_malleated_is_still_a_replay(agent):
     assert len(log_lines(agent, "outcome=duplicate_msg_id")) == 0  # stopped at the gate, not deeper
 
 
+@pytest.mark.slow  # agent.py
 async def test_an_expired_envelope_is_refused(agent):
     async with agent.client("late") as late:
         envelope = sign_envelope(late.identity, agent.address, ChatMessage(content=[TextContent(text="hi")]))
@@ -143,6 +149,7 @@ async def test_an_expired_envelope_is_refused(agent):
     await honest_participant_is_served(agent)
 
 
+@pytest.mark.slow  # agent.py
 async def test_a_one_megabyte_message_is_refused_with_a_clear_error(agent):
     """Defect 5: no size limit (50 MB took 5.75 s and 470 MB of memory)."""
     async with agent.client("bulky") as bulky:
@@ -155,6 +162,7 @@ async def test_a_one_megabyte_message_is_refused_with_a_clear_error(agent):
     await honest_participant_is_served(agent)
 
 
+@pytest.mark.slow  # agent.py
 async def test_an_invalid_base64_payload_is_a_400_not_a_500(agent):
     """Defect 7: invalid base64 gave HTTP 500 with a traceback."""
     async with agent.client("garbler") as garbler:
@@ -167,6 +175,7 @@ async def test_an_invalid_base64_payload_is_a_400_not_a_500(agent):
     await honest_participant_is_served(agent)
 
 
+@pytest.mark.slow  # agent.py
 async def test_a_forged_signature_is_refused(agent):
     async with agent.client("forger") as forger:
         victim = Identity.from_seed("victim", 0)
@@ -177,6 +186,7 @@ async def test_a_forged_signature_is_refused(agent):
     await honest_participant_is_served(agent)
 
 
+@pytest.mark.slow  # agent.py
 async def test_a_reply_to_an_unknown_address_does_not_stall_others(agent):
     """No Almanac offline: a sender the resolver cannot find gets no reply, and nobody waits for it."""
     stranger = ChatClient(f"stranger-{uuid.uuid4()}", agent.ref, peers_dir=None)
@@ -186,6 +196,7 @@ async def test_a_reply_to_an_unknown_address_does_not_stall_others(agent):
         await honest_participant_is_served(agent)
 
 
+@pytest.mark.slow  # agent.py
 async def test_handlers_run_concurrently(tmp_path, openai_server):
     """Defect 3: the framework runs one handler at a time unless told otherwise.
 
@@ -216,6 +227,7 @@ def _listening(port: int) -> set[str]:
     return found
 
 
+@pytest.mark.slow  # agent.py
 async def test_a_local_agent_listens_on_loopback_only(agent):
     """Defect 17: the framework binds 0.0.0.0 whatever the endpoint says; local mode binds AGENT_HOST."""
     assert _listening(agent.port) == {"0100007F"}  # 127.0.0.1, and no wildcard (00000000) socket

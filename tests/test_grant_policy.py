@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from conftest import settings_for
+from helpers import settings_for
 
 from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.domain.scores import StoryScore

@@ -25,6 +25,9 @@ ATTACKER = Identity.from_seed("raw-envelope-attacker", 0)
 EXAMPLES = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
 
+pytestmark = pytest.mark.slow  # every test hits one agent process
+
+
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory):
     process = AgentProcess(tmp_path_factory.mktemp("hostile") / "data", SENDER_RATE_LIMIT="100000")

@@ -35,6 +35,8 @@ from pizza_agent.rehearsal.agent_process import AgentProcess, base_env
 from pizza_agent.rehearsal.attacker import forged_envelope
 from pizza_agent.workarounds.uagents_compat import HeaderTimeoutH11
 
+pytestmark = pytest.mark.slow  # each test starts the agent process
+
 STORY = (
     "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon. "
     "The judges were confused, but our demo ran on pepperoni power and we shipped it."

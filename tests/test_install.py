@@ -16,8 +16,12 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import pytest
+
 from pizza_agent import __version__
 from pizza_agent.config.settings import PROJECT_DIR
+
+pytestmark = pytest.mark.slow  # a fresh virtualenv, pip, agent.py
 
 IGNORE = shutil.ignore_patterns(
     ".venv", ".git", "data", "test-artifacts", "__pycache__", "*.egg-info", "build", ".pytest_cache", ".ruff_cache"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import settings_for
+from helpers import settings_for
 from uagents_core.identity import Identity
 
 from pizza_agent.app.composition import assemble_event
@@ -155,6 +155,7 @@ def test_an_approval_upgrades_exactly_once_across_replicas_racing_and_restarts(l
     restarted.close()
 
 
+@pytest.mark.slow  # agent.py
 async def test_an_organizer_approves_from_chat_and_the_participant_gets_the_new_code(tmp_path, asi1_server):
     """End to end through the real agent: the upgrade message reaches the participant by itself."""
     judge_rates(asi1_server, 9)

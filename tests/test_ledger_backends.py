@@ -62,6 +62,7 @@ def _columns(ledger: Ledger) -> dict[str, list[str]]:
     return columns
 
 
+@pytest.mark.slow  # PostgreSQL
 def test_both_dialects_create_the_same_tables_and_columns(tmp_path, postgres_server):
     """One list of migrations (schema.py) for both; where the SQL differs, this says the result does not.
 
@@ -191,6 +192,7 @@ def test_the_reader_sees_committed_writes(ledger_target):
         reader.close()
 
 
+@pytest.mark.slow  # PostgreSQL
 def test_a_write_waiting_on_another_replica_gives_up_as_busy(postgres_server):
     """PostgreSQL only: SQLite's busy case is tested with a second process in test_hostile_traffic.py."""
     ledger_target = postgres_server.database("ledger_busy")
@@ -242,6 +244,7 @@ def test_spend_added_by_replicas_at_once_adds_up(ledger_target):
             ledger.close()
 
 
+@pytest.mark.slow  # PostgreSQL
 def test_a_lost_postgresql_connection_is_made_again_and_no_write_is_guessed(postgres_server):
     """A managed PostgreSQL restarts or fails over: the ledger's sessions end under it."""
     url = postgres_server.database("connection_lost")

@@ -21,10 +21,7 @@ from pathlib import Path
 import pytest
 from event_driver import LUNCH, STORY, SUSPECTED, TWO_MEALS, EventDriver, code_in
 
-from pizza_agent.ledger.store import Ledger
-from pizza_agent.rehearsal.agent_process import provider_env
-
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow  # sixteen agent processes
 
 COMBINATIONS = list(itertools.product(("address", "roster"), ("no-plan", "plan"), ("asi1", "keyless"), ("off", "on")))
 PEOPLE = ["Ada Lovelace", "Bo Peep", "Cy Young", "Di Prince"]
@@ -49,6 +46,12 @@ class Transcript:
         self.seen.setdefault((sender, chat), []).append(reply)
         return reply
 
+    async def approve(self, review: str) -> str:
+        """The organizer's `approve`; its answer is seen in the organizer's chat."""
+        answer = await self.event.approve(review)
+        self.seen.setdefault((EVENT_ORGANIZER, "1"), []).append(answer)
+        return answer
+
     async def later(self, sender: str, chat: str = "1", timeout: float = 30.0) -> str:
         message = await self.event.next_message(sender, chat, timeout)
         self.seen.setdefault((sender, chat), []).append(message)
@@ -67,16 +70,15 @@ class Transcript:
         return {chat for chat, texts in self.seen.items() if any(code in text for text in texts)}
 
 
+def who(event: EventDriver, sender: str) -> str:
+    """The person behind `sender`, as the driver's `person_of` and `coupon_of` take it: the sender, or
+    (roster) the badge name of the person who claims from it."""
+    return display(sender) if event.codes else sender
+
+
 def person_of(event: EventDriver, sender: str) -> str:
     """How the ledger names the person behind `sender`: their address, or (roster) `attendee:<key>`."""
-    if not event.codes:
-        return event.address_of(sender)
-    ledger = Ledger(event.agent.data_dir / "ledger.sqlite3")
-    try:
-        [attendee] = [a for a in ledger.roster.everyone() if a.display_name == display(sender)]
-        return attendee.participant
-    finally:
-        ledger.close()
+    return event.person_of(who(event, sender))
 
 
 def display(sender: str) -> str:
@@ -87,25 +89,20 @@ def display(sender: str) -> str:
 
 
 @pytest.mark.parametrize(("participants", "plan", "keys", "review_premium"), COMBINATIONS)
-async def test_every_path_keeps_every_promise(tmp_path: Path, asi1_server, participants, plan, keys, review_premium):
+async def test_every_path_keeps_every_promise(event, asi1_server, participants, plan, keys, review_premium):
     asi1_server.set_fault("gullible")  # it obeys a story that talks to it: the worst judge
     asi1_server.canned_answer = rubric(9)
-    env = provider_env(
-        None, asi1_server.base_url if keys == "asi1" else None, ASI1_RETRY_COUNT="1", ASI1_PROBE_INTERVAL="1"
-    )
-    env.update(RESCORE_SECONDS="1", REVIEW_PREMIUM=review_premium)
-    event = await EventDriver.start(
-        tmp_path / "data",
+    drv = await event(
+        participants=PEOPLE if participants == "roster" else None,
         plan=TWO_MEALS if plan == "plan" else None,
-        roster=PEOPLE if participants == "roster" else None,
+        keys=keys,
         at=LUNCH,
-        **env,
+        ASI1_RETRY_COUNT="1",
+        ASI1_PROBE_INTERVAL="1",
+        RESCORE_SECONDS="1",
+        REVIEW_PREMIUM=review_premium,
     )
-    talk = Transcript(event)
-    try:
-        await run_every_path(event, talk, asi1_server if keys == "asi1" else None, review_premium == "on")
-    finally:
-        await event.stop()
+    await run_every_path(drv, Transcript(drv), drv.asi1, review_premium == "on")
 
 
 async def run_every_path(event: EventDriver, talk: Transcript, asi1, review_premium: bool) -> None:  # type: ignore[no-untyped-def]
@@ -124,12 +121,12 @@ async def run_every_path(event: EventDriver, talk: Transcript, asi1, review_prem
     ids = {line.split(" ")[0] for line in listing.split("\n\n")[1:] if line[:5].isalnum() and " · gave " in line}
     assert len(ids) >= 2, listing
     waiting = sorted(ids)
-    approved = await talk.say(EVENT_ORGANIZER, f"approve {waiting[0]}")
+    approved = await talk.approve(waiting[0])
     await talk.say(EVENT_ORGANIZER, f"reject {waiting[1]} not a story")
     if "upgraded" in approved:  # told in the chat of the coupon it upgraded (whose story it was: ada's, bo's, cy's)
-        [upgraded] = [who for who in ("ada", "bo", "cy") if f"…{person_of(event, who)[-8:]}" in approved]
-        [coupon] = [c for c in event.coupons() if c.person == person_of(event, upgraded)]
-        assert coupon.code in await talk.later(upgraded)
+        [upgraded] = [sender for sender in ("ada", "bo", "cy") if f"…{person_of(event, sender)[-8:]}" in approved]
+        coupon = event.coupon_of(who(event, upgraded))
+        assert coupon is not None and coupon.code in await talk.later(upgraded)
     # A re-score after an outage (ASI1 answering): the heuristic's coupon, then ASI1 again.
     if asi1 is not None:
         asi1.set_fault("error-503")
@@ -137,7 +134,8 @@ async def run_every_path(event: EventDriver, talk: Transcript, asi1, review_prem
         assert di is not None
         asi1.set_fault("ok")
         await event.until(lambda status: status["ledger"]["rescore_waiting"] == 0, timeout=40)
-        [now] = [c for c in event.coupons() if c.person == person_of(event, "di")]
+        now = event.coupon_of(who(event, "di"))
+        assert now is not None
         if now.code != di:  # upgraded (within the meal's caps, unless a human must look first): told in its chat
             assert now.code in await talk.later("di")
     # The table: each valid coupon, and (roster) a badge.
@@ -146,7 +144,8 @@ async def run_every_path(event: EventDriver, talk: Transcript, asi1, review_prem
             assert (await event.table(coupon.code))["state"] == "valid", coupon
     if roster:
         assert (await event.table(event.codes["Ada L."]))["state"] == "valid"
-    [ada_now] = [c for c in event.coupons() if c.person == person_of(event, "ada")]  # upgraded, maybe
+    ada_now = event.coupon_of(who(event, "ada"))  # upgraded, maybe
+    assert ada_now is not None
     assert ada_now.code in await talk.say(
         EVENT_ORGANIZER, f"lookup {'Ada' if roster else event.address_of('ada')[-10:]}"
     )

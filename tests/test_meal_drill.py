@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from pizza_agent.config.settings import PROJECT_DIR
+
+pytestmark = pytest.mark.slow  # the drill: agent processes
 
 
 def test_two_meals_drill_one_coupon_per_meal_and_the_order_sheet_equals_what_was_issued():

@@ -8,19 +8,16 @@ shows its diet; the dinner order sheet after its cut-off counts exactly what was
 
 from __future__ import annotations
 
-import asyncio
-
+import pytest
+from event_driver import ORGANIZER_TOKEN, STORY, VENDOR_TOKEN
+from helpers import chromium_path, log_in
 from playwright.async_api import async_playwright, expect
-from test_dashboard import ORGANIZER_TOKEN, VENDOR_TOKEN, chromium_path, log_in, start_event
 from uagents_core.contrib.protocols.chat import MetadataContent
 
 from pizza_agent.ledger.codes import CODE_PATTERN
-from pizza_agent.ledger.store import Ledger
 
-STORY = (
-    "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon. "
-    "The judges were confused, but our demo ran on pepperoni power and we shipped it."
-)
+pytestmark = pytest.mark.slow  # the agent process, Chromium
+
 PLAN = """
 [event]
 name = "Example Hacks 2027"
@@ -42,48 +39,43 @@ ends = 2027-02-14T09:30:00
 """
 
 
-async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(tmp_path):
-    plan, clock = tmp_path / "event.toml", tmp_path / "clock"
-    plan.write_text(PLAN)
-    clock.write_text("2027-02-13T18:05:00@1")
-    event = await start_event(tmp_path, EVENT_PLAN=str(plan), PLAN_CLOCK=f"file:{clock}")
+async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(event):
+    drv = await event(plan=PLAN, at="2027-02-13T18:05:00")
     try:
-        async with event.agent.client("two-meal-hacker") as hacker, event.agent.client("late-hacker") as late:
-            chat = hacker.chat()  # one chat: where the code is repeated
-            await hacker.send("I want pizza", session=chat.session)
-            asked = await asyncio.wait_for(chat.inbox.get(), 20)
-            first = asked.text()
-            assert first.startswith("Saturday dinner is being served until 20:00.") and "what do you eat?" in first
-            [card] = [part for part in asked.content if isinstance(part, MetadataContent)]  # the same, as a form
-            assert card.metadata["type"] == "form" and "vegetarian" in card.metadata["fields"]
-            noted = await chat.ask("2")
-            assert noted.startswith("Noted: vegetarian.") and "story prompt" in noted
-            dinner = await chat.ask(STORY)
-            dinner_code = CODE_PATTERN.search(dinner).group(0)
-            assert "This coupon is for Saturday dinner." in dinner
-            assert "already have your pizza coupon" in await chat.ask(STORY)  # one per meal
+        # the hacker speaks in one chat: where the code is repeated
+        asked = await drv.reply("two-meal-hacker", "I want pizza")
+        first = asked.text()
+        assert first.startswith("Saturday dinner is being served until 20:00.") and "what do you eat?" in first
+        [card] = [part for part in asked.content if isinstance(part, MetadataContent)]  # the same, as a form
+        assert card.metadata["type"] == "form" and "vegetarian" in card.metadata["fields"]
+        noted = await drv.say("two-meal-hacker", "2")
+        assert noted.startswith("Noted: vegetarian.") and "story prompt" in noted
+        dinner = await drv.say("two-meal-hacker", STORY)
+        dinner_code = CODE_PATTERN.search(dinner).group(0)
+        assert "This coupon is for Saturday dinner." in dinner
+        assert "already have your pizza coupon" in await drv.say("two-meal-hacker", STORY)  # one per meal
 
-            await late.ask("diet vegan")
-            clock.write_text("2027-02-13T18:45:00@1")  # after the cut-off: one more coupon, counted live only
-            assert CODE_PATTERN.search(await late.ask(STORY))
+        await drv.say("late-hacker", "diet vegan")
+        drv.at("2027-02-13T18:45:00")  # after the cut-off: one more coupon, counted live only
+        assert CODE_PATTERN.search(await drv.say("late-hacker", STORY))
 
-            clock.write_text("2027-02-13T22:00:00@1")
-            between = await chat.ask(STORY)
-            assert between.startswith("No pizza is being served right now. The next meal is Sunday breakfast")
-            assert "Your coupon for Saturday dinner was for a past meal." in between
+        drv.at("2027-02-13T22:00:00")
+        between = await drv.say("two-meal-hacker", STORY)
+        assert between.startswith("No pizza is being served right now. The next meal is Sunday breakfast")
+        assert "Your coupon for Saturday dinner was for a past meal." in between
 
-            clock.write_text("2027-02-14T08:10:00@1")
-            breakfast = await chat.ask(STORY)
-            breakfast_code = CODE_PATTERN.search(breakfast).group(0)
-            assert breakfast_code != dinner_code and "what do you eat" not in breakfast
-            assert "This coupon is for Sunday breakfast." in breakfast
+        drv.at("2027-02-14T08:10:00")
+        breakfast = await drv.say("two-meal-hacker", STORY)
+        breakfast_code = CODE_PATTERN.search(breakfast).group(0)
+        assert breakfast_code != dinner_code and "what do you eat" not in breakfast
+        assert "This coupon is for Sunday breakfast." in breakfast
 
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
             try:
                 table = await browser.new_page()
-                await log_in(table, event, VENDOR_TOKEN, "Breakfast table")
-                await expect(table).to_have_url(f"{event.base}/table")
+                await log_in(table, drv, VENDOR_TOKEN, "Breakfast table")
+                await expect(table).to_have_url(f"{drv.base}/table")
                 await table.fill("#code", dinner_code)
                 await table.press("#code", "Enter")
                 await expect(table.locator("#result")).to_have_class("result-screen red")
@@ -96,12 +88,12 @@ async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(tmp_path)
                 await expect(table.locator("#diet")).to_have_text("diet: vegetarian")
                 await table.click("#redeem")
                 await expect(table.locator("#headline")).to_contain_text("REDEEMED ✓")
-                await table.goto(f"{event.base}/orders/sun-breakfast")  # the vendor's token opens the order sheets
+                await table.goto(f"{drv.base}/orders/sun-breakfast")  # the vendor's token opens the order sheets
                 await expect(table.locator("h1")).to_have_text("Order sheet: Sunday breakfast")
 
                 sheet = await browser.new_page()
-                await log_in(sheet, event, ORGANIZER_TOKEN, "Sam")
-                await sheet.goto(f"{event.base}/orders/sat-dinner")
+                await log_in(sheet, drv, ORGANIZER_TOKEN, "Sam")
+                await sheet.goto(f"{drv.base}/orders/sat-dinner")
                 await expect(sheet.locator("h1")).to_have_text("Order sheet: Saturday dinner")
                 tier = dinner_code.split("-")[0].lower()
                 row = sheet.locator(f'#orders tr[data-tier="{tier}"][data-diet="vegetarian"]')
@@ -112,15 +104,15 @@ async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(tmp_path)
                 # people, as of the cut-off: the late one had only typed a diet then (a coupon came after it)
                 await expect(sheet.locator('#forecast tr[data-forecast="vegetarian"] td').nth(1)).to_have_text("1")
                 await expect(sheet.locator('#forecast tr[data-forecast="vegan"] td').nth(1)).to_have_text("0")
-                await sheet.goto(f"{event.base}/")  # the dashboard: the plan and the vendor's counts
+                await sheet.goto(f"{drv.base}/")  # the dashboard: the plan and the vendor's counts
                 await expect(sheet.locator("#plan-now")).to_have_text("now: Sunday breakfast")
                 dinner_rows = sheet.locator('#orders tr[data-meal="sat-dinner"]')
                 await expect(dinner_rows.first).to_contain_text("Saturday dinner")
             finally:
                 await browser.close()
     finally:
-        event.agent.stop()
-    ledger = Ledger(event.agent.data_dir / "ledger.sqlite3")
+        await drv.stop()
+    ledger = drv.read()
     try:
         issued = ledger.coupons.all()
         orders = ledger.coupons.orders()
@@ -131,25 +123,17 @@ async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(tmp_path)
         ledger.close()
 
 
-async def test_the_agent_starts_with_a_new_event_scaffold_and_serves_by_its_plan(tmp_path):
+async def test_the_agent_starts_with_a_new_event_scaffold_and_serves_by_its_plan(tmp_path, event):
     from pizza_agent.app.cli import main as cli_main
-    from pizza_agent.rehearsal.agent_process import AgentProcess
 
     folder = tmp_path / "next-hacks"
     assert cli_main(["new-event", str(folder)]) == 0
-    clock = tmp_path / "clock"
     plan_text = (folder / "event.toml").read_text()
     dinner_start = plan_text.split("starts = ", 1)[1].split("\n", 1)[0]  # the first meal, tomorrow 18:00
-    clock.write_text(dinner_start.replace("18:00:00", "18:10:00") + "@1")
-    agent = await AgentProcess(
-        tmp_path / "data",
-        EVENT_PLAN=str(folder / "event.toml"),
+    drv = await event(
+        plan=plan_text,
+        at=dinner_start.replace("18:00:00", "18:10:00"),
         STATIC_CONTENT_DIR=str(folder / "static_content"),
-        PLAN_CLOCK=f"file:{clock}",
-    ).start()
-    try:
-        async with agent.client("first-guest") as guest:
-            reply = await guest.ask("I want pizza")
-            assert " dinner is being served until 20:00." in reply and "what do you eat?" in reply
-    finally:
-        agent.stop()
+    )
+    reply = await drv.say("first-guest", "I want pizza")
+    assert " dinner is being served until 20:00." in reply and "what do you eat?" in reply

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock, settings_for
+from helpers import FakeClock, settings_for
 from uagents_core.identity import Identity
 
 from pizza_agent.app.composition import assemble_event

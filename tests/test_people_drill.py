@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from pizza_agent.config.settings import PROJECT_DIR
+
+pytestmark = pytest.mark.slow  # the drill: agent processes
 
 
 def drill(*args: str) -> subprocess.CompletedProcess[str]:

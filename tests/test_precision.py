@@ -9,7 +9,7 @@ gets a coupon at once and its fair tier once an organizer approves it.
 from __future__ import annotations
 
 import pytest
-from conftest import settings_for
+from helpers import settings_for
 from uagents_core.identity import Identity
 
 from pizza_agent.app.composition import assemble_event

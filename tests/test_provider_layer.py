@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import settings_for
+from helpers import settings_for
 
 from pizza_agent.event.spend_book import SpendBook
 from pizza_agent.ledger.store import Ledger

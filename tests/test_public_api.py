@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import settings_for
+from helpers import settings_for
 
 import asi1_client
 import openai_functions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import settings_for
+from helpers import settings_for
 from uagents_core.identity import Identity
 
 from pizza_agent.app.composition import assemble_event

@@ -12,8 +12,9 @@ import asyncio
 import time
 import uuid
 
-from conftest import settings_for
+import pytest
 from event_driver import import_roster
+from helpers import settings_for
 from uagents_core.identity import Identity
 
 from pizza_agent.app.composition import assemble_event
@@ -86,6 +87,7 @@ def test_the_ceiling_is_a_setting_and_the_event_is_built_with_it(tmp_path):
 
 
 # --- the real agent -----------------------------------------------------------------------------------
+@pytest.mark.slow  # agent.py
 async def test_ten_people_behind_one_sender_each_get_a_coupon_and_one_flooding_chat_is_slowed(tmp_path):
     data = tmp_path / "data"
     codes = import_roster(data, [f"Person{i} Surname{i}" for i in range(10)])

@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from helpers import chromium_path
 from playwright.async_api import async_playwright, expect
-from test_dashboard import chromium_path
 from uagents_core.contrib.protocols.chat import ChatMessage, TextContent
 from uagents_core.identity import Identity
 
@@ -38,6 +38,8 @@ STORY = (
     "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon. "
     "The judges were confused, but our demo ran on pepperoni power and we shipped it."
 )
+pytestmark = pytest.mark.slow  # PostgreSQL, the agent processes, Chromium
+
 FAILOVER = 3.0
 ORGANIZER_SEED = "replica-organizer"
 DASHBOARD_TOKEN = "replica-dashboard-token-0123456789"

@@ -9,7 +9,7 @@ codes, other tiers named as the participant's, codes of the model's own) must al
 from __future__ import annotations
 
 import pytest
-from conftest import settings_for
+from helpers import settings_for
 
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.llm.reply_check import ReplyCheck

@@ -14,6 +14,8 @@ import pytest
 from pizza_agent.ledger.codes import CODE_PATTERN
 from pizza_agent.rehearsal.agent_process import AgentProcess, provider_env
 
+pytestmark = pytest.mark.slow  # the agent process
+
 STORY = (
     "At 3 a.m. my laptop became sentient and ordered pizza for the whole hackathon. "
     "The judges were confused, but our demo ran on pepperoni power and we shipped it."

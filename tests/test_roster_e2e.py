@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from event_driver import VENDOR_TOKEN
+from helpers import chromium_path, log_in
 from playwright.async_api import async_playwright, expect
-from test_dashboard import VENDOR_TOKEN, chromium_path, log_in, start_event
 
 from pizza_agent.app.cli import main as cli_main
 from pizza_agent.config.secret_files import read_secret
@@ -89,6 +90,7 @@ def badge_codes(data_dir: Path) -> dict[str, str]:
         ledger.close()
 
 
+@pytest.mark.slow  # agent.py
 async def test_people_not_addresses_with_the_real_agent(tmp_path):
     data = tmp_path / "data"
     registrations = tmp_path / "registrations.csv"
@@ -224,6 +226,7 @@ def test_the_codes_csv_neutralises_formulas_in_names_and_adds_e_mails_from_the_e
     assert oct(out.stat().st_mode & 0o777) == "0o600"
 
 
+@pytest.mark.slow  # Chromium
 async def test_badges_render_in_chromium_with_name_qr_and_code(roster_env, capsys):
     export = roster_env / "reg.csv"
     export.write_text("Name\n" + "".join(f"Person{i} Long-Surname-{i}\n" for i in range(30)) + "<b>Eve</b> X\n")
@@ -253,36 +256,29 @@ async def test_badges_render_in_chromium_with_name_qr_and_code(roster_env, capsy
             await browser.close()
 
 
-async def test_the_food_table_shows_the_badge_name_and_a_scanned_badge_finds_the_coupon(tmp_path):
-    data = tmp_path / "data"
-    registrations = tmp_path / "registrations.csv"
-    registrations.write_text(REGISTRATIONS)
-    assert roster_cli(data, "import", str(registrations)).returncode == 0
-    codes = badge_codes(data)
-    event = await start_event(tmp_path, PARTICIPANTS="roster")
-    try:
-        async with event.agent.client("hungry-attendee") as client:
-            coupon = CODE_PATTERN.search(await client.ask(f"{codes['Person2 S.']} {STORY}")).group(0)
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-            try:
-                page = await browser.new_page()
-                await log_in(page, event, VENDOR_TOKEN, "Table 1")
-                await expect(page).to_have_url(f"{event.base}/table")
-                await page.fill("#code", coupon)
-                await page.press("#code", "Enter")
-                await expect(page.locator("#person")).to_have_text("Person2 S.")
-                await page.click("#next")
-                await page.fill("#code", codes["Person2 S."])  # the badge's QR, as a scanner types it
-                await page.press("#code", "Enter")
-                await expect(page.locator("#person")).to_have_text("Person2 S.")
-                await page.click("#redeem")
-                await expect(page.locator("#headline")).to_contain_text("REDEEMED ✓")
-                await page.click("#next")
-                await page.fill("#code", coupon)
-                await page.press("#code", "Enter")
-                await expect(page.locator("#headline")).to_contain_text("ALREADY REDEEMED")
-            finally:
-                await browser.close()
-    finally:
-        event.agent.stop()
+@pytest.mark.slow  # the agent process, Chromium
+async def test_the_food_table_shows_the_badge_name_and_a_scanned_badge_finds_the_coupon(event):
+    drv = await event(participants=[f"Person{i} Surname{i}" for i in range(20)])
+    badge = drv.codes["Person2 S."]
+    coupon = CODE_PATTERN.search(await drv.say("hungry-attendee", f"{badge} {STORY}")).group(0)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            page = await browser.new_page()
+            await log_in(page, drv, VENDOR_TOKEN, "Table 1")
+            await expect(page).to_have_url(f"{drv.base}/table")
+            await page.fill("#code", coupon)
+            await page.press("#code", "Enter")
+            await expect(page.locator("#person")).to_have_text("Person2 S.")
+            await page.click("#next")
+            await page.fill("#code", badge)  # the badge's QR, as a scanner types it
+            await page.press("#code", "Enter")
+            await expect(page.locator("#person")).to_have_text("Person2 S.")
+            await page.click("#redeem")
+            await expect(page.locator("#headline")).to_contain_text("REDEEMED ✓")
+            await page.click("#next")
+            await page.fill("#code", coupon)
+            await page.press("#code", "Enter")
+            await expect(page.locator("#headline")).to_contain_text("ALREADY REDEEMED")
+        finally:
+            await browser.close()

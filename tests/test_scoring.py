@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import settings_for
+from helpers import settings_for
 
 from pizza_agent.llm.errors import UnusableAnswer
 from pizza_agent.llm.static_layer import heuristic_score

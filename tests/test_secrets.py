@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 
+import pytest
 from uagents_core.identity import Identity
 
 from pizza_agent.config.settings import PROJECT_DIR
@@ -21,6 +22,7 @@ SECRETS = {
 STORY = "At midnight our laptop ordered pizza for everyone, and the demo ran on pepperoni and hope until dawn."
 
 
+@pytest.mark.slow  # agent.py
 async def test_no_secret_in_logs_replies_or_status(tmp_path, openai_server, asi1_server):
     organizer_seed = "leakcheck-organizer"
     openai_server.set_fault("unauthorized")  # errors are where secrets like to leak
@@ -60,6 +62,7 @@ def test_generated_seed_and_secret_files_are_owner_only(tmp_path):
         assert load_or_create_secret(path) == value  # stable across restarts
 
 
+@pytest.mark.slow  # agent.py
 def test_start_up_refuses_a_world_readable_seed_file(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

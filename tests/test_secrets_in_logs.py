@@ -6,7 +6,7 @@ import json
 import logging
 
 import pytest
-from conftest import ASI1_TEST_KEY, OPENAI_TEST_KEY, settings_for
+from helpers import ASI1_TEST_KEY, OPENAI_TEST_KEY, settings_for
 
 
 @pytest.mark.parametrize("fault", ["unauthorized", "error-503", "malformed", "rate-limit-30", "reset", "silent"])

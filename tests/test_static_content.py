@@ -89,6 +89,7 @@ def test_broken_toml_is_named(content_dir):
         StaticContent.load(content_dir)
 
 
+@pytest.mark.slow  # agent.py
 def test_agent_py_names_a_broken_content_file_in_one_line(content_dir, tmp_path):
     import subprocess
     import sys

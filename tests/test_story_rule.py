@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import settings_for
+from helpers import settings_for
 
 from pizza_agent.app.composition import assemble_event
 from pizza_agent.ledger.codes import CouponSigner

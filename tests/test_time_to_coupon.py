@@ -10,7 +10,7 @@ design keeps sequential is in docs/fallback-design.md ("Time to coupon").
 from __future__ import annotations
 
 import pytest
-from conftest import settings_for
+from helpers import settings_for
 
 from pizza_agent.app.composition import assemble_event
 from pizza_agent.ledger.codes import CouponSigner

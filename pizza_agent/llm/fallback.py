@@ -448,12 +448,10 @@ class FallbackChain:
     ) -> ChainResult[T] | None:
         """Call one admitted layer within its budget; record the outcome in its health.
 
-        Each model of the layer's chain in order; a 400 for this request moves on
-        to the next model. A content filter moves on to the next provider instead
-        (every model of this one would refuse the same text); a cut-off answer is
-        asked for once more with twice the tokens. (One function, not three: every
-        coroutine frame is resumed at each of the HTTP call's suspension points.)
-        """
+        Each model of the layer's chain in order; a 400 for this request moves on to the next model. A
+        content filter moves on to the next provider instead (every model of this one would refuse the same
+        text); a cut-off answer is asked for once more with twice the tokens. (The bookkeeping is in plain
+        methods: every coroutine frame more is resumed at each of the HTTP call's suspension points.)"""
         loop = asyncio.get_running_loop()
         started = loop.time()
         if not self._may_start(layer, admission, budget_end - started, trail):
@@ -494,9 +492,9 @@ class FallbackChain:
             return ChainResult(value, layer.name, model, attempts, probe=admission.probe, trail=trail)
         finally:
             layer.gate.release()
-        self._fell_through(layer, admission, task.name, error, loop.time() - started, trail)
-        trail[-1] += f" after {run.attempts - attempts_before} attempt(s)"
-        log.info("fallthrough task=%s %s", task.name, trail[-1])
+        self._fell_through(
+            layer, admission, task.name, error, loop.time() - started, trail, run.attempts - attempts_before
+        )
         return None
 
     def _may_start(self, layer: ProviderLayer, admission: Admission, left: float, trail: list[str]) -> bool:
@@ -512,12 +510,21 @@ class FallbackChain:
         return True
 
     def _fell_through(
-        self, layer: ProviderLayer, admission: Admission, task: str, error: Exception, seconds: float, trail: list[str]
+        self,
+        layer: ProviderLayer,
+        admission: Admission,
+        task: str,
+        error: Exception,
+        seconds: float,
+        trail: list[str],
+        attempts: int,
     ) -> None:
-        """A layer that failed this call: its health, its metric and the trail's line."""
+        """A layer that failed this call: its health, its metric, the trail's line and the log's."""
         self._record_failure(layer, admission, error, seconds * 1000)
         self._observe(layer.name, task, type(error).__name__, seconds)
-        trail.append(f"{layer.name}: {type(error).__name__} {getattr(error, 'reason', error)}")
+        reason = f"{layer.name}: {type(error).__name__} {getattr(error, 'reason', error)} after {attempts} attempt(s)"
+        trail.append(reason)
+        log.info("fallthrough task=%s %s", task, reason)
 
     def _record_cancelled(
         self, layer: ProviderLayer, admission: Admission, task: LLMTask[T], started: float, seconds: float

@@ -131,7 +131,7 @@ async def event(tmp_path, asi1_server, request) -> AsyncIterator[StartEvent]:  #
 
     async def start(
         *,
-        participants: list[str] | None = None,
+        participants: list[str] | Path | None = None,
         plan: str | None = None,
         ledger: Literal["sqlite", "postgres"] = "sqlite",
         keys: Literal["keyless", "asi1"] = "keyless",

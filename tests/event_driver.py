@@ -30,7 +30,7 @@ from pizza_agent.ledger.coupons import Coupon
 from pizza_agent.ledger.store import Ledger
 from pizza_agent.rehearsal.agent_process import AgentProcess, free_port
 from pizza_agent.rehearsal.fault_provider import FaultProvider
-from pizza_agent.rehearsal.registrations import import_roster
+from pizza_agent.rehearsal.registrations import import_export, import_roster
 
 ORGANIZER_SEED = "joints-organizer"
 ORGANIZER = Identity.from_seed(ORGANIZER_SEED, 0).address
@@ -96,6 +96,7 @@ class EventDriver:
         self.ledger_at = ledger  # where the agent's ledger is: its SQLite file, or LEDGER_URL
         self.base = f"http://127.0.0.1:{port}"
         self.asi1: FaultProvider | None = None  # the ASI1 the agent calls (the `event` fixture's keys="asi1")
+        self.import_report = ""  # what `roster import` printed, for a registration export's file
         self._clients: dict[str, ChatClient] = {}
         self._chats: dict[tuple[str, str], ChatSession] = {}
         self._stopped = False
@@ -106,18 +107,24 @@ class EventDriver:
         data: Path,
         *,
         plan: str | None = None,
-        roster: list[str] | None = None,
+        roster: list[str] | Path | None = None,
         at: str | None = None,
         **env: str,
     ) -> EventDriver:
-        where = {name: env[name] for name in ("LEDGER_URL", "COUPON_SECRET", "AGENT_SEED") if name in env}
-        codes = import_roster(data, roster, **where) if roster else {}
+        """`roster`: names (a minimal export), or a registration export's file imported as it is (the plan's
+        diets mapped: what `roster import` printed is `import_report`)."""
         clock = None
         if plan is not None:
             plan_file, clock = data.parent / "event.toml", data.parent / "clock"
             plan_file.write_text(plan)
             clock.write_text(f"{at or LUNCH}@1")
             env = {"EVENT_PLAN": str(plan_file), "PLAN_CLOCK": f"file:{clock}", **env}
+        where = {name: env[name] for name in ("LEDGER_URL", "COUPON_SECRET", "AGENT_SEED", "EVENT_PLAN") if name in env}
+        report, codes = "", {}
+        if isinstance(roster, Path):
+            report, codes = import_export(data, roster, **where)
+        elif roster:
+            codes = import_roster(data, roster, **where)
         port = free_port()
         agent = AgentProcess(
             data,
@@ -131,6 +138,7 @@ class EventDriver:
         )
         await agent.start()
         event = cls(agent, port, clock, codes, env.get("LEDGER_URL") or data / "ledger.sqlite3")
+        event.import_report = report
         try:
             await event._dashboard_up()
         except BaseException:

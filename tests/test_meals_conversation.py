@@ -77,7 +77,8 @@ async def test_the_diet_is_asked_once_before_the_first_coupon_and_a_waiting_stor
     assert waiting.outcome == "diet_question" and event.parts.ledger.coupons.all() == []
     coupon = await event.say("agent1ada", "3")
     assert coupon.outcome == "coupon" and coupon.text.startswith("Noted: vegan.")
-    assert "This coupon is for Saturday dinner. Your group A: come at 18:00." in coupon.text
+    # 18:05: group A's time (18:00) has come, so it is not told to come at a time already past.
+    assert "This coupon is for Saturday dinner. Your group A is being served now." in coupon.text
     [issued] = event.parts.ledger.coupons.all()
     assert (issued.meal, issued.diet, issued.pickup_group) == ("sat-dinner", "vegan", "A")
     # Breakfast: a second coupon, the diet not asked again.
@@ -132,3 +133,33 @@ async def test_the_order_counts_are_the_issued_coupons_per_meal_tier_and_diet(ev
     assert "plan Example Hacks 2027: now Saturday dinner (until 20:00) · next Sunday breakfast at Sun 08:00" in status
     assert "orders for Saturday dinner:" in status
     assert CODE_PATTERN.search(event.parts.ledger.coupons.all()[0].code)
+
+
+# --- issue 31: what participants see of the plan, and the vendor's final number -----------------------------
+async def test_schedule_questions_and_help_are_answered_from_the_plan_without_a_model(event):
+    when = await event.say("agent1cy", "when is breakfast?")
+    assert when.outcome == "schedule" and not when.layers  # no model was asked
+    assert when.text == (
+        "The meals of Example Hacks 2027: Saturday dinner Sat 18:00–20:00 (now) · "
+        "Sunday breakfast Sun 08:00–09:30 (next)."
+    )
+    assert (await event.say("agent1cy", "what meals are there?")).outcome == "schedule"
+    helped = await event.say("agent1cy", "help")
+    assert "One coupon per person for each meal." in helped.text and "Sunday breakfast Sun 08:00" in helped.text
+    story = await event.say("agent1cy", "At dinner my robot asked when breakfast was, then it ate the schedule whole.")
+    assert story.outcome != "schedule"  # a story that mentions meals is not a question about them
+
+
+async def test_the_final_forecast_goes_to_the_organizers_once_at_the_cut_off(event):
+    sent: list[tuple[str, str]] = []
+    event.parts.alerts.send = lambda kind, text: sent.append((kind, text))  # the alert channel, recorded
+    event.parts.cutoffs.alerts = event.parts.alerts
+    await event.say("agent1dee", "diet vegan")
+    event.at("2027-02-13T15:59:00")
+    assert await event.parts.cutoffs.check() == [] and sent == []  # before the cut-off: nothing final yet
+    event.at("2027-02-13T16:00:00")
+    assert await event.parts.cutoffs.check() == ["sat-dinner"]
+    assert await event.parts.cutoffs.check() == []  # once
+    [(kind, text)] = sent
+    assert kind == "order_cutoff" and text.startswith("order cut-off for Saturday dinner (Sat 16:00): final forecast")
+    assert "not said" in text

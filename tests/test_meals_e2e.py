@@ -8,6 +8,10 @@ shows its diet; the dinner order sheet after its cut-off counts exactly what was
 
 from __future__ import annotations
 
+from contextlib import closing
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from event_driver import ORGANIZER_TOKEN, STORY, VENDOR_TOKEN
 from helpers import chromium_path, log_in
@@ -76,6 +80,10 @@ async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(event):
                 table = await browser.new_page()
                 await log_in(table, drv, VENDOR_TOKEN, "Breakfast table")
                 await expect(table).to_have_url(f"{drv.base}/table")
+                # The table names the meal it serves before the first scan, in the event's time zone.
+                await expect(table.locator("#serving")).to_have_text(
+                    "Serving: Sunday breakfast, Sun 08:00–09:30 · times in America/Los_Angeles"
+                )
                 await table.fill("#code", dinner_code)
                 await table.press("#code", "Enter")
                 await expect(table.locator("#result")).to_have_class("result-screen red")
@@ -88,6 +96,15 @@ async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(event):
                 await expect(table.locator("#diet")).to_have_text("diet: vegetarian")
                 await table.click("#redeem")
                 await expect(table.locator("#headline")).to_contain_text("REDEEMED ✓")
+                await table.click("#next")
+                await table.fill("#code", breakfast_code)
+                await table.press("#code", "Enter")
+                with closing(drv.read()) as ledger:
+                    redeemed_at = ledger.coupons.find(breakfast_code).redeemed_at
+                la = datetime.fromtimestamp(redeemed_at, ZoneInfo("America/Los_Angeles"))
+                await expect(table.locator("#headline")).to_have_text(
+                    f"ALREADY REDEEMED at {la:%H:%M}"
+                )  # the event's zone
                 await table.goto(f"{drv.base}/orders/sun-breakfast")  # the vendor's token opens the order sheets
                 await expect(table.locator("h1")).to_have_text("Order sheet: Sunday breakfast")
 

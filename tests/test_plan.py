@@ -68,7 +68,9 @@ def test_a_sound_plan_passes_with_its_meals_listed(tmp_path, capsys):
     path.write_text(GOOD)
     assert cli_main(["plan", "check", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "sound — Example Hacks, 2 meal(s) in America/Los_Angeles" in out
+    assert "sound — Example Hacks, 2 meal(s), times in America/Los_Angeles" in out
+    assert "  dinner: dinner, Sat 2027-02-13 18:00–20:00" in out
+    assert "WARNING meal 'breakfast': no order_cutoff" in out  # allowed, but the vendor has no final number
     plan = load_plan(path)
     at_seven = datetime(2027, 2, 13, 19, 0, tzinfo=ZoneInfo("America/Los_Angeles"))
     assert plan.current(at_seven).id == "dinner"
@@ -105,3 +107,51 @@ def test_the_compressed_clock_runs_faster_and_a_clock_file_moves_it(tmp_path):
     path.write_text("2027-02-14T12:45:00@1")
     wall[0] += 5
     assert moved.now() == datetime(2027, 2, 14, 12, 45, tzinfo=zone)
+
+
+# --- a plan that is hard to get wrong (issue 31) ---------------------------------------------------------
+def test_a_misspelled_key_is_an_error_with_the_key_it_meant(tmp_path):
+    """`order_cut_off` was silently ignored: that meal had no cut-off and nobody noticed."""
+    path = tmp_path / "event.toml"
+    path.write_text(
+        HEADER + meal("a", "2027-02-13T18:00:00", "2027-02-13T20:00:00", "order_cut_off = 2027-02-13T16:00:00\n")
+    )
+    assert check_plan(path) == ["meal 'a': unknown key 'order_cut_off' (did you mean order_cutoff?)"]
+    path.write_text(HEADER.replace("diets", "diet") + meal("a", "2027-02-13T18:00:00", "2027-02-13T20:00:00"))
+    assert "[event]: unknown key 'diet' (did you mean diets?)" in check_plan(path)
+
+
+def test_a_cutoff_after_the_meal_starts_is_refused_the_vendor_bakes_before(tmp_path, capsys):
+    path = tmp_path / "event.toml"
+    path.write_text(
+        HEADER + meal("a", "2027-02-13T18:00:00", "2027-02-13T20:00:00", "order_cutoff = 2027-02-13T18:30:00\n")
+    )
+    assert cli_main(["plan", "check", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert "order_cutoff (Sat 18:30) is after the meal starts (Sat 18:00)" in out and "sound" not in out
+
+
+def test_plan_check_prints_each_meals_window_cutoff_caps_groups_pools_diets_and_roles(tmp_path, capsys):
+    path = tmp_path / "event.toml"
+    (tmp_path / "pools").mkdir()
+    path.write_text(
+        HEADER.replace('["regular", "vegan"]', '["regular", "vegan", "halal"]\ncombine_diets = true')
+        + meal(
+            "dinner",
+            "2027-02-13T18:00:00",
+            "2027-02-13T20:00:00",
+            'order_cutoff = 2027-02-13T16:00:00\ntier_caps = { premium = 40 }\npool = "pools"\nroles = ["mentor"]\n'
+            'groups = [ { name = "A", offset_minutes = 0 }, { name = "B", offset_minutes = 20 } ]\n',
+        )
+    )
+    assert cli_main(["plan", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "order cut-off Sat 16:00 · caps premium 40 · groups A at 18:00, B at 18:20" in out
+    assert "diets regular, vegan, halal (combinations too) · roles without a story mentor" in out
+    assert f"pool {tmp_path / 'pools'}" in out and "WARNING" not in out
+
+
+def test_a_role_that_is_not_one_is_refused(tmp_path):
+    path = tmp_path / "event.toml"
+    path.write_text(HEADER + meal("a", "2027-02-13T18:00:00", "2027-02-13T20:00:00", 'roles = ["hacker"]\n'))
+    assert "roles: 'hacker' is not a role that eats without a story" in check_plan(path)[0]

@@ -46,7 +46,7 @@ def coupons(parts) -> list:
 async def test_the_code_first_then_the_story_gives_the_attendee_one_coupon(event):
     talk = event.conversation
     welcome = await talk.handle("agent1ada", f"hi, my code is {badge(0).lower()}", "s1")
-    assert welcome.text.startswith("Welcome, Person0 X.!") and "story prompt" in welcome.text
+    assert welcome.text.startswith("Hi Person0 X.,") and "story prompt" in welcome.text
     reply = await talk.handle("agent1ada", STORY, "s1")
     assert reply.outcome == "coupon"
     assert [c.person for c in coupons(event)] == ["attendee:k0"]
@@ -57,7 +57,7 @@ async def test_a_story_before_the_code_waits_for_it_and_is_scored_when_it_comes(
     asked = await talk.handle("agent1bob", STORY, "s1")
     assert asked.outcome == "claim_story_waits" and coupons(event) == []
     reply = await talk.handle("agent1bob", badge(1).replace("-", ""), "s1")
-    assert reply.outcome == "coupon" and reply.text.startswith("Welcome, Person1 X.!")
+    assert reply.outcome == "coupon" and reply.text.startswith("Hi Person1 X.,")
     assert CODE_PATTERN.search(reply.text)
 
 
@@ -85,7 +85,7 @@ async def test_ten_people_behind_one_sender_each_in_their_own_session_get_ten_co
     sessions = [str(uuid.uuid4()) for _ in range(10)]
     for i, session in enumerate(sessions):
         await talk.people.open_session("agent1platform", session)  # ASI:One opens each chat
-        assert (await talk.handle("agent1platform", badge(i), session)).text.startswith(f"Welcome, Person{i} X.!")
+        assert (await talk.handle("agent1platform", badge(i), session)).text.startswith(f"Hi Person{i} X.,")
     for session in sessions:
         assert (await talk.handle("agent1platform", STORY, session)).outcome == "coupon"
     assert sorted(c.person for c in coupons(event)) == sorted(f"attendee:k{i}" for i in range(10))
@@ -151,7 +151,7 @@ async def test_reissue_kills_the_old_code_and_the_new_one_reaches_the_same_coupo
     assert new != badge(7)
     assert (await talk.handle("agent1newphone", badge(7), "s")).outcome == "claim_unknown_code"
     again = await talk.handle("agent1newphone", new, "s")
-    assert again.outcome == "repeat_coupon" and again.text.startswith("Welcome, Person7 X.!")
+    assert again.outcome == "repeat_coupon" and again.text.startswith("Hi Person7 X.,")
     assert len(coupons(event)) == 1
 
 

@@ -114,7 +114,7 @@ async def test_people_not_addresses_with_the_real_agent(tmp_path):
                 async with agent.client(f"person{person}-address{n}") as client:
                     reply = await client.ask(f"my code is {code}. {STORY}")
                     if n == 0:
-                        assert reply.startswith(f"Welcome, Person{person} S.!") and CODE_PATTERN.search(reply)
+                        assert reply.startswith(f"Hi Person{person} S.,") and CODE_PATTERN.search(reply)
                     else:
                         assert "already linked to another chat" in reply and not CODE_PATTERN.search(reply)
         stolen = await webhook.wait_for("claim_elsewhere")
@@ -126,7 +126,7 @@ async def test_people_not_addresses_with_the_real_agent(tmp_path):
             for chat in chats:
                 await chat.open()
             for i, chat in enumerate(chats, start=5):
-                assert (await chat.ask(codes[f"Person{i} S."])).startswith(f"Welcome, Person{i} S.!")
+                assert (await chat.ask(codes[f"Person{i} S."])).startswith(f"Hi Person{i} S.,")
             replies = await asyncio.gather(*(chat.ask(STORY) for chat in chats))
             assert all(CODE_PATTERN.search(r) for r in replies)
             assert len({CODE_PATTERN.search(r).group(0) for r in replies}) == 10

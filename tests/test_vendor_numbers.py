@@ -104,10 +104,10 @@ async def test_a_diet_changed_after_the_cut_off_shows_live_and_leaves_the_cut_of
     drv = await event(participants=["Ada", "Bo", "Cy"], plan=PLAN, at=BEFORE_DINNER)
     drv.at("2027-02-13T18:05:00")
     # one chat each: a claim code binds the chat it is sent in
-    assert (await drv.say("ada", drv.codes["Ada"])).startswith("Welcome, Ada!")
+    assert (await drv.say("ada", drv.codes["Ada"])).startswith("Hi Ada,")
     assert (await drv.say("ada", "2")).startswith("Noted: vegetarian.")
     assert CODE_PATTERN.search(await drv.say("ada", STORY))
-    assert (await drv.say("bo", drv.codes["Bo"])).startswith("Welcome, Bo!")
+    assert (await drv.say("bo", drv.codes["Bo"])).startswith("Hi Bo,")
     assert (await drv.say("bo", "3")).startswith("Noted: vegan.")  # an attendee: counted without a coupon yet
     assert "claim code" in await drv.say("stranger", "diet vegan")  # not on the roster: nothing is kept
 

@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     badges.add_argument("--out", type=Path, required=True)
     badges.add_argument(
         "--reach",
-        help="what each label says to send the code to: the agent's handle on ASI:One (default: AGENT_NAME); the "
+        help="what each label says to send the code to (default: AGENT_HANDLE on ASI:One, else AGENT_NAME); the "
         "sheet also carries the agent's Agentverse link as a QR code",
     )
     codes = sub.add_parser("codes", help="the claim codes as CSV, for a mail merge")
@@ -267,7 +267,8 @@ def _badges_of(runtime: Runtime, codes: ClaimCodes) -> list[Badge]:
 def _badges(args: argparse.Namespace, runtime: Runtime, codes: ClaimCodes) -> int:
     badges = _badges_of(runtime, codes)
     address = Identity.from_seed(runtime.seed, 0).address
-    reach = args.reach or runtime.settings.agent_name
+    handle = runtime.settings.agent_handle
+    reach = args.reach or (f"@{handle.lstrip('@')} on ASI:One" if handle else runtime.settings.agent_name)
     write_private(args.out, badge_page(badges, runtime.settings.agent_name, reach=reach, link=agent_link(address)))
     print(f"wrote {len(badges)} badge(s) to {args.out}: open it in a browser and print on label sheets")
     return 0

@@ -79,6 +79,8 @@ REQUIRED_MESSAGES = (
 ROSTER_MESSAGES = {
     "claim_ask": "Pizza here is for registered attendees: please send me the claim code printed on your badge "
     "(it looks like K7Q2-M9XA-4F3T). While you find it, here's your story prompt:\n\n{prompt}",
+    "claim_ask_closed": "Pizza here is for registered attendees: please send me the claim code printed on your "
+    "badge (it looks like K7Q2-M9XA-4F3T), so I know it's you when the next meal opens.",
     "claim_story_waits": "Thanks for the story, it's saved! Now send me the claim code printed on your badge "
     "(it looks like K7Q2-M9XA-4F3T) and I'll judge it straight away.",
     "claim_welcome": "Hi {person}, your badge is linked to this chat.",

@@ -132,7 +132,8 @@ class Conversation:
     async def _identified(self, sender: str, session: str, text: str) -> Reply:
         who = await self.people.identify(sender, session, text)
         if not who.known or who.participant is None:
-            return await self.front_door.unclaimed(who, sender, session, text, self.controls.paused)
+            serving = self.meals.serving().meal is not None
+            return await self.front_door.unclaimed(who, sender, session, text, self.controls.paused, serving=serving)
         # One message per participant at a time: two stories in flight give one coupon.
         chat = Chat(sender, session)
         async with self._lock_for(who.participant):

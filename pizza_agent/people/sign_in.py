@@ -51,8 +51,11 @@ class FrontDoor:
     ) -> None:
         self.settings, self.people, self._content, self.rng, self.alert = settings, people, content, rng, alert
 
-    async def unclaimed(self, who: Identified, sender: str, session: str, text: str, paused: str | None) -> Reply:
-        """Nobody known yet: a refused code hears why; a story waits for the code; anything else is asked for it."""
+    async def unclaimed(
+        self, who: Identified, sender: str, session: str, text: str, paused: str | None, *, serving: bool = True
+    ) -> Reply:
+        """Nobody known yet: a refused code hears why; a story waits for the code; anything else is asked for it
+        (`serving`: a meal is open; before it opens, no story prompt is handed out)."""
         content = self._content()
         refusal = CLAIM_REFUSALS.get(who.outcome)
         if refusal is not None:
@@ -74,6 +77,8 @@ class FrontDoor:
                 return Reply(message, "story_too_long", intent="story")
             await self.people.hold_before_claim(sender, session, text)
             return Reply(content.message("claim_story_waits"), "claim_story_waits", intent="story")
+        if not serving:
+            return Reply(content.message("claim_ask_closed"), "claim_ask")
         prompt = content.pick_prompt(set(), self.rng)
         return Reply(content.message("claim_ask", prompt=prompt), "claim_ask", layers={"prompt": "static"})
 

@@ -32,8 +32,16 @@ def import_roster(data: Path, names: list[str], **env: str) -> dict[str, str]:
         writer = csv.writer(out)
         writer.writerow(["api_id", "name"])
         writer.writerows([f"id-{n}", name] for n, name in enumerate(names))
+    return import_export(data, registrations, **env)[1]
+
+
+def import_export(data: Path, export: Path, *args: str, **env: str) -> tuple[str, dict[str, str]]:
+    """`agent.py roster import EXPORT ARGS…` as an organizer runs it: (what it printed, claim codes by name).
+
+    `env`: the agent's settings (EVENT_PLAN, for the diets; LEDGER_URL, COUPON_SECRET, AGENT_SEED)."""
+    data.mkdir(parents=True, exist_ok=True)
     imported = subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "agent.py"), "roster", "import", str(registrations)],
+        [sys.executable, str(PROJECT_DIR / "agent.py"), "roster", "import", str(export), *args],
         env=base_env(data, **env),
         capture_output=True,
         text=True,
@@ -46,6 +54,6 @@ def import_roster(data: Path, names: list[str], **env: str) -> dict[str, str]:
     codes = ClaimCodes.from_signer(CouponSigner(secret))
     ledger = Ledger(env.get("LEDGER_URL") or data / "ledger.sqlite3")
     try:
-        return {a.display_name: codes.code_for(a.key, a.generation) for a in ledger.roster.everyone()}
+        return imported.stdout, {a.display_name: codes.code_for(a.key, a.generation) for a in ledger.roster.everyone()}
     finally:
         ledger.close()

@@ -36,8 +36,8 @@ setup: $(STAMP)  ## the virtualenv with everything (the agent, tests, rehearsal 
 run: $(RUNTIME)  ## set up (the agent's requirements only) and start the agent; works with no keys
 	$(PY) agent.py
 
-check: $(RUNTIME)  ## would the agent start, and how well? (configuration, keys, ports, plan, pools)
-	$(PY) agent.py check
+check: $(RUNTIME)  ## would the agent start, and how well? (configuration, keys, ports, plan, pools, roster)
+	@$(PY) agent.py check || { rc=$$?; echo "agent.py check exited $$rc (1: would start degraded, 2: would not start)"; exit $$rc; }
 
 test: $(STAMP)  ## set up and run the whole suite on TEST_WORKERS workers (installs chromium and PostgreSQL if missing)
 	@scripts/ensure-chromium

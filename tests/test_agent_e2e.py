@@ -143,11 +143,18 @@ async def test_story_length_limits_get_specific_replies(start_agent):
     assert ledger_of(agent).coupons.coupon_for(dave.address) is None
 
 
-async def test_prompts_are_never_repeated_to_one_participant(start_agent):
+async def test_a_participant_asking_again_gets_the_same_prompt_until_they_use_it(start_agent):
+    """One task per person: asking again does not hand out a new prompt (nor call a model for one)."""
     agent = await start_agent()
-    async with agent.client("erin") as erin:
-        prompts = [await erin.ask("pizza please") for _ in range(6)]
-    assert len(set(prompts)) == 6
+    async with agent.client("erin") as erin, agent.client("fay") as fay:
+        prompts = [await erin.ask("pizza please") for _ in range(4)]
+        other = await fay.ask("pizza please")
+    assert len(set(prompts)) == 1 and "story prompt" in other
+    ledger = Ledger(agent.data_dir / "ledger.sqlite3", read_only=True)
+    try:  # each person was given one prompt, once
+        assert [len(ledger.state.prompts_for(Identity.from_seed(who, 0).address)) for who in ("erin", "fay")] == [1, 1]
+    finally:
+        ledger.close()
 
 
 async def test_sigkill_mid_burst_loses_and_doubles_nothing(start_agent, tmp_path):
@@ -219,15 +226,18 @@ async def test_organizer_commands_only_from_organizers(start_agent, openai_serve
         ORGANIZER_ADDRESSES=organizer, **provider_env(openai_server.base_url, None, OPENAI_RETRY_COUNT="1")
     )
     async with agent.client(organizer_seed) as org, agent.client("mallory") as mallory:
-        for _ in range(2):  # each prompt fails at OpenAI (an unambiguous request needs no intent call)
-            await mallory.ask("I want pizza")
+        # Two people's first prompts each fail at OpenAI (an unambiguous request needs no intent call; a
+        # person asking again gets the prompt they were given, without a model call).
+        async with agent.client("mallory-2") as other:
+            await other.ask("I want pizza")
+        await mallory.ask("I want pizza")
         status = await org.ask("status")
         assert "openai: healthy · failures 2/3" in status
         assert "asi1: off (no key)" in status
         assert "failures=2" not in status  # the seed's fields live in `status json` and get_openai_status()
         seed_fields = json.loads(await org.ask("status json"))
         assert (seed_fields["failures"], seed_fields["client_available"]) == (2, True)
-        assert "participants 1" in status
+        assert "participants 2" in status
         refused = [await mallory.ask(cmd) for cmd in ("status", "reset", "/STATUS")]
         assert all(r == "Sorry, that command is for event organizers only. Ask me for pizza instead!" for r in refused)
         reset = await org.ask("reset")

@@ -198,7 +198,7 @@ async def test_hostile_roster_names_reach_discord_neutralised_and_a_stolen_code_
     try:
         for name in names:  # each badge claimed by its owner, then presented once from another address
             async with agent.client(f"owner-{name}") as owner:
-                assert (await owner.ask(codes[name])).startswith("Welcome")
+                assert (await owner.ask(codes[name])).startswith("Hi ")
             async with agent.client(f"thief-{name}") as thief:
                 assert "already linked to another chat" in await thief.ask(codes[name])
         await hook.wait_until(lambda: len(stolen()) == len(names))

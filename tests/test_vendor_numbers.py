@@ -36,7 +36,7 @@ id = "sat-dinner"
 name = "Saturday dinner"
 starts = 2027-02-13T18:00:00
 ends = 2027-02-13T20:00:00
-order_cutoff = 2027-02-13T18:30:00
+order_cutoff = 2027-02-13T17:30:00
 
 [[meals]]
 id = "sun-breakfast"
@@ -55,15 +55,21 @@ class Sheet:
     at_cutoff: dict[str, int] = field(default_factory=dict)
     live: dict[str, int] = field(default_factory=dict)
     forecast: dict[str, int] = field(default_factory=dict)
+    not_said: int = 0  # people expected who have not told a diet
 
 
 async def sheet_of(drv: EventDriver, meal: str) -> Sheet:
     """The meal's order sheet, as the vendor downloads it (CSV, the vendor's token), summed over tiers."""
     sheet = Sheet()
     for row in await drv.sheet(meal):
-        if row["tier"].startswith("forecast"):
+        if row["tier"] == "forecast (people by diet)" and row["diet"] == "not said":
+            sheet.not_said = int(row["at_cutoff"])
+            continue
+        if row["tier"] == "forecast (people by diet)":
             sheet.forecast[row["diet"]] = int(row["at_cutoff"])
             continue
+        if row["tier"] not in ("premium", "standard", "basic"):
+            continue  # the other forecast lines, and "of which without a story" (counted under their tier)
         sheet.live[row["diet"]] = sheet.live.get(row["diet"], 0) + int(row["live"])
         if row["at_cutoff"] != "":
             sheet.at_cutoff[row["diet"]] = sheet.at_cutoff.get(row["diet"], 0) + int(row["at_cutoff"])
@@ -75,19 +81,19 @@ async def test_forty_fresh_addresses_sending_only_a_diet_add_nobody_to_the_forec
     drv = await event(plan=PLAN, at=BEFORE_DINNER)
     told = await asyncio.gather(*(drv.say(f"sybil-{n}", "diet vegan") for n in range(40)))
     assert all(reply.startswith("Noted: vegan.") for reply in told)  # each one is answered and remembered
+    before_cutoff = await sheet_of(drv, "sat-dinner")
+    assert before_cutoff.forecast == {"regular": 0, "vegetarian": 0, "vegan": 0, "gluten-free": 0}
+    assert before_cutoff.not_said == 0  # an address that typed a diet is not a person expected
 
     drv.at("2027-02-13T18:05:00")
     assert "what do you eat?" in await drv.say("honest-hacker", "I want pizza")
     assert (await drv.say("honest-hacker", "2")).startswith("Noted: vegetarian.")
     assert CODE_PATTERN.search(await drv.say("honest-hacker", STORY))
 
-    before_cutoff = await sheet_of(drv, "sat-dinner")
-    assert before_cutoff.forecast == {"regular": 0, "vegetarian": 1, "vegan": 0, "gluten-free": 0}
-
     drv.at("2027-02-13T18:45:00")
     dinner = await sheet_of(drv, "sat-dinner")
-    assert dinner.forecast == {"regular": 0, "vegetarian": 1, "vegan": 0, "gluten-free": 0}
-    assert dinner.at_cutoff["vegetarian"] == 1 and dinner.at_cutoff["vegan"] == 0
+    assert dinner.forecast == {"regular": 0, "vegetarian": 0, "vegan": 0, "gluten-free": 0}  # as of 17:30
+    assert dinner.at_cutoff["vegetarian"] == 0 and dinner.live["vegetarian"] == 1
     breakfast = await sheet_of(drv, "sun-breakfast")  # the dinner coupon's holder can eat breakfast too
     assert breakfast.forecast == {"regular": 0, "vegetarian": 1, "vegan": 0, "gluten-free": 0}
     await drv.stop()
@@ -102,26 +108,28 @@ async def test_forty_fresh_addresses_sending_only_a_diet_add_nobody_to_the_forec
 @pytest.mark.slow  # agent.py
 async def test_a_diet_changed_after_the_cut_off_shows_live_and_leaves_the_cut_off_numbers_alone(event):
     drv = await event(participants=["Ada", "Bo", "Cy"], plan=PLAN, at=BEFORE_DINNER)
-    drv.at("2027-02-13T18:05:00")
-    # one chat each: a claim code binds the chat it is sent in
-    assert (await drv.say("ada", drv.codes["Ada"])).startswith("Hi Ada,")
+    # one chat each: a claim code binds the chat it is sent in, and the diet is asked then (before the cut-off)
+    linked = await drv.say("ada", drv.codes["Ada"])
+    assert linked.startswith("Hi Ada,") and "what do you eat?" in linked
     assert (await drv.say("ada", "2")).startswith("Noted: vegetarian.")
-    assert CODE_PATTERN.search(await drv.say("ada", STORY))
     assert (await drv.say("bo", drv.codes["Bo"])).startswith("Hi Bo,")
-    assert (await drv.say("bo", "3")).startswith("Noted: vegan.")  # an attendee: counted without a coupon yet
+    assert (await drv.say("bo", "3")).startswith("Noted: vegan.")  # an attendee: counted without a coupon
     assert "claim code" in await drv.say("stranger", "diet vegan")  # not on the roster: nothing is kept
 
+    drv.at("2027-02-13T18:05:00")
+    assert CODE_PATTERN.search(await drv.say("ada", STORY))
     drv.at("2027-02-13T18:45:00")
     as_at_cutoff = await sheet_of(drv, "sat-dinner")
-    assert as_at_cutoff.at_cutoff == {"regular": 0, "vegetarian": 1, "vegan": 0, "gluten-free": 0}
+    assert as_at_cutoff.at_cutoff == {"regular": 0, "vegetarian": 0, "vegan": 0, "gluten-free": 0}
     assert as_at_cutoff.forecast == {"regular": 0, "vegetarian": 1, "vegan": 1, "gluten-free": 0}
+    assert as_at_cutoff.not_said == 1  # Cy
 
     assert (await drv.say("ada", "diet vegan")).startswith("Noted: vegan.")
     assert (await drv.say("bo", "diet regular")).startswith("Noted: regular.")
 
     after = await sheet_of(drv, "sat-dinner")
-    assert after.at_cutoff == as_at_cutoff.at_cutoff  # what the kitchen was told at 18:30
-    assert after.forecast == as_at_cutoff.forecast
+    assert after.at_cutoff == as_at_cutoff.at_cutoff  # what the kitchen was told at 17:30
+    assert after.forecast == as_at_cutoff.forecast and after.not_said == 1
     assert after.live == {"regular": 0, "vegetarian": 0, "vegan": 1, "gluten-free": 0}  # the coupon followed
     breakfast = await sheet_of(drv, "sun-breakfast")  # before its cut-off: the diets as they are now
     assert breakfast.forecast == {"regular": 1, "vegetarian": 0, "vegan": 1, "gluten-free": 0}

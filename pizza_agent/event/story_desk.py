@@ -120,7 +120,8 @@ class StoryDesk:
         lines = self.meals.coupon_lines(self.content, meal, coupon.pickup_group)
         if coupon.diet and not self.meals.plan.offers(meal, coupon.diet):
             offered = ", ".join(self.meals.diets(meal))
-            lines = f"{lines} {self.content.message('diet_not_offered', diet=coupon.diet, offered=offered)}".strip()
+            note = self.content.message("diet_not_offered", meal=meal.name, diet=coupon.diet, offered=offered)
+            lines = f"{lines} {note}".strip()
         return lines
 
     async def tell(

@@ -163,6 +163,12 @@ async def test_a_real_uagents_participant_gets_a_coupon_through_the_mailbox_and_
     assert "innovationlab" in profile["profile"]["readme"] and "hackathon" in profile["profile"]["readme"]
     assert "chat_protocol" in profile["profile"]["readme"]  # the badge the ecosystem's chat agents carry
     assert profile["profile"]["avatar_url"] == AVATAR
+    # The starter prompts a person taps in ASI:One, from static_content/profile.toml (defect 19's workaround).
+    assert profile["profile"]["starter_prompts"] == [
+        "I'd like a pizza",
+        "How does this work?",
+        "When is the next meal?",
+    ]
 
     # The network witness: every connection the agent process opened went to the stand-in.
     witnessed = running.witnessed()

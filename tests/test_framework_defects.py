@@ -258,3 +258,27 @@ async def test_18_an_interval_sends_in_a_new_session_and_send_in_chat_keeps_the_
     finally:
         dispensing.cancel()
         await person.stop()
+
+
+async def test_the_frameworks_profile_has_no_starter_prompts_and_ours_does(tmp_path, monkeypatch):
+    """Defect 19: uagents 0.26.1 builds the Agentverse profile without starter prompts; `connect_mailbox` adds
+    them (the whole path through the Agentverse stand-in: tests/test_agentverse.py)."""
+    from types import SimpleNamespace
+
+    from pizza_agent.config.settings import load_settings
+    from pizza_agent.rehearsal.agent_process import free_port
+    from pizza_agent.workarounds import mailbox
+    from pizza_agent.workarounds.agent_factory import build_uagent
+
+    settings = load_settings({"ENV_FILE": "", "DATA_DIR": str(tmp_path / "data"), "AGENT_PORT": str(free_port())})
+    agent = build_uagent(settings, "defect-19-agent-seed-0123456789")
+    assert agent._build_registration_profile().starter_prompts == []  # the defect
+    sent = []
+
+    async def register(**kwargs):  # what would go to Agentverse, kept instead of sent
+        sent.append(kwargs["agent_details"])
+        return SimpleNamespace(success=True, detail="")
+
+    monkeypatch.setattr(mailbox, "register_in_agentverse", register)
+    assert await mailbox.connect_mailbox(agent, "a-user-token", ["I'd like a pizza", "When is the next meal?"])
+    assert sent[0].profile.starter_prompts == ["I'd like a pizza", "When is the next meal?"]

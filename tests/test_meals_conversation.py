@@ -72,7 +72,8 @@ async def test_the_diet_is_asked_once_before_the_first_coupon_and_a_waiting_stor
     prompt = await event.say("agent1ada", "I want pizza")
     assert prompt.text.startswith("Saturday dinner is being served until 20:00.")
     assert "1 regular · 2 vegetarian · 3 vegan · 4 gluten-free" in prompt.text
-    assert prompt.card["type"] == "form" and "vegan" in prompt.card["fields"]
+    [card] = prompt.cards  # the same choice as a card (drawn by transport/cards.py)
+    assert (card.kind, card.purpose) == ("choice", "diet") and "vegan" in card.options
     waiting = await event.say("agent1ada", STORY)  # no answer yet: the story waits for it
     assert waiting.outcome == "diet_question" and event.parts.ledger.coupons.all() == []
     coupon = await event.say("agent1ada", "3")

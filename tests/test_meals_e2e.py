@@ -52,7 +52,7 @@ async def test_two_meals_in_sequence_with_the_real_agent_and_the_table(event):
         first = asked.text()
         assert first.startswith("Saturday dinner is being served until 20:00.") and "what do you eat?" in first
         [card] = [part for part in asked.content if isinstance(part, MetadataContent)]  # the same, as a form
-        assert card.metadata["type"] == "form" and "vegetarian" in card.metadata["fields"]
+        assert card.metadata["card_kind"] == "form" and "vegetarian" in card.metadata["card_payload"]
         noted = await drv.say("two-meal-hacker", "2")
         assert noted.startswith("Noted: vegetarian.") and "story prompt" in noted
         dinner = await drv.say("two-meal-hacker", STORY)

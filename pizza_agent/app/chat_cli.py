@@ -21,8 +21,10 @@ import uuid
 from pathlib import Path
 
 import aiohttp
+from uagents_core.contrib.protocols.chat import ChatMessage, MetadataContent
 from uagents_core.identity import Identity
 
+from pizza_agent.client.card_text import card_text, cards_of, chosen, remember
 from pizza_agent.client.chat_client import AgentRef, ChatClient, ChatSession
 from pizza_agent.config.settings import ConfigError, load_settings
 
@@ -58,9 +60,17 @@ async def converse(args: argparse.Namespace) -> int:
     client = ChatClient(client_seed(args.seed, data_dir), agent, data_dir / "peers")
     async with client:
         chat = client.chat(chat_session(data_dir, client.address, new=args.new_chat))
+        cards = data_dir / "chat_cards" / client.address  # the last card shown, for --choose N
+        if args.choose is not None:
+            try:
+                answer = chosen(cards, args.choose)
+            except ValueError as exc:
+                print(exc)
+                return 1
+            return await one_shot(chat, answer, args.timeout, cards)
         if args.message:
-            return await one_shot(chat, " ".join(args.message), args.timeout)
-        return await interactive(chat, args.timeout)
+            return await one_shot(chat, " ".join(args.message), args.timeout, cards)
+        return await interactive(chat, args.timeout, cards)
 
 
 def chat_session(data_dir: Path, address: str, *, new: bool) -> uuid.UUID:
@@ -83,10 +93,23 @@ def _unreachable(client: ChatClient, exc: Exception) -> str:
     return f"Could not reach the agent at {client.agent.endpoint}: {reason}"
 
 
-async def one_shot(chat: ChatSession, text: str, timeout: float) -> int:
+def shown(message: ChatMessage, cards: Path) -> str:
+    """The reply's text, then each card in words (the last one with answers kept for --choose)."""
+    parts = [message.text()]
+    for card in cards_of(message):
+        parts.append(card_text(card))
+        remember(cards, card)
+    return "\n".join(parts)
+
+
+async def one_shot(chat: ChatSession, text: str | MetadataContent, timeout: float, cards: Path) -> int:
     client = chat.client
     try:
-        print(await chat.ask(text, timeout), flush=True)
+        if isinstance(text, MetadataContent):
+            reply = await chat.reply_to_card(text, timeout)
+        else:
+            reply = await chat.exchange(text, timeout)
+        print(shown(reply, cards), flush=True)
     except TimeoutError:  # before OSError: in Python 3.11 TimeoutError is an OSError
         print(f"The agent did not reply within {timeout:g}s (it may be busy or stopped).", flush=True)
         return 1
@@ -96,7 +119,7 @@ async def one_shot(chat: ChatSession, text: str, timeout: float) -> int:
     return 0
 
 
-async def interactive(chat: ChatSession, timeout: float) -> int:
+async def interactive(chat: ChatSession, timeout: float, cards: Path) -> int:
     """One line, one message. A time-out or an unreachable agent is reported and the session goes on."""
     client = chat.client
     print(f"You are {client.address[-12:]}. Talking to the Pizza Agent; empty line or Ctrl+D quits.", flush=True)
@@ -118,7 +141,7 @@ async def interactive(chat: ChatSession, timeout: float) -> int:
         except TimeoutError:
             print(f"The agent did not reply within {timeout:g}s; it may still answer. Keep typing.", flush=True)
             continue
-        print(reply.text(), flush=True)
+        print(shown(reply, cards), flush=True)
 
 
 def chat_main(argv: list[str] | None = None) -> int:
@@ -131,6 +154,12 @@ def chat_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each reply (default 30)")
     parser.add_argument("--whoami", action="store_true", help="print this client's agent address and exit")
     parser.add_argument("--new-chat", action="store_true", help="start a new chat (as opening a new chat in ASI:One)")
+    parser.add_argument(
+        "--choose",
+        type=int,
+        metavar="N",
+        help="answer the last card shown with its answer N (as tapping it in ASI:One)",
+    )
     args = parser.parse_args(argv)
     try:
         return asyncio.run(converse(args))

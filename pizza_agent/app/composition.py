@@ -252,6 +252,7 @@ def compose_agent(runtime: Runtime, content: StaticContent) -> Agent:
         parts.reply_times,
         coupon_image=qr_data_uri if settings.coupon_qr else None,
         handled_listeners=handled_listeners,
+        card_key=parts.signer.subkey(b"cards"),
     )
     # Local mode makes no outbound call at all, so the manifest is published only on Agentverse.
     agent.include(chat, publish_manifest=settings.agent_mode is AgentMode.AGENTVERSE)
@@ -321,7 +322,8 @@ def _resources(
     if lease is not None:
         resources.add("replicas", _replicas_resource(agent, parts, lease))
     if settings.agent_mode is AgentMode.AGENTVERSE:
-        resources.add("mailbox", _mailbox_resource(agent, settings, lease, handled_listeners))
+        prompts = parts.llm.content.starter_prompts
+        resources.add("mailbox", _mailbox_resource(agent, settings, lease, handled_listeners, prompts))
     if settings.dashboard_token.get_secret_value():
         resources.add("dashboard", _dashboard_resource(parts))
     return resources
@@ -365,7 +367,11 @@ def _replicas_resource(agent: Agent, parts: EventParts, lease: ActiveLease) -> R
 
 
 def _mailbox_resource(
-    agent: Agent, settings: Settings, lease: ActiveLease | None, handled_listeners: list[HandledListener]
+    agent: Agent,
+    settings: Settings,
+    lease: ActiveLease | None,
+    handled_listeners: list[HandledListener],
+    starter_prompts: list[str],
 ) -> Resource:
     mailbox = fast_mailbox(agent)
     if mailbox is not None:
@@ -384,7 +390,7 @@ def _mailbox_resource(
 
             watcher = asyncio.get_running_loop().create_task(connected())
         if api_key:
-            await connect_mailbox(agent, api_key)
+            await connect_mailbox(agent, api_key, starter_prompts)
         yield
         if watcher is not None:
             watcher.cancel()

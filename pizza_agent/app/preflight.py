@@ -189,6 +189,8 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
     try:
         content = StaticContent.load(settings.static_content_dir)
         report.ok("static content", f"{len(content.prompts)} prompts, {settings.static_content_dir}")
+        shown = " · ".join(f'"{prompt}"' for prompt in content.starter_prompts)
+        report.ok("starter prompts", f"{shown} (the profile's examples on Agentverse/ASI:One; profile.toml)")
     except StaticContentError as exc:
         report.block("static content", str(exc))
     check_plan_file(report, settings)

@@ -10,6 +10,7 @@ from pizza_agent import room_surface
 __all__, __getattr__ = room_surface(
     __name__,
     {
+        "card_text": ("card_text", "cards_of", "chosen", "remember"),
         "chat_client": (
             "ACK_DIGEST",
             "AgentRef",

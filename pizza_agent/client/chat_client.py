@@ -28,6 +28,7 @@ from aiohttp import web
 from uagents_core.contrib.protocols.chat import (
     ChatAcknowledgement,
     ChatMessage,
+    MetadataContent,
     StartSessionContent,
     TextContent,
     chat_protocol_spec,
@@ -286,3 +287,15 @@ class ChatSession:
     async def ask(self, text: str, timeout: float = 20.0) -> str:
         await self.client.send(text, session=self.session)
         return (await asyncio.wait_for(self.inbox.get(), timeout)).text()
+
+    async def reply_to_card(self, answer: MetadataContent, timeout: float = 20.0) -> ChatMessage:
+        """A card answered, as ASI:One sends it (a message of the card response alone); the agent's reply."""
+        status, body = await self.client.send_model(ChatMessage(content=[answer]), self.session)
+        if status != 200:
+            raise RuntimeError(f"agent refused the card answer: HTTP {status} {body}")
+        return await asyncio.wait_for(self.inbox.get(), timeout)
+
+    async def exchange(self, text: str, timeout: float = 20.0) -> ChatMessage:
+        """`ask`, keeping the whole reply (its cards, its QR image)."""
+        await self.client.send(text, session=self.session)
+        return await asyncio.wait_for(self.inbox.get(), timeout)

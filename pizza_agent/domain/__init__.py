@@ -32,6 +32,7 @@ __all__, __getattr__ = room_surface(
         "reply": (
             "Reply",
             "sender_id",
+            "CardSpec",
         ),
         "scores": (
             "Intent",

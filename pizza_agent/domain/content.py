@@ -20,6 +20,10 @@ from pizza_agent.domain.scores import Intent, IntentKind
 from pizza_agent.domain.tiers import TIERS
 
 REPLY_PLACEHOLDERS = {"story_detail", "score", "tier", "code"}
+# The agent profile's starter prompts (Agentverse shows a few short ones): profile.toml, else these.
+DEFAULT_STARTER_PROMPTS = ["I'd like a pizza", "How does this work?", "When is the next meal?"]
+MAX_STARTER_PROMPTS = 4
+MAX_STARTER_PROMPT_CHARS = 80
 MESSAGE_PLACEHOLDERS = {
     "person",
     "meal",
@@ -179,10 +183,12 @@ class StaticContent(BaseModel):
     request_cues: list[str]
     question: dict[str, list[str]]
     messages: dict[str, str]
+    starter_prompts: list[str] = list(DEFAULT_STARTER_PROMPTS)
 
     @classmethod
     def load(cls, directory: Path) -> StaticContent:
         keywords, cues, question = _load_intents(_read_toml(directory / "intents.toml"))
+        profile = directory / "profile.toml"  # optional: a copy of older static content has none
         return cls(
             prompts=_load_prompts(_read_toml(directory / "prompts.toml")),
             templates=_load_templates(_read_toml(directory / "replies.toml")),
@@ -190,6 +196,7 @@ class StaticContent(BaseModel):
             request_cues=cues,
             question=question,
             messages=_load_messages(_read_toml(directory / "messages.toml")),
+            starter_prompts=_load_starter_prompts(_read_toml(profile)) if profile.exists() else DEFAULT_STARTER_PROMPTS,
         )
 
     # --- the static answers --------------------------------------------------
@@ -293,6 +300,21 @@ def story_detail(story: str, limit: int = 60) -> str:
     if len(first) <= limit:
         return first.rstrip(".!?")
     return first[:limit].rsplit(" ", 1)[0] + "..."
+
+
+def _load_starter_prompts(doc: dict) -> list[str]:
+    """profile.toml's starter prompts: 1 to MAX_STARTER_PROMPTS, each a short line a person taps to begin."""
+    prompts = _string_list(doc.get("starter_prompts"), "profile.toml", "starter_prompts")
+    if not 1 <= len(prompts) <= MAX_STARTER_PROMPTS:
+        raise StaticContentError(
+            f"profile.toml: 'starter_prompts' needs 1 to {MAX_STARTER_PROMPTS}, has {len(prompts)}"
+        )
+    for i, prompt in enumerate(prompts):
+        if not prompt.strip() or len(prompt) > MAX_STARTER_PROMPT_CHARS or "\n" in prompt:
+            raise StaticContentError(
+                f"profile.toml: starter_prompts[{i}] must be one line of 1 to {MAX_STARTER_PROMPT_CHARS} characters"
+            )
+    return [prompt.strip() for prompt in prompts]
 
 
 def _load_prompts(doc: dict) -> list[str]:

@@ -3,6 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+CardKind = Literal["choice", "detail", "confirm", "list", "review"]
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    """An interactive card beside a reply's text (which always says the same: a client without cards loses
+    nothing). What it shows, and what answering it means: `purpose` names the answer ("diet", "confirm",
+    "coupon", "review:<id>"; "schedule" takes none). The transport draws it with the framework's card
+    helpers (transport/cards.py) and reads an answer back as the text a person would have typed."""
+
+    kind: CardKind
+    purpose: str
+    title: str
+    rows: tuple[tuple[str, str], ...] = ()  # (label, value): a coupon's details, a meal's times, a story's
+    options: tuple[str, ...] = ()  # a choice's values (the diets), in the order the text numbers them
+    code: str | None = None  # a coupon's code: its QR image goes on the card
 
 
 @dataclass
@@ -13,7 +31,7 @@ class Reply:
     intent: str = "-"
     layers: dict[str, str] = field(default_factory=dict)
     code: str | None = None
-    card: dict[str, str] | None = None  # an interactive card (MetadataContent) for clients that render one
+    cards: tuple[CardSpec, ...] = ()  # interactive cards for clients that render them (the text says the same)
 
 
 def sender_id(address: str) -> str:

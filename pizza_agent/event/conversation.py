@@ -193,7 +193,7 @@ class Conversation:
             closed = await self._closed(participant, serving)
             if await self.diets.needed(participant, None):
                 question, card = self.diets.question(self.content, None)
-                closed = replace(closed, text=f"{closed.text}\n\n{question}", card=card)
+                closed = replace(closed, text=f"{closed.text}\n\n{question}", cards=(card,))
             return after_line(welcome, closed)
         prompt = await self.next_step.offer(
             participant, chat, "request", {"intent": "claim"}, deadline, meal=serving.meal
@@ -207,7 +207,8 @@ class Conversation:
         if changed is not None:
             return changed
         if self.meals.asks_schedule(text):  # from the plan: no model call
-            return Reply(self.meals.schedule(self.content), "schedule", intent="question")
+            card = self.meals.schedule_card()
+            return Reply(self.meals.schedule(self.content), "schedule", intent="question", cards=(card,))
         meal = serving.meal
         if meal is None:  # between meals, or after the last: no story is scored, no model is asked
             told = await self.diets.answer(participant, text, None)  # a diet told early counts in the forecast

@@ -1,7 +1,8 @@
 """Diets: asked once per person before their first coupon, remembered, changed with `diet NAME`.
 
-The question is a short numbered list in the text, and the same choice as a form
-card (MetadataContent) for clients that render cards; the text is always there.
+The question is a short numbered list in the text, and the same choice as a card
+(ASI:One's form card, drawn by transport/cards.py) for clients that render cards; the
+text is always there, and answering the card is the same as typing the name.
 A story that arrives before the answer waits (like a story waiting for a claim
 code) and is scored when the answer comes. The diet is stored with each coupon,
 so the vendor's counts are per tier and diet; a change before the coupon is
@@ -12,12 +13,11 @@ what they were then (ledger/vendor_numbers.py).
 
 from __future__ import annotations
 
-import json
 import re
 
 from pizza_agent.domain.content import StaticContent
 from pizza_agent.domain.identity import CouponOwner
-from pizza_agent.domain.reply import Reply
+from pizza_agent.domain.reply import CardSpec, Reply
 from pizza_agent.event.meals import Meals
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.plan.diet_words import match_diet
@@ -45,17 +45,11 @@ class Diets:
     def choices(self, meal: Meal | None) -> tuple[str, ...]:
         return self.meals.diets(meal)
 
-    def question(self, content: StaticContent, meal: Meal | None) -> tuple[str, dict[str, str]]:
+    def question(self, content: StaticContent, meal: Meal | None) -> tuple[str, CardSpec]:
+        """The numbered list in the text, and the same choice as a card (answered like typing the name)."""
         choices = self.choices(meal)
         listed = " · ".join(f"{i} {name}" for i, name in enumerate(choices, start=1))
-        card = {
-            "type": "form",
-            "title": "What do you eat?",
-            "fields": json.dumps(
-                [{"name": "diet", "type": "select", "label": "Diet", "options": list(choices), "required": True}]
-            ),
-            "submit_as": "diet {diet}",
-        }
+        card = CardSpec("choice", "diet", "What do you eat?", options=tuple(choices))
         return content.message("diet_question", choices=listed), card
 
     async def needed(self, participant: str, meal: Meal | None) -> bool:

@@ -22,7 +22,7 @@ from dataclasses import asdict
 
 from pizza_agent.domain.content import StaticContent
 from pizza_agent.domain.identity import Chat
-from pizza_agent.domain.reply import sender_id
+from pizza_agent.domain.reply import CardSpec, sender_id
 from pizza_agent.event.grants import GrantPolicy
 from pizza_agent.ledger.codes import CouponSigner
 from pizza_agent.ledger.reviews import Notice, QueuePage, Review, ReviewDecision, WaitingGroup
@@ -72,6 +72,7 @@ class JudgesDesk:
         self.ledger = ledger
         self.signer = signer
         self._last_page: dict[str, int] = {}  # per organizer: the page `review more` goes on from
+        self.cards_shown: dict[str, tuple[CardSpec, ...]] = {}  # per organizer: the cards of the page shown last
 
     async def waiting(self) -> list[Review]:
         """Every waiting story, oldest first."""
@@ -125,7 +126,19 @@ class JudgesDesk:
                 return f"That was the last page ({queue.pages} of {queue.pages}): `review` starts again from page 1."
             return f"No page {page}: the queue has {queue.pages} page(s). `review` shows page 1."
         self._last_page[by] = page
+        self.cards_shown[by] = tuple(self._card(group.first) for group in queue.groups)
         return undelivered + self._page_text(queue)
+
+    def _card(self, review: Review) -> CardSpec:
+        """A review card for one waiting story: approving or rejecting it acts like the typed command."""
+        story = shown(marked(review.story, review.passages))[:STORY_EXCERPT_CHARS]
+        rows = (
+            ("given", f"{review.given_tier} (score {review.given_score})"),
+            ("judge", self.policy.judge_line(review)),
+            ("why", review.why),
+            ("story", story),
+        )
+        return CardSpec("review", f"review:{review.id}", f"Story {review.id}", rows=rows)
 
     async def _undelivered(self) -> str:
         """New codes that could not be delivered to the person's chat: the judges see them first."""

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent
+from pizza_agent.domain.reply import CardSpec
 from pizza_agent.ledger.redemption import TableMeal
 from pizza_agent.plan.clock import EventClock
 from pizza_agent.plan.model import Meal, Plan, load_plan
@@ -131,6 +132,16 @@ class Meals:
             )
             listed.append(f"{meal.name} {meal.starts:%a %H:%M}–{meal.ends:%H:%M}{state}")
         return content.message("schedule", event=self.plan.name, meals=" · ".join(listed))
+
+    def schedule_card(self) -> CardSpec:
+        """The schedule as a card: each meal, its day and times, and which is now or next."""
+        serving = self.serving()
+        rows = []
+        for meal in self.plan.meals if self.planned else ():
+            assert meal.starts is not None and meal.ends is not None
+            state = " (now)" if meal is serving.meal else " (next)" if meal is serving.next else ""
+            rows.append((meal.name, f"{meal.starts:%a %H:%M}–{meal.ends:%H:%M}{state}"))
+        return CardSpec("list", "schedule", f"Meals of {self.plan.name}", rows=tuple(rows))
 
     def help(self, content: StaticContent) -> str:
         """`help`: how it works, and (with a plan) the meals."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from pizza_agent.domain.identity import Chat
-from pizza_agent.domain.reply import Reply, sender_id
+from pizza_agent.domain.reply import CardSpec, Reply, sender_id
 from pizza_agent.event.diets import Diets
 from pizza_agent.event.meals import Meals
 from pizza_agent.event.story_desk import StoryDesk
@@ -44,7 +44,7 @@ class NextStep:
         opened = self.meals.open_line(content, meal)
         if message == "prompt_intro" and await self.diets.needed(participant, meal):
             question, card = self.diets.question(content, meal)
-            return Reply(f"{opened} {question}".strip(), "diet_question", intent=kind, layers=layers, card=card)
+            return Reply(f"{opened} {question}".strip(), "diet_question", intent=kind, layers=layers, cards=(card,))
         if message == "prompt_intro":
             coupon = await self.stories.for_role(participant, chat, meal)
             if coupon is not None:
@@ -52,7 +52,12 @@ class NextStep:
         prompt, layers["prompt"] = await self._prompt(participant, deadline)
         text = content.message(message, prompt=prompt)
         outcome = "prompt" if message == "prompt_intro" else message
-        return Reply(f"{opened} {text}".strip(), outcome, intent=kind, layers=layers)
+        cards = (
+            (CardSpec("confirm", "confirm", "Is that your story? Score it for your coupon?"),)
+            if outcome != "prompt"
+            else ()
+        )
+        return Reply(f"{opened} {text}".strip(), outcome, intent=kind, layers=layers, cards=cards)
 
     async def _prompt(self, participant: str, deadline: float) -> tuple[str, str]:
         """The person's unused prompt again, or a new one (from the layers, never one they were given)."""

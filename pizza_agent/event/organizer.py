@@ -119,7 +119,8 @@ class Organizer:
             return Reply(content.message("not_authorized"), "refused", intent=command.name)
         text = await self.handlers[command.name](sender, command.args)
         log.info("organizer=%s ran %s", sender_id(sender), command.name)
-        return Reply(text, command.name, intent=command.name)
+        cards = self.judges.cards_shown.pop(sender, ()) if command.name == "review" else ()
+        return Reply(text, command.name, intent=command.name, cards=cards)
 
     def unknown_command(self, text: str) -> Reply:
         word = text.split()[0][:40] if text.split() else ""

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent
 from pizza_agent.domain.identity import Chat, attendee_key
-from pizza_agent.domain.reply import Reply, sender_id
+from pizza_agent.domain.reply import CardSpec, Reply, sender_id
 from pizza_agent.domain.scores import StoryScore
 from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.diets import Diets
@@ -113,7 +113,21 @@ class StoryDesk:
         text = self.content.message("role_coupon", role=attendee.role, tier=coupon.tier, code=coupon.code)
         lines = self._meal_lines(meal, coupon)
         text = f"{text}\n\n{lines}" if lines else text
-        return Reply(text, "coupon", end_session=True, intent="pizza_request", code=coupon.code)
+        card = self.coupon_card(coupon)
+        return Reply(text, "coupon", end_session=True, intent="pizza_request", code=coupon.code, cards=(card,))
+
+    def coupon_card(self, coupon: Coupon) -> CardSpec:
+        """The coupon as a detail card: tier, meal, pickup group and time, the code (and its QR image)."""
+        rows = [("Tier", coupon.tier)]
+        meal = self.meals.plan.meal(coupon.meal) if self.meals.planned else None
+        if meal is not None:
+            rows.append(("Meal", meal.name))
+            group = next((g for g in meal.groups if g.name == coupon.pickup_group), None)
+            when = meal.group_time(group) if group else None
+            if group and when:
+                rows.append(("Pickup", f"group {group.name}, from {when:%H:%M}"))
+        rows.append(("Code", coupon.code))
+        return CardSpec("detail", "coupon", "Your pizza coupon", rows=tuple(rows), code=coupon.code)
 
     def _meal_lines(self, meal: Meal, coupon: Coupon) -> str:
         """The meal, the pickup group, and (when this meal has no option for the person's diet) that too."""
@@ -141,7 +155,7 @@ class StoryDesk:
             if len(story) >= self.settings.story_min_chars:  # the diet first (asked once): the story waits for it
                 await self.diets.hold(participant, story)
                 question, card = self.diets.question(self.content, meal)
-                return Reply(question, "diet_question", intent="story", layers=layers, card=card)
+                return Reply(question, "diet_question", intent="story", layers=layers, cards=(card,))
             message = self.content.message(
                 "story_too_short", min_chars=self.settings.story_min_chars, length=len(story)
             )
@@ -205,7 +219,8 @@ class StoryDesk:
             return Reply(self.content.message("tier_exhausted"), "pool_exhausted", intent="story", layers=layers)
         reply = await self._coupon_reply(participant, story, request, issued, coupon, layers, work)
         lines = self._meal_lines(meal, coupon)
-        return replace(reply, text=f"{reply.text}\n\n{lines}") if lines else reply
+        text = f"{reply.text}\n\n{lines}" if lines else reply.text
+        return replace(reply, text=text, cards=(self.coupon_card(coupon),))
 
     async def _issue(self, request: Issuance, grant: Grant) -> tuple[Issued, str | None]:
         """The coupon the grant policy allowed, and its place in the judges' queue when a human must look."""
@@ -279,4 +294,10 @@ class StoryDesk:
         text = self.content.message("already_has_coupon", code=coupon.code, tier=coupon.tier)
         meal = self.meals.plan.meal(coupon.meal)
         lines = self.meals.coupon_lines(self.content, meal, coupon.pickup_group) if meal else ""
-        return Reply(f"{text}\n\n{lines}".strip(), "repeat_coupon", end_session=True, code=coupon.code)
+        return Reply(
+            f"{text}\n\n{lines}".strip(),
+            "repeat_coupon",
+            end_session=True,
+            code=coupon.code,
+            cards=(self.coupon_card(coupon),),
+        )

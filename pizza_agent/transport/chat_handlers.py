@@ -18,7 +18,6 @@ from uagents_core.contrib.protocols.chat import (
     ChatAcknowledgement,
     ChatMessage,
     EndSessionContent,
-    MetadataContent,
     Resource,
     ResourceContent,
     StartSessionContent,
@@ -30,6 +29,7 @@ from pizza_agent.domain.reply import Reply, sender_id
 from pizza_agent.event.conversation import Conversation
 from pizza_agent.event.rate_limit import Admit
 from pizza_agent.event.reply_times import ReplyTimes
+from pizza_agent.transport.cards import Cards
 from pizza_agent.transport.handled import HandledMessages
 
 log = logging.getLogger("pizza.agent")
@@ -44,11 +44,14 @@ def build_chat_protocol(
     *,
     coupon_image: Callable[[str], str] | None = None,
     handled_listeners: list[HandledListener] | None = None,
+    card_key: bytes = b"",
 ) -> Protocol:
     """The chat handlers. `coupon_image(code)` gives a data: URI sent with a coupon (None: text only);
-    `handled_listeners` hear (sender, msg_id) when a message is done with (the mailbox deletes it then)."""
+    `handled_listeners` hear (sender, msg_id) when a message is done with (the mailbox deletes it then);
+    `card_key` keys the ids of the cards sent (transport/cards.py)."""
     listeners = handled_listeners if handled_listeners is not None else []  # shared: filled in later
     handlers = ChatHandlers(conversation, seen, reply_times, coupon_image, listeners)
+    handlers.cards = Cards(card_key or b"unkeyed: tests only", coupon_image)
     protocol = Protocol(spec=chat_protocol_spec)
 
     @protocol.on_message(ChatMessage)
@@ -76,6 +79,7 @@ class ChatHandlers:
         self.reply_times = reply_times
         self.coupon_image = coupon_image
         self.handled_listeners = handled_listeners
+        self.cards = Cards(b"unkeyed: tests only", coupon_image)
         self._acks_in_flight: set[asyncio.Task] = set()
 
     async def on_chat(self, ctx: Context, sender: str, msg: ChatMessage) -> None:
@@ -97,7 +101,14 @@ class ChatHandlers:
             return
         if any(isinstance(part, StartSessionContent) for part in msg.content):
             await self._session_opened(sender, str(ctx.session))
-        if not any(isinstance(part, TextContent) for part in msg.content):
+        session = str(ctx.session)
+        answer = self.cards.answer(msg, sender, session)  # a card answered: the text a person would type
+        if answer is not None and answer.refusal is not None:
+            log.warning("message sender=%s outcome=card_refused: %s", sender_id(sender), answer.refusal)
+            await ctx.send(sender, ChatMessage(content=[TextContent(text=answer.refusal)]))
+            self.seen.answered(sender, msg.msg_id)
+            return
+        if answer is None and not any(isinstance(part, TextContent) for part in msg.content):
             # ASI:One opens a session with a message of no text (start-session, metadata): acknowledge only.
             kinds = ",".join(sorted({type(part).__name__ for part in msg.content})) or "empty"
             log.info(
@@ -105,8 +116,9 @@ class ChatHandlers:
             )
             self.seen.answered(sender, msg.msg_id)
             return
-        reply = await self._reply_to(sender, str(ctx.session), msg, admit)
-        status = await ctx.send(sender, ChatMessage(content=self._contents(reply)))
+        text = answer.text if answer is not None and answer.text is not None else msg.text()
+        reply = await self._reply_to(sender, session, text, admit)
+        status = await ctx.send(sender, ChatMessage(content=self._contents(reply, sender, session)))
         self.seen.answered(sender, msg.msg_id)
         self.reply_times.record(time.perf_counter() - started)
         layers = ",".join(f"{step}:{layer}" for step, layer in reply.layers.items()) or "-"
@@ -155,20 +167,20 @@ class ChatHandlers:
         self._acks_in_flight.add(ack)
         ack.add_done_callback(self._acks_in_flight.discard)
 
-    async def _reply_to(self, sender: str, session: str, msg: ChatMessage, admit: Admit) -> Reply:
+    async def _reply_to(self, sender: str, session: str, text: str, admit: Admit) -> Reply:
         conversation = self.conversation
         try:
             if admit is Admit.SLOW_DOWN:
                 return conversation.slow_down()
-            return await conversation.handle(sender, msg.text(), session)
+            return await conversation.handle(sender, text, session)
         except Exception:  # a bug must cost one reply, never the agent
             log.exception("message sender=%s outcome=internal_error", sender_id(sender))
             return Reply(conversation.content.message("internal_error"), "internal_error")
 
-    def _contents(self, reply: Reply) -> list:
+    def _contents(self, reply: Reply, sender: str, session: str) -> list:
         contents: list = [TextContent(text=reply.text)]
-        if reply.card:  # a card for clients that render one; the text above says the same
-            contents.append(MetadataContent(type="metadata", metadata=reply.card))
+        for card in reply.cards:  # for clients that render cards; the text above says the same
+            contents.append(self.cards.content(card, sender, session))
         if reply.code and self.coupon_image is not None:
             # The code as a QR image, so the food table can scan the phone screen (a data: URI:
             # the agent makes no outbound call for it, and the participant's client needs none).

@@ -330,9 +330,14 @@ def _weighted(urls: list[str], weights: list[int]) -> list[str]:
     return ordered
 
 
-async def connect_mailbox(agent: Agent, user_token: str) -> bool:
-    """What the inspector's "Connect" does, without the inspector: prove the identity, send the profile."""
+async def connect_mailbox(agent: Agent, user_token: str, starter_prompts: list[str] | None = None) -> bool:
+    """What the inspector's "Connect" does, without the inspector: prove the identity, send the profile.
+
+    Defect 19: uagents 0.26.1 builds the profile without `starter_prompts` (its `Agent` has no such
+    setting, though uagents-core's `AgentProfile` carries them), so they are added here."""
     profile = agent._build_registration_profile()  # type: ignore[attr-defined]
+    if starter_prompts:
+        profile = profile.model_copy(update={"starter_prompts": list(starter_prompts)})
     details = RegistrationRequest(
         address=agent.address,
         name=agent.name,

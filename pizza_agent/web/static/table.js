@@ -24,6 +24,7 @@ function show(view) {
   screen.className = `result-screen ${view.colour}`;
   screen.dataset.state = view.state;
   el("headline").textContent = view.headline;
+  el("mark").textContent = view.colour === "green" ? "✓" : "✗";  // not colour alone: a symbol, and the words
   el("person").textContent = view.name || "";  // roster mode: the name on the badge
   el("person").hidden = !view.name;
   el("diet").textContent = view.diet ? `diet: ${view.diet}` : "";  // the kitchen's kind, as ordered

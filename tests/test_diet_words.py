@@ -25,6 +25,10 @@ OFFERED = ("regular", "vegetarian", "vegan", "gluten-free", "halal")
         ("", None),
         ("素食 (vegetarian)", "vegetarian"),
         ("Halal", "halal"),
+        ("vegetarian (no eggs)", "vegetarian"),
+        ("Jain vegetarian", "vegetarian"),
+        ("حلال", None),  # no Latin letters: not understood, never "no restriction"
+        ("素食", None),
     ],
 )
 def test_one_answer_maps_onto_one_diet(answer, diet):
@@ -42,8 +46,12 @@ def test_several_answers_make_a_combined_diet_when_the_plan_combines_else_the_st
     assert match_diet("None, halal", OFFERED, combine=True).diet == "halal"  # "none" adds nothing to a restriction
 
 
-def test_what_the_plan_does_not_offer_or_nobody_could_read_is_said():
-    assert match_diet("Kosher", OFFERED, combine=False) == DietMatch(None, "not offered by the plan: kosher")
+def test_what_the_plan_does_not_offer_is_kept_as_said_and_what_nobody_could_read_is_said():
+    """A kosher guest is counted as "not offered" on the order sheet, not lost among "not said"."""
+    assert match_diet("Kosher", OFFERED, combine=False) == DietMatch(
+        "kosher", "not offered by the plan: kosher: kept as said (the order sheet shows it as not offered)"
+    )
+    assert match_diet("حلال", OFFERED, combine=False) == DietMatch(None, "not understood: 'حلال'")
     assert match_diet("shellfish allergy", OFFERED, combine=False) == DietMatch(
         None, "not understood: 'shellfish allergy'"
     )

@@ -28,9 +28,16 @@ def event_facts(settings: Settings, meals: Meals, ledger: Ledger | None) -> list
 
 
 def _people(settings: Settings, ledger: Ledger | None) -> Fact:
+    counts = ledger.roster.counts() if ledger is not None else {"attendees": 0, "claimed": 0}
+    if settings.participants == "address" and counts["attendees"]:
+        return Fact(
+            "warn",
+            "participants",
+            f"address mode (one coupon per sender address), but {counts['attendees']} attendee(s) are on the roster: "
+            "set PARTICIPANTS=roster to give one coupon per attendee",
+        )
     if settings.participants == "address":
         return Fact("ok", "participants", "address mode: one coupon per sender address (PARTICIPANTS=address)")
-    counts = ledger.roster.counts() if ledger is not None else {"attendees": 0, "claimed": 0}
     if counts["attendees"] == 0:
         return Fact(
             "FAIL",

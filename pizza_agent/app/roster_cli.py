@@ -139,7 +139,15 @@ def _import(args: argparse.Namespace, runtime: Runtime, codes: ClaimCodes) -> in
     )
     for status, rows in sorted(roster.skipped.items()):
         print(f"skipped {rows} row(s) with status {status!r} (not attending; --include-status {status!r} imports them)")
-    _report_duplicates(roster, keys, known)
+    _report_duplicates(runtime, roster, keys, known)
+    for registrant in roster.not_attending:  # a later export says someone imported before will not come
+        key = codes.keyed(registrant.identity)
+        attendee = runtime.ledger.roster.get(key)
+        if attendee is not None and attendee.removed_at is None:
+            print(
+                f"line {registrant.line}: {attendee.display_name} (attendee {key}) is on the roster but now "
+                f"{registrant.status!r} in this export: python agent.py roster remove {key} takes them off"
+            )
     if "diet" in roster.columns:
         _import_diets(runtime, roster.registrants, keys)
     counted = {
@@ -151,9 +159,13 @@ def _import(args: argparse.Namespace, runtime: Runtime, codes: ClaimCodes) -> in
     return 0
 
 
-def _report_duplicates(roster: RosterFile, keys: dict[int, str], known: dict[str, str]) -> None:
-    """The same name under two ids or e-mails: imported twice, and said, so an organizer can merge them."""
+def _report_duplicates(runtime: Runtime, roster: RosterFile, keys: dict[int, str], known: dict[str, str]) -> None:
+    """The same name under two ids or e-mails: imported twice, and said, so an organizer can merge them
+    (a pair already merged, or one of them removed, is not said again)."""
+    gone = {a.key for a in runtime.ledger.roster.everyone(removed=True) if a.removed_at is not None}
     for first, second in roster.possible_duplicates:
+        if keys[first.line] in gone or keys[second.line] in gone:
+            continue
         print(
             f"possible duplicate: line {first.line} and line {second.line} are both {second.full_name!r} with another "
             f"id or e-mail (attendees {keys[first.line]} and {keys[second.line]}); if they are one person: "
@@ -195,7 +207,7 @@ def _import_diets(runtime: Runtime, registrants: list[Registrant], keys: dict[in
         mapped += 1
     said = sum(1 for r in registrants if r.diet.strip())
     print(
-        f"diets: {mapped} set from the registration, {kept} already told in chat (kept), {unmapped} not mapped, "
+        f"diets: {mapped} set from the registration, {kept} already on record (kept), {unmapped} not mapped, "
         f"{len(registrants) - said} not said (they are asked in chat)"
     )
 

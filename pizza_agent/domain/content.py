@@ -95,6 +95,8 @@ ROSTER_MESSAGES = {
     "claim_elsewhere": "That claim code is already linked to another chat. If the badge is yours, please see an "
     "organizer at the desk: they can check it and give you a new code.",
     "claim_removed": "That badge is no longer on this event's list. Please see an organizer at the desk.",
+    "claim_story_later": "No meal is being served right now, so your story was not kept: send it again when the "
+    "next meal opens.",
     "claim_story_kept": "Your story is saved: when pizza is served again, reply yes and I'll judge it (it is kept "
     "for 30 minutes; after that, just send it again).",
     "claim_slow_down": "That's a lot of codes that didn't match. Please wait a few minutes, and if your badge's code "

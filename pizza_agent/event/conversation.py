@@ -181,10 +181,12 @@ class Conversation:
                     participant, chat, held, {"intent": "claimed"}, deadline, meal=serving.meal
                 )
                 return after_line(welcome, story)
-            # Not served now (paused, or between meals): the story is kept for the person's "yes" later, and
-            # they are told so (it was promised to be saved).
-            await self.ledger.write(lambda ledger: ledger.state.hold_story(participant, held))
-            welcome = f"{welcome} {self.content.message('claim_story_kept')}"
+            # Paused: kept for the person's "yes" (it was promised to be saved). Between meals, hours may pass:
+            # said plainly that it was not kept, rather than kept for a half hour that ends before the meal.
+            if self.controls.paused is not None:
+                await self.ledger.write(lambda ledger: ledger.state.hold_story(participant, held))
+            kept = "claim_story_kept" if self.controls.paused is not None else "claim_story_later"
+            welcome = f"{welcome} {self.content.message(kept)}"
         if rest:
             return after_line(welcome, await self._converse(participant, chat, rest))
         if self.controls.paused is not None:

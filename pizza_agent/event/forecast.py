@@ -40,7 +40,7 @@ class Forecast:
         if self.not_offered:
             parts.append("not offered: " + ", ".join(f"{d} {n}" for d, n in sorted(self.not_offered.items())))
         if self.roles:
-            parts.append("without a story: " + ", ".join(f"{r} {n}" for r, n in sorted(self.roles.items())))
+            parts.append("of which without a story: " + ", ".join(f"{r} {n}" for r, n in sorted(self.roles.items())))
         return f"{self.people} people · " + " · ".join(parts)
 
 

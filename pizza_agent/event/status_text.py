@@ -27,10 +27,11 @@ def status_lines(status: EventStatus) -> str:
             f"forced: {llm['forced']} " + ("until `force off`" if left is None else f"for {duration(left)} more")
         )
     coupons = []
+    meal_caps = bool(stats.get("caps_of") and stats.get("caps"))  # what is left is said for the meal, below
     for tier in TIERS:
         issued, left = stats["coupons_issued"][tier], stats["left"][tier]
-        coupons.append(f"{tier} {issued} issued" + ("" if left is None else f", {left} left"))
-    lines.append("coupons: " + " · ".join(coupons))
+        coupons.append(f"{tier} {issued} issued" + ("" if left is None or meal_caps else f", {left} left"))
+    lines.append("coupons (every meal): " + " · ".join(coupons) if meal_caps else "coupons: " + " · ".join(coupons))
     if stats.get("caps_of") and stats.get("caps"):
         left = ", ".join(f"{tier} {stats['left'][tier]} of {cap}" for tier, cap in stats["caps"].items())
         lines.append(f"left for {stats['caps_of']} (its caps): {left}")

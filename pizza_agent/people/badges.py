@@ -42,6 +42,7 @@ h1 { font-size: 12pt; margin: 0 0 4mm; }
 .name { font-size: 13pt; font-weight: 700; overflow-wrap: anywhere; }
 .code { font-family: ui-monospace, monospace; font-size: 9.5pt; white-space: nowrap; margin-top: 2mm; }
 .hint { font-size: 7pt; color: #555; margin-top: 1mm; }
+.reach-name { white-space: nowrap; }
 .reach { display: flex; gap: 4mm; align-items: center; margin: 0 0 4mm; font-size: 10pt; }
 .reach svg { width: 24mm; height: 24mm; flex: none; }
 .reach code { overflow-wrap: anywhere; }
@@ -64,7 +65,8 @@ def badge_page(badges: Iterable[Badge], event: str, *, reach: str = "the Pizza A
             f'<div class="badge" data-attendee="{html.escape(badge.attendee)}">{qr}<div>'
             f'<div class="name">{html.escape(badge.name)}</div>'
             f'<div class="code">{html.escape(badge.code)}</div>'
-            f'<div class="hint">Send this code to {html.escape(reach)}</div></div></div>'
+            f'<div class="hint">Send this code to <span class="reach-name">{html.escape(reach)}</span></div>'
+            "</div></div>"
         )
     title = html.escape(f"{event}: badges")
     where = ""

@@ -131,6 +131,7 @@ class RosterFile:
     columns: dict[str, str]  # field -> the header it was read from
     merged_duplicates: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # status -> rows not imported (not attending)
+    not_attending: list[Registrant] = field(default_factory=list)  # those rows (one may be on the roster already)
     possible_duplicates: list[tuple[Registrant, Registrant]] = field(default_factory=list)
 
 
@@ -235,16 +236,17 @@ def read_roster(
         registrants, merged = _rows(reader, header, columns)
     except csv.Error as exc:
         raise RosterFileError(f"line {reader.line_num}: {exc} (a quote never closed?): nothing imported") from None
-    kept, skipped = [], {}
+    kept, skipped, away = [], {}, []
     for registrant in registrants:
         status = registrant.status
         if attending(status) or "all" in include or status in include:
             kept.append(registrant)
         else:
             skipped[status] = skipped.get(status, 0) + 1
+            away.append(registrant)
     if not kept:
         raise RosterFileError("the file has a header and no attendee: nothing imported")
-    found = RosterFile(kept, {name: header[i].strip() for name, i in columns.items()}, merged, skipped)
+    found = RosterFile(kept, {name: header[i].strip() for name, i in columns.items()}, merged, skipped, away)
     found.possible_duplicates = _same_names(kept)
     return found
 

@@ -73,7 +73,6 @@ NOTHING = {
     "anything",
     "i eat everything",
     "everything",
-    "",
 }
 NO_ANSWER = {"", "-", "--", "n/a", "prefer not to say"}
 # Stricter first: with no combinations the strictest diet a person named is the one kept.
@@ -94,8 +93,8 @@ def fold(text: str) -> str:
     return re.sub(r" +", " ", text).strip()
 
 
-def _one(part: str, offered: tuple[str, ...]) -> str | None:
-    """One wording -> one offered diet, or None."""
+def _one(part: str, offered: tuple[str, ...], *, loose: bool = False) -> str | None:
+    """One wording -> one offered diet, or None (`loose`: a diet's name among other words counts)."""
     by_fold = {fold(d): d for d in offered}
     folded = fold(part)
     candidates = [folded, folded.removesuffix("s"), folded.removesuffix("es")]
@@ -105,8 +104,13 @@ def _one(part: str, offered: tuple[str, ...]) -> str | None:
         usual = SYNONYMS.get(candidate)
         if usual is not None and fold(usual) in by_fold:
             return by_fold[fold(usual)]
+    if not folded:
+        return None  # no Latin letters at all (حلال, 素食): not understood, never "no restriction"
     if folded in NOTHING:
         return by_fold.get("regular") or by_fold.get("none") or (offered[0] if offered else None)
+    within = [d for f, d in by_fold.items() if re.search(rf"\b{re.escape(f)}\b", folded)] if loose else []
+    if len(within) == 1 and fold(within[0]) not in NOTHING:
+        return within[0]  # "vegetarian (no eggs)", "Jain vegetarian": the diet the kitchen can act on
     return None
 
 
@@ -132,7 +136,7 @@ def match_diet(text: str, offered: tuple[str, ...], *, combine: bool) -> DietMat
     parts = [p for p in SEPARATORS.split(text) if p.strip()]
     found, unknown = [], []
     for part in parts:
-        diet = _one(part, offered)
+        diet = _one(part, offered, loose=True)
         if diet is None:
             unknown.append(part.strip())
         elif diet not in found:
@@ -141,6 +145,12 @@ def match_diet(text: str, offered: tuple[str, ...], *, combine: bool) -> DietMat
     if len(found) > 1 and regular in found:
         found.remove(regular)  # "none, halal": the restriction is what the kitchen needs
     note = _unmapped(unknown)
+    said = [SYNONYMS[fold(part)] for part in unknown if fold(part) in SYNONYMS]
+    if not found and said:
+        # A diet people commonly need that the plan does not list (kosher, nut-free): kept as said, so the
+        # order sheet counts the person under "not offered at this meal" for the organizer to act on.
+        kept = sorted(set(said), key=lambda d: STRICTNESS.index(d) if d in STRICTNESS else len(STRICTNESS))[0]
+        return DietMatch(kept, f"{note}: kept as said (the order sheet shows it as not offered)")
     if not found:
         return DietMatch(None, note or _unmapped([text.strip()]))
     if len(found) == 1:

@@ -75,7 +75,7 @@ class OrderSheets:
         rows = [("forecast (people by diet)", diet, n) for diet, n in found.by_diet.items()]
         rows.append(("forecast (people by diet)", "not said", found.not_said))
         rows += [("forecast: diet not offered at this meal", diet, n) for diet, n in sorted(found.not_offered.items())]
-        rows += [("forecast: without a story", role, n) for role, n in sorted(found.roles.items())]
+        rows += [("forecast: of which without a story", role, n) for role, n in sorted(found.roles.items())]
         return rows
 
     async def csv(self, request: web.Request) -> web.StreamResponse:
@@ -138,5 +138,5 @@ def _kind_note(kind: str) -> str:
     if "not offered" in kind:
         return " (this meal has no option for it: order one, or tell them)"
     if "without a story" in kind:
-        return " (eats without a story)"
+        return " (already counted above by diet: eats without a story)"
     return ""

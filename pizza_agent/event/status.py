@@ -118,6 +118,7 @@ class StatusSources:
         try:
             stats = await self.ledger.read(lambda ledger: ledger.coupons.stats(caps, meal_id))
             stats["caps"], stats["caps_of"] = caps, meal.name if meal else None
+            stats["tables"] = await self.ledger.read(lambda ledger: ledger.scans.counts_by_table())
             stats["ledger_file_ok"] = await self.ledger.read(lambda ledger: ledger.identity_ok())
             stats["reachable"] = True
         except (LedgerBusy, LedgerUnreachable):

@@ -39,6 +39,11 @@ def status_lines(status: EventStatus) -> str:
         f"participants {stats['participants']} · redeemed {stats['coupons_redeemed']} · "
         f"voided {stats['coupons_voided']} · flagged stories {stats['flagged']} · "
         f"waiting for the judges {stats['reviews_waiting']}{_messages_owed(stats)}"
+        + (
+            f" · table conflicts {stats['table_conflicts']} (served twice while offline)"
+            if stats.get("table_conflicts")
+            else ""
+        )
     )
     if status.people:
         lines.append(_people_line(status.people))

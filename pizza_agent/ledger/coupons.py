@@ -410,6 +410,8 @@ class CouponBook:
             "pool_left": {tier: pools[tier] for tier in TIERS if tier in pools},
             "flagged": count("SELECT COUNT(*) FROM coupons WHERE flagged=1"),
             "reviews_waiting": count("SELECT COUNT(*) FROM reviews WHERE state='waiting'"),
+            # Codes two food tables served while offline (table_scans): recorded, shown to the organizers.
+            "table_conflicts": count("SELECT COUNT(*) FROM table_scans WHERE result='conflict'"),
             # Messages a decision owes people (new codes): still being tried, and given up (not delivered).
             "messages_waiting": count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"),
             "messages_not_delivered": count(

@@ -427,6 +427,21 @@ MIGRATIONS: list[str | Dialects] = [
     ALTER TABLE attendees ADD COLUMN role TEXT NOT NULL DEFAULT 'attendee';
     ALTER TABLE attendees ADD COLUMN merged_into TEXT
     """,
+    # 17: the food tables' scans, each once by its nonce (a table offline re-sends its queue), with the
+    #     table that made it, and two offline tables that served one code recorded as a conflict
+    """
+    CREATE TABLE table_scans (
+        nonce TEXT PRIMARY KEY,
+        table_name TEXT NOT NULL,
+        code TEXT NOT NULL,
+        scanned_at {REAL} NOT NULL,
+        offline INTEGER NOT NULL DEFAULT 0,
+        result TEXT NOT NULL,
+        conflict_with TEXT,
+        synced_at {REAL} NOT NULL
+    );
+    CREATE INDEX table_scans_code ON table_scans (code)
+    """,
 ]
 
 

@@ -10,6 +10,7 @@ URL) and migrates it; its repositories each own their tables:
 - `reviews`  (reviews.py): the judges' queue and the outbox of messages a decision owes.
 - `roster`   (roster.py): attendees, the chats their claim codes bound, the shared-sender tripwire.
 - `vendor`   (vendor_numbers.py): reads only: people by diet and a meal's coupons, as of its cut-off.
+- `scans`    (table_scans.py): the food tables' scans, each once by its nonce, and offline conflicts.
 
 On the event loop the agent reaches them through `LedgerWorker` (worker.py),
 which runs each call on the right thread and connection.
@@ -28,6 +29,7 @@ from pizza_agent.ledger.coupons import CouponBook
 from pizza_agent.ledger.database import BUSY_TIMEOUT_SECONDS, Database
 from pizza_agent.ledger.reviews import JudgesQueue
 from pizza_agent.ledger.roster import Roster
+from pizza_agent.ledger.table_scans import TableScans
 from pizza_agent.ledger.vendor_numbers import VendorNumbers
 
 
@@ -48,6 +50,7 @@ class Ledger:
         self.reviews = JudgesQueue(self.db, self.coupons)
         self.roster = Roster(self.db)
         self.vendor = VendorNumbers(self.db)
+        self.scans = TableScans(self.db)
 
     @property
     def postgres(self) -> bool:

@@ -46,6 +46,7 @@ from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.web.auth import Role, Session, Sessions, TokenGuard, Tokens
 from pizza_agent.web.food_table import FoodTable
 from pizza_agent.web.metrics import EventMetrics
+from pizza_agent.web.offline_table import OfflineTable
 from pizza_agent.web.orders import OrderSheets
 from pizza_agent.web.requests import SESSION, client_of, json_body, refuse
 
@@ -68,6 +69,19 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(self), microphone=()",
 }
 PUBLIC = frozenset({"/login", "/static/app.css"})  # the login form and its style sheet: nothing else
+# What a food table (the vendor's token) may open besides the static files and order sheets.
+TABLE_PATHS = frozenset(
+    {
+        "/table",
+        "/table-sw.js",
+        "/api/table/meal",
+        "/api/table/check",
+        "/api/table/redeem",
+        "/api/table/snapshot",
+        "/api/table/sync",
+        "/logout",
+    }
+)
 PAGES = {"dashboard": "dashboard.html", "table": "table.html", "login": "login.html"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -114,6 +128,7 @@ class WebApp:
         app.router.add_get("/metrics", self._metrics)
         OrderSheets(self.ledger, self.organizer.meals).routes(app)
         FoodTable(self.ledger, self.signer, self.organizer.meals, self.organizer.desk).routes(app)
+        OfflineTable(self.ledger, self.signer, self.organizer.meals, self.organizer.controls.alerts).routes(app)
         return app
 
     async def start(self) -> WebApp:
@@ -309,6 +324,8 @@ class WebApp:
             },
             "flagged": status["ledger"]["flagged"],
             "rate_limit": status["rate_limit"],
+            "table_conflicts": status["ledger"].get("table_conflicts", 0),
+            "tables": status["ledger"].get("tables", {}),
             "hedges": status["hedges"],
             "spend": status["spend"],
             "forced": status["forced"],
@@ -370,9 +387,7 @@ class WebApp:
 
 
 def _role_needed(path: str) -> Role | None:
-    if path in ("/table", "/api/table/meal", "/api/table/check", "/api/table/redeem", "/logout") or path.startswith(
-        ("/static/", "/orders/")
-    ):
+    if path in TABLE_PATHS or path.startswith(("/static/", "/orders/")):
         return None  # either role
     return Role.ORGANIZER
 

@@ -78,6 +78,16 @@ function render(s) {
   }
   el("voided").textContent = s.coupons.voided;
   el("flagged").textContent = s.flagged;
+  const tables = Object.entries(s.tables || {});  // each table's scans: redeemed, refused, conflicts
+  el("tables").replaceChildren(...(tables.length ? tables : [["no scans yet", null]]).map(([name, counts]) => {
+    const item = document.createElement("li");
+    item.dataset.table = name;
+    item.textContent = counts ? `${name}: ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(", ")}` : name;
+    return item;
+  }));
+  el("table-conflicts").textContent = s.table_conflicts ?
+    `${s.table_conflicts} code(s) served twice by tables that were offline: see \`status\`` : "";
+  el("table-conflicts").hidden = !s.table_conflicts;
 
   const layers = el("layers").querySelector("tbody");
   layers.replaceChildren();

@@ -54,17 +54,41 @@ function showError(message) {
   show({ colour: "red", headline: message, state: "error" });
 }
 
+let currentView = null;
+const verdictMs = [];  // what the screen shows for the code (offline: judged from the snapshot)
+
+// A fetch that never reached the agent (the network is down) rejects with a TypeError; an HTTP error
+// from the agent is an Error with its message.
+const unreachable = (error) => error instanceof TypeError;
+
 async function check(code) {
   code = code.trim();
   if (!code) return;
   current = code;
-  try { show(await post("/api/table/check", code)); } catch (error) { showError(`NOT CHECKED: ${error.message}`); }
+  try {
+    currentView = await post("/api/table/check", code);
+    show(currentView);
+    refreshSnapshot();
+  } catch (error) {
+    if (!unreachable(error)) { showError(`NOT CHECKED: ${error.message}`); return; }
+    const started = performance.now();
+    wentOffline();
+    currentView = await judgeOffline(code);
+    show(currentView);
+    verdictMs.push(performance.now() - started);  // the offline verdict's time (BENCHMARKS.md)
+  }
 }
 
 async function redeem() {
   if (!current) return;
   el("redeem").disabled = true;
-  try { show(await post("/api/table/redeem", current)); } catch (error) { showError(`NOT REDEEMED: ${error.message}`); }
+  try {
+    show(await post("/api/table/redeem", current));
+    refreshSnapshot();
+  } catch (error) {
+    if (unreachable(error) && currentView && currentView.offline) show(await redeemOffline(current, currentView));
+    else showError(`NOT REDEEMED: ${error.message}`);
+  }
   el("redeem").disabled = false;
 }
 
@@ -147,4 +171,8 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   serving();
   setInterval(serving, 60000);  // the meal changes on the event's clock
+  keptSnapshot().then((kept) => { if (kept && !snapshot) snapshot = kept; }).finally(refreshSnapshot);
+  setInterval(refreshSnapshot, 5000);  // the list a table judges by when offline, and the queue sent when back
+  window.addEventListener("online", refreshSnapshot);
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/table-sw.js").catch(() => {});
 });

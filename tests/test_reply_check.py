@@ -113,3 +113,10 @@ def test_a_code_with_an_invisible_character_inside_a_block_is_refused(invisible,
 )
 def test_a_long_word_after_a_tier_word_is_not_a_code(reply):
     assert check.problem(reply, "premium") is None
+
+
+def test_a_code_without_its_tier_word_is_caught_even_when_it_drew_no_digit():
+    """About 1 code in 100 has no digit in its random part: without the tier word it was delivered."""
+    check = ReplyCheck()
+    assert check.problem("Here you go: PWZJJRTX-HCFTUUXJ 🍕", "basic") == "contains a coupon code"
+    assert check.problem("What a well-written, heart-warming story!", "basic") is None

@@ -120,6 +120,12 @@ def _looks_like_ours(match: str) -> bool:
     return has_digit or in_capitals or any(ch in "-_" for ch in match)
 
 
+def _capitals_joined(match: str) -> bool:
+    """Two blocks of our alphabet in capitals joined by a dash, as we print them: a code without its tier word
+    even when its random part drew no digit (about 1 code in 100)."""
+    return "-" in match and not any(ch.islower() for ch in match)
+
+
 def _bare_lookalike(match: str) -> bool:
     """Without a tier word only capitals with digits and letters count ("absolute-disaster" is prose)."""
     letters = [ch for ch in match if ch.isalpha()]
@@ -164,7 +170,7 @@ class ReplyCheck:
             if _OURS_WITH_TIER.search(candidate):
                 return "contains a coupon code"
             bare = _OURS_BARE.search(candidate)
-            if bare and any(ch.isdigit() for ch in bare.group(0)):
+            if bare and (any(ch.isdigit() for ch in bare.group(0)) or _capitals_joined(bare.group(0))):
                 return "contains a coupon code"
             if any(_looks_like_ours(m.group(0)) for m in _LOOKALIKE_WITH_TIER.finditer(candidate)):
                 return "contains a coupon code"

@@ -34,7 +34,7 @@ def words_of(text: str) -> list[str]:
     their letters, as Devanagari needs); Han and kana, written without spaces, in runs of two characters."""
     words: list[str] = []
     for chunk in _BETWEEN.split(text.lower()):
-        if not any(ch.isalpha() for ch in chunk):
+        if not any(ch.isalnum() for ch in chunk):  # a number is a word too ("at 3 a.m.")
             continue
         unspaced = [ch for ch in chunk if _unspaced(ch)]
         if not unspaced:

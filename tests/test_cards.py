@@ -145,3 +145,25 @@ async def test_the_terminal_client_prints_a_card_and_answers_it_with_choose(even
     coupon = run(STORY)
     assert "[card: Your pizza coupon]" in coupon and "Meal: Saturday lunch" in coupon
     assert drv.coupon_of("terminal-person", "lunch").diet == "vegan"
+
+
+async def test_a_one_sentence_story_is_confirmed_by_its_yes_card_like_a_typed_yes(event):
+    drv = await event(plan=TWO_MEALS, at=LUNCH)
+    await drv.say("unsure", "diet regular")
+    sentence = "Our robot baked a pizza during the demo and won."
+    asked = await drv.reply("unsure", sentence)
+    assert "reply YES" in asked.text()  # the text asks the same as the card
+    [card] = cards_in(asked)
+    yes = next(
+        node.action.selection for node in _buttons(card.payload.root) if node.action.selection == {"confirm": "yes"}
+    )
+    session = await drv.chat("unsure")
+    scored = await session.reply_to_card(create_card_response_content(card_id=card.card_id, selection=yes))
+    assert CODE_PATTERN.search(scored.text())  # scored, as if "yes" had been typed
+
+
+def _buttons(node):  # type: ignore[no-untyped-def]
+    found = [node] if getattr(node, "type", "") == "button" else []
+    for child in getattr(node, "children", None) or []:
+        found += _buttons(child)
+    return found

@@ -75,8 +75,10 @@ class OfflineTable:
 
         coupons = await self.ledger.read(read)
         now = self.meals.clock.now()
+        session: Session = request[SESSION]
         return web.json_response(
             {
+                "conflicts": await self._conflicts_of(session.name),
                 "key": self.key,
                 "meal": meal_id or "",
                 "serving": self.meals.name_of(meal_id) if meal_id else "any coupon",
@@ -93,6 +95,21 @@ class OfflineTable:
                 },
             }
         )
+
+    async def _conflicts_of(self, table: str) -> list[dict[str, str]]:
+        """The conflicts this table took part in, first or second: shown to both tables, not only the second."""
+
+        def read(ledger: Any) -> list[dict[str, str]]:
+            found = []
+            for scan in ledger.scans.conflicts():
+                first = ledger.scans.get(scan.conflict_with) if scan.conflict_with else None
+                if table in (scan.table, first.table if first else None):
+                    where = f"table {first.table}" if first else "another table"
+                    line = f"{scan.code} served at {where} and again at table {scan.table} while both were offline"
+                    found.append({"nonce": scan.nonce, "line": line})
+            return found
+
+        return await self.ledger.read(read)
 
     async def _sync(self, request: web.Request) -> web.StreamResponse:
         body = await json_body(request)

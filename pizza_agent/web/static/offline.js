@@ -52,6 +52,7 @@ async function refreshSnapshot() {
     if (response.status === 401) { location.href = "/login"; return; }
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     snapshot = await response.json();
+    showConflicts(snapshot.conflicts || []);  // the ones this table took part in, first or second
     servedOffline.clear();
     for (const scan of await queuedScans()) servedOffline.add(scan.hash);  // not synced yet: still served
     await keepSnapshot(snapshot);
@@ -126,13 +127,21 @@ async function sendQueue() {
   if (conflicts.length) showConflicts(conflicts);
 }
 
+const conflictsShown = new Set();  // by the nonce of the second serving: each conflict once on screen
+
 function showConflicts(conflicts) {
   const list = el("conflicts");
   for (const conflict of conflicts) {
+    if (conflictsShown.has(conflict.nonce)) continue;
+    conflictsShown.add(conflict.nonce);
     const item = document.createElement("li");
-    const first = conflict.first && conflict.first.table ? ` first served at table ${conflict.first.table}` : "";
-    item.textContent = `CONFLICT: ${conflict.line.replace(/^REFUSED /, "")}${first}; served here too while offline`;
+    if (conflict.first !== undefined) {  // from this table's own sync
+      const first = conflict.first && conflict.first.table ? ` first served at table ${conflict.first.table}` : "";
+      item.textContent = `CONFLICT: ${conflict.line.replace(/^REFUSED /, "")}${first}; served here too while offline`;
+    } else {  // from the snapshot: a conflict this table took part in
+      item.textContent = `CONFLICT: ${conflict.line}`;
+    }
     list.append(item);
   }
-  list.hidden = false;
+  if (conflictsShown.size) list.hidden = false;
 }

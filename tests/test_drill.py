@@ -10,6 +10,9 @@ from pizza_agent.rehearsal.drill import DrillResult, Exchange, Timeline, run_dri
 CI_TIMELINE = PROJECT_DIR / "drills" / "ci.toml"
 
 
+# Every reply within the deadline is a measurement of the machine: beside the parallel pass's Chromium and
+# agent tests it measured them (14 of 100 late under `make test-stress`), so it runs in the serial pass.
+@pytest.mark.serial
 @pytest.mark.slow  # agent.py
 async def test_ci_drill_answers_everyone_in_time_with_exactly_one_coupon_each(tmp_path):
     timeline = Timeline.load(CI_TIMELINE)

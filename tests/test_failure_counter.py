@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 from helpers import TIMER_SLACK, settings_for
 
 
@@ -83,6 +84,9 @@ async def test_reset_clears_the_counter(openai_server, asi1_server, service_fact
     assert (await service.generate_prompt()).layer == "openai"
 
 
+# Fifty replies each within 1.5 s is a measurement of the machine: beside the parallel pass's browsers and agents
+# it failed under `make test-stress`, so it runs in the serial pass.
+@pytest.mark.serial
 async def test_fifty_concurrent_requests_while_openai_is_silent(openai_server, asi1_server, service_factory, clock):
     openai_server.set_fault("silent")
     deadline = 1.5

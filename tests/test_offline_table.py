@@ -127,7 +127,7 @@ async def test_two_tables_offline_serving_the_same_codes_give_conflicts_and_lose
             await south.set_offline(False)
             await south_page.evaluate("refreshSnapshot()")
             await expect(south_page.locator("#conflicts li")).to_have_count(10, timeout=20_000)
-            await expect(south_page.locator("#conflicts li").first).to_contain_text("first served at table North")
+            await expect(south_page.locator("#conflicts li").first).to_contain_text("table North")  # who served first
             await north_page.evaluate("refreshSnapshot()")  # the first table is shown them too
             await expect(north_page.locator("#conflicts li")).to_have_count(10, timeout=20_000)
             await expect(north_page.locator("#conflicts li").first).to_contain_text("again at table South")

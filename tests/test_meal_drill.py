@@ -12,24 +12,15 @@ from pizza_agent.config.settings import PROJECT_DIR
 pytestmark = pytest.mark.slow  # the drill: agent processes
 
 
+def drill(*args: str) -> subprocess.CompletedProcess[str]:
+    """`agent.py drill --plan drills/two-meals.toml ARGS…`, as an organizer runs it."""
+    plan = str(PROJECT_DIR / "drills" / "two-meals.toml")
+    command = [sys.executable, str(PROJECT_DIR / "agent.py"), "drill", "--plan", plan, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
 def test_two_meals_drill_one_coupon_per_meal_and_the_order_sheet_equals_what_was_issued():
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_DIR / "agent.py"),
-            "drill",
-            "--plan",
-            str(PROJECT_DIR / "drills" / "two-meals.toml"),
-            "--speed",
-            "60",
-            "--participants",
-            "12",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    run = drill("--speed", "60", "--participants", "12")
     assert run.returncode == 0, run.stdout + run.stderr
     rows = [
         line for line in run.stdout.splitlines() if line.startswith("| Saturday dinner") or line.startswith("| Sunday")
@@ -57,27 +48,7 @@ def test_a_bad_plan_stops_the_drill_in_one_line_per_problem(tmp_path):
 def test_roster_a_shared_sender_an_asi1_outage_and_a_killed_replica_together_keep_every_promise():
     """The joints at once: badges linked, four people behind one sender, stories scored during an ASI1
     outage upgraded afterwards, and the active replica killed mid-meal (a real PostgreSQL)."""
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_DIR / "agent.py"),
-            "drill",
-            "--plan",
-            str(PROJECT_DIR / "drills" / "two-meals.toml"),
-            "--participants",
-            "12",
-            "--roster",
-            "--shared-sender",
-            "4",
-            "--asi1-outage",
-            "--replicas",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    run = drill("--participants", "12", "--roster", "--shared-sender", "4", "--asi1-outage", "--replicas", "2")
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert "replica-b took over" in run.stdout
     rows = [line for line in run.stdout.splitlines() if line.startswith(("| Saturday dinner", "| Sunday"))]

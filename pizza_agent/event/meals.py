@@ -113,13 +113,11 @@ class Meals:
             lines.append(content.message("meal_group", group=chosen.name, time=f"{when:%H:%M}"))
         return " ".join(lines)
 
-    def schedule(self, content: StaticContent) -> str:
-        """Every meal with its day and times in the event's zone, and which is now or next: from the plan."""
-        if not self.planned:
-            return content.message("schedule_none")
+    def _schedule_rows(self) -> list[tuple[str, str]]:
+        """(meal, its day and times in the event's zone, and whether it is now, next or over): from the plan."""
         serving = self.serving()
-        listed = []
-        for meal in self.plan.meals:
+        rows = []
+        for meal in self.plan.meals if self.planned else ():
             assert meal.starts is not None and meal.ends is not None
             state = (
                 " (now)"
@@ -130,18 +128,19 @@ class Meals:
                 if meal.ends <= serving.now
                 else ""
             )
-            listed.append(f"{meal.name} {meal.starts:%a %H:%M}–{meal.ends:%H:%M}{state}")
-        return content.message("schedule", event=self.plan.name, meals=" · ".join(listed))
+            rows.append((meal.name, f"{meal.starts:%a %H:%M}–{meal.ends:%H:%M}{state}"))
+        return rows
+
+    def schedule(self, content: StaticContent) -> str:
+        """Every meal with its day and times, and which is now or next (the card says the same)."""
+        if not self.planned:
+            return content.message("schedule_none")
+        listed = " · ".join(f"{name} {times}" for name, times in self._schedule_rows())
+        return content.message("schedule", event=self.plan.name, meals=listed)
 
     def schedule_card(self) -> CardSpec:
-        """The schedule as a card: each meal, its day and times, and which is now or next."""
-        serving = self.serving()
-        rows = []
-        for meal in self.plan.meals if self.planned else ():
-            assert meal.starts is not None and meal.ends is not None
-            state = " (now)" if meal is serving.meal else " (next)" if meal is serving.next else ""
-            rows.append((meal.name, f"{meal.starts:%a %H:%M}–{meal.ends:%H:%M}{state}"))
-        return CardSpec("list", "schedule", f"Meals of {self.plan.name}", rows=tuple(rows))
+        """The schedule as a card, beside the text: the same rows."""
+        return CardSpec("list", "schedule", f"Meals of {self.plan.name}", rows=tuple(self._schedule_rows()))
 
     def help(self, content: StaticContent) -> str:
         """`help`: how it works, and (with a plan) the meals."""

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import replace
+from typing import Any
 
 from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent
@@ -96,11 +97,7 @@ class StoryDesk:
             reason=attendee.role,
             prompt=None,
             story_hash="",
-            meal=meal.id,
-            diet=await self.diets.of(participant),
-            pickup_groups=tuple(g.name for g in meal.groups),
-            event_at=self.meals.clock.timestamp(),
-            chat=chat,
+            **await self._for_meal(participant, chat, meal),
         )
         issued, _ = await self._issue(request, grant)
         coupon = issued.coupon
@@ -115,6 +112,17 @@ class StoryDesk:
         text = f"{text}\n\n{lines}" if lines else text
         card = self.coupon_card(coupon)
         return Reply(text, "coupon", end_session=True, intent="pizza_request", code=coupon.code, cards=(card,))
+
+    async def _for_meal(self, participant: str, chat: Chat, meal: Meal) -> dict[str, Any]:
+        """What every coupon of a meal records besides its tier and score: the meal, the person's diet, the
+        meal's pickup groups, the event's time and the chat it is issued in."""
+        return {
+            "meal": meal.id,
+            "diet": await self.diets.of(participant),
+            "pickup_groups": tuple(g.name for g in meal.groups),
+            "event_at": self.meals.clock.timestamp(),
+            "chat": chat,
+        }
 
     def coupon_card(self, coupon: Coupon) -> CardSpec:
         """The coupon as a detail card: tier, meal, pickup group and time, the code (and its QR image)."""
@@ -186,11 +194,7 @@ class StoryDesk:
             prompt=await self.ledger.read(lambda ledger: ledger.state.last_prompt(participant)),
             story_hash=hashlib.sha256(story.encode()).hexdigest(),
             flagged=score.flagged,
-            meal=meal.id,
-            diet=await self.diets.of(participant),
-            pickup_groups=tuple(g.name for g in meal.groups),
-            event_at=self.meals.clock.timestamp(),
-            chat=chat,
+            **await self._for_meal(participant, chat, meal),
         )
         issued, review_id = await self._issue(request, grant)
         if review_id is not None:

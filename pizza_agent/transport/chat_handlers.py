@@ -44,14 +44,13 @@ def build_chat_protocol(
     *,
     coupon_image: Callable[[str], str] | None = None,
     handled_listeners: list[HandledListener] | None = None,
-    card_key: bytes = b"",
+    card_key: bytes,
 ) -> Protocol:
     """The chat handlers. `coupon_image(code)` gives a data: URI sent with a coupon (None: text only);
     `handled_listeners` hear (sender, msg_id) when a message is done with (the mailbox deletes it then);
     `card_key` keys the ids of the cards sent (transport/cards.py)."""
     listeners = handled_listeners if handled_listeners is not None else []  # shared: filled in later
-    handlers = ChatHandlers(conversation, seen, reply_times, coupon_image, listeners)
-    handlers.cards = Cards(card_key or b"unkeyed: tests only", coupon_image)
+    handlers = ChatHandlers(conversation, seen, reply_times, coupon_image, listeners, Cards(card_key, coupon_image))
     protocol = Protocol(spec=chat_protocol_spec)
 
     @protocol.on_message(ChatMessage)
@@ -73,13 +72,14 @@ class ChatHandlers:
         reply_times: ReplyTimes,
         coupon_image: Callable[[str], str] | None,
         handled_listeners: list[HandledListener],
+        cards: Cards,
     ) -> None:
         self.conversation = conversation
         self.seen = seen
         self.reply_times = reply_times
         self.coupon_image = coupon_image
         self.handled_listeners = handled_listeners
-        self.cards = Cards(b"unkeyed: tests only", coupon_image)
+        self.cards = cards
         self._acks_in_flight: set[asyncio.Task] = set()
 
     async def on_chat(self, ctx: Context, sender: str, msg: ChatMessage) -> None:

@@ -39,10 +39,10 @@ def on_each(replicas: list[Ledger], times: int, call):  # type: ignore[no-untype
 
 def test_migrations_are_numbered_the_same_and_run_once(ledger_target):
     first = Ledger(ledger_target)
-    assert first.schema_version == len(MIGRATIONS) == len(migrations_for("postgres")) == 17
+    assert first.schema_version == len(MIGRATIONS) == len(migrations_for("postgres")) == 18
     first.close()
     again = Ledger(ledger_target)  # a restart, or a second replica: nothing to do
-    assert again.schema_version == 17
+    assert again.schema_version == 18
     again.close()
 
 

@@ -191,6 +191,9 @@ class Settings(BaseModel):
     event_plan: Path | None = Field(None, alias="EVENT_PLAN")
     # Rehearsals only: START@SPEED runs the plan's clock from START (local time), SPEED times faster.
     plan_clock: str = Field("", alias="PLAN_CLOCK")
+    # The languages participants are answered in, the first the default ("en,es,hi"): the plan's
+    # [event] languages win when it lists them. Each needs static_content/languages/<code>.toml.
+    event_languages: CommaList = Field(["en"], alias="EVENT_LANGUAGES")
     # Organizer alerts (judges' queue, tiers low, pause, providers, ledger) to a Discord/Slack/JSON webhook.
     alert_webhook_url: SecretStr = Field(SecretStr(""), alias="ALERT_WEBHOOK_URL")
     alert_format: Literal["discord", "slack", "json"] | None = Field(None, alias="ALERT_FORMAT")
@@ -308,6 +311,15 @@ class Settings(BaseModel):
         if value is None:
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @field_validator("event_languages")
+    @classmethod
+    def _language_codes(cls, values: list[str]) -> list[str]:
+        codes = [value.lower() for value in values]
+        wrong = [code for code in codes if not re.match(r"^[a-z]{2,3}(?:-[a-z]{4})?$", code)]
+        if wrong or not codes:
+            raise ValueError(f"language codes such as en,es,hi-latn (not {', '.join(wrong) or 'empty'})")
+        return list(dict.fromkeys(codes))
 
     @field_validator("log_level")
     @classmethod

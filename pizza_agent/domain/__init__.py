@@ -20,6 +20,7 @@ __all__, __getattr__ = room_surface(
             "StaticContent",
             "StaticContentError",
             "TextReading",
+            "WORDING_MESSAGES",
         ),
         "identity": (
             "Chat",
@@ -28,6 +29,13 @@ __all__, __getattr__ = room_surface(
             "attendee_key",
             "attendee_person",
             "owner_of",
+        ),
+        "languages": (
+            "BASE_LANGUAGE",
+            "LANGUAGE_CODE",
+            "LanguagePack",
+            "current_language",
+            "speaking",
         ),
         "reply": (
             "Reply",

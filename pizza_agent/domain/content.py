@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from pizza_agent.domain.languages import BASE_LANGUAGE, LanguageError, LanguagePack, current_language, load_pack
 from pizza_agent.domain.scores import Intent, IntentKind
 from pizza_agent.domain.tiers import TIERS
 
@@ -49,6 +50,10 @@ MESSAGE_PLACEHOLDERS = {
     "role",
     "offered",
     "meals",
+    "hours",
+    "minutes",
+    "language",
+    "languages",
 }
 REQUIRED_MESSAGES = (
     "prompt_intro",
@@ -133,6 +138,41 @@ MEAL_MESSAGES = {
     "schedule_none": "Pizza is served whenever you ask: send me a short story and I'll rate it for a coupon.",
 }
 
+# Words inside other messages and on cards, the language command, and the lines after a model's reply: a
+# content directory written before them still loads, with these.
+WORDING_MESSAGES = {
+    "wait_soon": "less than a minute",
+    "wait_hours_minutes": "{hours} h {minutes} min",
+    "wait_hours": "{hours} h",
+    "wait_minutes": "{minutes} min",
+    "schedule_now": "(now)",
+    "schedule_next": "(next)",
+    "schedule_over": "(over)",
+    "card_schedule": "Meals of {event}",
+    "card_diet": "What do you eat?",
+    "card_confirm": "Is that your story? Score it for your coupon?",
+    "card_coupon": "Your pizza coupon",
+    "card_tier": "Tier",
+    "card_meal": "Meal",
+    "card_pickup": "Pickup",
+    "card_pickup_value": "group {group}, from {time}",
+    "card_code": "Code",
+    "card_send": "Send",
+    "card_show_code": "Show my code again",
+    "card_yes": "Yes, score it",
+    "card_no": "No",
+    "no_reason": "no reason given",
+    "lang_set": "Got it: from now on I'll answer in {language}.",
+    "lang_choices": "I can answer in: {languages}. To choose, send for example `lang en`.",
+    "reply_code_line": "Your {tier} pizza coupon code: {code}",
+    "reply_score_line": "Your story scored {score}/10. Your {tier} pizza coupon code: {code}",
+}
+
+# The end of a sentence in the scripts the shipped languages use (Latin, CJK, Devanagari, Arabic).
+SENTENCE_END = r"[.!?。！？।؟]"
+QUESTION_MARKS = ("?", "？", "؟")
+QUESTION_PARTICLES = ("吗", "嗎")
+
 
 # A story this long (or of several sentences) is scored at once when both readings agree; a single
 # shorter sentence is asked about first.
@@ -141,6 +181,8 @@ SURE_STORY_WORDS = 12
 RHETORICAL_QUESTION_WORDS = 20
 # A request, greeting or call for help this short is read by the keyword rules alone (no model call).
 OBVIOUS_WORDS = 6
+# A message about pizza or coupons this short that asks something anywhere is no story.
+PIZZA_REQUEST_WORDS = 40
 # A message that asks for nothing, with this many words, is a story attempt (too short: told why).
 STORY_ATTEMPT_WORDS = 4
 
@@ -186,20 +228,37 @@ class StaticContent(BaseModel):
     question: dict[str, list[str]]
     messages: dict[str, str]
     starter_prompts: list[str] = list(DEFAULT_STARTER_PROMPTS)
+    # Every language with a file in languages/ (English always): its sentences and its words.
+    languages: dict[str, LanguagePack] = {}
 
     @classmethod
     def load(cls, directory: Path) -> StaticContent:
         keywords, cues, question = _load_intents(_read_toml(directory / "intents.toml"))
         profile = directory / "profile.toml"  # optional: a copy of older static content has none
+        messages = _load_messages(_read_toml(directory / "messages.toml"))
+        languages = _load_languages(directory / "languages", messages)
+        # The keyword rules read every language the project has words for, whichever the event lists:
+        # a request in any of them is a request.
+        for pack in languages.values():
+            for kind in ("pizza_request", "help", "greeting", "confirm"):
+                keywords[kind] = _merged(keywords[kind], pack.words.get(kind, []))
+            cues = _merged(cues, pack.words.get("request", []))
+            question["openers"] = _merged(question.get("openers", []), pack.words.get("question_openers", []))
         return cls(
             prompts=_load_prompts(_read_toml(directory / "prompts.toml")),
             templates=_load_templates(_read_toml(directory / "replies.toml")),
             keywords=keywords,
             request_cues=cues,
             question=question,
-            messages=_load_messages(_read_toml(directory / "messages.toml")),
+            messages=messages,
             starter_prompts=_load_starter_prompts(_read_toml(profile)) if profile.exists() else DEFAULT_STARTER_PROMPTS,
+            languages=languages,
         )
+
+    def pack(self, code: str | None = None) -> LanguagePack:
+        """The language `code` (default: the one being spoken now); English when there is no file for it."""
+        code = code or current_language()
+        return self.languages.get(code) or self.languages.get(BASE_LANGUAGE) or _ENGLISH
 
     # --- the static answers --------------------------------------------------
     def keyword_intent(self, text: str, story_min_chars: int) -> Intent:
@@ -220,14 +279,27 @@ class StaticContent(BaseModel):
         ideographs = sum(1 for ch in lowered if 0x3040 <= ord(ch) <= 0x30FF or 0x4E00 <= ord(ch) <= 0x9FFF)
         if ideographs:  # Chinese and Japanese put no spaces between words: about two characters a word
             words = [w for w in words if not any(0x3040 <= ord(c) <= 0x9FFF for c in w)] + ["字"] * (ideographs // 2)
-        sentences = len(re.findall(r"[.!?。！？]+(?=\s|$)", lowered))
+        sentences = len(re.findall(rf"{SENTENCE_END}+(?=\s|$)", lowered))
         rhetorical = len(words) >= RHETORICAL_QUESTION_WORDS and sentences >= 2
         question = self.is_question(lowered, words) and not rhetorical
         cue = any(_matches(c, lowered) for c in self.request_cues)
-        cue = cue or any(_starts_with(greeting, lowered) for greeting in self.keywords["greeting"])
+        # A greeting opening the message, or as its second word ("everyone, hello"; "সবাইকে হ্যালো").
+        opening = " ".join(lowered.split()[:2])
+        cue = cue or any(
+            _starts_with(greeting, lowered) or _matches(greeting, opening) for greeting in self.keywords["greeting"]
+        )
         request_like = question or cue
         about_pizza = any(_matches(k, lowered) for k in self.keywords["pizza_request"])
-        short_about_pizza = about_pizza and len(words) < SURE_STORY_WORDS and sentences < 2
+        # No narrative, whatever the intent model says: a short sentence about pizza or coupons, or a message
+        # under PIZZA_REQUEST_WORDS words about them that asks something anywhere ("…, can we get pizza? We've
+        # coded since morning"). A story that is one of those is asked about first, never lost.
+        # (a question mark closing a long story of several sentences is rhetorical, as above, and one inside
+        # quotation marks is a character's line: '"Who ate my crust?" yelled Priya' is dialogue, a narrative)
+        unquoted = re.sub(r"[?？؟]\s*[\"'”’»」』]", "", lowered.rstrip()[:-1])
+        asks = question or any(mark in unquoted for mark in QUESTION_MARKS) or lowered.startswith("¿")
+        short_about_pizza = about_pizza and (
+            (len(words) < SURE_STORY_WORDS and sentences < 2) or (len(words) < PIZZA_REQUEST_WORDS and asks)
+        )
         story_shaped = len(lowered) >= story_min_chars and len(words) >= 8 and not request_like
         story_shaped = story_shaped and not short_about_pizza
         kind = self._kind(lowered, words, question, request_like, story_shaped)
@@ -258,35 +330,50 @@ class StaticContent(BaseModel):
         )
 
     def is_question(self, lowered: str, words: list[str]) -> bool:
-        if lowered.rstrip().endswith(("?", "？")) or lowered.lstrip().startswith("¿"):
+        if lowered.rstrip().endswith(QUESTION_MARKS) or lowered.lstrip().startswith("¿"):
+            return True
+        if lowered.rstrip(" .!。！").endswith(QUESTION_PARTICLES):  # 有披萨吗 (Chinese asks without a "?")
             return True
         if len(words) < 2:
             return False
         first, second = words[0], words[1]
         q = self.question
-        return (first in q["wh_words"] and second in q["wh_next"]) or (first in q["verbs"] and second in q["verb_next"])
+        english = (first in q["wh_words"] and second in q["wh_next"]) or (
+            first in q["verbs"] and second in q["verb_next"]
+        )
+        # Another language's question word opening a single sentence ("cómo consigo…", "क्या मुझे…", "كيف…").
+        single = len(re.findall(rf"{SENTENCE_END}+(?=\s|$)", lowered)) < 2
+        return english or (single and any(_starts_with(w, lowered) for w in q.get("openers", ())))
 
     def is_confirmation(self, text: str) -> bool:
-        lowered = " ".join(text.lower().split()).strip(" .!")
+        lowered = " ".join(text.lower().split()).strip(" .!,。！，、।،؟?")
         return lowered in self.keywords["confirm"]
 
     def pick_prompt(self, avoid: set[str], rng: random.Random) -> str:
-        fresh = [p for p in self.prompts if p not in avoid]
-        return rng.choice(fresh or self.prompts)
+        """A static prompt in the language being spoken, one this participant has not had while others remain."""
+        prompts = self.pack().prompts or self.prompts
+        fresh = [p for p in prompts if p not in avoid]
+        return rng.choice(fresh or prompts)
 
     def render_reply(self, *, tier: str, score: int, code: str, story: str, rng: random.Random) -> str:
-        template = rng.choice(self.templates[tier])
+        template = rng.choice(self.pack().templates.get(tier) or self.templates[tier])
         return template.format(story_detail=story_detail(story), score=score, tier=tier, code=code)
 
     def message(self, name: str, **values: object) -> str:
-        return self.messages[name].format(**values)
+        """The message `name` in the language being spoken (`speaking`), or in English where it has none."""
+        return self.pack().messages.get(name, self.messages[name]).format(**values)
 
 
 def _matches(keyword: str, text: str) -> bool:
-    # Whole words (plurals too: "coupons") for alphabetic scripts; a plain substring for anything
-    # else, and for Chinese and Japanese, which put no spaces (so no word boundaries) between words.
-    if re.fullmatch(r"[\w' -]+", keyword) and not any(ord(ch) >= 0x2E80 for ch in keyword):
-        return re.search(rf"\b{re.escape(keyword)}(?:s|es)?\b", text) is not None
+    """Whole words (plurals too: "coupons") in Latin, Greek and Cyrillic; a stem ending in "*" with any ending
+    ("pizz*": pizze, pizzy; "пицц*": пиццу); a plain substring in every other script, whose words either have
+    no spaces between them (Chinese, Japanese, Thai) or take their articles and particles attached (Arabic
+    "البيتزا", Hebrew "הפיצה"), and for keywords with punctuation ("?")."""
+    stem = keyword.endswith("*")
+    keyword = keyword.rstrip("*")
+    if re.fullmatch(r"[\w' -]+", keyword) and all(ord(ch) < 0x0590 for ch in keyword):
+        ending = r"\w*" if stem else r"(?:s|es)?"
+        return re.search(rf"\b{re.escape(keyword)}{ending}\b", text) is not None
     return keyword in text
 
 
@@ -297,10 +384,11 @@ def _starts_with(keyword: str, text: str) -> bool:
 
 def story_detail(story: str, limit: int = 60) -> str:
     """A short phrase from the story for a personal touch: its first sentence, trimmed."""
-    first = re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])", " ".join(story.split()), maxsplit=1)[0]
+    # A sentence ends at ".!?" before a capital, or at the full stops of scripts without capitals (。！？।؟).
+    first = re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])|(?<=[。！？।؟])\s*", " ".join(story.split()), maxsplit=1)[0]
     first = first.replace('"', "'")
     if len(first) <= limit:
-        return first.rstrip(".!?")
+        return first.rstrip(".!?。！？।؟")
     return first[:limit].rsplit(" ", 1)[0] + "..."
 
 
@@ -367,7 +455,7 @@ def _load_intents(doc: dict) -> tuple[dict[str, list[str]], list[str], dict[str,
 def _load_messages(doc: dict) -> dict[str, str]:
     """Every participant-facing message: the required ones, and the optional ones with their defaults."""
     messages: dict[str, str] = {}
-    optional = {**ROSTER_MESSAGES, **IDENTITY_MESSAGES, **MEAL_MESSAGES}
+    optional = {**ROSTER_MESSAGES, **IDENTITY_MESSAGES, **MEAL_MESSAGES, **WORDING_MESSAGES}
     for name in [*REQUIRED_MESSAGES, *optional]:
         value = doc.get(name, optional.get(name))
         if not isinstance(value, str) or not value.strip():
@@ -375,6 +463,25 @@ def _load_messages(doc: dict) -> dict[str, str]:
         _checked_placeholders(value, MESSAGE_PLACEHOLDERS, "messages.toml", name)
         messages[name] = value
     return messages
+
+
+_ENGLISH = LanguagePack(code=BASE_LANGUAGE, name="English", english_name="English")
+
+
+def _merged(words: list[str], more: list[str]) -> list[str]:
+    return list(dict.fromkeys([*words, *more]))
+
+
+def _load_languages(directory: Path, messages: dict[str, str]) -> dict[str, LanguagePack]:
+    """Every languages/<code>.toml (a copy of older static content has none: English alone)."""
+    languages = {BASE_LANGUAGE: _ENGLISH}
+    for path in sorted(directory.glob("*.toml")) if directory.is_dir() else ():
+        try:
+            pack = load_pack(path, _read_toml(path), messages)
+        except LanguageError as exc:
+            raise StaticContentError(str(exc)) from None
+        languages[pack.code] = pack
+    return languages
 
 
 def _read_toml(path: Path) -> dict[str, object]:

@@ -21,6 +21,9 @@ class CardSpec:
     rows: tuple[tuple[str, str], ...] = ()  # (label, value): a coupon's details, a meal's times, a story's
     options: tuple[str, ...] = ()  # a choice's values (the diets), in the order the text numbers them
     code: str | None = None  # a coupon's code: its QR image goes on the card
+    # The labels of its buttons in the participant's language, in order (a choice's "Send"; a coupon's
+    # "Show my code again"; a confirmation's yes and no); the English ones when empty.
+    buttons: tuple[str, ...] = ()
 
 
 @dataclass

@@ -23,6 +23,7 @@ from dataclasses import replace
 from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent, TextReading
 from pizza_agent.domain.identity import Chat, CouponOwner
+from pizza_agent.domain.languages import speaking
 from pizza_agent.domain.reply import Reply, sender_id
 from pizza_agent.domain.text import clean_text
 from pizza_agent.event.alerts import Alerts
@@ -30,6 +31,7 @@ from pizza_agent.event.commands import parse_command
 from pizza_agent.event.controls import Controls
 from pizza_agent.event.diets import Diets
 from pizza_agent.event.grants import GrantPolicy
+from pizza_agent.event.languages import SpokenLanguages, event_languages
 from pizza_agent.event.meals import Meals, Serving
 from pizza_agent.event.next_step import NextStep
 from pizza_agent.event.organizer import Organizer
@@ -41,6 +43,7 @@ from pizza_agent.ledger.errors import LedgerBusy, LedgerGone
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.llm.service import LLMService
 from pizza_agent.people.identity import Identified, People, SignIn
+from pizza_agent.people.languages import parse_lang_command
 from pizza_agent.people.sign_in import ASKED_FOR_PIZZA, FrontDoor
 
 log = logging.getLogger("pizza.conversation")
@@ -78,6 +81,7 @@ class Conversation:
         self.meals = meals
         self.policy = policy
         self.diets = Diets(meals, ledger)
+        self.languages = SpokenLanguages(event_languages(settings, meals.plan), ledger)
         self.alerts = alerts or Alerts()
         self.stories = StoryDesk(
             settings, llm, ledger, signer, policy=policy, diets=self.diets, meals=meals, alerts=self.alerts
@@ -125,12 +129,24 @@ class Conversation:
             return await self.organizer.run(sender, command)
         if is_organizer:  # an organizer's typo is not a participant's message (no prompt, not counted)
             return self.organizer.unknown_command(text)
-        if not text:
-            return Reply(self.content.message("empty"), "empty")
-        return await self._guarded(lambda: self._identified(sender, session, text))
+        content = self.content
+        detected = self.languages.detect(content, text) if text else None
+        # Until the person is known, in the language of this message (or the event's default).
+        with speaking(detected or self.languages.default(content)):
+            if not text:
+                return Reply(content.message("empty"), "empty")
+            return await self._guarded(lambda: self._identified(sender, session, text, detected))
 
-    async def _identified(self, sender: str, session: str, text: str) -> Reply:
+    async def _identified(self, sender: str, session: str, text: str, detected: str | None) -> Reply:
         who = await self.people.identify(sender, session, text)
+        keys = (who.participant, sender) if who.participant else (sender,)
+        language = await self.languages.resolve(self.content, keys, detected)
+        with speaking(language):
+            return await self._in_language(who, sender, session, text)
+
+    async def _in_language(self, who: Identified, sender: str, session: str, text: str) -> Reply:
+        if (asked := parse_lang_command(who.text)) is not None:
+            return await self.languages.command(self.content, who.participant or sender, asked)
         if not who.known or who.participant is None:
             serving = self.meals.serving().meal is not None
             return await self.front_door.unclaimed(who, sender, session, text, self.controls.paused, serving=serving)
@@ -209,7 +225,7 @@ class Conversation:
         if changed is not None:
             return changed
         if self.meals.asks_schedule(text):  # from the plan: no model call
-            card = self.meals.schedule_card()
+            card = self.meals.schedule_card(self.content)
             return Reply(self.meals.schedule(self.content), "schedule", intent="question", cards=(card,))
         meal = serving.meal
         if meal is None:  # between meals, or after the last: no story is scored, no model is asked

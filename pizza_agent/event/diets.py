@@ -49,7 +49,13 @@ class Diets:
         """The numbered list in the text, and the same choice as a card (answered like typing the name)."""
         choices = self.choices(meal)
         listed = " · ".join(f"{i} {name}" for i, name in enumerate(choices, start=1))
-        card = CardSpec("choice", "diet", "What do you eat?", options=tuple(choices))
+        card = CardSpec(
+            "choice",
+            "diet",
+            content.message("card_diet"),
+            options=tuple(choices),
+            buttons=(content.message("card_send"),),
+        )
         return content.message("diet_question", choices=listed), card
 
     async def needed(self, participant: str, meal: Meal | None) -> bool:

@@ -22,6 +22,7 @@ from dataclasses import asdict
 
 from pizza_agent.domain.content import StaticContent
 from pizza_agent.domain.identity import Chat
+from pizza_agent.domain.languages import BASE_LANGUAGE, speaking
 from pizza_agent.domain.reply import CardSpec, sender_id
 from pizza_agent.event.grants import GrantPolicy
 from pizza_agent.ledger.codes import CouponSigner
@@ -255,7 +256,10 @@ async def deliver_outbox(worker: LedgerWorker, content: StaticContent, send: Sen
     notices = await worker.read(lambda ledger: ledger.reviews.notices_to_send())
     delivered = 0
     for notice in notices:
-        ok = bool(notice.chat.sender) and await send(notice.chat, notice_text(content, notice))
+        spoken = await worker.read(lambda ledger, person=notice.person: ledger.state.language_of(person))
+        with speaking(spoken[0] if spoken else BASE_LANGUAGE):  # in the language they were last answered in
+            text = notice_text(content, notice)
+        ok = bool(notice.chat.sender) and await send(notice.chat, text)
         if ok:
             await worker.write(lambda ledger, sent=notice.id: ledger.reviews.notice_sent(sent))
             log.warning("delivered person=%s their new %s code", sender_id(notice.person), notice.payload.get("tier"))

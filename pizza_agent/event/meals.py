@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pizza_agent.config.settings import Settings
-from pizza_agent.domain.content import StaticContent
+from pizza_agent.domain.content import WORDING_MESSAGES, StaticContent
 from pizza_agent.domain.reply import CardSpec
 from pizza_agent.ledger.redemption import TableMeal
 from pizza_agent.plan.clock import EventClock
@@ -24,15 +24,21 @@ MEAL_WORDS = {"breakfast", "brunch", "lunch", "dinner", "supper", "snack", "meal
 QUESTION_OPENERS = {"when", "what", "which", "whats", "what's", "is", "are", "will", "where"}
 
 
-def waiting_time(seconds: float) -> str:
-    """ "2 h 10 min", "25 min", "less than a minute"."""
+def waiting_time(seconds: float, content: StaticContent | None = None) -> str:
+    """ "2 h 10 min", "25 min", "less than a minute": in the language being spoken with `content` (the
+    organizer's banner, without it, in English)."""
     minutes = int(seconds // 60)
-    if minutes < 1:
-        return "less than a minute"
     hours, minutes = divmod(minutes, 60)
-    if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
+    name = (
+        "wait_soon"
+        if not hours and not minutes
+        else "wait_hours_minutes"
+        if hours and minutes
+        else ("wait_hours" if hours else "wait_minutes")
+    )
+    if content is None:
+        return WORDING_MESSAGES[name].format(hours=hours, minutes=minutes)
+    return content.message(name, hours=hours, minutes=minutes)
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,7 @@ class Meals:
         nxt = serving.next
         if nxt is None or nxt.starts is None:
             return content.message("meal_over", event=self.plan.name)
-        wait = waiting_time((nxt.starts - serving.now).total_seconds())
+        wait = waiting_time((nxt.starts - serving.now).total_seconds(), content)
         return content.message("meal_next", meal=nxt.name, when=f"{nxt.starts:%A %H:%M}", wait=wait)
 
     def open_line(self, content: StaticContent, meal: Meal) -> str:
@@ -113,34 +119,36 @@ class Meals:
             lines.append(content.message("meal_group", group=chosen.name, time=f"{when:%H:%M}"))
         return " ".join(lines)
 
-    def _schedule_rows(self) -> list[tuple[str, str]]:
+    def _schedule_rows(self, content: StaticContent) -> list[tuple[str, str]]:
         """(meal, its day and times in the event's zone, and whether it is now, next or over): from the plan."""
         serving = self.serving()
         rows = []
         for meal in self.plan.meals if self.planned else ():
             assert meal.starts is not None and meal.ends is not None
             state = (
-                " (now)"
+                "schedule_now"
                 if meal is serving.meal
-                else " (next)"
+                else "schedule_next"
                 if meal is serving.next
-                else " (over)"
+                else "schedule_over"
                 if meal.ends <= serving.now
                 else ""
             )
-            rows.append((meal.name, f"{meal.starts:%a %H:%M}–{meal.ends:%H:%M}{state}"))
+            label = f" {content.message(state)}" if state else ""
+            rows.append((meal.name, f"{meal.starts:%a %H:%M}–{meal.ends:%H:%M}{label}"))
         return rows
 
     def schedule(self, content: StaticContent) -> str:
         """Every meal with its day and times, and which is now or next (the card says the same)."""
         if not self.planned:
             return content.message("schedule_none")
-        listed = " · ".join(f"{name} {times}" for name, times in self._schedule_rows())
+        listed = " · ".join(f"{name} {times}" for name, times in self._schedule_rows(content))
         return content.message("schedule", event=self.plan.name, meals=listed)
 
-    def schedule_card(self) -> CardSpec:
+    def schedule_card(self, content: StaticContent) -> CardSpec:
         """The schedule as a card, beside the text: the same rows."""
-        return CardSpec("list", "schedule", f"Meals of {self.plan.name}", rows=tuple(self._schedule_rows()))
+        title = content.message("card_schedule", event=self.plan.name)
+        return CardSpec("list", "schedule", title, rows=tuple(self._schedule_rows(content)))
 
     def help(self, content: StaticContent) -> str:
         """`help`: how it works, and (with a plan) the meals."""

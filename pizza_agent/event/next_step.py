@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from pizza_agent.domain.identity import Chat
+from pizza_agent.domain.languages import current_language
 from pizza_agent.domain.reply import CardSpec, Reply, sender_id
 from pizza_agent.event.diets import Diets
 from pizza_agent.event.meals import Meals
@@ -53,7 +54,14 @@ class NextStep:
         text = content.message(message, prompt=prompt)
         outcome = "prompt" if message == "prompt_intro" else message
         cards = (
-            (CardSpec("confirm", "confirm", "Is that your story? Score it for your coupon?"),)
+            (
+                CardSpec(
+                    "confirm",
+                    "confirm",
+                    content.message("card_confirm"),
+                    buttons=(content.message("card_yes"), content.message("card_no")),
+                ),
+            )
             if outcome != "prompt"
             else ()
         )
@@ -61,14 +69,17 @@ class NextStep:
 
     async def _prompt(self, participant: str, deadline: float) -> tuple[str, str]:
         """The person's unused prompt again, or a new one (from the layers, never one they were given)."""
-        unused = await self.ledger.read(lambda ledger: ledger.state.unused_prompt(participant))
+        language = current_language()
+        unused = await self.ledger.read(lambda ledger: ledger.state.unused_prompt(participant, language))
         if unused is not None:
             return unused, "repeat"
         given = set(await self.ledger.read(lambda ledger: ledger.state.prompts_for(participant)))
-        pooled = await self.ledger.read(lambda ledger: ledger.state.pooled_prompts(given))
+        pooled = await self.ledger.read(lambda ledger: ledger.state.pooled_prompts(given, language=language))
         prompt = await self.llm.generate_prompt(given, deadline, pooled=pooled)
         try:
-            await self.ledger.write(lambda ledger: ledger.state.record_prompt(participant, prompt.value, prompt.layer))
+            await self.ledger.write(
+                lambda ledger: ledger.state.record_prompt(participant, prompt.value, prompt.layer, language)
+            )
         except LedgerBusy:
             log.warning("ledger busy: the prompt given to sender=%s is not on record", sender_id(participant))
         return prompt.value, prompt.layer

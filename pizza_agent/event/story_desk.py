@@ -126,16 +126,18 @@ class StoryDesk:
 
     def coupon_card(self, coupon: Coupon) -> CardSpec:
         """The coupon as a detail card: tier, meal, pickup group and time, the code (and its QR image)."""
-        rows = [("Tier", coupon.tier)]
+        say = self.content.message
+        rows = [(say("card_tier"), coupon.tier)]
         meal = self.meals.plan.meal(coupon.meal) if self.meals.planned else None
         if meal is not None:
-            rows.append(("Meal", meal.name))
+            rows.append((say("card_meal"), meal.name))
             group = next((g for g in meal.groups if g.name == coupon.pickup_group), None)
             when = meal.group_time(group) if group else None
             if group and when:
-                rows.append(("Pickup", f"group {group.name}, from {when:%H:%M}"))
-        rows.append(("Code", coupon.code))
-        return CardSpec("detail", "coupon", "Your pizza coupon", rows=tuple(rows), code=coupon.code)
+                rows.append((say("card_pickup"), say("card_pickup_value", group=group.name, time=f"{when:%H:%M}")))
+        rows.append((say("card_code"), coupon.code))
+        buttons = (say("card_show_code"),)
+        return CardSpec("detail", "coupon", say("card_coupon"), rows=tuple(rows), code=coupon.code, buttons=buttons)
 
     def _meal_lines(self, meal: Meal, coupon: Coupon) -> str:
         """The meal, the pickup group, and (when this meal has no option for the person's diet) that too."""
@@ -293,7 +295,7 @@ class StoryDesk:
         if not roster and coupon.chat.sender and coupon.chat != chat:  # nothing of it, not even a void
             return Reply(self.content.message("coupon_in_another_chat"), "coupon_in_another_chat", end_session=True)
         if coupon.voided_at is not None:  # never repeat a dead code as if it were valid
-            text = self.content.message("coupon_voided", reason=coupon.void_reason or "no reason given")
+            text = self.content.message("coupon_voided", reason=coupon.void_reason or self.content.message("no_reason"))
             return Reply(text, "coupon_voided", end_session=True)
         text = self.content.message("already_has_coupon", code=coupon.code, tier=coupon.tier)
         meal = self.meals.plan.meal(coupon.meal)

@@ -28,41 +28,44 @@ def touch_participant(db: Database, address: str) -> None:
 
 
 class ConversationState:
-    """Owns `participants`, `prompts_given`, `pending_stories`, `rescore_queue`, `diets` and `diet_changes`."""
+    """Owns `participants`, `prompts_given`, `pending_stories`, `rescore_queue`, `diets`, `diet_changes` and
+    `languages`."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
     # --- prompts ----------------------------------------------------------------------------
-    def record_prompt(self, address: str, prompt: str, source: str) -> None:
+    def record_prompt(self, address: str, prompt: str, source: str, language: str = "en") -> None:
         with self._db.write():
             touch_participant(self._db, address)
             self._db.execute(
-                "INSERT INTO prompts_given VALUES (?, ?, ?, ?) "
+                "INSERT INTO prompts_given (address, prompt, source, given_at, language) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT(address, prompt) DO UPDATE SET given_at=excluded.given_at",
-                (address, prompt, source, self._db.clock()),
+                (address, prompt, source, self._db.clock(), language),
             )
 
     def prompts_for(self, address: str) -> list[str]:
         rows = self._db.execute("SELECT prompt FROM prompts_given WHERE address=? ORDER BY given_at", (address,))
         return [row[0] for row in rows]
 
-    def pooled_prompts(self, exclude: set[str], limit: int = 20) -> list[str]:
-        """Prompts OpenAI or ASI1 wrote (a response cache), the least-served first, none in `exclude`."""
+    def pooled_prompts(self, exclude: set[str], limit: int = 20, language: str = "en") -> list[str]:
+        """Prompts OpenAI or ASI1 wrote in `language` (a response cache), the least-served first, none in `exclude`."""
         rows = self._db.execute(
-            "SELECT prompt FROM prompts_given WHERE source IN ('openai', 'asi1') "
+            "SELECT prompt FROM prompts_given WHERE source IN ('openai', 'asi1') AND language=? "
             "GROUP BY prompt ORDER BY COUNT(*), MIN(given_at) LIMIT ?",
-            (limit + len(exclude),),
+            (language, limit + len(exclude)),
         )
         return [row[0] for row in rows if row[0] not in exclude][:limit]
 
-    def unused_prompt(self, address: str) -> str | None:
+    def unused_prompt(self, address: str, language: str = "en") -> str | None:
         """The last prompt given to `address`, while they have not used it (no coupon issued to them since):
-        one prompt per person until they tell a story for it. Reads `coupons` (CouponBook's) for that."""
+        one prompt per person until they tell a story for it. Reads `coupons` (CouponBook's) for that.
+        A prompt in another language than `language` (they switched) is not repeated: they get one they read."""
         row = self._db.execute(
-            "SELECT prompt, given_at FROM prompts_given WHERE address=? ORDER BY given_at DESC LIMIT 1", (address,)
+            "SELECT prompt, given_at, language FROM prompts_given WHERE address=? ORDER BY given_at DESC LIMIT 1",
+            (address,),
         ).fetchone()
-        if row is None:
+        if row is None or row[2] != language:
             return None
         used = self._db.execute(
             "SELECT 1 FROM coupons WHERE person=? AND issued_at >= ? LIMIT 1", (address, row[1])
@@ -210,6 +213,20 @@ class ConversationState:
                 "INSERT INTO diet_changes (participant, diet, set_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(participant, set_at) DO UPDATE SET diet=excluded.diet",
                 (participant, diet, at),
+            )
+
+    # --- the language a participant is answered in (people/languages.py decides it) ---------------
+    def language_of(self, participant: str) -> tuple[str, bool] | None:
+        """(language, chosen with `lang CODE`), or None before anything was decided."""
+        row = self._db.execute("SELECT language, chosen FROM languages WHERE participant=?", (participant,)).fetchone()
+        return (row[0], bool(row[1])) if row else None
+
+    def set_language(self, participant: str, language: str, *, chosen: bool = False) -> None:
+        with self._db.write():
+            self._db.execute(
+                "INSERT INTO languages VALUES (?, ?, ?, ?) ON CONFLICT(participant) DO UPDATE SET "
+                "language=excluded.language, chosen=excluded.chosen, set_at=excluded.set_at",
+                (participant, language, int(chosen), self._db.clock()),
             )
 
     # --- organizer look-ups -----------------------------------------------------------------

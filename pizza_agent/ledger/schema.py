@@ -442,6 +442,18 @@ MIGRATIONS: list[str | Dialects] = [
     );
     CREATE INDEX table_scans_code ON table_scans (code)
     """,
+    # 18: the language each participant is answered in (detected from their messages, or chosen with
+    #     `lang CODE`), and the language each generated prompt was written in, so a prompt a model wrote for
+    #     one participant is given again only to someone who speaks its language
+    """
+    CREATE TABLE languages (
+        participant TEXT PRIMARY KEY,
+        language TEXT NOT NULL,
+        chosen INTEGER NOT NULL DEFAULT 0,
+        set_at {REAL} NOT NULL
+    );
+    ALTER TABLE prompts_given ADD COLUMN language TEXT NOT NULL DEFAULT 'en'
+    """,
 ]
 
 

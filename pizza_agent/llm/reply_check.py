@@ -48,12 +48,30 @@ _LOOKALIKE_BARE = re.compile(rf"(?<![A-Z0-9]){_WIDE_BLOCK}[ _.\-]{_WIDE_BLOCK}(?
 # Every character spaced out ("P R E M I U M - A B C D …"): the spaces between single characters dropped.
 _SPACED_OUT = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9\-])[ \u00a0]+(?=[A-Za-z0-9\-](?![A-Za-z0-9]))")
 
-_TIER_WORD = "(premium|standard|basic)"
-_PIZZA_WORD = r"(?:pizza|pizzas|coupon|coupons|voucher|tier|slice|prize|reward)"
-# "premium pizza", "premium tier", "your coupon is premium", "upgraded to premium", "tier: premium".
+# The tier names, and what a model writing in another language calls them ("pizza estándar", "高级披萨").
+TIER_OF_WORD = {
+    **{tier: tier for tier in TIERS},
+    **dict.fromkeys(
+        ("prémium", "premio", "プレミアム", "प्रीमियम", "高级", "高級", "بريميوم", "مميزة", "المميزة"), "premium"
+    ),
+    **dict.fromkeys(
+        ("estándar", "estandar", "padrão", "padrao", "स्टैंडर्ड", "标准", "標準", "قياسية", "عادية"), "standard"
+    ),
+    **dict.fromkeys(
+        ("básica", "básico", "basica", "basico", "basique", "basis", "बेसिक", "基础", "基本", "أساسية", "الأساسية"),
+        "basic",
+    ),
+}
+_TIER_WORD = "(" + "|".join(sorted(map(re.escape, TIER_OF_WORD), key=len, reverse=True)) + ")"
+_LATIN_PIZZA = r"(?:pizza|pizzas|coupon|coupons|voucher|tier|slice|prize|reward|cupón|cupon|cupom|bon|gutschein)\b"
+# Scripts without spaces or with attached particles: no word boundary after them.
+_OTHER_PIZZA = "(?:披萨|比萨|匹萨|ピザ|优惠券|クーポン|पिज़्ज़ा|पिज्जा|कूपन|بيتزا|البيتزا|كوبون|الكوبون|قسيمة|القسيمة)"
+_PIZZA_WORD = rf"(?:{_LATIN_PIZZA}|{_OTHER_PIZZA})"
+# "premium pizza", "premium tier", "your coupon is premium", "upgraded to premium", "tier: premium";
+# "pizza básica", "高级披萨", "بيتزا مميزة" in the other languages.
 _TIER_AS_THEIRS = [
-    re.compile(rf"\b{_TIER_WORD}[\s\-]+{_PIZZA_WORD}\b", re.IGNORECASE),
-    re.compile(rf"\b{_PIZZA_WORD}\s*(?:is|:|=|of|-)?\s*(?:a\s+|an\s+|the\s+)?{_TIER_WORD}\b", re.IGNORECASE),
+    re.compile(rf"(?<![A-Za-z]){_TIER_WORD}[\s\-]*{_PIZZA_WORD}", re.IGNORECASE),
+    re.compile(rf"{_PIZZA_WORD}\s*(?:is|:|：|=|of|-)?\s*(?:a\s+|an\s+|the\s+)?{_TIER_WORD}(?![a-z])", re.IGNORECASE),
     re.compile(rf"\b(?:upgraded?|bumped|promoted|moved)\s+(?:you\s+)?(?:up\s+)?to\s+(?:the\s+)?{_TIER_WORD}\b", re.I),
     re.compile(
         rf"\b(?:you(?:'ve| have)?\s+(?:won|earned|get|got|unlocked)|yours\s+is)\s+(?:a\s+|an\s+|the\s+)?{_TIER_WORD}\b",
@@ -73,6 +91,12 @@ _STATES_A_CODE = [
         rf"\b(?:use|enter|redeem|show|present|quote|apply|type)\s+(?:the\s+|this\s+|your\s+)?(?:code\s+)?{_TOKEN}", re.I
     ),
     re.compile(rf"\b(?:coupon|voucher)\s*(?:is|:|=|-|→)\s*{_TOKEN}", re.I),
+    # "tu código es PIZZA2027", "dein Code: SLICE-9981", "代码：PIZZA2027", "الكود: PIZZA2027", "कोड है PIZZA2027".
+    re.compile(
+        rf"(?:código|codigo|cupón|cupom|gutschein|代码|兑换码|优惠码|コード|कोड|كود|رمز)\w{{0,4}}\s*"
+        rf"(?:es|est|ist|é|lautet|是|है|هو)?\s*[:：=→\-]?\s*{_TOKEN}",
+        re.I,
+    ),
 ]
 
 
@@ -183,7 +207,7 @@ class ReplyCheck:
             return "contains a vendor-shaped code"
         for pattern in _TIER_AS_THEIRS:
             for match in pattern.finditer(text):
-                named = next(group.lower() for group in match.groups() if group)
+                named = TIER_OF_WORD.get(next(group.lower() for group in match.groups() if group), "")
                 if named in TIERS and named != tier:
                     return f"names another tier ({named})"
         for pattern in _STATES_A_CODE:

@@ -26,6 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pydantic import BaseModel, ValidationError
 
 from pizza_agent.domain.content import StaticContent
+from pizza_agent.domain.languages import BASE_LANGUAGE
 from pizza_agent.domain.scores import Intent, IntentKind, StoryScore
 from pizza_agent.llm.errors import UnusableAnswer
 from pizza_agent.llm.fallback import Messages
@@ -41,6 +42,15 @@ MAX_REASON_CHARS = 200
 
 # Datamarking: every space of participant text becomes this character (it never occurs in the text itself).
 DATAMARK = "\u02c6"  # ˆ
+
+
+def in_language(content: StaticContent) -> str:
+    """What a task adds to its system message so the model writes in the participant's language (nothing for
+    English: the tasks are written in it)."""
+    pack = content.pack()
+    if pack.code == BASE_LANGUAGE:
+        return ""
+    return f" Write it in {pack.english_name} ({pack.name}), the language the participant writes in."
 
 
 def as_data(tag: str, text: str, nonce: str | None = None) -> str:
@@ -119,7 +129,7 @@ class IntentTask:
             "Task: classify-intent. You classify one chat message sent to a hackathon pizza agent. "
             + data_rules("message")
             + ' Answer with JSON only: {"intent": "pizza_request" | "story" | "help" | "greeting" | "other"}. '
-            '"story" means the message itself is a short creative story.'
+            '"story" means the message itself is a short creative story. The message may be in any language.'
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": as_data("message", self.message)}]
 
@@ -147,6 +157,7 @@ class PromptTask:
         system = (
             "Task: write-story-prompt. Write one original, fun story prompt (one or two sentences) "
             "for a hackathon participant, themed on hacking and pizza. Answer with the prompt only."
+            + in_language(self.content)
         )
         user = "Make it different from these prompts already given:\n" + "\n".join(sorted(self.avoid)[-5:])
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
@@ -185,7 +196,7 @@ class ReplyTask:
             "detail of their story. "
             + data_rules("story")
             + " Do not write any coupon code and do not name any other pizza tier: the code is added after "
-            "your message."
+            "your message." + in_language(self.content)
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": as_data("story", self.story)}]
 
@@ -198,7 +209,7 @@ class ReplyTask:
             log.warning("reply from the model not used (%s): the %s template is sent instead", problem, self.tier)
             raise UnusableAnswer(f"reply {problem}")
         # The code and tier are ours to state, never the model's to get wrong.
-        return f"{message}\n\nYour {self.tier} pizza coupon code: {self.code}"
+        return f"{message}\n\n{self.content.message('reply_code_line', tier=self.tier, code=self.code)}"
 
     def fallback(self) -> tuple[str, str]:
         text = self.content.render_reply(
@@ -230,6 +241,7 @@ class ReplyDraftTask:
             "participant about the short story they wrote for a pizza giveaway. Mention one detail of their story. "
             + data_rules("story")
             + " Do not mention any score, pizza tier, coupon or code: those are added after your message."
+            + in_language(self.content)
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": as_data("story", self.story)}]
 
@@ -252,7 +264,7 @@ def finish_reply(
 ) -> tuple[str, bool]:
     """The reply sent: the model's draft with our score line and code, or the tier's template. (text, drafted)"""
     if draft:
-        return f"{draft}\n\nYour story scored {score}/10. Your {tier} pizza coupon code: {code}", True
+        return f"{draft}\n\n{content.message('reply_score_line', score=score, tier=tier, code=code)}", True
     return content.render_reply(tier=tier, score=score, code=code, story=story, rng=rng), False
 
 

@@ -4,6 +4,7 @@
 - `roster_csv.py`: a registration export (Luma, Eventbrite, Devpost, a form) read into attendees.
 - `identity.py`: which attendee a message belongs to (claim code, chat session, sender).
 - `badges.py`: the print-ready badge page and the codes CSV for a mail merge.
+- `languages.py`: which of the event's languages a participant's message is in (no model).
 """
 
 from pizza_agent import room_surface
@@ -28,6 +29,11 @@ __all__, __getattr__ = room_surface(
             "People",
             "SHARED_SENDER_SESSIONS",
             "SignIn",
+        ),
+        "languages": (
+            "LanguageCommand",
+            "LanguageDetector",
+            "parse_lang_command",
         ),
         "roster_csv": (
             "FIELDS",

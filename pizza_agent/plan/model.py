@@ -6,6 +6,8 @@ name = "Example Hacks 2027"
 timezone = "America/Los_Angeles"          # IANA name; the times below are local to it
 diets = ["regular", "vegetarian", "vegan", "gluten-free", "halal"]
 combine_diets = true                      # optional: "halal+gluten-free" is a diet too (any two or more listed)
+languages = ["en", "es", "hi"]            # optional: the languages participants are answered in (the first:
+                                          # the default); EVENT_LANGUAGES when there is no plan
 
 [[meals]]
 id = "sat-dinner"
@@ -40,13 +42,14 @@ from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pizza_agent.domain.languages import LANGUAGE_CODE
 from pizza_agent.domain.tiers import TIERS
 
 IMPLICIT_MEAL = ""  # the meal id of an event without a plan (coupons before plans carry it too)
 # Who may be on a registration besides participants; a meal's `roles` eat without a story.
 ROLES = ("attendee", "mentor", "volunteer", "sponsor", "staff", "judge")
 TOP_KEYS = ("event", "meals")
-EVENT_KEYS = ("name", "timezone", "diets", "combine_diets")
+EVENT_KEYS = ("name", "timezone", "diets", "combine_diets", "languages")
 MEAL_KEYS = ("id", "name", "starts", "ends", "order_cutoff", "diets", "tier_caps", "pool", "groups", "roles")
 GROUP_KEYS = ("name", "offset_minutes")
 
@@ -93,6 +96,7 @@ class Plan:
     meals: tuple[Meal, ...]
     source: Path | None = None
     combine_diets: bool = False
+    languages: tuple[str, ...] = ()  # empty: the EVENT_LANGUAGES setting decides
 
     @classmethod
     def implicit(cls, name: str = "Pizza Agent", zone: str = "UTC") -> Plan:
@@ -175,10 +179,27 @@ def _read(path: Path) -> tuple[Plan | None, list[str]]:
     ids = [m.id for m in meals]
     for meal_id in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(f"meal {meal_id!r}: the id is used by more than one meal")
+    languages = _languages(event.get("languages", []), problems)
     if problems or zone is None:
         return None, problems
     ordered = tuple(sorted(meals, key=lambda m: m.starts))  # type: ignore[arg-type, return-value]
-    return Plan(str(event.get("name") or "the event"), zone, tuple(diets), ordered, path, combine is True), []
+    name = str(event.get("name") or "the event")
+    return Plan(name, zone, tuple(diets), ordered, path, combine is True, tuple(languages)), []
+
+
+def _languages(value: object, problems: list[str]) -> list[str]:
+    """[event] languages: codes such as "en", "es", "hi-latn", each once (whether each has a translation is
+    `check`'s to say: an organizer may add the file after writing the plan)."""
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        problems.append('[event] languages: a list of language codes, for example ["en", "es"]')
+        return []
+    codes = [code.strip().lower() for code in value]
+    for code in codes:
+        if not LANGUAGE_CODE.match(code):
+            problems.append(f'[event] languages: {code!r} is not a language code (such as "es" or "hi-latn")')
+    if len(set(codes)) != len(codes):
+        problems.append("[event] languages: a language is listed twice")
+    return codes
 
 
 def _unknown_keys(table: dict, known: tuple[str, ...], where: str, problems: list[str]) -> None:

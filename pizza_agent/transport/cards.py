@@ -79,11 +79,11 @@ class Cards:
         if spec.kind == "choice":
             options = [FormFieldOption(value=o, label=o) for o in spec.options]
             field = FormField(name=spec.purpose, kind="select", label=spec.title, required=True, options=options)
-            return FormCardPayload(title=spec.title, fields=[field], submit_cta=_cta("Send", {}))
+            return FormCardPayload(title=spec.title, fields=[field], submit_cta=_cta(_label(spec, 0, "Send"), {}))
         if spec.kind == "detail":
             rows = [DetailSummaryRow(label=label, value=value) for label, value in spec.rows]
             image = self._qr_image(spec.code) if spec.code and self._qr_image else None
-            cta = _cta("Show my code again", {"coupon": "show"})
+            cta = _cta(_label(spec, 0, "Show my code again"), {"coupon": "show"})
             return DetailCardPayload(title=spec.title, hero_image=image, summary_rows=rows or None, ctas=[cta])
         if spec.kind == "review":
             rows = [ReviewSummaryRow(label=label, value=value) for label, value in spec.rows]
@@ -95,7 +95,8 @@ class Cards:
                 reject_cta=_cta("Reject", {"review": review, "decision": "reject"}, primary=False),
             )
         if spec.kind == "confirm":
-            buttons = [_button("Yes, score it", {"confirm": "yes"}, True), _button("No", {"confirm": "no"}, False)]
+            yes, no = _label(spec, 0, "Yes, score it"), _label(spec, 1, "No")
+            buttons = [_button(yes, {"confirm": "yes"}, True), _button(no, {"confirm": "no"}, False)]
             body = [TextNode(type="text", value=spec.title), GroupNode(type="group", direction="row", children=buttons)]
             return CustomCardPayload(root=SectionNode(type="section", children=body))
         lines = [TextNode(type="text", value=f"{label}: {value}") for label, value in spec.rows]
@@ -141,6 +142,10 @@ def _meaning(selection: dict[str, object]) -> tuple[str, str] | None:
         if review and review.replace("-", "").isalnum():
             return f"review:{review}", f"{values['decision']} {review}"
     return None
+
+
+def _label(spec: CardSpec, index: int, english: str) -> str:
+    return spec.buttons[index] if index < len(spec.buttons) else english
 
 
 def _cta(label: str, selection: dict[str, str], *, primary: bool = True) -> CtaAction:

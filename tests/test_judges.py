@@ -15,6 +15,7 @@ from uagents_core.identity import Identity
 
 from pizza_agent.app.composition import assemble_event
 from pizza_agent.domain.identity import Chat
+from pizza_agent.domain.languages import speaking
 from pizza_agent.domain.tiers import tier_for
 from pizza_agent.event.judging import deliver_outbox
 from pizza_agent.ledger.codes import CODE_PATTERN, CouponSigner
@@ -189,3 +190,26 @@ async def test_the_review_queue_waits_in_status(asi1_server, event):
     await parts.conversation.handle("agent1suspect", SUSPECTED)
     assert "waiting for the judges 1" in await parts.organizer.status_text()
     assert (await parts.organizer.status_data())["ledger"]["reviews_waiting"] == 1
+
+
+async def test_an_approval_is_told_to_the_participant_in_the_language_they_were_answered_in(asi1_server, event):
+    story = (
+        "Nuestro equipo construyó un dron de pizza durante una larga noche, y se estrelló dos veces contra la mesa "
+        "de los bocadillos. Al amanecer, por fin, le entregó una porción caliente a nuestra mentora."
+    )
+    judge_rates(asi1_server, 9, quote="Nuestro equipo construyó un dron de pizza")
+    parts = event(REVIEW_PREMIUM="true", EVENT_LANGUAGES="en,es")
+    reply = await parts.conversation.handle("agent1lucia", story)
+    assert reply.outcome == "coupon" and "estándar" not in reply.text and "jurado" in reply.text  # in Spanish
+    [waiting] = parts.ledger.reviews.waiting()
+    await parts.conversation.handle(ORGANIZER, f"approve {waiting.id}")  # the organizer's turn: English
+    sent: list[str] = []
+
+    async def send(chat: Chat, text: str) -> bool:
+        sent.append(text)
+        return True
+
+    assert await deliver_outbox(parts.worker, parts.llm.content, send) == 1
+    with speaking("es"):
+        spanish = parts.llm.content.message("approved_upgrade", score=9, tier="premium", code="C", old="O")
+    assert sent[0].startswith(spanish.split("9/10")[0]), sent

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import re
 import tomllib
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+from event_driver import TWO_MEALS
 
+from pizza_agent.domain.content import StaticContent, StaticContentError
+from pizza_agent.domain.languages import speaking
+from pizza_agent.event.story_rule import StoryDecision, decide
+from pizza_agent.llm.reply_check import ReplyCheck
 from pizza_agent.llm.static_layer import heuristic_score, words_of
+from pizza_agent.people.languages import LanguageDetector, parse_lang_command
+from pizza_agent.plan.model import check_plan, load_plan
 
 STORIES = tomllib.loads((Path(__file__).parent / "data" / "story_translations.toml").read_text())["stories"]
 
@@ -36,3 +44,204 @@ async def test_through_the_real_agent_every_translation_is_scored_within_a_point
             reply = await drv.say(f"writer-{lang}", "yes")
         scored[lang] = int(re.search(r"(\d+)/10", reply).group(1))
     assert all(abs(score - scored["en"]) <= 1 for score in scored.values()), scored
+
+
+# --- every participant in their own language (issue 33) ---------------------------------------------------
+# The languages the project ships (static_content/languages/), the event listing all of them.
+SHIPPED = ["en", "es", "fr", "pt", "de", "hi", "zh", "ar"]
+ALL_LANGUAGES = ",".join(SHIPPED)
+DATA = Path(__file__).parent / "data"
+FIRST_MESSAGES = tomllib.loads((DATA / "first_messages.toml").read_text())["message"]
+REQUESTS = tomllib.loads((DATA / "multilingual_requests.toml").read_text())["message"]
+CONTENT = StaticContent.load(Path(__file__).parent.parent / "static_content")
+
+
+def fragments(code: str) -> set[str]:
+    """The fixed words of a language's messages and its prompts (what no other language's reply contains)."""
+    pack = CONTENT.pack(code)
+    texts = (
+        list(CONTENT.messages.values()) + CONTENT.prompts if code == "en" else [*pack.messages.values(), *pack.prompts]
+    )
+    pieces = {part.strip() for text in texts for part in re.split(r"\{\w+\}|\n", text)}
+    return {piece for piece in pieces if len(piece) >= 12 and "`" not in piece and "K7Q2" not in piece}
+
+
+def answered_in(reply: str) -> set[str]:
+    """The languages whose fixed words the reply contains."""
+    return {code for code in SHIPPED if any(piece in reply for piece in fragments(code))}
+
+
+def test_the_corpora_are_big_and_varied():
+    assert {m["language"] for m in FIRST_MESSAGES} == set(SHIPPED)
+    assert len(REQUESTS) >= 40 and len({m["language"] for m in REQUESTS}) >= 20
+    assert sum(m["language"].endswith("-Latn") for m in REQUESTS) >= 5  # romanized forms
+    assert sum(m["length"] == "long" and m["kind"] == "request" for m in REQUESTS) >= 12
+
+
+def test_every_shipped_language_has_every_participant_facing_message_and_its_own_prompts():
+    for code in SHIPPED[1:]:
+        pack = CONTENT.pack(code)
+        assert pack.code == code
+        assert pack.missing(CONTENT.messages) == [], code
+        assert len(pack.prompts) == len(CONTENT.prompts) and set(pack.templates) == {"premium", "standard", "basic"}
+    assert CONTENT.pack("ar").direction == "rtl"
+    assert fragments("es").isdisjoint(fragments("en"))
+
+
+def test_a_language_file_with_a_wrong_placeholder_or_an_unknown_message_is_refused(tmp_path):
+    import shutil
+
+    content_dir = tmp_path / "static_content"
+    shutil.copytree(Path(__file__).parent.parent / "static_content", content_dir)
+    spanish = content_dir / "languages" / "es.toml"
+    text = spanish.read_text()
+    spanish.write_text(text.replace("{min_chars}", "{minimo}", 1))
+    with pytest.raises(StaticContentError, match=r"languages/es.toml: \[messages\] 'story_too_short'"):
+        StaticContent.load(content_dir)
+    spanish.write_text(text.replace("[messages]", '[messages]\nstory_too_shrot = "x"', 1))
+    with pytest.raises(StaticContentError, match="story_too_shrot"):
+        StaticContent.load(content_dir)
+
+
+def test_an_organizer_adds_a_language_with_a_file_and_a_message_it_lacks_is_said_in_english(tmp_path):
+    import shutil
+
+    content_dir = tmp_path / "static_content"
+    shutil.copytree(Path(__file__).parent.parent / "static_content", content_dir)
+    (content_dir / "languages" / "it.toml").write_text(
+        'name = "Italiano"\nenglish_name = "Italian"\n\n[messages]\nhelp = "Sono il Pizza Agent: chiedimi una pizza!"\n'
+        '[words]\ngreeting = ["ciao", "buongiorno"]\n'
+    )
+    content = StaticContent.load(content_dir)
+    assert "empty" in content.pack("it").missing(content.messages)
+    with speaking("it"):
+        assert content.message("help").startswith("Sono il Pizza Agent")
+        assert content.message("empty") == content.messages["empty"]  # not translated: English
+    assert content.message("help") == content.messages["help"]  # outside a participant's turn: English
+
+
+@pytest.mark.parametrize("first", FIRST_MESSAGES, ids=lambda m: m["language"] + ":" + m["text"][:12])
+def test_a_first_message_is_detected_in_its_language(first):
+    detector = LanguageDetector(CONTENT, SHIPPED)
+    assert detector.detect(first["text"]) == first["language"]
+
+
+def test_detection_is_restricted_to_the_event_languages_and_says_when_it_cannot_tell():
+    detector = LanguageDetector(CONTENT, ["en", "es"])
+    assert detector.detect("Bonjour, je voudrais une pizza s'il vous plaît") in (None, "en", "es")
+    assert detector.detect("K7Q2-M9XA-4F3T") is None  # a claim code says nothing
+    assert detector.detect("🍕🍕") is None
+    assert detector.detect("ok") is None  # too short, and no language's own word
+    assert detector.detect("hola") == "es"  # a short word only one listed language has
+    assert LanguageDetector(CONTENT, ["en", "xx"]).listed == ["en"]  # no file for xx: not a language here
+
+
+def test_a_romanized_message_is_answered_in_the_default_unless_the_event_lists_its_romanized_form(tmp_path):
+    import shutil
+
+    hinglish = "bhai mujhe ek pizza chahiye, kaise milega?"
+    assert LanguageDetector(CONTENT, ["es", "en", "hi"]).detect(hinglish) == "es"  # the event's default
+    content_dir = tmp_path / "static_content"
+    shutil.copytree(Path(__file__).parent.parent / "static_content", content_dir)
+    (content_dir / "languages" / "hi-latn.toml").write_text(
+        'name = "Hinglish"\nenglish_name = "Hindi written in Latin letters (Hinglish)"\n\n[messages]\n'
+        'help = "Main Pizza Agent hoon: mujhse pizza maango!"\n'
+    )
+    content = StaticContent.load(content_dir)
+    assert LanguageDetector(content, ["en", "hi", "hi-latn"]).detect(hinglish) == "hi-latn"
+
+
+def test_the_language_command():
+    assert parse_lang_command("lang es").code == "es"
+    assert parse_lang_command("LANG  pt").code == "pt"
+    assert parse_lang_command("language").code == ""
+    assert parse_lang_command("idioma es").code == "es"
+    assert parse_lang_command("language models are fun to use for stories") is None
+
+
+@pytest.mark.parametrize("message", REQUESTS, ids=lambda m: f"{m['language']}-{m['kind']}-{m['length']}")
+def test_no_request_or_greeting_in_any_language_is_scored_whatever_the_intent_model_says(message):
+    reading = CONTENT.read(message["text"], 40)
+    decision = decide(reading, "story", len(message["text"]), 40)
+    assert decision is not StoryDecision.SCORE, message["english"]
+
+
+@pytest.mark.parametrize(
+    ("message", "tier", "problem"),
+    [
+        ("¡Qué historia! Tu código es PIZZA2027", "basic", "states a coupon code"),
+        ("您的券码：PIZZA2027", "basic", "states a coupon code"),
+        ("الكود: PIZZA2027", "basic", "states a coupon code"),
+        ("Disfruta tu pizza estándar", "basic", "names another tier (standard)"),
+        ("恭喜你获得高级披萨！", "basic", "names another tier (premium)"),
+        ("استمتع ببيتزا مميزة", "standard", "names another tier (premium)"),
+        ("आपका कोड: STANDARD-ABCD2345-EFGH6789", "standard", "contains a coupon code"),
+        ("凌晨三点的故事STANDARD-ABCD2345-EFGH6789真棒", "standard", "contains a coupon code"),
+        ("Tu historia de código abierto me encantó, y el robot de pizza también.", "basic", None),
+        ("凌晨三点的代码故事真棒！评委一定会喜欢。", "basic", None),
+        ("कितनी मज़ेदार कहानी! पिज़्ज़ा और कोड दोनों शानदार।", "basic", None),
+        ("Quelle histoire ! Le code de ton équipe et la pizza, parfait.", "basic", None),
+        ("Disfruta tu pizza estándar", "standard", None),
+    ],
+)
+def test_the_reply_check_reads_codes_and_tiers_in_every_script(message, tier, problem):
+    found = ReplyCheck().problem(message, tier)
+    assert (found is None) if problem is None else (found or "").startswith(problem), found
+
+
+def test_the_plan_lists_the_event_languages(tmp_path):
+    plan = tmp_path / "plan.toml"
+    plan.write_text(TWO_MEALS.replace("[event]\n", '[event]\nlanguages = ["es", "en", "hi-latn"]\n', 1))
+    assert check_plan(plan) == [] and load_plan(plan).languages == ("es", "en", "hi-latn")
+    plan.write_text(TWO_MEALS.replace("[event]\n", '[event]\nlanguages = ["spanish", "en", "en"]\n', 1))
+    problems = "\n".join(check_plan(plan))
+    assert "'spanish' is not a language code" in problems and "listed twice" in problems
+
+
+@pytest.mark.slow  # the agent process
+async def test_with_every_provider_down_a_first_message_in_each_shipped_language_is_answered_in_it(event):
+    drv = await event(EVENT_LANGUAGES=ALL_LANGUAGES)  # no keys: the static layer answers
+    answered = {}
+    for i, first in enumerate(FIRST_MESSAGES):
+        reply = await drv.say(f"newcomer-{i}", first["text"])
+        answered[first["text"]] = (first["language"], answered_in(reply))
+    wrong = {text: langs for text, langs in answered.items() if langs[1] != {langs[0]}}
+    assert not wrong, wrong
+
+
+@pytest.mark.slow  # the agent process
+async def test_a_participant_keeps_their_language_and_chooses_another(event):
+    drv = await event(EVENT_LANGUAGES=ALL_LANGUAGES)
+    assert answered_in(await drv.say("ana", "Hola, ¿me das una pizza?")) == {"es"}
+    assert answered_in(await drv.say("ana", "ok")) == {"es"}  # too short to tell: her last language
+    chosen = await drv.say("ana", "lang fr")
+    assert "français" in chosen.lower() and answered_in(chosen) == {"fr"}
+    assert answered_in(await drv.say("ana", "Hola otra vez, ¿cómo funciona esto?")) == {"fr"}  # her choice stands
+    listed = await drv.say("ana", "lang xx")
+    assert "`ar` (العربية)" in listed and "`zh`" in listed
+    with closing(drv.read()) as ledger:
+        assert ledger.state.language_of(drv.address_of("ana")) == ("fr", True)
+
+
+@pytest.mark.slow  # the agent process
+async def test_requests_and_greetings_in_every_language_spend_no_coupon_when_the_model_calls_them_stories(
+    event, asi1_server
+):
+    asi1_server.set_fault("intent-story")
+    drv = await event(keys="asi1", EVENT_LANGUAGES=ALL_LANGUAGES)
+    for i, message in enumerate(REQUESTS):
+        await drv.say(f"asker-{i}", message["text"])
+    assert drv.coupons() == [], [c.person for c in drv.coupons()]
+
+
+@pytest.mark.slow  # the agent process
+async def test_the_models_are_asked_to_write_prompts_and_replies_in_the_participants_language(event, asi1_server):
+    drv = await event(keys="asi1", EVENT_LANGUAGES=ALL_LANGUAGES)
+    await drv.say("lucia", "Hola, quiero una pizza por favor")
+    prompt_requests = drv.asi1.requests_for("write-story-prompt")
+    assert prompt_requests and "Write it in Spanish" in prompt_requests[-1].system
+    reply = await drv.say("lucia", STORIES["es"])
+    if "SÍ" in reply or ("sí" in reply.lower() and "/10" not in reply):
+        reply = await drv.say("lucia", "sí")
+    assert "/10" in reply and answered_in(reply) <= {"es"}, reply
+    assert any("Write it in Spanish" in r.system for r in drv.asi1.requests_for("write-reply"))

@@ -191,6 +191,7 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
         report.ok("static content", f"{len(content.prompts)} prompts, {settings.static_content_dir}")
         shown = " · ".join(f'"{prompt}"' for prompt in content.starter_prompts)
         report.ok("starter prompts", f"{shown} (the profile's examples on Agentverse/ASI:One; profile.toml)")
+        check_languages(report, settings, content)
     except StaticContentError as exc:
         report.block("static content", str(exc))
     check_plan_file(report, settings)
@@ -213,6 +214,32 @@ def run_checks(timeout: float = PING_TIMEOUT_SECONDS) -> Report:
     (openai_live, openai_why), (asi1_live, asi1_why) = asyncio.run(both())
     report.layers = [("OpenAI", openai_live, openai_why), ("ASI1", asi1_live, asi1_why), ("static", True, "always")]
     return report
+
+
+def check_languages(report: Report, settings: Settings, content: StaticContent) -> None:
+    """The event's languages: each needs a file in static_content/languages/ (without one, its speakers are
+    answered in the default), and a file that leaves messages out has them said in English."""
+    try:
+        plan = load_plan(settings.event_plan) if settings.event_plan is not None else None
+    except PlanError:
+        plan = None  # the plan's own lines say why
+    listed = list(plan.languages) if plan is not None and plan.languages else list(settings.event_languages)
+    missing = [code for code in listed if code not in content.languages]
+    usable = [code for code in listed if code in content.languages] or ["en"]
+    report.ok(
+        "languages", f"{', '.join(usable)} (default {usable[0]}); shipped: {', '.join(sorted(content.languages))}"
+    )
+    for code in missing:
+        report.warn(
+            "languages",
+            f"{code!r} is listed but has no translation (static_content/languages/{code}.toml): its speakers are "
+            f"answered in {usable[0]}",
+        )
+    for code in listed:
+        gaps = content.languages[code].missing(content.messages) if code in content.languages else []
+        if gaps:
+            shown = ", ".join(gaps[:6]) + (f" and {len(gaps) - 6} more" if len(gaps) > 6 else "")
+            report.warn("languages", f"{code}: {len(gaps)} message(s) not translated, said in English: {shown}")
 
 
 def check_plan_file(report: Report, settings: Settings) -> None:

@@ -93,7 +93,7 @@ _STATES_A_CODE = [
     re.compile(rf"\b(?:coupon|voucher)\s*(?:is|:|=|-|→)\s*{_TOKEN}", re.I),
     # "tu código es PIZZA2027", "dein Code: SLICE-9981", "代码：PIZZA2027", "الكود: PIZZA2027", "कोड है PIZZA2027".
     re.compile(
-        rf"(?:código|codigo|cupón|cupom|gutschein|代码|兑换码|优惠码|コード|कोड|كود|رمز)\w{{0,4}}\s*"
+        rf"(?:código|codigo|cupón|cupom|gutschein|代码|券码|兑换码|优惠码|コード|कोड|كود|رمز)\w{{0,4}}\s*"
         rf"(?:es|est|ist|é|lautet|是|है|هو)?\s*[:：=→\-]?\s*{_TOKEN}",
         re.I,
     ),

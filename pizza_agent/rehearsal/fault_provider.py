@@ -112,6 +112,7 @@ class RecordedRequest:
     max_tokens: int | None = None
     temperature: float | None = None
     response_format: str | None = None  # its "type", if the request asked for structured output
+    system: str = ""  # the system message (what the task asked for, in which language)
 
 
 @dataclass
@@ -227,6 +228,9 @@ class FaultProvider:
                 (body.get("response_format") or {}).get("type")
                 if isinstance(body.get("response_format"), dict)
                 else None,
+                next(
+                    (str(m.get("content")) for m in messages if isinstance(m, dict) and m.get("role") == "system"), ""
+                ),
             )
         )
         index = len(self.requests) - 1

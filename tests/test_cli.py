@@ -210,7 +210,7 @@ async def test_an_unreachable_postgresql_ledger_stops_the_agent_with_one_line(tm
 @pytest.mark.slow  # agent.py
 async def test_check_names_the_event_languages_and_a_listed_language_without_a_translation(tmp_path):
     env = base_env(tmp_path / "data", EVENT_LANGUAGES="es,en,ar,sw")
-    code, out, _ = await run("check", "--timeout", "1", env=env)
+    _code, out, _ = await run("check", "--timeout", "1", env=env)
     assert "languages" in out and "es, en, ar (default es)" in out, out
     assert "'sw' is listed but has no translation (static_content/languages/sw.toml)" in out
     assert "answered in es" in out

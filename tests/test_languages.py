@@ -9,13 +9,18 @@ Hangul, Cyrillic), so no story is "no words to judge" for being written in anoth
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from contextlib import closing
 from pathlib import Path
 
 import pytest
-from event_driver import TWO_MEALS
+from event_driver import LUNCH, STORY, TWO_MEALS, VENDOR_TOKEN
+from helpers import chromium_path, log_in
+from playwright.async_api import async_playwright, expect
 
+from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.domain.content import StaticContent, StaticContentError
 from pizza_agent.domain.languages import speaking
 from pizza_agent.event.story_rule import StoryDecision, decide
@@ -23,6 +28,7 @@ from pizza_agent.llm.reply_check import ReplyCheck
 from pizza_agent.llm.static_layer import heuristic_score, words_of
 from pizza_agent.people.languages import LanguageDetector, parse_lang_command
 from pizza_agent.plan.model import check_plan, load_plan
+from pizza_agent.rehearsal.agent_process import base_env
 
 STORIES = tomllib.loads((Path(__file__).parent / "data" / "story_translations.toml").read_text())["stories"]
 
@@ -245,3 +251,46 @@ async def test_the_models_are_asked_to_write_prompts_and_replies_in_the_particip
         reply = await drv.say("lucia", "sí")
     assert "/10" in reply and answered_in(reply) <= {"es"}, reply
     assert any("Write it in Spanish" in r.system for r in drv.asi1.requests_for("write-reply"))
+
+
+@pytest.mark.slow  # the agent process, Chromium
+async def test_pages_render_right_to_left_names_right_to_left_and_the_rest_as_before(event, tmp_path):
+    drv = await event(participants=["Ada Lovelace", "ليلى حسن"], plan=TWO_MEALS, at=LUNCH)
+    arabic_badge = next(name for name in drv.codes if name != "Ada L.")
+    codes = {}
+    for who, badge in (("ada", "Ada L."), ("layla", arabic_badge)):
+        await drv.say(who, drv.codes[badge])
+        codes[who] = await drv.get_coupon(who, STORY)
+    badges = tmp_path / "badges.html"
+    made = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "agent.py"), "roster", "badges", "--out", str(badges)],
+        env=base_env(drv.agent.data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            page = await browser.new_page()
+            await log_in(page, drv, VENDOR_TOKEN, "Table 1")
+            directions = {}
+            for who in ("layla", "ada"):
+                await page.goto(f"{drv.base}/table")
+                await page.fill("#code", codes[who])
+                await page.press("#code", "Enter")
+                person = page.locator("#person")
+                await expect(person).to_be_visible()
+                directions[who] = (await person.text_content(), await person.evaluate("e => e.matches(':dir(rtl)')"))
+            await page.goto(badges.as_uri())
+            names = page.locator(".badge .name")
+            on_badges = {
+                await names.nth(i).text_content(): await names.nth(i).evaluate("e => e.matches(':dir(rtl)')")
+                for i in range(await names.count())
+            }
+        finally:
+            await browser.close()
+    assert directions["layla"] == (arabic_badge, True) and directions["ada"][1] is False, directions
+    assert on_badges == {arabic_badge: True, "Ada L.": False}, on_badges

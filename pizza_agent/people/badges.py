@@ -63,7 +63,7 @@ def badge_page(badges: Iterable[Badge], event: str, *, reach: str = "the Pizza A
         qr = segno.make_qr(badge.code, error="m").svg_inline(scale=4, border=2, omitsize=True)
         labels.append(
             f'<div class="badge" data-attendee="{html.escape(badge.attendee)}">{qr}<div>'
-            f'<div class="name">{html.escape(badge.name)}</div>'
+            f'<div class="name" dir="auto">{html.escape(badge.name)}</div>'
             f'<div class="code">{html.escape(badge.code)}</div>'
             f'<div class="hint">Send this code to <span class="reach-name">{html.escape(reach)}</span></div>'
             "</div></div>"
@@ -78,7 +78,7 @@ def badge_page(badges: Iterable[Badge], event: str, *, reach: str = "the Pizza A
         )
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{STYLE}</style></head><body><h1>{title} ({len(labels)})</h1>{where}"
+        f"<style>{STYLE}</style></head><body><h1><bdi>{title}</bdi> ({len(labels)})</h1>{where}"
         f'<div class="sheet">{"".join(labels)}</div></body></html>\n'
     )
 

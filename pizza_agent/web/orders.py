@@ -102,7 +102,7 @@ class OrderSheets:
         rows, passed = await self.rows(meal)
         cutoff = f"{meal.order_cutoff:%a %H:%M}" if meal.order_cutoff else "no cut-off set"
         body = "".join(
-            f'<tr data-tier="{tier}" data-diet="{html.escape(diet)}"><td>{tier}</td><td>{html.escape(diet)}</td>'
+            f'<tr data-tier="{tier}" data-diet="{html.escape(diet)}"><td>{tier}</td><td dir="auto">{html.escape(diet)}</td>'
             f'<td class="at-cutoff">{"—" if then is None else then}</td><td class="live">{live}</td></tr>'
             for tier, diet, then, live in rows
         )
@@ -110,7 +110,7 @@ class OrderSheets:
         total_live = sum(live for *_, live in rows)
         title = html.escape(f"Order sheet: {meal.name}")
         forecast = "".join(
-            f'<tr data-forecast="{html.escape(name)}" data-kind="{html.escape(kind)}"><td>'
+            f'<tr data-forecast="{html.escape(name)}" data-kind="{html.escape(kind)}"><td dir="auto">'
             f"{html.escape(name)}{_kind_note(kind)}</td><td>{people}</td></tr>"
             for kind, name, people in await self.forecast_rows(meal)
         )
@@ -123,7 +123,7 @@ class OrderSheets:
         page = (
             f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
             '<link rel="stylesheet" href="/static/app.css"></head><body class="order-sheet">'
-            f"<h1>{title}</h1><p>{html.escape(self.meals.plan.name)} · {when} · cut-off {cutoff}"
+            f"<h1><bdi>{title}</bdi></h1><p><bdi>{html.escape(self.meals.plan.name)}</bdi> · {when} · cut-off {cutoff}"
             f"{'' if passed else ' (not reached yet: the at-cut-off column fills in then)'}</p>"
             '<table id="orders"><thead><tr><th>tier</th><th>diet</th><th>at cut-off</th><th>live</th></tr></thead>'
             f'<tbody>{body}</tbody><tfoot><tr><th colspan="2">total</th><td id="total-at-cutoff">'

@@ -9,6 +9,7 @@ function el(id) { return document.getElementById(id); }
 
 function cell(row, text) {
   const td = document.createElement("td");
+  td.dir = "auto";  // a name or diet in Arabic or Hebrew reads right to left, in its own cell
   td.textContent = text === null || text === undefined ? "–" : String(text);
   row.appendChild(td);
   return td;
@@ -157,6 +158,7 @@ async function poll() {
 // The story as text nodes, each suspected passage in a <mark>: never innerHTML, so a story's markup stays text.
 function markedStory(story, passages) {
   const holder = document.createElement("p");
+  holder.dir = "auto";  // a story in Arabic or Hebrew reads right to left
   holder.className = "story";
   const spans = [];
   for (const passage of passages) {

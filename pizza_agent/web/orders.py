@@ -102,7 +102,8 @@ class OrderSheets:
         rows, passed = await self.rows(meal)
         cutoff = f"{meal.order_cutoff:%a %H:%M}" if meal.order_cutoff else "no cut-off set"
         body = "".join(
-            f'<tr data-tier="{tier}" data-diet="{html.escape(diet)}"><td>{tier}</td><td dir="auto">{html.escape(diet)}</td>'
+            f'<tr data-tier="{tier}" data-diet="{html.escape(diet)}"><td>{tier}</td>'
+            f'<td dir="auto">{html.escape(diet)}</td>'
             f'<td class="at-cutoff">{"—" if then is None else then}</td><td class="live">{live}</td></tr>'
             for tier, diet, then, live in rows
         )

@@ -13,7 +13,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 TEST_WORKERS ?= 4
 PYTEST := $(PY) -m pytest
 
-.PHONY: help setup run check test test-fast test-serial test-stress test-durations lint format chat provider drill bench bench-suite bench-injection bench-precision \
+.PHONY: help setup run check test test-fast test-serial test-stress test-durations lint format chat provider drill bench bench-suite bench-injection bench-precision bench-languages \
 	bench-mailbox bench-postgres dashboard-demo clean
 
 help:  ## this list
@@ -90,6 +90,9 @@ bench-injection: $(STAMP)  ## injections against the worst-case judge
 
 bench-precision: $(STAMP)  ## what the filters wrongly stop, on honest text
 	$(PY) bench/precision.py
+
+bench-languages: $(STAMP)  ## every participant in their own language: keyless scores, replies, requests, detection cost
+	$(PY) bench/languages.py
 
 bench-mailbox: $(STAMP)  ## the Agentverse mailbox path
 	$(PY) bench/mailbox.py

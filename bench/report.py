@@ -303,7 +303,8 @@ starts from it): it matches a single agent's whole run above; before, it showed 
 {results.get("startup", {}).get("start_s", float("nan")):.2f} s, Ctrl+C exits in
 {results.get("startup", {}).get("stop_s", float("nan")):.2f} s (median of 3, measured by `bench/run_all.py`).
 """
-    text += _people_section() + _meals_section() + _house_section() + _precision_section() + _suite_section()
+    text += _people_section() + _meals_section() + _house_section() + _precision_section() + _languages_section()
+    text += _suite_section()
     (ROOT / "BENCHMARKS.md").write_text(text)
 
 
@@ -421,6 +422,15 @@ def _house_section() -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _languages_section() -> str:
+    path = RESULTS / "languages.json"
+    if not path.exists():
+        return ""
+    from bench.languages import render
+
+    return "\n" + render(json.loads(path.read_text()))
 
 
 def _precision_section() -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tomllib
 from contextlib import closing
 from pathlib import Path
 
@@ -29,8 +28,16 @@ from pizza_agent.llm.static_layer import heuristic_score, words_of
 from pizza_agent.people.languages import LanguageDetector, parse_lang_command
 from pizza_agent.plan.model import check_plan, load_plan
 from pizza_agent.rehearsal.agent_process import base_env
+from pizza_agent.rehearsal.languages_corpus import (
+    SHIPPED,
+    first_messages,
+    fragments,
+    languages_in,
+    multilingual_requests,
+    story_translations,
+)
 
-STORIES = tomllib.loads((Path(__file__).parent / "data" / "story_translations.toml").read_text())["stories"]
+STORIES = story_translations()
 
 
 def test_the_keyless_judge_scores_the_same_story_alike_in_every_script():
@@ -54,27 +61,15 @@ async def test_through_the_real_agent_every_translation_is_scored_within_a_point
 
 # --- every participant in their own language (issue 33) ---------------------------------------------------
 # The languages the project ships (static_content/languages/), the event listing all of them.
-SHIPPED = ["en", "es", "fr", "pt", "de", "hi", "zh", "ar"]
 ALL_LANGUAGES = ",".join(SHIPPED)
-DATA = Path(__file__).parent / "data"
-FIRST_MESSAGES = tomllib.loads((DATA / "first_messages.toml").read_text())["message"]
-REQUESTS = tomllib.loads((DATA / "multilingual_requests.toml").read_text())["message"]
+FIRST_MESSAGES = first_messages()
+REQUESTS = multilingual_requests()
 CONTENT = StaticContent.load(Path(__file__).parent.parent / "static_content")
-
-
-def fragments(code: str) -> set[str]:
-    """The fixed words of a language's messages and its prompts (what no other language's reply contains)."""
-    pack = CONTENT.pack(code)
-    texts = (
-        list(CONTENT.messages.values()) + CONTENT.prompts if code == "en" else [*pack.messages.values(), *pack.prompts]
-    )
-    pieces = {part.strip() for text in texts for part in re.split(r"\{\w+\}|\n", text)}
-    return {piece for piece in pieces if len(piece) >= 12 and "`" not in piece and "K7Q2" not in piece}
 
 
 def answered_in(reply: str) -> set[str]:
     """The languages whose fixed words the reply contains."""
-    return {code for code in SHIPPED if any(piece in reply for piece in fragments(code))}
+    return languages_in(reply, CONTENT)
 
 
 def test_the_corpora_are_big_and_varied():
@@ -91,7 +86,7 @@ def test_every_shipped_language_has_every_participant_facing_message_and_its_own
         assert pack.missing(CONTENT.messages) == [], code
         assert len(pack.prompts) == len(CONTENT.prompts) and set(pack.templates) == {"premium", "standard", "basic"}
     assert CONTENT.pack("ar").direction == "rtl"
-    assert fragments("es").isdisjoint(fragments("en"))
+    assert fragments(CONTENT, "es").isdisjoint(fragments(CONTENT, "en"))
 
 
 def test_a_language_file_with_a_wrong_placeholder_or_an_unknown_message_is_refused(tmp_path):

@@ -274,7 +274,9 @@ class StaticContent(BaseModel):
         not lost to the help text. A short message of a few words that asks for
         nothing is a (too short) story attempt, so the participant is told why.
         """
-        lowered = " ".join(text.lower().split())
+        # As people type in chat: "hiiii" is "hi", and "didnt" is "didn't" (a cue with an apostrophe also
+        # matches without it, _load_intents).
+        lowered = re.sub(r"([^\W\d_])\1{2,}", r"\1", " ".join(text.lower().split()))
         words = re.findall(r"\w+(?:'\w+)?", lowered)
         ideographs = sum(1 for ch in lowered if 0x3040 <= ord(ch) <= 0x30FF or 0x4E00 <= ord(ch) <= 0x9FFF)
         if ideographs:  # Chinese and Japanese put no spaces between words: about two characters a word
@@ -448,6 +450,7 @@ def _load_intents(doc: dict) -> tuple[dict[str, list[str]], list[str], dict[str,
         kind: _section_words(doc, kind, "keywords") for kind in ("pizza_request", "help", "greeting", "confirm")
     }
     cues = _section_words(doc, "request", "cues")
+    cues = list(dict.fromkeys([*cues, *(c.replace("'", "") for c in cues if "'" in c)]))
     question = {name: _section_words(doc, "question", name) for name in ("wh_words", "wh_next", "verbs", "verb_next")}
     return keywords, cues, question
 

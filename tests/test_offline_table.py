@@ -57,9 +57,14 @@ async def scan(page: Page, code: str, *, serve: bool) -> str:
 
 
 async def ready_table(browser, drv, name: str) -> tuple:  # type: ignore[no-untyped-def]
-    context = await browser.new_context()
+    # bypass_csp: Playwright's wait_for_function evaluates its predicate with eval, which the pages' CSP
+    # (script-src 'self') refuses when a poll races another evaluation (microsoft/playwright#36982). What
+    # these tests measure is the offline queue, not the CSP (the table is still served with it: below).
+    context = await browser.new_context(bypass_csp=True)
     page = await context.new_page()
     await log_in(page, drv, VENDOR_TOKEN, name)
+    served = await page.request.get(f"{drv.base}/table")
+    assert "script-src 'self'" in served.headers["content-security-policy"]
     await expect(page.locator("#serving")).to_contain_text("Saturday lunch")
     await page.wait_for_function("navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready")
     await page.wait_for_function("snapshot !== null && Object.keys(snapshot.entries).length > 0")

@@ -15,7 +15,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from event_driver import LUNCH, STORY, TWO_MEALS, VENDOR_TOKEN
+from event_driver import LUNCH, STORY, TWO_MEALS, VENDOR_TOKEN, code_in
 from helpers import chromium_path, log_in
 from playwright.async_api import async_playwright, expect
 
@@ -289,3 +289,29 @@ async def test_pages_render_right_to_left_names_right_to_left_and_the_rest_as_be
             await browser.close()
     assert directions["layla"] == (arabic_badge, True) and directions["ada"][1] is False, directions
     assert on_badges == {arabic_badge: True, "Ada L.": False}, on_badges
+
+
+@pytest.mark.slow  # the agent process
+async def test_a_hindi_speaker_on_a_roster_with_a_meal_plan_goes_from_badge_to_the_table_in_hindi(event):
+    """The joints: roster, meals and diets, cards, the judge's fallback and the table, in another language."""
+    drv = await event(
+        participants=["Ada Lovelace", "Ravi Kumar"], plan=TWO_MEALS, at=LUNCH, EVENT_LANGUAGES=ALL_LANGUAGES
+    )
+    hindi = CONTENT.pack("hi")
+    asked = await drv.say("ravi", "नमस्ते, मुझे पिज़्ज़ा चाहिए")
+    assert answered_in(asked) == {"hi"}, asked  # not yet known: the badge's code, asked in Hindi
+    linked = await drv.say("ravi", drv.codes["Ravi K."])  # the code alone says nothing: his last language
+    assert answered_in(linked) == {"hi"} and hindi.messages["claim_welcome"].split("{")[0] in linked, linked
+    diet = await drv.reply("ravi", "2")  # the diet question's answer, by number
+    assert answered_in(diet.text()) <= {"hi"}
+    coupon = await drv.reply("ravi", STORIES["hi"])
+    text = coupon.text()
+    assert answered_in(text) == {"hi"} and "/10" in text, text
+    code = code_in(text)
+    assert code and drv.coupon_of("Ravi K.").code == code and drv.coupon_of("Ravi K.").diet == "vegetarian"
+    cards = [part for part in coupon.content if type(part).__name__ == "MetadataContent"]
+    assert any(hindi.messages["card_coupon"] in str(card.metadata) for card in cards), cards
+    scanned = await drv.table(code)
+    assert scanned["colour"] == "green", scanned
+    assert answered_in(await drv.say("ravi", "lang en")) == {"en"}
+    assert answered_in(await drv.say("ravi", "नमस्ते")) == {"en"}  # his choice stands over detection

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from playwright.async_api import async_playwright, expect
 from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.domain.content import StaticContent, StaticContentError
 from pizza_agent.domain.languages import speaking
+from pizza_agent.event.meals import day_and_time
 from pizza_agent.event.story_rule import StoryDecision, decide
 from pizza_agent.llm.reply_check import ReplyCheck
 from pizza_agent.llm.static_layer import heuristic_score, words_of
@@ -315,3 +317,15 @@ async def test_a_hindi_speaker_on_a_roster_with_a_meal_plan_goes_from_badge_to_t
     assert scanned["colour"] == "green", scanned
     assert answered_in(await drv.say("ravi", "lang en")) == {"en"}
     assert answered_in(await drv.say("ravi", "नमस्ते")) == {"en"}  # his choice stands over detection
+
+
+def test_meal_times_name_the_day_in_the_participants_language():
+    saturday = datetime(2027, 3, 6, 18, 0)
+    assert day_and_time(CONTENT, saturday) == "Saturday 18:00"
+    assert day_and_time(CONTENT, saturday, short=True) == "Sat 18:00"
+    with speaking("es"):
+        assert day_and_time(CONTENT, saturday) == "sábado 18:00"
+    with speaking("zh"):
+        assert day_and_time(CONTENT, saturday, short=True) == "周六 18:00"
+    for code in SHIPPED:
+        assert len(CONTENT.pack(code).messages.get("weekdays", CONTENT.messages["weekdays"]).split(",")) == 7

@@ -16,7 +16,14 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from pizza_agent.domain.languages import BASE_LANGUAGE, LanguageError, LanguagePack, current_language, load_pack
+from pizza_agent.domain.languages import (
+    BASE_LANGUAGE,
+    SEVEN_DAYS,
+    LanguageError,
+    LanguagePack,
+    current_language,
+    load_pack,
+)
 from pizza_agent.domain.scores import Intent, IntentKind
 from pizza_agent.domain.tiers import TIERS
 
@@ -145,6 +152,8 @@ WORDING_MESSAGES = {
     "wait_hours_minutes": "{hours} h {minutes} min",
     "wait_hours": "{hours} h",
     "wait_minutes": "{minutes} min",
+    "weekdays": "Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday",
+    "weekdays_short": "Mon, Tue, Wed, Thu, Fri, Sat, Sun",
     "schedule_now": "(now)",
     "schedule_next": "(next)",
     "schedule_over": "(over)",
@@ -464,6 +473,8 @@ def _load_messages(doc: dict) -> dict[str, str]:
         if not isinstance(value, str) or not value.strip():
             raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")
         _checked_placeholders(value, MESSAGE_PLACEHOLDERS, "messages.toml", name)
+        if name in SEVEN_DAYS and len(value.split(",")) != 7:
+            raise StaticContentError(f"messages.toml: '{name}' must be seven names, Monday first, separated by commas")
         messages[name] = value
     return messages
 

@@ -33,6 +33,7 @@ LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[a-z]{4})?$")
 WORD_LISTS = ("greeting", "pizza_request", "help", "confirm", "request", "question_openers", "romanized")
 # Messages said only to organizers (always in English: the commands are English).
 ORGANIZER_ONLY = frozenset({"organizer_help"})
+SEVEN_DAYS = ("weekdays", "weekdays_short")
 
 _speaking: ContextVar[str] = ContextVar("pizza_agent_language", default=BASE_LANGUAGE)
 
@@ -107,6 +108,8 @@ def load_pack(path: Path, doc: dict[str, object], base_messages: dict[str, str])
             raise LanguageError(f"{file}: [messages] {name!r} is not a message English has (a typo?)")
         if not isinstance(text, str) or not text.strip():
             raise LanguageError(f"{file}: [messages] {name!r} must be a non-empty string")
+        if name in SEVEN_DAYS and len(text.split(",")) != 7:
+            raise LanguageError(f"{file}: [messages] {name!r} must be seven names, Monday first, separated by commas")
         wanted = _names(base_messages[name], "messages.toml", name)
         if _names(text, file, f"[messages] {name}") != wanted:
             raise LanguageError(f"{file}: [messages] {name!r} must use exactly the placeholders {sorted(wanted)}")

@@ -41,6 +41,13 @@ def waiting_time(seconds: float, content: StaticContent | None = None) -> str:
     return content.message(name, hours=hours, minutes=minutes)
 
 
+def day_and_time(content: StaticContent, when: datetime, *, short: bool = False) -> str:
+    """ "Saturday 18:00" ("Sat 18:00" with `short`) with the day named in the language being spoken."""
+    names = [name.strip() for name in content.message("weekdays_short" if short else "weekdays").split(",")]
+    day = names[when.weekday()] if len(names) == 7 else f"{when:%a}"
+    return f"{day} {when:%H:%M}"
+
+
 @dataclass(frozen=True)
 class Serving:
     """What the event serves at one moment: a meal, or none (then `next` says what comes, if anything)."""
@@ -100,7 +107,7 @@ class Meals:
         if nxt is None or nxt.starts is None:
             return content.message("meal_over", event=self.plan.name)
         wait = waiting_time((nxt.starts - serving.now).total_seconds(), content)
-        return content.message("meal_next", meal=nxt.name, when=f"{nxt.starts:%A %H:%M}", wait=wait)
+        return content.message("meal_next", meal=nxt.name, when=day_and_time(content, nxt.starts), wait=wait)
 
     def open_line(self, content: StaticContent, meal: Meal) -> str:
         if not self.planned or meal.ends is None:
@@ -135,7 +142,8 @@ class Meals:
                 else ""
             )
             label = f" {content.message(state)}" if state else ""
-            rows.append((meal.name, f"{meal.starts:%a %H:%M}–{meal.ends:%H:%M}{label}"))
+            starts = day_and_time(content, meal.starts, short=True)
+            rows.append((meal.name, f"{starts}–{meal.ends:%H:%M}{label}"))
         return rows
 
     def schedule(self, content: StaticContent) -> str:

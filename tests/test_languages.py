@@ -17,14 +17,17 @@ from pathlib import Path
 
 import pytest
 from event_driver import LUNCH, STORY, TWO_MEALS, VENDOR_TOKEN, code_in
-from helpers import chromium_path, log_in
+from helpers import chromium_path, log_in, settings_for
 from playwright.async_api import async_playwright, expect
 
+from pizza_agent.app.composition import assemble_event
 from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.domain.content import StaticContent, StaticContentError
 from pizza_agent.domain.languages import speaking
 from pizza_agent.event.meals import day_and_time
 from pizza_agent.event.story_rule import StoryDecision, decide
+from pizza_agent.ledger.codes import CouponSigner
+from pizza_agent.ledger.store import Ledger
 from pizza_agent.llm.reply_check import ReplyCheck
 from pizza_agent.llm.static_layer import heuristic_score, words_of
 from pizza_agent.people.languages import LanguageDetector, parse_lang_command
@@ -329,3 +332,14 @@ def test_meal_times_name_the_day_in_the_participants_language():
         assert day_and_time(CONTENT, saturday, short=True) == "周六 18:00"
     for code in SHIPPED:
         assert len(CONTENT.pack(code).messages.get("weekdays", CONTENT.messages["weekdays"]).split(",")) == 7
+
+
+async def test_a_refusal_that_reads_no_ledger_is_in_the_language_of_the_refused_message(service_factory, tmp_path):
+    settings = settings_for(None, None, EVENT_LANGUAGES=ALL_LANGUAGES)
+    signer = CouponSigner("r" * 32)
+    conversation = assemble_event(settings, service_factory(settings), Ledger(tmp_path / "l.db"), signer).conversation
+    with speaking("es"):
+        spanish = CONTENT.message("slow_down")
+    assert conversation.slow_down("Hola, ¿me das una pizza por favor?").text == spanish
+    assert conversation.slow_down("").text == CONTENT.messages["slow_down"]  # nothing to tell: the default
+    assert answered_in(conversation.internal_error("你好，我想要一个披萨").text) == {"zh"}

@@ -39,6 +39,7 @@ __all__, __getattr__ = room_surface(
         ),
         "reply": (
             "Reply",
+            "after_line",
             "sender_id",
             "CardSpec",
         ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 CardKind = Literal["choice", "detail", "confirm", "list", "review"]
@@ -44,3 +44,8 @@ def sender_id(address: str) -> str:
     if address.startswith("dashboard:"):
         return address
     return "…" + address[-8:]
+
+
+def after_line(line: str, reply: Reply) -> Reply:
+    """`reply` with `line` before it (the welcome of a claim code, "diet noted")."""
+    return replace(reply, text=f"{line}\n\n{reply.text}")

@@ -24,7 +24,7 @@ from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent, TextReading
 from pizza_agent.domain.identity import Chat, CouponOwner
 from pizza_agent.domain.languages import speaking
-from pizza_agent.domain.reply import Reply, sender_id
+from pizza_agent.domain.reply import Reply, after_line, sender_id
 from pizza_agent.domain.text import clean_text
 from pizza_agent.event.alerts import Alerts
 from pizza_agent.event.commands import parse_command
@@ -117,8 +117,14 @@ class Conversation:
     def _paused(self) -> Reply:
         return Reply(self.controls.paused or self.content.message("paused"), "paused")
 
-    def slow_down(self) -> Reply:
-        return Reply(self.content.message("slow_down"), "rate_limited")
+    def slow_down(self, text: str = "") -> Reply:
+        """Said without reading the ledger: in the language of the message that was refused."""
+        with speaking(self.languages.of_text(self.content, clean_text(text))):
+            return Reply(self.content.message("slow_down"), "rate_limited")
+
+    def internal_error(self, text: str = "") -> Reply:
+        with speaking(self.languages.of_text(self.content, clean_text(text))):
+            return Reply(self.content.message("internal_error"), "internal_error")
 
     async def handle(self, sender: str, raw_text: str, session: str = "") -> Reply:
         """One message from `sender` in chat `session` (the envelope's session id; "" when unknown)."""
@@ -129,12 +135,10 @@ class Conversation:
             return await self.organizer.run(sender, command)
         if is_organizer:  # an organizer's typo is not a participant's message (no prompt, not counted)
             return self.organizer.unknown_command(text)
-        content = self.content
-        detected = self.languages.detect(content, text) if text else None
-        # Until the person is known, in the language of this message (or the event's default).
-        with speaking(detected or self.languages.default(content)):
+        detected = self.languages.detect(self.content, text) if text else None
+        with speaking(detected or self.languages.default(self.content)):  # until the person is known
             if not text:
-                return Reply(content.message("empty"), "empty")
+                return Reply(self.content.message("empty"), "empty")
             return await self._guarded(lambda: self._identified(sender, session, text, detected))
 
     async def _identified(self, sender: str, session: str, text: str, detected: str | None) -> Reply:
@@ -293,8 +297,3 @@ class Conversation:
             return reading.kind, {"intent": "keywords"}
         intent = await self.llm.understand_intent(text, deadline)
         return intent.value.kind, {"intent": intent.layer}
-
-
-def after_line(line: str, reply: Reply) -> Reply:
-    """`reply` with `line` before it (the welcome of a claim code, "diet noted")."""
-    return replace(reply, text=f"{line}\n\n{reply.text}")

@@ -47,6 +47,10 @@ class SpokenLanguages:
     def detect(self, content: StaticContent, text: str) -> str | None:
         return self.detector(content).detect(text)
 
+    def of_text(self, content: StaticContent, text: str) -> str:
+        """The language of `text` alone, else the default (for a reply that reads no ledger)."""
+        return self.detect(content, text) or self.default(content)
+
     async def resolve(self, content: StaticContent, keys: tuple[str, ...], detected: str | None) -> str:
         """The language to answer `keys[0]` in: their choice, else this message's, else their last (or the
         last of the chat's sender, `keys[1]`, before a badge was linked), else the event's default."""

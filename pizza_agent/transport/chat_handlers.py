@@ -171,11 +171,11 @@ class ChatHandlers:
         conversation = self.conversation
         try:
             if admit is Admit.SLOW_DOWN:
-                return conversation.slow_down()
+                return conversation.slow_down(text)
             return await conversation.handle(sender, text, session)
         except Exception:  # a bug must cost one reply, never the agent
             log.exception("message sender=%s outcome=internal_error", sender_id(sender))
-            return Reply(conversation.content.message("internal_error"), "internal_error")
+            return conversation.internal_error(text)
 
     def _contents(self, reply: Reply, sender: str, session: str) -> list:
         contents: list = [TextContent(text=reply.text)]

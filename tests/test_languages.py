@@ -343,3 +343,15 @@ async def test_a_refusal_that_reads_no_ledger_is_in_the_language_of_the_refused_
     assert conversation.slow_down("Hola, ¿me das una pizza por favor?").text == spanish
     assert conversation.slow_down("").text == CONTENT.messages["slow_down"]  # nothing to tell: the default
     assert answered_in(conversation.internal_error("你好，我想要一个披萨").text) == {"zh"}
+
+
+def test_a_prompt_a_model_wrote_in_one_language_is_given_again_only_in_that_language(tmp_path):
+    ledger = Ledger(tmp_path / "l.db")
+    ledger.state.record_prompt("agent1lucia", "Tu laptop cobra vida a las 3 a.m. y pide una pizza.", "asi1", "es")
+    ledger.state.record_prompt("agent1ada", "Your laptop wakes up at 3 a.m. and orders a pizza.", "asi1", "en")
+    assert ledger.state.pooled_prompts(set(), language="es") == ["Tu laptop cobra vida a las 3 a.m. y pide una pizza."]
+    assert ledger.state.pooled_prompts(set()) == ["Your laptop wakes up at 3 a.m. and orders a pizza."]
+    # Lucía switched to English: her unused Spanish prompt is not repeated, she gets one she reads.
+    assert ledger.state.unused_prompt("agent1lucia", "es") is not None
+    assert ledger.state.unused_prompt("agent1lucia", "en") is None
+    ledger.close()

@@ -27,8 +27,10 @@ OFFERED = ("regular", "vegetarian", "vegan", "gluten-free", "halal")
         ("Halal", "halal"),
         ("vegetarian (no eggs)", "vegetarian"),
         ("Jain vegetarian", "vegetarian"),
-        ("حلال", None),  # no Latin letters: not understood, never "no restriction"
-        ("素食", None),
+        ("حلال", "halal"),  # the shipped languages' own words for the usual diets
+        ("素食", "vegetarian"),
+        ("ベジタリアン", None),  # no Latin letters and no known word: not understood, never "no restriction"
+        ("حمية خاصة", None),
     ],
 )
 def test_one_answer_maps_onto_one_diet(answer, diet):
@@ -51,7 +53,7 @@ def test_what_the_plan_does_not_offer_is_kept_as_said_and_what_nobody_could_read
     assert match_diet("Kosher", OFFERED, combine=False) == DietMatch(
         "kosher", "not offered by the plan: kosher: kept as said (the order sheet shows it as not offered)"
     )
-    assert match_diet("حلال", OFFERED, combine=False) == DietMatch(None, "not understood: 'حلال'")
+    assert match_diet("حمية خاصة", OFFERED, combine=False) == DietMatch(None, "not understood: 'حمية خاصة'")
     assert match_diet("shellfish allergy", OFFERED, combine=False) == DietMatch(
         None, "not understood: 'shellfish allergy'"
     )

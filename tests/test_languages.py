@@ -24,6 +24,7 @@ from pizza_agent.app.composition import assemble_event
 from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.domain.content import StaticContent, StaticContentError
 from pizza_agent.domain.languages import speaking
+from pizza_agent.domain.text import clean_text
 from pizza_agent.event.meals import day_and_time
 from pizza_agent.event.story_rule import StoryDecision, decide
 from pizza_agent.ledger.codes import CouponSigner
@@ -31,6 +32,7 @@ from pizza_agent.ledger.store import Ledger
 from pizza_agent.llm.reply_check import ReplyCheck
 from pizza_agent.llm.static_layer import heuristic_score, words_of
 from pizza_agent.people.languages import LanguageDetector, parse_lang_command
+from pizza_agent.plan.diet_words import match_diet
 from pizza_agent.plan.model import check_plan, load_plan
 from pizza_agent.rehearsal.agent_process import base_env
 from pizza_agent.rehearsal.languages_corpus import (
@@ -188,6 +190,15 @@ def test_no_request_or_greeting_in_any_language_is_scored_whatever_the_intent_mo
         ("कितनी मज़ेदार कहानी! पिज़्ज़ा और कोड दोनों शानदार।", "basic", None),
         ("Quelle histoire ! Le code de ton équipe et la pizza, parfait.", "basic", None),
         ("Disfruta tu pizza estándar", "standard", None),
+        ("Ton code est XK42PLM9", "basic", "states a coupon code"),
+        ("Dein Code lautet XK42PLM9", "basic", "states a coupon code"),
+        ("كود القسيمة الخاص بك هو XK42PLM9", "basic", "states a coupon code"),
+        ("Your code is: XK42PLM9", "basic", "states a coupon code"),
+        ("Tu cupón es premium.", "basic", "names another tier (premium)"),
+        ("你的披萨是高级的。", "basic", "names another tier (premium)"),
+        ("حصلت على بيتزا ممتازة", "standard", "names another tier (premium)"),
+        ("Dein Code lautet wunderbar elegant und sauber.", "basic", None),
+        ("Ton code a tenu toute la nuit, bravo à toute l'équipe !", "basic", None),
     ],
 )
 def test_the_reply_check_reads_codes_and_tiers_in_every_script(message, tier, problem):
@@ -355,3 +366,78 @@ def test_a_prompt_a_model_wrote_in_one_language_is_given_again_only_in_that_lang
     assert ledger.state.unused_prompt("agent1lucia", "es") is not None
     assert ledger.state.unused_prompt("agent1lucia", "en") is None
     ledger.close()
+
+
+# --- found by trying it as an organizer and an attacker would ------------------------------------------------
+@pytest.fixture
+def conversation(service_factory, tmp_path):  # type: ignore[no-untyped-def]
+    settings = settings_for(None, None, EVENT_LANGUAGES=ALL_LANGUAGES)
+    signer = CouponSigner("r" * 32)
+    return assemble_event(settings, service_factory(settings), Ledger(tmp_path / "l.db"), signer).conversation
+
+
+async def test_a_card_answer_or_a_pasted_code_does_not_change_the_language_a_person_is_answered_in(conversation):
+    first = await conversation.handle("agent1mona", "مرحبا، كيف أحصل على بيتزا؟")
+    assert answered_in(first.text) == {"ar"}
+    # "Show my code again" on a card arrives as our English text: it says nothing about her language.
+    tapped = await conversation.handle("agent1mona", "what is my code?", typed=False)
+    assert answered_in(tapped.text) <= {"ar"}
+    pasted = await conversation.handle("agent1mona", "STANDARD-HDY2K5VG-AESZD8T9")
+    assert answered_in(pasted.text) <= {"ar"}
+    assert conversation.ledger.ledger.state.language_of("agent1mona") == ("ar", False)
+
+
+async def test_help_and_a_refused_command_are_in_the_participants_language(conversation):
+    await conversation.handle("agent1lucia", "Hola, ¿cómo consigo una pizza?")
+    assert answered_in((await conversation.handle("agent1lucia", "help")).text) == {"es"}
+    refused = await conversation.handle("agent1lucia", "lookup ada")
+    assert refused.outcome == "refused" and answered_in(refused.text) == {"es"}
+
+
+def test_the_detector_reads_the_opening_of_a_long_message_and_weighs_han_characters():
+    detector = LanguageDetector(CONTENT, SHIPPED)
+    assert detector.detect("我想要pizza") == "zh"  # three Han characters outweigh five Latin letters
+    assert detector.detect("I'm 李明, can I get a pizza please") == "en"
+    long = "Hola, me encantaría una pizza para mi equipo esta noche. " + "zzzz " * 10_000
+    assert detector.detect(long) == "es"
+    assert detector.detect("STANDARD-HDY2K5VG-AESZD8T9") is None  # a code says nothing
+
+
+def test_the_language_command_as_people_type_it():
+    assert parse_lang_command("lang es.").code == "es"
+    assert parse_lang_command("ｌａｎｇ ｅｓ").code == "es"  # full-width
+    assert parse_lang_command(clean_text("lang \u200fes")).code == "es"  # a right-to-left mark typed before
+
+
+def test_bidirectional_controls_are_dropped_from_what_people_send():
+    assert clean_text("\u202eAt 3 a.m. our laptop ordered pizza") == "At 3 a.m. our laptop ordered pizza"
+    assert clean_text("K7Q2\u200f-M9XA-4F3T") == "K7Q2-M9XA-4F3T"  # a claim code with a mark typed inside
+    assert clean_text("ليلى\u200e حسن") == "ليلى حسن"
+
+
+def test_a_language_file_that_is_not_utf8_is_refused_with_its_name(tmp_path):
+    import shutil
+
+    content_dir = tmp_path / "static_content"
+    shutil.copytree(Path(__file__).parent.parent / "static_content", content_dir)
+    with (content_dir / "languages" / "es.toml").open("ab") as handle:
+        handle.write(b"\xff")
+    with pytest.raises(StaticContentError, match=r"es\.toml: not UTF-8 text"):
+        StaticContent.load(content_dir)
+
+
+@pytest.mark.parametrize(
+    ("answer", "diet"),
+    [
+        ("vegetariano", "vegetarian"),
+        ("végétarien", "vegetarian"),
+        ("शाकाहारी", "vegetarian"),
+        ("素食", "vegetarian"),
+        ("حلال", "halal"),
+        ("vegano", "vegan"),
+        ("ninguna", "regular"),
+        ("sin gluten", "gluten-free"),  # not on this plan: kept as said, for the order sheet
+    ],
+)
+def test_the_diet_question_is_answered_in_any_shipped_language(answer, diet):
+    assert match_diet(answer, ("regular", "vegetarian", "vegan", "halal"), combine=False).diet == diet

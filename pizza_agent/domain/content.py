@@ -506,6 +506,8 @@ def _read_toml(path: Path) -> dict[str, object]:
         raise StaticContentError(f"{path.name}: file missing in {path.parent}") from None
     except tomllib.TOMLDecodeError as exc:
         raise StaticContentError(f"{path.name}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise StaticContentError(f"{path.name}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
 
 
 def _string_list(value: object, file: str, entry: str) -> list[str]:

@@ -27,12 +27,12 @@ from pizza_agent.domain.languages import speaking
 from pizza_agent.domain.reply import Reply, after_line, sender_id
 from pizza_agent.domain.text import clean_text
 from pizza_agent.event.alerts import Alerts
-from pizza_agent.event.commands import parse_command
+from pizza_agent.event.commands import Command, parse_command
 from pizza_agent.event.controls import Controls
 from pizza_agent.event.diets import Diets
 from pizza_agent.event.grants import GrantPolicy
 from pizza_agent.event.languages import SpokenLanguages, event_languages
-from pizza_agent.event.meals import Meals, Serving
+from pizza_agent.event.meals import Meals
 from pizza_agent.event.next_step import NextStep
 from pizza_agent.event.organizer import Organizer
 from pizza_agent.event.rate_limit import Admit, SenderRateLimiter
@@ -126,26 +126,33 @@ class Conversation:
         with speaking(self.languages.of_text(self.content, clean_text(text))):
             return Reply(self.content.message("internal_error"), "internal_error")
 
-    async def handle(self, sender: str, raw_text: str, session: str = "") -> Reply:
-        """One message from `sender` in chat `session` (the envelope's session id; "" when unknown)."""
+    async def handle(self, sender: str, raw_text: str, session: str = "", *, typed: bool = True) -> Reply:
+        """One message from `sender` in chat `session` (the envelope's session id; "" when unknown); `typed`:
+        False for a card's answer (its text is ours, in English: it does not say which language they speak)."""
         text = clean_text(raw_text)
         is_organizer = sender in self.organizer.addresses
         command = parse_command(text, is_organizer=is_organizer)
-        if command is not None:
+        if command is not None and is_organizer:
             return await self.organizer.run(sender, command)
+        if command is not None:  # `help`, or a refusal: in the participant's language
+            return await self._guarded(lambda: self._identified(sender, session, "", None, command))
         if is_organizer:  # an organizer's typo is not a participant's message (no prompt, not counted)
             return self.organizer.unknown_command(text)
-        detected = self.languages.detect(self.content, text) if text else None
+        detected = self.languages.detect(self.content, text) if text and typed else None
         with speaking(detected or self.languages.default(self.content)):  # until the person is known
             if not text:
                 return Reply(self.content.message("empty"), "empty")
             return await self._guarded(lambda: self._identified(sender, session, text, detected))
 
-    async def _identified(self, sender: str, session: str, text: str, detected: str | None) -> Reply:
+    async def _identified(
+        self, sender: str, session: str, text: str, detected: str | None, command: Command | None = None
+    ) -> Reply:
         who = await self.people.identify(sender, session, text)
         keys = (who.participant, sender) if who.participant else (sender,)
         language = await self.languages.resolve(self.content, keys, detected)
         with speaking(language):
+            if command is not None:
+                return await self.organizer.run(sender, command)
             return await self._in_language(who, sender, session, text)
 
     async def _in_language(self, who: Identified, sender: str, session: str, text: str) -> Reply:
@@ -212,7 +219,7 @@ class Conversation:
         if self.controls.paused is not None:
             return after_line(welcome, self._paused())
         if serving.meal is None:  # the diet now, so the vendor's forecast counts them before the cut-off
-            closed = await self._closed(participant, serving)
+            closed = await self.next_step.closed(participant, serving)
             if await self.diets.needed(participant, None):
                 question, card = self.diets.question(self.content, None)
                 closed = replace(closed, text=f"{closed.text}\n\n{question}", cards=(card,))
@@ -234,7 +241,7 @@ class Conversation:
         meal = serving.meal
         if meal is None:  # between meals, or after the last: no story is scored, no model is asked
             told = await self.diets.answer(participant, text, None)  # a diet told early counts in the forecast
-            closed = await self._closed(participant, serving)
+            closed = await self.next_step.closed(participant, serving)
             return after_line(self.content.message("diet_set", diet=told), closed) if told else closed
         coupon = await self.ledger.read(lambda ledger: ledger.coupons.coupon_for(CouponOwner(participant, meal.id)))
         if coupon is not None:
@@ -282,14 +289,6 @@ class Conversation:
             await self.ledger.write(lambda ledger: ledger.state.hold_story(participant, text))
             return await self.next_step.offer(participant, chat, kind, layers, deadline, "confirm_story", meal=meal)
         return await self.next_step.offer(participant, chat, kind, layers, deadline, meal=meal)
-
-    async def _closed(self, participant: str, serving: Serving) -> Reply:
-        """Outside every window: when the next meal is (or a closing line), and a past coupon named as past."""
-        text = self.meals.closed(self.content, serving)
-        past = await self.ledger.read(lambda ledger: ledger.coupons.coupons_of(participant))
-        if past:
-            text += " " + self.content.message("meal_past_coupon", meal=self.meals.name_of(past[-1].meal))
-        return Reply(text, "meal_closed")
 
     async def _intent(self, text: str, reading: TextReading, deadline: float) -> tuple[str, dict[str, str]]:
         """An unambiguous message ("I want pizza", "hi", "help") needs no model to read it."""

@@ -14,7 +14,7 @@ from pizza_agent.domain.identity import Chat
 from pizza_agent.domain.languages import current_language
 from pizza_agent.domain.reply import CardSpec, Reply, sender_id
 from pizza_agent.event.diets import Diets
-from pizza_agent.event.meals import Meals
+from pizza_agent.event.meals import Meals, Serving
 from pizza_agent.event.story_desk import StoryDesk
 from pizza_agent.ledger.errors import LedgerBusy
 from pizza_agent.ledger.worker import LedgerWorker
@@ -83,3 +83,12 @@ class NextStep:
         except LedgerBusy:
             log.warning("ledger busy: the prompt given to sender=%s is not on record", sender_id(participant))
         return prompt.value, prompt.layer
+
+    async def closed(self, participant: str, serving: Serving) -> Reply:
+        """Outside every window: when the next meal is (or a closing line), and a past coupon named as past."""
+        content = self.llm.content
+        text = self.meals.closed(content, serving)
+        past = await self.ledger.read(lambda ledger: ledger.coupons.coupons_of(participant))
+        if past:
+            text += " " + content.message("meal_past_coupon", meal=self.meals.name_of(past[-1].meal))
+        return Reply(text, "meal_closed")

@@ -52,7 +52,8 @@ _SPACED_OUT = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9\-])[ \u00a0]+(?=[A-Za-z0-
 TIER_OF_WORD = {
     **{tier: tier for tier in TIERS},
     **dict.fromkeys(
-        ("prémium", "premio", "プレミアム", "प्रीमियम", "高级", "高級", "بريميوم", "مميزة", "المميزة"), "premium"
+        ("prémium", "premio", "プレミアム", "प्रीमियम", "高级", "高級", "بريميوم", "مميزة", "المميزة", "ممتازة"),
+        "premium",
     ),
     **dict.fromkeys(
         ("estándar", "estandar", "padrão", "padrao", "स्टैंडर्ड", "标准", "標準", "قياسية", "عادية"), "standard"
@@ -71,7 +72,11 @@ _PIZZA_WORD = rf"(?:{_LATIN_PIZZA}|{_OTHER_PIZZA})"
 # "pizza básica", "高级披萨", "بيتزا مميزة" in the other languages.
 _TIER_AS_THEIRS = [
     re.compile(rf"(?<![A-Za-z]){_TIER_WORD}[\s\-]*{_PIZZA_WORD}", re.IGNORECASE),
-    re.compile(rf"{_PIZZA_WORD}\s*(?:is|:|：|=|of|-)?\s*(?:a\s+|an\s+|the\s+)?{_TIER_WORD}(?![a-z])", re.IGNORECASE),
+    re.compile(
+        rf"{_PIZZA_WORD}\s*(?:is|es|est|ist|é|是|هي|هو|:|：|=|of|-)?\s*"
+        rf"(?:a\s+|an\s+|the\s+|una\s+|un\s+|une\s+|eine\s+|ein\s+|uma\s+|um\s+)?{_TIER_WORD}(?![a-z])",
+        re.IGNORECASE,
+    ),
     re.compile(rf"\b(?:upgraded?|bumped|promoted|moved)\s+(?:you\s+)?(?:up\s+)?to\s+(?:the\s+)?{_TIER_WORD}\b", re.I),
     re.compile(
         rf"\b(?:you(?:'ve| have)?\s+(?:won|earned|get|got|unlocked)|yours\s+is)\s+(?:a\s+|an\s+|the\s+)?{_TIER_WORD}\b",
@@ -81,20 +86,25 @@ _TIER_AS_THEIRS = [
 
 # A code-like token: letters and digits mixed, or six or more capitals, or six or more digits.
 _TOKEN = r"[\"'`*“‘«\[(]*(?P<token>[A-Za-z0-9][A-Za-z0-9\-_]{2,30}[A-Za-z0-9])"
+# The same, but only a token with a digit in it, or six capitals: after a few words of any language, the
+# first word that follows is rarely the code ("Dein Code lautet XK42PLM9").
+_CODE_TOKEN = r"[\"'`*“‘«\[(]*(?P<token>(?=[A-Za-z\-_]*\d)[A-Za-z0-9][A-Za-z0-9\-_]{2,30}[A-Za-z0-9]|(?-i:[A-Z]{6,}))"
 _STATES_A_CODE = [
     re.compile(
         rf"\b(?:coupon|voucher|promo|discount|redemption|gift|pizza|claim)[\s\-]*code\b\s*(?:is|was|:|=|-|→)?\s*{_TOKEN}",
         re.I,
     ),
-    re.compile(rf"\bcode\s*(?:is|was|:|=|→)\s*{_TOKEN}", re.I),
+    re.compile(rf"\bcode\s*(?:is|was|:|=|→)\s*:?\s*{_TOKEN}", re.I),
     re.compile(
         rf"\b(?:use|enter|redeem|show|present|quote|apply|type)\s+(?:the\s+|this\s+|your\s+)?(?:code\s+)?{_TOKEN}", re.I
     ),
     re.compile(rf"\b(?:coupon|voucher)\s*(?:is|:|=|-|→)\s*{_TOKEN}", re.I),
     # "tu código es PIZZA2027", "dein Code: SLICE-9981", "代码：PIZZA2027", "الكود: PIZZA2027", "कोड है PIZZA2027".
+    # "Ton code est XK42PLM9", "Dein Code lautet …", "كود القسيمة الخاص بك هو …": a word for code, a few words
+    # (the language's "your", "is", "of the coupon"), then the token.
     re.compile(
-        rf"(?:código|codigo|cupón|cupom|gutschein|代码|券码|兑换码|优惠码|コード|कोड|كود|رمز)\w{{0,4}}\s*"
-        rf"(?:es|est|ist|é|lautet|是|है|هو)?\s*[:：=→\-]?\s*{_TOKEN}",
+        rf"(?:\bcode|código|codigo|cupón|cupom|gutschein|代码|券码|兑换码|优惠码|コード|कोड|كود|رمز)\w{{0,4}}"
+        rf"(?:\s+[^\s.!?。！？؟]+){{0,4}}?\s*[:：=→\-]?\s*{_CODE_TOKEN}",
         re.I,
     ),
 ]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,9 +39,14 @@ MARGIN = 0.25
 SURE = 0.9
 # Fewer Latin letters than this say too little for statistics (the language's own words may still).
 MIN_LETTERS = 12
+# Only the opening of a message is read for its language.
+DETECT_CHARS = 600
+CODE_LIKE = re.compile(r"\S*\d\S*")
+# "我想要pizza": three Han characters outweigh five Latin letters.
+WIDE = 2
 # A message opening with this is the language command (`lang es`, `language`, `idioma`, `langue`, `sprache`).
 LANG_COMMAND = re.compile(
-    r"^\s*(?:/?lang|language|idioma|langue|sprache|भाषा|语言|اللغة)\b\s*(?P<code>[\w-]*)\s*$", re.I
+    r"^\s*(?:/?lang|language|idioma|langue|sprache|भाषा|语言|اللغة)\b\s*(?P<code>[\w-]*)\s*[.!。！]*\s*$", re.I
 )
 
 
@@ -52,7 +58,7 @@ class LanguageCommand:
 
 
 def parse_lang_command(text: str) -> LanguageCommand | None:
-    match = LANG_COMMAND.match(text)
+    match = LANG_COMMAND.match(unicodedata.normalize("NFKC", text))  # "ｌａｎｇ ｅｓ" typed full-width
     return LanguageCommand(match.group("code").lower()) if match else None
 
 
@@ -106,12 +112,16 @@ class LanguageDetector:
         self._lingua, self._by_lingua = _lingua_for(self.listed)
 
     def detect(self, text: str) -> str | None:
+        # The opening of a long message says its language (a 40 KB message costs no more than a short one);
+        # a token with a digit in it (a coupon or claim code, a time, a URL) says nothing.
+        text = CODE_LIKE.sub(" ", text[:DETECT_CHARS])
         letters = [ch for ch in text if ch.isalpha()]
         if not letters:
             return None
         scripts: dict[str, int] = {}
-        for ch in letters:
-            scripts[_script(ch)] = scripts.get(_script(ch), 0) + 1
+        for ch in letters:  # one Han, kana or Hangul character carries about a Latin word's worth
+            script = _script(ch)
+            scripts[script] = scripts.get(script, 0) + (WIDE if script in ("han", "kana", "hangul") else 1)
         script = max(scripts, key=lambda s: scripts[s])
         if script != "latin":
             return self._statistics(text, short=False)[0]

@@ -53,6 +53,51 @@ SYNONYMS: dict[str, str] = {
     "peanut allergy": "nut-free",
     "pescatarian": "pescatarian",
     "pescetarian": "pescatarian",
+    # The shipped languages in Latin letters (folded: no accents), as participants answer the diet question
+    "vegetariano": "vegetarian",
+    "vegetariana": "vegetarian",
+    "vegetarien": "vegetarian",
+    "vegetarienne": "vegetarian",
+    "vegetarisch": "vegetarian",
+    "vegano": "vegan",
+    "vegana": "vegan",
+    "vegane": "vegan",
+    "vegetalien": "vegan",
+    "vegetalienne": "vegan",
+    "sin gluten": "gluten-free",
+    "sans gluten": "gluten-free",
+    "sem gluten": "gluten-free",
+    "glutenfrei": "gluten-free",
+    "celiaco": "gluten-free",
+    "celiaca": "gluten-free",
+    "coeliaque": "gluten-free",
+    "zoliakie": "gluten-free",
+    "casher": "kosher",
+    "kasher": "kosher",
+    "koscher": "kosher",
+    "sin lactosa": "lactose-free",
+    "sans lactose": "lactose-free",
+    "sem lactose": "lactose-free",
+    "laktosefrei": "lactose-free",
+}
+# The same in the shipped languages' own scripts (not folded: folding keeps Latin letters only).
+NATIVE: dict[str, str] = {
+    "शाकाहारी": "vegetarian",
+    "वीगन": "vegan",
+    "हलाल": "halal",
+    "ग्लूटेन मुक्त": "gluten-free",
+    "素食": "vegetarian",
+    "吃素": "vegetarian",
+    "纯素": "vegan",
+    "全素": "vegan",
+    "清真": "halal",
+    "无麸质": "gluten-free",
+    "نباتي": "vegetarian",
+    "نباتية": "vegetarian",
+    "نباتي صرف": "vegan",
+    "حلال": "halal",
+    "كوشر": "kosher",
+    "خالي من الغلوتين": "gluten-free",
 }
 # Answers that say "no restriction": the plan's regular diet (its first, unless one is called so).
 NOTHING = {
@@ -73,6 +118,16 @@ NOTHING = {
     "anything",
     "i eat everything",
     "everything",
+    "ninguna",
+    "ninguno",
+    "nada",
+    "rien",
+    "aucune",
+    "aucun",
+    "nenhuma",
+    "nenhum",
+    "keine",
+    "nichts",
 }
 NO_ANSWER = {"", "-", "--", "n/a", "prefer not to say"}
 # Stricter first: with no combinations the strictest diet a person named is the one kept.
@@ -96,6 +151,9 @@ def fold(text: str) -> str:
 def _one(part: str, offered: tuple[str, ...], *, loose: bool = False) -> str | None:
     """One wording -> one offered diet, or None (`loose`: a diet's name among other words counts)."""
     by_fold = {fold(d): d for d in offered}
+    native = NATIVE.get(" ".join(part.split()).strip(" .!。！،"))
+    if native is not None:
+        return by_fold.get(fold(native))
     folded = fold(part)
     candidates = [folded, folded.removesuffix("s"), folded.removesuffix("es")]
     for candidate in candidates:

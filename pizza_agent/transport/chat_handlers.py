@@ -117,7 +117,7 @@ class ChatHandlers:
             self.seen.answered(sender, msg.msg_id)
             return
         text = answer.text if answer is not None and answer.text is not None else msg.text()
-        reply = await self._reply_to(sender, session, text, admit)
+        reply = await self._reply_to(sender, session, text, admit, typed=answer is None)
         status = await ctx.send(sender, ChatMessage(content=self._contents(reply, sender, session)))
         self.seen.answered(sender, msg.msg_id)
         self.reply_times.record(time.perf_counter() - started)
@@ -167,12 +167,13 @@ class ChatHandlers:
         self._acks_in_flight.add(ack)
         ack.add_done_callback(self._acks_in_flight.discard)
 
-    async def _reply_to(self, sender: str, session: str, text: str, admit: Admit) -> Reply:
+    async def _reply_to(self, sender: str, session: str, text: str, admit: Admit, *, typed: bool = True) -> Reply:
+        """`typed`: False for a card's answer, whose (English) text says nothing about the person's language."""
         conversation = self.conversation
         try:
             if admit is Admit.SLOW_DOWN:
                 return conversation.slow_down(text)
-            return await conversation.handle(sender, text, session)
+            return await conversation.handle(sender, text, session, typed=typed)
         except Exception:  # a bug must cost one reply, never the agent
             log.exception("message sender=%s outcome=internal_error", sender_id(sender))
             return conversation.internal_error(text)

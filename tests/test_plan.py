@@ -68,7 +68,7 @@ def test_a_sound_plan_passes_with_its_meals_listed(tmp_path, capsys):
     path.write_text(GOOD)
     assert cli_main(["plan", "check", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "sound — Example Hacks, 2 meal(s), times in America/Los_Angeles" in out
+    assert "sound — Example Hacks, 2 meal(s), times in America/Los_Angeles, languages from EVENT_LANGUAGES" in out
     assert "  dinner: dinner, Sat 2027-02-13 18:00–20:00" in out
     assert "WARNING meal 'breakfast': no order_cutoff" in out  # allowed, but the vendor has no final number
     plan = load_plan(path)

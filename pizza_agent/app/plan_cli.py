@@ -28,7 +28,10 @@ def main(argv: list[str]) -> int:
     if problems:
         return 2
     plan = load_plan(args.file)
-    print(f"{args.file}: sound — {plan.name}, {len(plan.meals)} meal(s), times in {plan.zone.key}:")
+    languages = ", ".join(plan.languages) if plan.languages else "from EVENT_LANGUAGES (en unless set)"
+    print(
+        f"{args.file}: sound — {plan.name}, {len(plan.meals)} meal(s), times in {plan.zone.key}, languages {languages}:"
+    )
     for meal in plan.meals:
         print(meal_summary(plan, meal))
     for warning in plan_warnings(plan):

@@ -44,14 +44,18 @@ def held_out_requests() -> list[dict[str, str]]:
 
 
 def fragments(content: StaticContent, code: str) -> set[str]:
-    """The fixed words of a language's messages and prompts (12+ characters between placeholders)."""
+    """The fixed words of a language's messages, prompts and reply templates (12+ characters between
+    placeholders)."""
     if code == BASE_LANGUAGE:
-        texts = [*content.messages.values(), *content.prompts]
+        texts = [*content.messages.values(), *content.prompts, *sum(content.templates.values(), [])]
     else:
         pack = content.pack(code)
-        texts = [*pack.messages.values(), *pack.prompts]
-    pieces = {part.strip() for text in texts for part in re.split(r"\{\w+\}|\n", text)}
-    return {piece for piece in pieces if len(piece) >= 12 and "`" not in piece and "K7Q2" not in piece}
+        texts = [*pack.messages.values(), *pack.prompts, *sum(pack.templates.values(), [])]
+    # Split where every language says the same: placeholders, commands, the example claim code.
+    pieces = {part.strip() for text in texts for part in re.split(r"\{\w+\}|\n|`[^`]*`|K7Q2-M9XA-4F3T", text)}
+    # Twelve characters, or six of a script that writes a word in one or two (Chinese).
+    long_enough = [p for p in pieces if len(p) >= 12 or (len(p) >= 6 and any(ord(ch) >= 0x2E80 for ch in p))]
+    return set(long_enough)
 
 
 def languages_in(reply: str, content: StaticContent, codes: tuple[str, ...] = SHIPPED) -> set[str]:

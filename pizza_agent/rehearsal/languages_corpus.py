@@ -47,10 +47,14 @@ def fragments(content: StaticContent, code: str) -> set[str]:
     """The fixed words of a language's messages, prompts and reply templates (12+ characters between
     placeholders)."""
     if code == BASE_LANGUAGE:
-        texts = [*content.messages.values(), *content.prompts, *sum(content.templates.values(), [])]
+        texts = [
+            *content.messages.values(),
+            *content.prompts,
+            *(t for items in content.templates.values() for t in items),
+        ]
     else:
         pack = content.pack(code)
-        texts = [*pack.messages.values(), *pack.prompts, *sum(pack.templates.values(), [])]
+        texts = [*pack.messages.values(), *pack.prompts, *(t for items in pack.templates.values() for t in items)]
     # Split where every language says the same: placeholders, commands, the example claim code.
     pieces = {part.strip() for text in texts for part in re.split(r"\{\w+\}|\n|`[^`]*`|K7Q2-M9XA-4F3T", text)}
     # Twelve characters, or six of a script that writes a word in one or two (Chinese).

@@ -156,6 +156,9 @@ async def test_a_deleted_ledger_stops_issuance_instead_of_writing_into_nothing(a
 
 
 # --- 6. connection exhaustion ----------------------------------------------------------------------------
+# A race against the header time-out (5 s), measured alone: beside the parallel pass's browsers and agents on
+# busy cores (make test-stress) the honest reply once took 6.4 s.
+@pytest.mark.serial
 async def test_half_open_connections_cannot_starve_an_honest_participant(tmp_path):
     """The agent runs with a 1,024-descriptor limit; 1,100 connections send half a request and stay."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from event_driver import LUNCH, STORY, TWO_MEALS, VENDOR_TOKEN, code_in
+from event_driver import LUNCH, ORGANIZER_TOKEN, STORY, TWO_MEALS, VENDOR_TOKEN, code_in
 from helpers import chromium_path, log_in, settings_for
 from playwright.async_api import async_playwright, expect
 
@@ -266,12 +266,16 @@ async def test_the_models_are_asked_to_write_prompts_and_replies_in_the_particip
 
 @pytest.mark.slow  # the agent process, Chromium
 async def test_pages_render_right_to_left_names_right_to_left_and_the_rest_as_before(event, tmp_path):
-    drv = await event(participants=["Ada Lovelace", "ليلى حسن"], plan=TWO_MEALS, at=LUNCH)
+    # An organizer's plan may name a meal and a diet in Arabic too.
+    plan = TWO_MEALS.replace('"vegan"]', '"vegan", "حلال"]', 1).replace(
+        'name = "Saturday lunch"', 'name = "غداء السبت"'
+    )
+    drv = await event(participants=["Ada Lovelace", "ليلى حسن"], plan=plan, at=LUNCH)
     arabic_badge = next(name for name in drv.codes if name != "Ada L.")
     codes = {}
-    for who, badge in (("ada", "Ada L."), ("layla", arabic_badge)):
+    for who, badge, diet in (("ada", "Ada L.", "1"), ("layla", arabic_badge, "4")):
         await drv.say(who, drv.codes[badge])
-        codes[who] = await drv.get_coupon(who, STORY)
+        codes[who] = await drv.get_coupon(who, STORY, diet=diet)
     badges = tmp_path / "badges.html"
     made = subprocess.run(
         [sys.executable, str(PROJECT_DIR / "agent.py"), "roster", "badges", "--out", str(badges)],
@@ -295,6 +299,18 @@ async def test_pages_render_right_to_left_names_right_to_left_and_the_rest_as_be
                 person = page.locator("#person")
                 await expect(person).to_be_visible()
                 directions[who] = (await person.text_content(), await person.evaluate("e => e.matches(':dir(rtl)')"))
+            await page.goto(f"{drv.base}/orders/lunch")
+            sheet = {
+                diet: await page.locator(f'#orders tr[data-diet="{diet}"] td')
+                .nth(1)
+                .evaluate("e => e.matches(':dir(rtl)')")
+                for diet in ("حلال", "regular")
+            }
+            await page.context.clear_cookies()
+            await log_in(page, drv, ORGANIZER_TOKEN, "Sam")
+            meal_cell = page.locator("#orders tbody tr td").first
+            await expect(meal_cell).to_have_text("غداء السبت")
+            dashboard = await meal_cell.evaluate("e => e.matches(':dir(rtl)')")
             await page.goto(badges.as_uri())
             names = page.locator(".badge .name")
             on_badges = {
@@ -305,6 +321,7 @@ async def test_pages_render_right_to_left_names_right_to_left_and_the_rest_as_be
             await browser.close()
     assert directions["layla"] == (arabic_badge, True) and directions["ada"][1] is False, directions
     assert on_badges == {arabic_badge: True, "Ada L.": False}, on_badges
+    assert sheet == {"حلال": True, "regular": False} and dashboard is True, (sheet, dashboard)
 
 
 @pytest.mark.slow  # the agent process

@@ -1,10 +1,13 @@
 """The matrix: every combination of the settings that change who gets what, through every path, with the real agent.
 
 {address, roster} × {no plan, a two-meal plan} × {ASI1 answering (the fault provider), keyless}
-× {REVIEW_PREMIUM off, on}: sixteen events, one agent process each. Through each: a story → a
-coupon, the repeat in the same chat, the repeat from another chat of the same sender, `approve`,
-`reject`, a re-score after an ASI1 outage (where ASI1 answers), the table scan of the coupon
-and (roster) of the badge, `lookup`, `export`, `status json` and (with a plan) the order sheet.
+× {REVIEW_PREMIUM off, on}: sixteen events, one agent process each. The plan combines diets
+(`combine_diets`) and lets mentors eat without a story (lunch's `roles`); the roster is a
+registration export with a mentor and a combined diet. Through each: a story → a coupon, the
+repeat in the same chat, the repeat from another chat of the same sender, `approve`, `reject`,
+a re-score after an ASI1 outage (where ASI1 answers), a combined diet told with `diet` (a plan),
+a mentor's coupon without a story (roster and plan), the table scan of each coupon and (roster)
+of a badge, `lookup`, `export`, `status json` and (with a plan) the order sheet, tier by diet.
 Then the invariants: one coupon per person and meal; every upgrade delivered to its chat;
 the meal's caps held; no code seen outside the chat it was issued in; every count equal to the
 ledger. A new setting that changes who gets what joins the matrix here.
@@ -25,6 +28,21 @@ pytestmark = pytest.mark.slow  # sixteen agent processes
 
 COMBINATIONS = list(itertools.product(("address", "roster"), ("no-plan", "plan"), ("asi1", "keyless"), ("off", "on")))
 PEOPLE = ["Ada Lovelace", "Bo Peep", "Cy Young", "Di Prince"]
+# The settings of the plan that change who gets what: combined diets, and a role that eats without a story.
+MATRIX_PLAN = TWO_MEALS.replace('"vegan"]', '"vegan", "halal"]\ncombine_diets = true', 1).replace(
+    "tier_caps = { premium = 1 }", 'tier_caps = { premium = 1 }\nroles = ["mentor"]', 1
+)
+# A combined diet as the plan names it (strictest first): told in chat, and told at registration.
+COMBINED, REGISTERED = "vegan+halal", "vegetarian+halal"
+# The registration export: the four people (Ada told a combined diet when she registered) and a mentor.
+EXPORT = [
+    ("name", "email", "approval_status", "ticket_name", "Dietary restrictions"),
+    ("Ada Lovelace", "ada@example.org", "approved", "Hacker", "Vegetarian, Halal"),
+    ("Bo Peep", "bo@example.org", "approved", "Hacker", ""),
+    ("Cy Young", "cy@example.org", "approved", "Hacker", ""),
+    ("Di Prince", "di@example.org", "approved", "Hacker", ""),
+    ("Mo Mentor", "mo@example.org", "approved", "Mentor", ""),
+]
 
 
 def rubric(score: int) -> str:
@@ -89,12 +107,15 @@ def display(sender: str) -> str:
 
 
 @pytest.mark.parametrize(("participants", "plan", "keys", "review_premium"), COMBINATIONS)
-async def test_every_path_keeps_every_promise(event, asi1_server, participants, plan, keys, review_premium):
+async def test_every_path_keeps_every_promise(event, asi1_server, tmp_path, participants, plan, keys, review_premium):
     asi1_server.set_fault("gullible")  # it obeys a story that talks to it: the worst judge
     asi1_server.canned_answer = rubric(9)
+    export = tmp_path / "registrations.csv"
+    with export.open("w", newline="") as handle:
+        csv.writer(handle).writerows(EXPORT)
     drv = await event(
-        participants=PEOPLE if participants == "roster" else None,
-        plan=TWO_MEALS if plan == "plan" else None,
+        participants=export if participants == "roster" else None,
+        plan=MATRIX_PLAN if plan == "plan" else None,
         keys=keys,
         at=LUNCH,
         ASI1_RETRY_COUNT="1",
@@ -138,6 +159,21 @@ async def run_every_path(event: EventDriver, talk: Transcript, asi1, review_prem
         assert now is not None
         if now.code != di:  # upgraded (within the meal's caps, unless a human must look first): told in its chat
             assert now.code in await talk.later("di")
+    # A combined diet told with `diet` (a plan): the coupon of the meal being served follows it.
+    if event.clock is not None:
+        told = await talk.say("bo", "diet vegan, halal")
+        bo_now = event.coupon_of(who(event, "bo"))
+        assert COMBINED in told and bo_now is not None and bo_now.diet == COMBINED, (told, bo_now)
+        if roster:  # Ada told hers when she registered
+            assert event.coupon_of(who(event, "ada")).diet == REGISTERED, event.coupon_of(who(event, "ada"))
+    # A mentor eats without a story (roster and plan: the registration's role, lunch's `roles`).
+    if roster and event.clock is not None:
+        await talk.say("mo", event.codes["Mo M."])
+        mentor = await talk.say("mo", "I want pizza")
+        if "what do you eat?" in mentor:
+            mentor = await talk.say("mo", "1")
+        mo = event.coupon_of("Mo M.")
+        assert mo is not None and mo.code in mentor, mentor
     # The table: each valid coupon, and (roster) a badge.
     for coupon in event.coupons():
         if coupon.voided_at is None:
@@ -187,7 +223,11 @@ async def check_the_invariants(event: EventDriver, talk: Transcript) -> None:
     with path.open() as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(row["code"] for row in rows) == sorted(c.code for c in coupons + replaced)
-    if event.clock is not None:
+    if event.clock is not None:  # the order sheet, tier by diet, equal to the ledger
         sheet = await event.sheet("lunch")
-        live = sum(int(row["live"]) for row in sheet if not row["tier"].startswith("forecast") and row["live"])
-        assert live == sum(1 for c in coupons if c.meal == "lunch" and c.voided_at is None)
+        counted = [row for row in sheet if not row["tier"].startswith(("forecast", "of which"))]
+        live = Counter({(row["tier"], row["diet"]): int(row["live"]) for row in counted})
+        issued = Counter((c.tier, c.diet) for c in coupons if c.meal == "lunch" and c.voided_at is None)
+        assert +live == issued, (live, issued)
+        roles = sum(int(row["live"]) for row in sheet if row["tier"].startswith("of which"))
+        assert roles == (1 if event.codes else 0), sheet  # the mentor, already counted above by diet

@@ -458,3 +458,13 @@ def test_a_language_file_that_is_not_utf8_is_refused_with_its_name(tmp_path):
 )
 def test_the_diet_question_is_answered_in_any_shipped_language(answer, diet):
     assert match_diet(answer, ("regular", "vegetarian", "vegan", "halal"), combine=False).diet == diet
+
+
+async def test_two_people_behind_one_sender_keep_their_own_language_before_their_badges(service_factory, tmp_path):
+    settings = settings_for(None, None, EVENT_LANGUAGES=ALL_LANGUAGES, PARTICIPANTS="roster")
+    signer = CouponSigner("r" * 32)
+    conversation = assemble_event(settings, service_factory(settings), Ledger(tmp_path / "l.db"), signer).conversation
+    await conversation.handle("agent1platform", "Hola, ¿me das una pizza?", "chat-1")
+    await conversation.handle("agent1platform", "مرحبا، أريد بيتزا من فضلك", "chat-2")
+    assert answered_in((await conversation.handle("agent1platform", "ok", "chat-1")).text) == {"es"}
+    assert answered_in((await conversation.handle("agent1platform", "ok", "chat-2")).text) == {"ar"}

@@ -31,7 +31,7 @@ from pizza_agent.event.commands import Command, parse_command
 from pizza_agent.event.controls import Controls
 from pizza_agent.event.diets import Diets
 from pizza_agent.event.grants import GrantPolicy
-from pizza_agent.event.languages import SpokenLanguages, event_languages
+from pizza_agent.event.languages import SpokenLanguages, chat_key, event_languages
 from pizza_agent.event.meals import Meals
 from pizza_agent.event.next_step import NextStep
 from pizza_agent.event.organizer import Organizer
@@ -148,7 +148,8 @@ class Conversation:
         self, sender: str, session: str, text: str, detected: str | None, command: Command | None = None
     ) -> Reply:
         who = await self.people.identify(sender, session, text)
-        keys = (who.participant, sender) if who.participant else (sender,)
+        chat = chat_key(sender, session)
+        keys = (who.participant, chat) if who.participant else (chat,)
         language = await self.languages.resolve(self.content, keys, detected)
         with speaking(language):
             if command is not None:
@@ -157,7 +158,7 @@ class Conversation:
 
     async def _in_language(self, who: Identified, sender: str, session: str, text: str) -> Reply:
         if (asked := parse_lang_command(who.text)) is not None:
-            return await self.languages.command(self.content, who.participant or sender, asked)
+            return await self.languages.command(self.content, who.participant or chat_key(sender, session), asked)
         if not who.known or who.participant is None:
             serving = self.meals.serving().meal is not None
             return await self.front_door.unclaimed(who, sender, session, text, self.controls.paused, serving=serving)

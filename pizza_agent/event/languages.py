@@ -27,6 +27,12 @@ def event_languages(settings: Settings, plan: Plan) -> list[str]:
     return list(plan.languages) or list(settings.event_languages)
 
 
+def chat_key(sender: str, session: str) -> str:
+    """Whose language it is before a badge links a chat to a person: the chat's (one sender address, such
+    as a platform's, may speak for many people, each in a chat of their own)."""
+    return f"{sender}#{session}"
+
+
 class SpokenLanguages:
     """`detect(text)` before identification; `resolve(keys, detected)` once the person is known."""
 
@@ -53,7 +59,7 @@ class SpokenLanguages:
 
     async def resolve(self, content: StaticContent, keys: tuple[str, ...], detected: str | None) -> str:
         """The language to answer `keys[0]` in: their choice, else this message's, else their last (or the
-        last of the chat's sender, `keys[1]`, before a badge was linked), else the event's default."""
+        last of their chat before a badge linked it to them, `keys[1]`), else the event's default."""
         detector = self.detector(content)
         person = keys[0]
         stored = None

@@ -14,7 +14,10 @@ async def test_keys_never_reach_logs_or_status(openai_server, asi1_server, servi
     caplog.set_level(logging.DEBUG)
     openai_server.set_fault(fault)
     asi1_server.set_fault(fault)
-    service = service_factory(settings_for(openai_server, asi1_server, OPENAI_TIMEOUT="0.2", ASI1_TIMEOUT="0.2"))
+    # Long enough for a request to reach the provider on a busy machine (under make test-stress a 0.2-s time-out
+    # once expired before the "malformed" provider had seen any request); short where the provider stays silent.
+    timeout = "0.5" if fault in ("silent", "reset") else "2.0"
+    service = service_factory(settings_for(openai_server, asi1_server, OPENAI_TIMEOUT=timeout, ASI1_TIMEOUT=timeout))
     await service.understand_intent("I want pizza")
     await service.score_story("A story about pizza.")
     captured = [record.getMessage() for record in caplog.records]

@@ -69,6 +69,7 @@ def test_pip_install_in_a_fresh_virtualenv_gives_pizza_agent_and_pizza_chat(tmp_
     assert check.returncode == 1, check.stdout + check.stderr  # would start, degraded: no keys here
     assert "ok    dependencies:" in check.stdout
     assert f"static content: 12 prompts, {venv}/share/pizza-agent/static_content" in check.stdout
+    assert "shipped: ar, de, en, es, fr, hi, pt, zh" in check.stdout  # the language files are installed too
     assert f"data directory: {elsewhere}/data" in check.stdout  # the working folder, not site-packages
 
 

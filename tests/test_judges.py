@@ -213,3 +213,27 @@ async def test_an_approval_is_told_to_the_participant_in_the_language_they_were_
     with speaking("es"):
         spanish = parts.llm.content.message("approved_upgrade", score=9, tier="premium", code="C", old="O")
     assert sent[0].startswith(spanish.split("9/10")[0]), sent
+
+
+async def test_an_event_in_one_language_tells_its_approvals_in_it(asi1_server, event):
+    """One language keeps no language per person: the event's own is the one every notice is said in."""
+    story = (
+        "Nuestro equipo construyó un dron de pizza durante una larga noche, y se estrelló dos veces contra la mesa "
+        "de los bocadillos. Al amanecer, por fin, le entregó una porción caliente a nuestra mentora."
+    )
+    judge_rates(asi1_server, 9, quote="Nuestro equipo construyó un dron de pizza")
+    parts = event(REVIEW_PREMIUM="true", EVENT_LANGUAGES="es")
+    await parts.conversation.handle("agent1pilar", story)
+    [waiting] = parts.ledger.reviews.waiting()
+    await parts.conversation.handle(ORGANIZER, f"approve {waiting.id}")
+    sent: list[str] = []
+
+    async def send(chat: Chat, text: str) -> bool:
+        sent.append(text)
+        return True
+
+    content = parts.llm.content
+    assert await deliver_outbox(parts.worker, content, send, parts.conversation.languages.default(content)) == 1
+    with speaking("es"):
+        spanish = content.message("approved_upgrade", score=9, tier="premium", code="C", old="O")
+    assert sent[0].startswith(spanish.split("9/10")[0]), sent

@@ -444,7 +444,8 @@ def _intervals(agent: Agent, parts: EventParts, lease: ActiveLease | None) -> No
         if lease is not None and not lease.is_active():
             return  # the active replica delivers: each notice once
         try:
-            await deliver_outbox(parts.worker, parts.llm.content, send)
+            content = parts.llm.content
+            await deliver_outbox(parts.worker, content, send, parts.conversation.languages.default(content))
         except Exception:  # a bug here must never stop the agent
             log.exception("delivering notices failed; they will be tried again")
 

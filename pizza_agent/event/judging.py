@@ -248,16 +248,19 @@ def notice_text(content: StaticContent, notice: Notice) -> str:
     return content.message("upgraded" if notice.payload.get("source") == "asi1" else "approved_upgrade", **payload)
 
 
-async def deliver_outbox(worker: LedgerWorker, content: StaticContent, send: SendToChat) -> int:
+async def deliver_outbox(
+    worker: LedgerWorker, content: StaticContent, send: SendToChat, default_language: str = BASE_LANGUAGE
+) -> int:
     """Send what decisions owe people (a new code) to the chat their coupon was issued in. A notice is marked
     delivered only when the framework says so (the peer took it, or the mailbox queued it); otherwise it is
     tried again with back-off, and in the end shown as not delivered (`status`, `review`, the dashboard).
-    Returns how many were delivered."""
+    Each is said in the language the person was last answered in (`default_language` when none is on record:
+    an event of one language keeps none). Returns how many were delivered."""
     notices = await worker.read(lambda ledger: ledger.reviews.notices_to_send())
     delivered = 0
     for notice in notices:
         spoken = await worker.read(lambda ledger, person=notice.person: ledger.state.language_of(person))
-        with speaking(spoken[0] if spoken else BASE_LANGUAGE):  # in the language they were last answered in
+        with speaking(spoken[0] if spoken else default_language):
             text = notice_text(content, notice)
         ok = bool(notice.chat.sender) and await send(notice.chat, text)
         if ok:

@@ -51,7 +51,8 @@ class SpokenLanguages:
         return self.detector(content).default
 
     def detect(self, content: StaticContent, text: str) -> str | None:
-        return self.detector(content).detect(text)
+        detector = self.detector(content)
+        return None if len(detector.listed) == 1 else detector.detect(text)
 
     def of_text(self, content: StaticContent, text: str) -> str:
         """The language of `text` alone, else the default (for a reply that reads no ledger)."""
@@ -61,6 +62,8 @@ class SpokenLanguages:
         """The language to answer `keys[0]` in: their choice, else this message's, else their last (or the
         last of their chat before a badge linked it to them, `keys[1]`), else the event's default."""
         detector = self.detector(content)
+        if len(detector.listed) == 1:  # one language: nothing to remember (no ledger read or write per message)
+            return detector.default
         person = keys[0]
         stored = None
         for key in keys:

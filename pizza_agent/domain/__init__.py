@@ -49,7 +49,7 @@ __all__, __getattr__ = room_surface(
             "StoryScore",
         ),
         "spreadsheet": ("safe_row",),
-        "text": ("clean_text",),
+        "text": ("clean_text", "SENTENCE_END"),
         "tiers": (
             "TIERS",
             "capped",

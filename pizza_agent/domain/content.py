@@ -18,13 +18,14 @@ from pydantic import BaseModel
 
 from pizza_agent.domain.languages import (
     BASE_LANGUAGE,
-    SEVEN_DAYS,
     LanguageError,
     LanguagePack,
+    check_seven_days,
     current_language,
     load_pack,
 )
 from pizza_agent.domain.scores import Intent, IntentKind
+from pizza_agent.domain.text import SENTENCE_END
 from pizza_agent.domain.tiers import TIERS
 
 REPLY_PLACEHOLDERS = {"story_detail", "score", "tier", "code"}
@@ -177,8 +178,6 @@ WORDING_MESSAGES = {
     "reply_score_line": "Your story scored {score}/10. Your {tier} pizza coupon code: {code}",
 }
 
-# The end of a sentence in the scripts the shipped languages use (Latin, CJK, Devanagari, Arabic).
-SENTENCE_END = r"[.!?。！？।؟]"
 QUESTION_MARKS = ("?", "？", "؟")
 QUESTION_PARTICLES = ("吗", "嗎")
 
@@ -292,7 +291,7 @@ class StaticContent(BaseModel):
             words = [w for w in words if not any(0x3040 <= ord(c) <= 0x9FFF for c in w)] + ["字"] * (ideographs // 2)
         sentences = len(re.findall(rf"{SENTENCE_END}+(?=\s|$)", lowered))
         rhetorical = len(words) >= RHETORICAL_QUESTION_WORDS and sentences >= 2
-        question = self.is_question(lowered, words) and not rhetorical
+        question = self.is_question(lowered, words, sentences) and not rhetorical
         cue = any(_matches(c, lowered) for c in self.request_cues)
         # A greeting opening the message, or as its second word ("everyone, hello"; "সবাইকে হ্যালো").
         opening = " ".join(lowered.split()[:2])
@@ -340,7 +339,7 @@ class StaticContent(BaseModel):
             "story" if len(words) >= 3 and not request_like else "other",
         )
 
-    def is_question(self, lowered: str, words: list[str]) -> bool:
+    def is_question(self, lowered: str, words: list[str], sentences: int) -> bool:
         if lowered.rstrip().endswith(QUESTION_MARKS) or lowered.lstrip().startswith("¿"):
             return True
         if lowered.rstrip(" .!。！").endswith(QUESTION_PARTICLES):  # 有披萨吗 (Chinese asks without a "?")
@@ -353,8 +352,7 @@ class StaticContent(BaseModel):
             first in q["verbs"] and second in q["verb_next"]
         )
         # Another language's question word opening a single sentence ("cómo consigo…", "क्या मुझे…", "كيف…").
-        single = len(re.findall(rf"{SENTENCE_END}+(?=\s|$)", lowered)) < 2
-        return english or (single and any(_starts_with(w, lowered) for w in q.get("openers", ())))
+        return english or (sentences < 2 and any(_starts_with(w, lowered) for w in q.get("openers", ())))
 
     def is_confirmation(self, text: str) -> bool:
         lowered = " ".join(text.lower().split()).strip(" .!,。！，、।،؟?")
@@ -473,8 +471,10 @@ def _load_messages(doc: dict) -> dict[str, str]:
         if not isinstance(value, str) or not value.strip():
             raise StaticContentError(f"messages.toml: '{name}' must be a non-empty string")
         _checked_placeholders(value, MESSAGE_PLACEHOLDERS, "messages.toml", name)
-        if name in SEVEN_DAYS and len(value.split(",")) != 7:
-            raise StaticContentError(f"messages.toml: '{name}' must be seven names, Monday first, separated by commas")
+        try:
+            check_seven_days(name, value, "messages.toml:")
+        except LanguageError as exc:
+            raise StaticContentError(str(exc)) from None
         messages[name] = value
     return messages
 

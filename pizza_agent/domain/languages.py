@@ -56,6 +56,12 @@ class LanguageError(Exception):
     """A language file is wrong; the message names the file and the entry."""
 
 
+def check_seven_days(name: str, text: str, where: str) -> None:
+    """`weekdays` and `weekdays_short`: seven names, Monday first, separated by commas."""
+    if name in SEVEN_DAYS and len(text.split(",")) != 7:
+        raise LanguageError(f"{where} {name!r} must be seven names, Monday first, separated by commas")
+
+
 class LanguagePack(BaseModel):
     """One language's words. English's sentences live in the base files; its pack holds only its words."""
 
@@ -108,8 +114,7 @@ def load_pack(path: Path, doc: dict[str, object], base_messages: dict[str, str])
             raise LanguageError(f"{file}: [messages] {name!r} is not a message English has (a typo?)")
         if not isinstance(text, str) or not text.strip():
             raise LanguageError(f"{file}: [messages] {name!r} must be a non-empty string")
-        if name in SEVEN_DAYS and len(text.split(",")) != 7:
-            raise LanguageError(f"{file}: [messages] {name!r} must be seven names, Monday first, separated by commas")
+        check_seven_days(name, text, f"{file}: [messages]")
         wanted = _names(base_messages[name], "messages.toml", name)
         if _names(text, file, f"[messages] {name}") != wanted:
             raise LanguageError(f"{file}: [messages] {name!r} must use exactly the placeholders {sorted(wanted)}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+# The end of a sentence in the scripts the shipped languages use (Latin, CJK, Devanagari, Arabic).
+SENTENCE_END = r"[.!?。！？।؟]"
 # Bidirectional controls (marks, embeddings, overrides, isolates): a page or a chat sets direction per
 # paragraph itself (dir="auto"), and an override left open in a story quoted in a reply would show the
 # rest of that line, the coupon code with it, reversed.

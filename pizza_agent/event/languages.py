@@ -14,6 +14,7 @@ import logging
 
 from pizza_agent.config.settings import Settings
 from pizza_agent.domain.content import StaticContent
+from pizza_agent.domain.languages import speaking
 from pizza_agent.domain.reply import Reply, sender_id
 from pizza_agent.ledger.worker import LedgerWorker
 from pizza_agent.people.languages import LanguageCommand, LanguageDetector
@@ -65,10 +66,11 @@ class SpokenLanguages:
         if len(detector.listed) == 1:  # one language: nothing to remember (no ledger read or write per message)
             return detector.default
         person = keys[0]
-        stored = None
+        stored, stored_under = None, None
         for key in keys:
             stored = await self.ledger.read(lambda ledger, key=key: ledger.state.language_of(key))
             if stored is not None:
+                stored_under = key
                 break
         if stored is not None and stored[0] not in detector.listed:
             stored = None  # the organizer took that language off the list
@@ -76,7 +78,7 @@ class SpokenLanguages:
             return stored[0]
         if detected is None:
             return stored[0] if stored is not None else detector.default
-        if stored is None or stored[0] != detected or key != person:
+        if stored is None or stored[0] != detected or stored_under != person:
             await self.ledger.write(lambda ledger: ledger.state.set_language(person, detected))
         return detected
 
@@ -87,8 +89,8 @@ class SpokenLanguages:
             return Reply(content.message("lang_choices", languages=self.choices(content)), "lang_choices")
         await self.ledger.write(lambda ledger: ledger.state.set_language(person, command.code, chosen=True))
         log.info("language chosen sender=%s language=%s", sender_id(person), command.code)
-        pack = content.pack(command.code)
-        return Reply(pack.messages.get("lang_set", content.messages["lang_set"]).format(language=pack.name), "lang_set")
+        with speaking(command.code):  # answered in the language just chosen
+            return Reply(content.message("lang_set", language=content.pack().name), "lang_set")
 
     def choices(self, content: StaticContent) -> str:
         listed = self.detector(content).listed

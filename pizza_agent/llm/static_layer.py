@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from pizza_agent.domain.scores import StoryScore
+from pizza_agent.domain.text import SENTENCE_END
 
 # The theme in the languages people write stories in: pizza, code, a bug, the demo, the team, the hack.
 _THEME = (
@@ -19,7 +20,7 @@ _THEME = (
 )  # fmt: skip
 # Between words, in every script: spaces and the punctuation of Latin, Arabic, Devanagari and CJK text.
 _BETWEEN = re.compile(r"[\s.,;:!?¿¡\"“”„«»()\[\]{}—–…،؛؟।॥。，、！？；：「」『』（）]+")
-_SENTENCE_END = re.compile(r"[.!?。！？؟।]+")
+_SENTENCE_END = re.compile(SENTENCE_END + "+")
 # Han and kana are written without spaces: a word is about this many characters (hand-measured on the
 # translations in tests/data/story_translations.toml: Chinese 1.9 a word, Japanese 2.3).
 _UNSPACED_CHARS_PER_WORD = 2

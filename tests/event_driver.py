@@ -14,6 +14,8 @@ import asyncio
 import csv
 import io
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import closing
@@ -25,10 +27,11 @@ from uagents_core.contrib.protocols.chat import ChatMessage
 from uagents_core.identity import Identity
 
 from pizza_agent.client.chat_client import ChatClient, ChatSession
+from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.ledger.codes import CODE_PATTERN
 from pizza_agent.ledger.coupons import Coupon
 from pizza_agent.ledger.store import Ledger
-from pizza_agent.rehearsal.agent_process import AgentProcess, free_port
+from pizza_agent.rehearsal.agent_process import AgentProcess, base_env, free_port
 from pizza_agent.rehearsal.fault_provider import FaultProvider
 from pizza_agent.rehearsal.registrations import import_export, import_roster
 
@@ -221,6 +224,19 @@ class EventDriver:
         if "what do you eat?" in await self.say(sender, "I want pizza", chat):
             await self.say(sender, diet, chat)
         return code_in(await self.say(sender, story, chat))
+
+    def badge_page(self, out: Path) -> Path:
+        """The printable badges, made by `agent.py roster badges --out OUT` as an organizer runs it."""
+        made = subprocess.run(
+            [sys.executable, str(PROJECT_DIR / "agent.py"), "roster", "badges", "--out", str(out)],
+            env=base_env(self.agent.data_dir),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert made.returncode == 0, made.stderr
+        return out
 
     def address_of(self, sender: str) -> str:
         return Identity.from_seed(sender, 0).address

@@ -6,17 +6,11 @@ table and the judges' queue work from the keyboard alone; the table fits a 360-p
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from axe_playwright_python.async_playwright import Axe
 from event_driver import LUNCH, ORGANIZER_TOKEN, STORY, SUSPECTED, TWO_MEALS, VENDOR_TOKEN, code_in
 from helpers import chromium_path, log_in
 from playwright.async_api import Page, async_playwright, expect
-
-from pizza_agent.config.settings import PROJECT_DIR
-from pizza_agent.rehearsal.agent_process import base_env
 
 pytestmark = pytest.mark.slow  # the agent process, Chromium
 
@@ -36,16 +30,7 @@ async def test_no_page_has_a_serious_or_critical_violation(event, tmp_path):
     drv = await event(participants=["Ada Lovelace", "Bo Peep"], plan=TWO_MEALS, at=LUNCH)
     await drv.say("ada", drv.codes["Ada L."])
     code = await drv.get_coupon("ada", STORY)
-    badges = tmp_path / "badges.html"
-    made = subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "agent.py"), "roster", "badges", "--out", str(badges)],
-        env=base_env(drv.agent.data_dir),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
+    badges = drv.badge_page(tmp_path / "badges.html")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
         try:

@@ -16,6 +16,7 @@ from uagents_core.identity import Identity
 from pizza_agent.app.composition import assemble_event
 from pizza_agent.domain.identity import Chat
 from pizza_agent.domain.languages import speaking
+from pizza_agent.domain.reply import Reply
 from pizza_agent.domain.tiers import tier_for
 from pizza_agent.event.judging import deliver_outbox
 from pizza_agent.ledger.codes import CODE_PATTERN, CouponSigner
@@ -192,40 +193,20 @@ async def test_the_review_queue_waits_in_status(asi1_server, event):
     assert (await parts.organizer.status_data())["ledger"]["reviews_waiting"] == 1
 
 
-async def test_an_approval_is_told_to_the_participant_in_the_language_they_were_answered_in(asi1_server, event):
-    story = (
-        "Nuestro equipo construyó un dron de pizza durante una larga noche, y se estrelló dos veces contra la mesa "
-        "de los bocadillos. Al amanecer, por fin, le entregó una porción caliente a nuestra mentora."
-    )
+SPANISH_STORY = (
+    "Nuestro equipo construyó un dron de pizza durante una larga noche, y se estrelló dos veces contra la mesa "
+    "de los bocadillos. Al amanecer, por fin, le entregó una porción caliente a nuestra mentora."
+)
+
+
+async def approved_in_spanish(asi1_server, event, sender: str, languages: str) -> tuple[Reply, str, str]:  # type: ignore[no-untyped-def]
+    """A Spanish story the judge rates 9, waiting for a human (REVIEW_PREMIUM), approved by the organizer (in
+    English): the story's reply, the notice the outbox delivers, and how the Spanish upgrade message opens."""
     judge_rates(asi1_server, 9, quote="Nuestro equipo construyó un dron de pizza")
-    parts = event(REVIEW_PREMIUM="true", EVENT_LANGUAGES="en,es")
-    reply = await parts.conversation.handle("agent1lucia", story)
-    assert reply.outcome == "coupon" and "estándar" not in reply.text and "jurado" in reply.text  # in Spanish
+    parts = event(REVIEW_PREMIUM="true", EVENT_LANGUAGES=languages)
+    reply = await parts.conversation.handle(sender, SPANISH_STORY)
     [waiting] = parts.ledger.reviews.waiting()
     await parts.conversation.handle(ORGANIZER, f"approve {waiting.id}")  # the organizer's turn: English
-    sent: list[str] = []
-
-    async def send(chat: Chat, text: str) -> bool:
-        sent.append(text)
-        return True
-
-    assert await deliver_outbox(parts.worker, parts.llm.content, send) == 1
-    with speaking("es"):
-        spanish = parts.llm.content.message("approved_upgrade", score=9, tier="premium", code="C", old="O")
-    assert sent[0].startswith(spanish.split("9/10")[0]), sent
-
-
-async def test_an_event_in_one_language_tells_its_approvals_in_it(asi1_server, event):
-    """One language keeps no language per person: the event's own is the one every notice is said in."""
-    story = (
-        "Nuestro equipo construyó un dron de pizza durante una larga noche, y se estrelló dos veces contra la mesa "
-        "de los bocadillos. Al amanecer, por fin, le entregó una porción caliente a nuestra mentora."
-    )
-    judge_rates(asi1_server, 9, quote="Nuestro equipo construyó un dron de pizza")
-    parts = event(REVIEW_PREMIUM="true", EVENT_LANGUAGES="es")
-    await parts.conversation.handle("agent1pilar", story)
-    [waiting] = parts.ledger.reviews.waiting()
-    await parts.conversation.handle(ORGANIZER, f"approve {waiting.id}")
     sent: list[str] = []
 
     async def send(chat: Chat, text: str) -> bool:
@@ -236,4 +217,16 @@ async def test_an_event_in_one_language_tells_its_approvals_in_it(asi1_server, e
     assert await deliver_outbox(parts.worker, content, send, parts.conversation.languages.default(content)) == 1
     with speaking("es"):
         spanish = content.message("approved_upgrade", score=9, tier="premium", code="C", old="O")
-    assert sent[0].startswith(spanish.split("9/10")[0]), sent
+    return reply, sent[0], spanish.split("9/10")[0]
+
+
+async def test_an_approval_is_told_to_the_participant_in_the_language_they_were_answered_in(asi1_server, event):
+    reply, notice, opening = await approved_in_spanish(asi1_server, event, "agent1lucia", "en,es")
+    assert reply.outcome == "coupon" and "estándar" not in reply.text and "jurado" in reply.text  # in Spanish
+    assert notice.startswith(opening), notice
+
+
+async def test_an_event_in_one_language_tells_its_approvals_in_it(asi1_server, event):
+    """One language keeps no language per person: the event's own is the one every notice is said in."""
+    _, notice, opening = await approved_in_spanish(asi1_server, event, "agent1pilar", "es")
+    assert notice.startswith(opening), notice

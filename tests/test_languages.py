@@ -9,8 +9,6 @@ Hangul, Cyrillic), so no story is "no words to judge" for being written in anoth
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +19,6 @@ from helpers import chromium_path, log_in, settings_for
 from playwright.async_api import async_playwright, expect
 
 from pizza_agent.app.composition import assemble_event
-from pizza_agent.config.settings import PROJECT_DIR
 from pizza_agent.domain.content import StaticContent, StaticContentError
 from pizza_agent.domain.languages import speaking
 from pizza_agent.domain.text import clean_text
@@ -34,7 +31,6 @@ from pizza_agent.llm.static_layer import heuristic_score, words_of
 from pizza_agent.people.languages import LanguageDetector, parse_lang_command
 from pizza_agent.plan.diet_words import match_diet
 from pizza_agent.plan.model import check_plan, load_plan
-from pizza_agent.rehearsal.agent_process import base_env
 from pizza_agent.rehearsal.languages_corpus import (
     SHIPPED,
     first_messages,
@@ -276,16 +272,7 @@ async def test_pages_render_right_to_left_names_right_to_left_and_the_rest_as_be
     for who, badge, diet in (("ada", "Ada L.", "1"), ("layla", arabic_badge, "4")):
         await drv.say(who, drv.codes[badge])
         codes[who] = await drv.get_coupon(who, STORY, diet=diet)
-    badges = tmp_path / "badges.html"
-    made = subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "agent.py"), "roster", "badges", "--out", str(badges)],
-        env=base_env(drv.agent.data_dir),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
+    badges = drv.badge_page(tmp_path / "badges.html")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
         try:
@@ -362,10 +349,24 @@ def test_meal_times_name_the_day_in_the_participants_language():
         assert len(CONTENT.pack(code).messages.get("weekdays", CONTENT.messages["weekdays"]).split(",")) == 7
 
 
-async def test_a_refusal_that_reads_no_ledger_is_in_the_language_of_the_refused_message(service_factory, tmp_path):
-    settings = settings_for(None, None, EVENT_LANGUAGES=ALL_LANGUAGES)
-    signer = CouponSigner("r" * 32)
-    conversation = assemble_event(settings, service_factory(settings), Ledger(tmp_path / "l.db"), signer).conversation
+@pytest.fixture
+def make_conversation(service_factory, tmp_path):  # type: ignore[no-untyped-def]
+    """An event's conversation in process, every shipped language listed (and any other setting given)."""
+
+    def make(**env: str):  # type: ignore[no-untyped-def]
+        settings = settings_for(None, None, EVENT_LANGUAGES=ALL_LANGUAGES, **env)
+        signer = CouponSigner("r" * 32)
+        return assemble_event(settings, service_factory(settings), Ledger(tmp_path / "l.db"), signer).conversation
+
+    return make
+
+
+@pytest.fixture
+def conversation(make_conversation):  # type: ignore[no-untyped-def]
+    return make_conversation()
+
+
+async def test_a_refusal_that_reads_no_ledger_is_in_the_language_of_the_refused_message(conversation):
     with speaking("es"):
         spanish = CONTENT.message("slow_down")
     assert conversation.slow_down("Hola, ¿me das una pizza por favor?").text == spanish
@@ -386,11 +387,6 @@ def test_a_prompt_a_model_wrote_in_one_language_is_given_again_only_in_that_lang
 
 
 # --- found by trying it as an organizer and an attacker would ------------------------------------------------
-@pytest.fixture
-def conversation(service_factory, tmp_path):  # type: ignore[no-untyped-def]
-    settings = settings_for(None, None, EVENT_LANGUAGES=ALL_LANGUAGES)
-    signer = CouponSigner("r" * 32)
-    return assemble_event(settings, service_factory(settings), Ledger(tmp_path / "l.db"), signer).conversation
 
 
 async def test_a_card_answer_or_a_pasted_code_does_not_change_the_language_a_person_is_answered_in(conversation):
@@ -460,10 +456,8 @@ def test_the_diet_question_is_answered_in_any_shipped_language(answer, diet):
     assert match_diet(answer, ("regular", "vegetarian", "vegan", "halal"), combine=False).diet == diet
 
 
-async def test_two_people_behind_one_sender_keep_their_own_language_before_their_badges(service_factory, tmp_path):
-    settings = settings_for(None, None, EVENT_LANGUAGES=ALL_LANGUAGES, PARTICIPANTS="roster")
-    signer = CouponSigner("r" * 32)
-    conversation = assemble_event(settings, service_factory(settings), Ledger(tmp_path / "l.db"), signer).conversation
+async def test_two_people_behind_one_sender_keep_their_own_language_before_their_badges(make_conversation):
+    conversation = make_conversation(PARTICIPANTS="roster")
     await conversation.handle("agent1platform", "Hola, ¿me das una pizza?", "chat-1")
     await conversation.handle("agent1platform", "مرحبا، أريد بيتزا من فضلك", "chat-2")
     assert answered_in((await conversation.handle("agent1platform", "ok", "chat-1")).text) == {"es"}
